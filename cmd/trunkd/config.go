@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/trunkd/trunkd/render"
+	"github.com/trunkd/trunkd/sipcheck"
+)
+
+// config is the daemon's config file (DESIGN.md §3). Relative paths are
+// relative to the working directory, as in examples/trunkd.yaml.
+type config struct {
+	ProvidersDir string          `yaml:"providers_dir"`
+	Listen       string          `yaml:"listen"`
+	ServerIndex  *int            `yaml:"server_index"`
+	Auth         authConfig      `yaml:"auth"`
+	Render       render.Config   `yaml:"render"`
+	Probe        sipcheck.Config `yaml:"probe"`
+	Log          logConfig       `yaml:"log"`
+}
+
+type authConfig struct {
+	TokensFile              string `yaml:"tokens_file"`
+	StatusPageRequiresToken bool   `yaml:"status_page_requires_token"`
+}
+
+type logConfig struct {
+	Level  string `yaml:"level"`  // debug, info (default), warn, error
+	Format string `yaml:"format"` // text (default) or json
+}
+
+// serverIndex returns the configured server index, or -1 when unset.
+func (c *config) serverIndex() int {
+	if c.ServerIndex == nil {
+		return -1
+	}
+	return *c.ServerIndex
+}
+
+// loadConfig reads a config file strictly: unknown keys are errors.
+func loadConfig(path string) (*config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	cfg := &config{Listen: "127.0.0.1:8080", ProvidersDir: "providers"}
+	cfg.Probe.Enabled = true
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if cfg.ServerIndex != nil && *cfg.ServerIndex < 0 {
+		return nil, fmt.Errorf("config %s: server_index: must not be negative", path)
+	}
+	return cfg, nil
+}

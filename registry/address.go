@@ -1,0 +1,115 @@
+package registry
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// Proxy is one entry of alternative_proxies ("transport:host:port").
+type Proxy struct {
+	Transport string
+	Host      string
+	Port      int
+}
+
+// String formats the proxy as it is written in alternative_proxies.
+func (p Proxy) String() string {
+	return p.Transport + ":" + JoinHostPort(p.Host, p.Port)
+}
+
+// ParseProxies parses a comma-separated list of transport:host:port entries
+// (an IPv6 host is written in brackets). The empty string is an empty list.
+func ParseProxies(s string) ([]Proxy, error) {
+	items := SplitList(s)
+	out := make([]Proxy, 0, len(items))
+	for _, item := range items {
+		tr, rest, ok := strings.Cut(item, ":")
+		if !ok || !oneOf(tr, "udp", "tcp", "tls") {
+			return nil, fmt.Errorf("must be a comma-separated list of transport:host:port with transport udp, tcp or tls, %q is not", item)
+		}
+		host, port, err := SplitHostPort(rest)
+		if err != nil || port == 0 {
+			return nil, fmt.Errorf("must be a comma-separated list of transport:host:port, %q needs a host and a port 1-65535", item)
+		}
+		out = append(out, Proxy{Transport: tr, Host: host, Port: port})
+	}
+	return out, nil
+}
+
+// SplitList splits a comma-separated list, trimming spaces; empty items are
+// kept as "" so that validation can reject "a,,b".
+func SplitList(s string) []string {
+	if strings.TrimSpace(s) == "" {
+		return nil
+	}
+	parts := strings.Split(s, ",")
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+	}
+	return parts
+}
+
+// SplitHostPort splits "host", "host:port", "[v6]" or "[v6]:port"; a
+// missing port is 0. The host must pass IsHost.
+func SplitHostPort(s string) (string, int, error) {
+	host, portText := s, ""
+	if strings.HasPrefix(s, "[") {
+		end := strings.IndexByte(s, ']')
+		if end < 0 {
+			return "", 0, fmt.Errorf("unclosed [ in %q", s)
+		}
+		host, portText = s[1:end], strings.TrimPrefix(s[end+1:], ":")
+		if end+1 < len(s) && s[end+1] != ':' {
+			return "", 0, fmt.Errorf("unexpected text after ] in %q", s)
+		}
+	} else if i := strings.LastIndexByte(s, ':'); i >= 0 && strings.Count(s, ":") == 1 {
+		host, portText = s[:i], s[i+1:]
+	}
+	if !IsHost(host) {
+		return "", 0, fmt.Errorf("%q is not a host name or IP address", host)
+	}
+	if portText == "" {
+		return host, 0, nil
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil || port < 1 || port > 65535 {
+		return "", 0, fmt.Errorf("%q is not a port 1-65535", portText)
+	}
+	return host, port, nil
+}
+
+// JoinHostPort is the inverse of SplitHostPort; port 0 is left out.
+func JoinHostPort(host string, port int) string {
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port == 0 {
+		return host
+	}
+	return host + ":" + strconv.Itoa(port)
+}
+
+// IsHost reports whether s is an IPv4 or IPv6 address or a DNS host name
+// (letters, digits, '-' and '_' in dot-separated labels of 1-63 characters).
+func IsHost(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	if _, err := netip.ParseAddr(s); err == nil {
+		return true
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(s, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -1,0 +1,219 @@
+package registry
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// parsed is one provider file decoded: the provider with defaults applied,
+// the node tree it came from (for comment-preserving edits) and the line of
+// every key that was present.
+type parsed struct {
+	p     Provider
+	doc   *yaml.Node
+	lines map[string]int
+	has   map[string]bool
+}
+
+// Parse decodes one provider file: known keys only, defaults for absent
+// fields, then validation. name is used in problems (file:line: field: problem).
+func Parse(name string, data []byte) (Provider, error) {
+	pr, probs := parse(name, data)
+	if len(probs) > 0 {
+		return Provider{}, probs
+	}
+	return pr.p, nil
+}
+
+func parse(name string, data []byte) (*parsed, Problems) {
+	pr, probs := decode(name, data)
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	probs = Validate(&pr.p)
+	for i := range probs {
+		probs[i].File = name
+		probs[i].Line = pr.lineOf(probs[i].Field)
+	}
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	return pr, nil
+}
+
+func (pr *parsed) lineOf(field string) int {
+	if l, ok := pr.lines[field]; ok {
+		return l
+	}
+	if i := strings.IndexByte(field, '.'); i > 0 {
+		if l, ok := pr.lines[field[:i]]; ok {
+			return l
+		}
+	}
+	return 1
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func decode(name string, data []byte) (*parsed, Problems) {
+	fail := func(line int, field, msg string) (*parsed, Problems) {
+		return nil, Problems{{File: name, Line: line, Field: field, Msg: msg}}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return fail(1, "", "empty file: a provider needs at least code and domain")
+		}
+		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			return fail(n, "", "invalid YAML: "+m[2])
+		}
+		return fail(1, "", "invalid YAML: "+strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return fail(extra.Line, "", "more than one YAML document: one provider per file")
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		line := 1
+		if len(doc.Content) > 0 {
+			line = doc.Content[0].Line
+		}
+		return fail(line, "", "a provider file must be a mapping of field: value")
+	}
+	pr := &parsed{p: Default(), doc: &doc, lines: map[string]int{}, has: map[string]bool{}}
+	var probs Problems
+	pr.mapping(doc.Content[0], "", &probs)
+	for i := range probs {
+		probs[i].File = name
+	}
+	return pr, probs
+}
+
+// mapping decodes the keys of m; prefix is "" at the top and "lic." etc. below.
+func (pr *parsed) mapping(m *yaml.Node, prefix string, probs *Problems) {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		path := prefix + k.Value
+		if pr.has[path] {
+			*probs = append(*probs, Problem{Line: k.Line, Field: path, Msg: "duplicate key"})
+			continue
+		}
+		pr.has[path] = true
+		pr.lines[path] = k.Line
+		if _, group := Groups[path]; group && prefix == "" {
+			if v.Kind != yaml.MappingNode {
+				if v.Tag == "!!null" {
+					continue
+				}
+				*probs = append(*probs, Problem{Line: v.Line, Field: path, Msg: "must be a mapping"})
+				continue
+			}
+			pr.mapping(v, path+".", probs)
+			continue
+		}
+		f := FieldByPath(path)
+		if f == nil {
+			*probs = append(*probs, Problem{Line: k.Line, Field: path, Msg: unknownMsg(path)})
+			continue
+		}
+		if msg := setFromNode(f, &pr.p, v); msg != "" {
+			*probs = append(*probs, Problem{Line: v.Line, Field: path, Msg: msg})
+		}
+	}
+}
+
+// setFromNode stores a scalar node in field f of p; it returns a problem
+// message or "". A null value leaves the default in place.
+func setFromNode(f *Field, p *Provider, v *yaml.Node) string {
+	if v.Kind == yaml.AliasNode {
+		v = v.Alias
+	}
+	if v.Kind != yaml.ScalarNode {
+		return "must be a single value, not a list or mapping"
+	}
+	if v.Tag == "!!null" {
+		return ""
+	}
+	switch f.Kind {
+	case KindInt:
+		if v.Tag != "!!int" {
+			return fmt.Sprintf("must be an integer, got %s", describe(v))
+		}
+		n, err := strconv.ParseInt(strings.ReplaceAll(v.Value, "_", ""), 0, 64)
+		if err != nil || n != int64(int(n)) || n > 1<<40 || n < -(1<<40) {
+			return "integer out of range"
+		}
+		*f.num(p) = int(n)
+	case KindTime:
+		t, err := ParseTimestamp(v.Value)
+		if err != nil {
+			return err.Error()
+		}
+		*f.ts(p) = t
+	default:
+		if v.Tag == "!!binary" {
+			return "must be text"
+		}
+		*f.str(p) = v.Value
+	}
+	return ""
+}
+
+func describe(v *yaml.Node) string {
+	switch v.Tag {
+	case "!!str":
+		return fmt.Sprintf("the string %q", v.Value)
+	case "!!bool":
+		return "a boolean (write 1 or 0)"
+	case "!!float":
+		return "a decimal number"
+	}
+	return strings.TrimPrefix(v.Tag, "!!")
+}
+
+func unknownMsg(path string) string {
+	best, bestD := "", 3
+	for _, f := range Fields {
+		if d := editDistance(path, f.Path); d < bestD {
+			best, bestD = f.Path, d
+		}
+	}
+	for g := range Groups {
+		if d := editDistance(path, g); d < bestD {
+			best, bestD = g, d
+		}
+	}
+	if best != "" {
+		return fmt.Sprintf("unknown field (did you mean %q?)", best)
+	}
+	return "unknown field"
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,25 @@
+// Package registry owns the provider model and its one source of truth: a
+// directory of YAML files, one provider per file.
+//
+// The path from bytes to a valid Provider is strict and single: the YAML is
+// decoded with known keys only (every key's line is kept), defaults fill the
+// absent fields, then Validate checks every rule. Errors name the file, the
+// line and the field: "providers/acme.yaml:7: transport: must be one of udp, tcp, tls".
+//
+// A Registry scans the directory, keeps the last good version of every file,
+// and publishes an immutable, indexed Snapshot with a generation number.
+// Readers load the current snapshot without locks; subscribers receive every
+// new snapshot, the latest winning when they are slow. The watcher treats
+// fsnotify events as hints, debounces them and rescans. Writes (Create,
+// Update, Delete) go to the files atomically and are in the snapshot when
+// they return; an Update edits the YAML node tree so that comments, key order
+// and untouched values stay as the operator wrote them.
+//
+// Decisions where the contract is silent:
+//   - A file without id gets DeriveID(code), a name-based UUID; the file is
+//     not rewritten. A file without ext gets ext.ct = ext.lwt = its mtime.
+//   - An update keeps the provider in its file even when its code changes, so
+//     that git history stays with the file.
+//   - Two files with the same code or id: the first by file name wins, the
+//     other is reported as invalid.
+package registry

@@ -1,0 +1,62 @@
+package registry
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// metrics are the registry's Prometheus collectors (DESIGN.md §7).
+type metrics struct {
+	providers   *prometheus.GaugeVec
+	invalid     prometheus.Gauge
+	lastReload  prometheus.Gauge
+	reloads     *prometheus.CounterVec
+	watchErrors *prometheus.CounterVec
+	generation  prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		providers: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "trunkd_providers", Help: "Valid providers in the current snapshot, by state.",
+		}, []string{"state"}),
+		invalid: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "trunkd_registry_invalid_files", Help: "Provider files that fail to parse or validate.",
+		}),
+		lastReload: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "trunkd_registry_last_reload_success_timestamp_seconds", Help: "When the providers directory was last read successfully.",
+		}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trunkd_registry_reloads_total", Help: "Rescans of the providers directory, by result.",
+		}, []string{"result"}),
+		watchErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trunkd_registry_watch_errors_total", Help: "File watcher errors, by kind (overflow, watch, other).",
+		}, []string{"kind"}),
+		generation: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "trunkd_registry_snapshot_generation", Help: "Generation number of the current snapshot.",
+		}),
+	}
+	for _, s := range []string{"enabled", "disabled"} {
+		m.providers.WithLabelValues(s)
+	}
+	for _, s := range []string{"success", "failure"} {
+		m.reloads.WithLabelValues(s)
+	}
+	for _, s := range []string{"overflow", "watch", "other"} {
+		m.watchErrors.WithLabelValues(s)
+	}
+	if reg != nil {
+		reg.MustRegister(m.providers, m.invalid, m.lastReload, m.reloads, m.watchErrors, m.generation)
+	}
+	return m
+}
+
+func (m *metrics) observe(s *Snapshot) {
+	enabled := 0
+	for _, p := range s.Providers() {
+		if p.Enabled == 1 {
+			enabled++
+		}
+	}
+	m.providers.WithLabelValues("enabled").Set(float64(enabled))
+	m.providers.WithLabelValues("disabled").Set(float64(s.Len() - enabled))
+	m.invalid.Set(float64(len(s.Invalid())))
+	m.generation.Set(float64(s.Generation()))
+}

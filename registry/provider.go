@@ -1,0 +1,74 @@
+package registry
+
+// Provider is one SIP trunk account: every field of the seed's provider
+// entity, with the seed's JSON names, types and field order.
+type Provider struct {
+	ID                 string `json:"id"`
+	Code               string `json:"code"`
+	Enabled            int    `json:"enabled"`
+	Username           string `json:"username"`
+	Login              string `json:"login"`
+	Pwd                string `json:"pwd"`
+	Domain             string `json:"domain"`
+	ProxyAddr          string `json:"proxyaddr"`
+	ProxyPort          int    `json:"proxyport"`
+	Transport          string `json:"transport"`
+	AlternativeProxies string `json:"alternative_proxies"`
+	ExtAddrs           string `json:"extaddrs"`
+	ServerIdx          int    `json:"serveridx"`
+	Reg                int    `json:"reg"`
+	Expires            int    `json:"expires"`
+	PingMode           string `json:"pingmode"`
+	PingSrv            string `json:"pingsrv"`
+	PingTimeout        int    `json:"pingtimeout"`
+	LocalDomain        string `json:"localdomain"`
+	Media              int    `json:"media"`
+	Reinvite           int    `json:"reinvite"`
+	Translit           int    `json:"translit"`
+	Lic                Lic    `json:"lic"`
+	TrunksOut          int    `json:"trunksout"`
+	Opts               Opts   `json:"opts"`
+	Ext                Ext    `json:"ext"`
+}
+
+// Lic holds the provider's licence limits.
+type Lic struct {
+	SipTrunks int `json:"siptrunks"`
+}
+
+// Opts holds free-form descriptive fields.
+type Opts struct {
+	Title   string `json:"title"`
+	Comment string `json:"comment"`
+}
+
+// Ext holds the timestamps the daemon keeps: creation and last write.
+type Ext struct {
+	CT  Timestamp `json:"ct"`
+	LWT Timestamp `json:"lwt"`
+}
+
+// Default returns a provider with every default of an absent field applied.
+func Default() Provider {
+	return Provider{
+		Enabled:     1,
+		Reg:         1,
+		Expires:     600,
+		Transport:   "udp",
+		PingMode:    "none",
+		PingTimeout: 10,
+		Reinvite:    1,
+	}
+}
+
+// Active reports whether the trunk should be rendered and probed on a server
+// with the given index; serverIndex < 0 means "no server index configured".
+func (p *Provider) Active(serverIndex int) bool {
+	return p.Enabled == 1 && (serverIndex < 0 || p.ServerIdx == serverIndex)
+}
+
+// Redacted returns a copy without the password, for logs, lists and non-admin readers.
+func (p Provider) Redacted() Provider {
+	p.Pwd = ""
+	return p
+}

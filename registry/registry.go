@@ -1,0 +1,233 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Options configure a Registry. Zero durations take the defaults.
+type Options struct {
+	Dir        string                // the providers directory
+	Logger     *slog.Logger          // nil: slog.Default()
+	Registerer prometheus.Registerer // nil: metrics are not registered
+	Debounce   time.Duration         // quiet window after the last event, default 250 ms
+	MaxWait    time.Duration         // longest wait under constant churn, default 2 s
+	Resync     time.Duration         // full rescan period, default 60 s
+	Now        func() time.Time      // nil: time.Now
+}
+
+// Registry keeps the providers directory and its snapshot in step.
+type Registry struct {
+	dir  string
+	log  *slog.Logger
+	opts Options
+	now  func() time.Time
+	m    *metrics
+
+	mu     sync.Mutex // serialises rescans and writes
+	states map[string]*fileState
+	names  []string // sorted keys of states
+	gen    uint64
+
+	snap       atomic.Pointer[Snapshot]
+	lastReload atomic.Int64 // unix nanoseconds of the last successful rescan
+
+	subMu sync.Mutex
+	subs  map[*Subscription]struct{}
+}
+
+// Open loads every provider file of opts.Dir (in parallel) and publishes
+// the first snapshot. It fails only when the directory cannot be read;
+// invalid files are reported in the snapshot.
+func Open(opts Options) (*Registry, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Debounce <= 0 {
+		opts.Debounce = 250 * time.Millisecond
+	}
+	if opts.MaxWait <= 0 {
+		opts.MaxWait = 2 * time.Second
+	}
+	if opts.Resync <= 0 {
+		opts.Resync = 60 * time.Second
+	}
+	r := &Registry{
+		dir:    opts.Dir,
+		log:    opts.Logger,
+		opts:   opts,
+		now:    opts.Now,
+		m:      newMetrics(opts.Registerer),
+		states: map[string]*fileState{},
+		subs:   map[*Subscription]struct{}{},
+	}
+	removeStaleTemps(opts.Dir, r.log)
+	if _, err := r.Reload(true); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Dir is the providers directory.
+func (r *Registry) Dir() string { return r.dir }
+
+// LastReload is when the directory was last read successfully.
+func (r *Registry) LastReload() time.Time { return time.Unix(0, r.lastReload.Load()) }
+
+// Snapshot returns the current snapshot; it never blocks.
+func (r *Registry) Snapshot() *Snapshot { return r.snap.Load() }
+
+// Reload rescans the directory and publishes a new snapshot when anything
+// changed. full re-reads every file; otherwise files whose inode, size and
+// times are unchanged are skipped. A directory that cannot be read keeps the
+// current snapshot and returns the error.
+func (r *Registry) Reload(full bool) (changed bool, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	start := time.Now()
+	entries, err := os.ReadDir(r.dir)
+	if err != nil {
+		r.m.reloads.WithLabelValues("failure").Inc()
+		return false, fmt.Errorf("read providers directory: %w", err)
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		if IsProviderFile(e.Name()) && (e.Type().IsRegular() || e.Type()&os.ModeSymlink != 0) {
+			names = append(names, e.Name())
+		}
+	}
+	results := make([]scanResult, len(names))
+	parallel(len(names), func(i int) {
+		results[i] = r.scanFile(names[i], r.states[names[i]], full)
+	})
+	changed = r.merge(results)
+	r.m.reloads.WithLabelValues("success").Inc()
+	now := r.now()
+	r.lastReload.Store(now.UnixNano())
+	r.m.lastReload.Set(float64(now.UnixNano()) / 1e9)
+	if changed || r.snap.Load() == nil {
+		r.publish()
+		r.log.Info("providers reloaded", "generation", r.gen, "providers", r.Snapshot().Len(),
+			"invalid_files", len(r.Snapshot().Invalid()), "took", time.Since(start).Round(time.Microsecond))
+	}
+	return changed, nil
+}
+
+// merge replaces the file states by a rescan's results; it reports whether
+// the set of providers or problems changed. Called with r.mu held.
+func (r *Registry) merge(results []scanResult) bool {
+	changed := false
+	next := make(map[string]*fileState, len(results))
+	names := make([]string, 0, len(results))
+	for _, res := range results {
+		if res.state == nil {
+			continue
+		}
+		if res.changed {
+			changed = true
+			for _, p := range res.state.problems {
+				r.log.Warn("invalid provider file", "error", p.Error())
+			}
+		}
+		next[res.name] = res.state
+		names = append(names, res.name)
+	}
+	if len(next) != len(r.states) {
+		changed = true
+	} else {
+		for name := range r.states {
+			if _, ok := next[name]; !ok {
+				changed = true
+				break
+			}
+		}
+	}
+	slices.Sort(names)
+	r.states, r.names = next, names
+	return changed
+}
+
+// publish builds, stores and announces a new snapshot. Called with r.mu held.
+func (r *Registry) publish() {
+	r.gen++
+	s := buildSnapshot(r.gen, r.now(), r.names, r.states)
+	r.snap.Store(s)
+	r.m.observe(s)
+	r.subMu.Lock()
+	for sub := range r.subs {
+		sub.offer(s)
+	}
+	r.subMu.Unlock()
+}
+
+// Subscription delivers snapshots: the current one at once, then every new
+// one. A slow reader sees only the latest.
+type Subscription struct {
+	c chan *Snapshot
+	r *Registry
+}
+
+// C is the channel of snapshots.
+func (s *Subscription) C() <-chan *Snapshot { return s.c }
+
+// Close stops deliveries.
+func (s *Subscription) Close() {
+	s.r.subMu.Lock()
+	delete(s.r.subs, s)
+	s.r.subMu.Unlock()
+}
+
+// offer replaces an undelivered snapshot by s. Only publish calls it, under
+// subMu, so the second send cannot fail.
+func (s *Subscription) offer(snap *Snapshot) {
+	select {
+	case s.c <- snap:
+		return
+	default:
+	}
+	select {
+	case <-s.c:
+	default:
+	}
+	s.c <- snap
+}
+
+// Subscribe starts a subscription; the current snapshot is waiting in C.
+func (r *Registry) Subscribe() *Subscription {
+	sub := &Subscription{c: make(chan *Snapshot, 1), r: r}
+	r.subMu.Lock()
+	r.subs[sub] = struct{}{}
+	if s := r.snap.Load(); s != nil {
+		sub.c <- s
+	}
+	r.subMu.Unlock()
+	return sub
+}
+
+// WaitGeneration blocks until the snapshot's generation is at least gen or
+// ctx ends.
+func (r *Registry) WaitGeneration(ctx context.Context, gen uint64) (*Snapshot, error) {
+	sub := r.Subscribe()
+	defer sub.Close()
+	for {
+		select {
+		case s := <-sub.C():
+			if s.Generation() >= gen {
+				return s, nil
+			}
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
