@@ -121,9 +121,9 @@ func TestMetricBase(t *testing.T) {
 	for in, want := range map[string]string{
 		"trunkd_sip_rtt_seconds_bucket": "trunkd_sip_rtt_seconds",
 		"trunkd_sip_rtt_seconds_count":  "trunkd_sip_rtt_seconds",
-		"trunkd_x_total":                 "trunkd_x_total",
-		"trunkd_x_total_bucket":          "trunkd_x_total",
-		"trunkd_nope_bucket":             "trunkd_nope_bucket",
+		"trunkd_x_total":                "trunkd_x_total",
+		"trunkd_x_total_bucket":         "trunkd_x_total",
+		"trunkd_nope_bucket":            "trunkd_nope_bucket",
 	} {
 		if got := metricBase(in, known); got != want {
 			t.Errorf("metricBase(%q) = %q, want %q", in, got, want)
