@@ -12,6 +12,10 @@ import (
 // file left behind by a crash is hidden (leading dot) and removed on Open.
 const tempMarker = ".trunkd-tmp-"
 
+// testHookBeforeRename, when set by a test, runs after the temporary file is
+// durable and before it is renamed into place: the crash window.
+var testHookBeforeRename func(tmpPath string)
+
 // writeFileAtomic replaces dir/name with data: a temporary file in the same
 // directory, fsync, mode 0600, rename, fsync of the directory. A crash at
 // any point leaves either the old or the new file, never a torn one.
@@ -37,6 +41,9 @@ func writeFileAtomic(dir, name string, data []byte) error {
 	}
 	if err := tmp.Close(); err != nil {
 		return fail("close", err)
+	}
+	if testHookBeforeRename != nil {
+		testHookBeforeRename(tmpName)
 	}
 	if err := os.Rename(tmpName, filepath.Join(dir, name)); err != nil {
 		os.Remove(tmpName)

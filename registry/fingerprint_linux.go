@@ -12,11 +12,19 @@ type fingerprint struct {
 	mtime, ctime int64
 }
 
-func fingerprintOf(fi fs.FileInfo) fingerprint {
-	fp := fingerprint{size: uint64(fi.Size()), mtime: fi.ModTime().UnixNano()}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		fp.ino = st.Ino
-		fp.ctime = st.Ctim.Nano()
+// statFingerprint stats path, following symlinks, without the allocations
+// of os.Stat: a rescan of 10,000 files spends most of its time here.
+func statFingerprint(path string) (fp fingerprint, regular bool, err error) {
+	var st syscall.Stat_t
+	for {
+		err = syscall.Stat(path, &st)
+		if err != syscall.EINTR {
+			break
+		}
 	}
-	return fp
+	if err != nil {
+		return fingerprint{}, false, &fs.PathError{Op: "stat", Path: path, Err: err}
+	}
+	fp = fingerprint{ino: st.Ino, size: uint64(st.Size), mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano()}
+	return fp, st.Mode&syscall.S_IFMT == syscall.S_IFREG, nil
 }

@@ -2,7 +2,7 @@
 
 package registry
 
-import "io/fs"
+import "os"
 
 // fingerprint identifies a file's content cheaply: a rescan re-reads a file
 // only when its fingerprint moved (the periodic full resync reads them all).
@@ -11,6 +11,10 @@ type fingerprint struct {
 	mtime int64
 }
 
-func fingerprintOf(fi fs.FileInfo) fingerprint {
-	return fingerprint{size: uint64(fi.Size()), mtime: fi.ModTime().UnixNano()}
+func statFingerprint(path string) (fingerprint, bool, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fingerprint{}, false, err
+	}
+	return fingerprint{size: uint64(fi.Size()), mtime: fi.ModTime().UnixNano()}, fi.Mode().IsRegular(), nil
 }

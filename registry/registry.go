@@ -96,22 +96,42 @@ func (r *Registry) Reload(full bool) (changed bool, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	start := time.Now()
-	entries, err := os.ReadDir(r.dir)
+	names, err := listProviderFiles(r.dir)
 	if err != nil {
 		r.m.reloads.WithLabelValues("failure").Inc()
-		return false, fmt.Errorf("read providers directory: %w", err)
-	}
-	names := make([]string, 0, len(entries))
-	for _, e := range entries {
-		if IsProviderFile(e.Name()) && (e.Type().IsRegular() || e.Type()&os.ModeSymlink != 0) {
-			names = append(names, e.Name())
-		}
+		return false, err
 	}
 	results := make([]scanResult, len(names))
 	parallel(len(names), func(i int) {
 		results[i] = r.scanFile(names[i], r.states[names[i]], full)
 	})
 	changed = r.merge(results)
+	r.finishReload(start, changed)
+	return changed, nil
+}
+
+// reloadFiles rescans only the named files (relative to the directory): the
+// watcher's fast path when every event named a provider file.
+func (r *Registry) reloadFiles(names []string) (changed bool, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	start := time.Now()
+	if _, err := os.Stat(r.dir); err != nil {
+		r.m.reloads.WithLabelValues("failure").Inc()
+		return false, fmt.Errorf("read providers directory: %w", err)
+	}
+	results := make([]scanResult, len(names))
+	parallel(len(names), func(i int) {
+		results[i] = r.scanFile(names[i], r.states[names[i]], false)
+	})
+	changed = r.mergeNames(results)
+	r.finishReload(start, changed)
+	return changed, nil
+}
+
+// finishReload records a successful rescan and publishes when anything
+// changed. Called with r.mu held.
+func (r *Registry) finishReload(start time.Time, changed bool) {
 	r.m.reloads.WithLabelValues("success").Inc()
 	now := r.now()
 	r.lastReload.Store(now.UnixNano())
@@ -121,47 +141,117 @@ func (r *Registry) Reload(full bool) (changed bool, err error) {
 		r.log.Info("providers reloaded", "generation", r.gen, "providers", r.Snapshot().Len(),
 			"invalid_files", len(r.Snapshot().Invalid()), "took", time.Since(start).Round(time.Microsecond))
 	}
-	return changed, nil
 }
 
-// merge replaces the file states by a rescan's results; it reports whether
-// the set of providers or problems changed. Called with r.mu held.
+// listProviderFiles returns the provider file names of dir, unsorted.
+// Readdirnames avoids a stat per entry; scanFile stats each name anyway.
+func listProviderFiles(dir string) ([]string, error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read providers directory: %w", err)
+	}
+	defer d.Close()
+	all, err := d.Readdirnames(-1)
+	if err != nil {
+		return nil, fmt.Errorf("read providers directory %s: %w", dir, err)
+	}
+	names := all[:0]
+	for _, n := range all {
+		if IsProviderFile(n) {
+			names = append(names, n)
+		}
+	}
+	return names, nil
+}
+
+// merge applies a full rescan's results to the file states; it reports
+// whether the set of providers or problems changed. Called with r.mu held.
 func (r *Registry) merge(results []scanResult) bool {
-	changed := false
-	next := make(map[string]*fileState, len(results))
-	names := make([]string, 0, len(results))
+	knownBefore := len(r.states)
+	present, added, changed := 0, false, false
 	for _, res := range results {
 		if res.state == nil {
 			continue
 		}
-		if res.changed {
-			changed = true
-			for _, p := range res.state.problems {
-				r.log.Warn("invalid provider file", "error", p.Error())
-			}
+		old, known := r.states[res.name]
+		if known {
+			present++
+		} else {
+			added = true
 		}
-		next[res.name] = res.state
-		names = append(names, res.name)
+		if known && old == res.state {
+			continue
+		}
+		r.states[res.name] = res.state
+		changed = r.noteChange(res) || changed
 	}
-	if len(next) != len(r.states) {
-		changed = true
-	} else {
+	removed := present < knownBefore
+	if removed {
+		keep := make(map[string]bool, len(results))
+		for _, res := range results {
+			keep[res.name] = res.state != nil
+		}
 		for name := range r.states {
-			if _, ok := next[name]; !ok {
-				changed = true
-				break
+			if !keep[name] {
+				delete(r.states, name)
 			}
 		}
 	}
-	slices.Sort(names)
-	r.states, r.names = next, names
+	if added || removed {
+		r.resetNames()
+		return true
+	}
 	return changed
+}
+
+// mergeNames applies the results of a rescan of some files only (the names
+// events pointed at). Called with r.mu held.
+func (r *Registry) mergeNames(results []scanResult) bool {
+	changed, setChanged := false, false
+	for _, res := range results {
+		old, known := r.states[res.name]
+		switch {
+		case res.state == nil && known:
+			delete(r.states, res.name)
+			setChanged = true
+		case res.state == nil:
+		case !known:
+			r.states[res.name] = res.state
+			r.noteChange(res)
+			setChanged = true
+		case old != res.state:
+			r.states[res.name] = res.state
+			changed = r.noteChange(res) || changed
+		}
+	}
+	if setChanged {
+		r.resetNames()
+	}
+	return changed || setChanged
+}
+
+// noteChange logs the problems of a changed file; it reports res.changed.
+func (r *Registry) noteChange(res scanResult) bool {
+	if res.changed {
+		for _, p := range res.state.problems {
+			r.log.Warn("invalid provider file", "error", p.Error())
+		}
+	}
+	return res.changed
+}
+
+func (r *Registry) resetNames() {
+	r.names = r.names[:0]
+	for name := range r.states {
+		r.names = append(r.names, name)
+	}
+	slices.Sort(r.names)
 }
 
 // publish builds, stores and announces a new snapshot. Called with r.mu held.
 func (r *Registry) publish() {
 	r.gen++
-	s := buildSnapshot(r.gen, r.now(), r.names, r.states)
+	s := buildSnapshot(r.gen, r.now(), r.dir, r.names, r.states)
 	r.snap.Store(s)
 	r.m.observe(s)
 	r.subMu.Lock()

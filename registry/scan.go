@@ -51,12 +51,11 @@ type scanResult struct {
 
 // scanFile stats, reads and parses one file as far as needed. old may be nil.
 func (r *Registry) scanFile(name string, old *fileState, full bool) scanResult {
-	path := filepath.Join(r.dir, name)
-	fi, err := os.Stat(path) // follows ConfigMap symlinks
-	if err != nil || !fi.Mode().IsRegular() {
+	path := r.dir + string(filepath.Separator) + name
+	fp, regular, err := statFingerprint(path) // follows ConfigMap symlinks
+	if err != nil || !regular {
 		return scanResult{name: name}
 	}
-	fp := fingerprintOf(fi)
 	if old != nil && !full && old.fp == fp {
 		return scanResult{name: name, state: old}
 	}
@@ -71,7 +70,7 @@ func (r *Registry) scanFile(name string, old *fileState, full bool) scanResult {
 		st.fp = fp
 		return scanResult{name: name, state: &st}
 	}
-	return scanResult{name: name, state: r.parseState(path, data, hash, fp, fi.ModTime(), old), changed: true}
+	return scanResult{name: name, state: r.parseState(path, data, hash, fp, time.Unix(0, fp.mtime), old), changed: true}
 }
 
 // parseState turns file content into a state; on failure the last good

@@ -1,7 +1,9 @@
 package registry
 
 import (
-	"sort"
+	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -12,10 +14,15 @@ type Snapshot struct {
 	generation uint64
 	built      time.Time
 	providers  []*Provider // sorted by code, then id
-	files      []string    // files[i] holds providers[i]
-	byID       map[string]int
-	byCode     map[string]int
+	byID       map[string]*entry
+	byCode     map[string]*entry
 	invalid    []FileProblems
+}
+
+// entry is one indexed provider and the file that holds it.
+type entry struct {
+	p    *Provider
+	file string
 }
 
 // FileProblems lists why one file is not (or no longer) in force. A file
@@ -41,30 +48,29 @@ func (s *Snapshot) Providers() []*Provider { return s.providers }
 
 // ByID returns the provider with the given id.
 func (s *Snapshot) ByID(id string) (*Provider, bool) {
-	i, ok := s.byID[id]
+	e, ok := s.byID[id]
 	if !ok {
 		return nil, false
 	}
-	return s.providers[i], true
+	return e.p, true
 }
 
 // ByCode returns the provider with the given code.
 func (s *Snapshot) ByCode(code string) (*Provider, bool) {
-	i, ok := s.byCode[code]
+	e, ok := s.byCode[code]
 	if !ok {
 		return nil, false
 	}
-	return s.providers[i], true
+	return e.p, true
 }
 
 // FileOf returns the file name (relative to the providers directory) that
 // holds the provider with the given id, or "".
 func (s *Snapshot) FileOf(id string) string {
-	i, ok := s.byID[id]
-	if !ok {
-		return ""
+	if e, ok := s.byID[id]; ok {
+		return e.file
 	}
-	return s.files[i]
+	return ""
 }
 
 // Invalid lists the files that failed to parse or validate, by file name.
@@ -72,31 +78,34 @@ func (s *Snapshot) Invalid() []FileProblems { return s.invalid }
 
 // buildSnapshot indexes the last good provider of every file. Files are
 // visited by name, so of two files with the same code or id the first wins.
-func buildSnapshot(gen uint64, now time.Time, names []string, states map[string]*fileState) *Snapshot {
+func buildSnapshot(gen uint64, now time.Time, dir string, names []string, states map[string]*fileState) *Snapshot {
 	s := &Snapshot{
 		generation: gen,
 		built:      now,
-		byID:       make(map[string]int, len(names)),
-		byCode:     make(map[string]int, len(names)),
+		byID:       make(map[string]*entry, len(names)),
+		byCode:     make(map[string]*entry, len(names)),
 	}
-	type item struct {
-		p    *Provider
-		file string
-	}
-	items := make([]item, 0, len(names))
-	ownerID := make(map[string]string, len(names))
-	ownerCode := make(map[string]string, len(names))
+	entries := make([]entry, 0, len(names)) // never grows: pointers into it stay valid
+	sorted := make([]*entry, 0, len(names))
 	for _, name := range names {
 		st := states[name]
 		probs := st.problems
 		if p := st.good; p != nil {
-			if other, dup := ownerCode[p.Code]; dup {
-				probs = append(probs[:len(probs):len(probs)], Problem{File: name, Line: st.line("code"), Field: "code", Msg: "duplicate: " + quote(p.Code) + " is already defined in " + other})
-			} else if other, dup := ownerID[p.ID]; dup {
-				probs = append(probs[:len(probs):len(probs)], Problem{File: name, Line: st.line("id"), Field: "id", Msg: "duplicate: " + p.ID + " is already used in " + other})
-			} else {
-				ownerCode[p.Code], ownerID[p.ID] = name, name
-				items = append(items, item{p, name})
+			dup := ""
+			if other, ok := s.byCode[p.Code]; ok {
+				dup = "code"
+				probs = withProblem(probs, Problem{File: filepath.Join(dir, name), Line: st.line("code"), Field: "code",
+					Msg: "duplicate: " + quote(p.Code) + " is already defined in " + other.file})
+			} else if other, ok := s.byID[p.ID]; ok {
+				dup = "id"
+				probs = withProblem(probs, Problem{File: filepath.Join(dir, name), Line: st.line("id"), Field: "id",
+					Msg: "duplicate: " + p.ID + " is already used in " + other.file})
+			}
+			if dup == "" {
+				entries = append(entries, entry{p: p, file: name})
+				e := &entries[len(entries)-1]
+				s.byCode[p.Code], s.byID[p.ID] = e, e
+				sorted = append(sorted, e)
 				if len(probs) > 0 {
 					s.invalid = append(s.invalid, FileProblems{File: name, Problems: probs, KeptLast: true})
 				}
@@ -107,19 +116,21 @@ func buildSnapshot(gen uint64, now time.Time, names []string, states map[string]
 			s.invalid = append(s.invalid, FileProblems{File: name, Problems: probs})
 		}
 	}
-	sort.Slice(items, func(i, j int) bool {
-		a, b := items[i].p, items[j].p
-		if a.Code != b.Code {
-			return a.Code < b.Code
+	slices.SortFunc(sorted, func(a, b *entry) int {
+		if c := strings.Compare(a.p.Code, b.p.Code); c != 0 {
+			return c
 		}
-		return a.ID < b.ID
+		return strings.Compare(a.p.ID, b.p.ID)
 	})
-	s.providers = make([]*Provider, len(items))
-	s.files = make([]string, len(items))
-	for i, it := range items {
-		s.providers[i], s.files[i] = it.p, it.file
-		s.byID[it.p.ID] = i
-		s.byCode[it.p.Code] = i
+	s.providers = make([]*Provider, len(sorted))
+	for i, e := range sorted {
+		s.providers[i] = e.p
 	}
 	return s
+}
+
+// withProblem appends without writing into the backing array of probs,
+// which belongs to a file state.
+func withProblem(probs Problems, p Problem) Problems {
+	return append(probs[:len(probs):len(probs)], p)
 }

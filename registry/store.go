@@ -80,7 +80,9 @@ func (r *Registry) Update(id string, change func(p *Provider) error) (*Provider,
 	if err := r.checkUnique(&next, id); err != nil {
 		return nil, err
 	}
-	editDoc(pr.doc, &pr.p, &next)
+	base := pr.p // as in the file: a derived id stays unwritten, absent ext gets written
+	base.ID = old.ID
+	editDoc(pr.doc, &base, &next)
 	data, err := encodeDoc(pr.doc)
 	if err != nil {
 		return nil, err
@@ -154,8 +156,8 @@ func (r *Registry) checkUnique(p *Provider, self string) error {
 // that holds it, so the watcher's later rescan finds nothing new.
 func (r *Registry) afterWrite(name string, data []byte, p *Provider) (*Provider, error) {
 	st := &fileState{hash: sha256.Sum256(data), good: p, codeLine: 1, idLine: 1}
-	if fi, err := os.Stat(filepath.Join(r.dir, name)); err == nil {
-		st.fp = fingerprintOf(fi)
+	if fp, _, err := statFingerprint(filepath.Join(r.dir, name)); err == nil {
+		st.fp = fp
 	}
 	if _, known := r.states[name]; !known {
 		r.names = append(r.names, name)
