@@ -1,0 +1,77 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCmd(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestValidateExamples(t *testing.T) {
+	code, out, errs := runCmd(t, "validate", "../../examples/providers")
+	if code != 0 || out != "" || !strings.Contains(errs, "provider files valid") {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, out, errs)
+	}
+}
+
+// TestValidateReportsEveryError: file:line: field: problem per error, exit 1.
+func TestValidateReportsEveryError(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a.yaml", "code: a\ndomain: sip.example.net\n")
+	write("b.yaml", "code: b\ndomain: sip.example.net\ntransport: sctp\nexpires: 5\n")
+	write("c.yaml", "code: a\ndomain: other.example.net\n")
+	write(".hidden.yaml", "garbage: [")
+	write("notes.txt", "not a provider")
+	code, out, _ := runCmd(t, "validate", dir)
+	want := []string{
+		filepath.Join(dir, "b.yaml") + `:3: transport: must be one of udp, tcp, tls, got "sctp"`,
+		filepath.Join(dir, "b.yaml") + `:4: expires: must be 0 or 60-86400 seconds, got 5`,
+		filepath.Join(dir, "c.yaml") + `: code: duplicate: "a" is already defined in ` + filepath.Join(dir, "a.yaml"),
+	}
+	if code != 1 || strings.TrimSpace(out) != strings.Join(want, "\n") {
+		t.Errorf("exit %d, output:\n%s\nwant:\n%s", code, out, strings.Join(want, "\n"))
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	if code, _, _ := runCmd(t, "validate"); code != 2 {
+		t.Errorf("validate without args: %d", code)
+	}
+	if code, _, _ := runCmd(t, "frobnicate"); code != 2 {
+		t.Errorf("unknown command: %d", code)
+	}
+	if code, out, _ := runCmd(t, "version"); code != 0 || !strings.HasPrefix(out, "trunkd ") {
+		t.Errorf("version: %d %q", code, out)
+	}
+	if code, _, errs := runCmd(t, "serve"); code != 2 || !strings.Contains(errs, "--config") {
+		t.Errorf("serve without config: %d %s", code, errs)
+	}
+}
+
+func TestConfigUnknownKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "trunkd.yaml")
+	if err := os.WriteFile(path, []byte("providers_dir: x\nlisten: 127.0.0.1:0\nrender:\n  tragets: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := loadConfig(path)
+	if err == nil || !strings.Contains(err.Error(), "tragets") || !strings.Contains(err.Error(), "line 4") {
+		t.Errorf("unknown key: %v", err)
+	}
+	if _, err := loadConfig("../../examples/trunkd.yaml"); err != nil {
+		t.Errorf("example config: %v", err)
+	}
+}
