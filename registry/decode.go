@@ -72,15 +72,15 @@ func decode(name string, data []byte) (*parsed, Problems) {
 		if errors.Is(err, io.EOF) {
 			return fail(1, "", "empty file: a provider needs at least code and domain")
 		}
-		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-			n, _ := strconv.Atoi(m[1])
-			return fail(n, "", "invalid YAML: "+m[2])
-		}
-		return fail(1, "", "invalid YAML: "+strings.TrimPrefix(err.Error(), "yaml: "))
+		line, msg := syntaxError(err)
+		return fail(line, "", msg)
 	}
 	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return fail(extra.Line, "", "more than one YAML document: one provider per file")
+	if err := dec.Decode(&extra); err == nil {
+		return fail(max(extra.Line, 1), "", "more than one YAML document: one provider per file")
+	} else if !errors.Is(err, io.EOF) {
+		line, msg := syntaxError(err)
+		return fail(line, "", msg)
 	}
 	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		line := 1
@@ -96,6 +96,15 @@ func decode(name string, data []byte) (*parsed, Problems) {
 		probs[i].File = name
 	}
 	return pr, probs
+}
+
+// syntaxError locates a yaml.v3 parse error ("yaml: line 3: ...").
+func syntaxError(err error) (int, string) {
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return max(n, 1), "invalid YAML: " + m[2]
+	}
+	return 1, "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")
 }
 
 // mapping decodes the keys of m; prefix is "" at the top and "lic." etc. below.
