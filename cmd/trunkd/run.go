@@ -21,6 +21,7 @@ func commands() []command {
 		{"validate", "validate DIR                                        check provider files (exit 1 on errors)", cmdValidate},
 		{"render", "render --config FILE --once                         render all targets once and exit", cmdRender},
 		{"probe", "probe --config FILE CODE                            one registration check and one ping", cmdProbe},
+		{"import", "import --from asterisk|freeswitch FILE --out DIR        write provider files from an engine config", cmdImport},
 		{"fakeprovider", "fakeprovider --listen ADDR --users FILE             a loopback SIP registrar for demos and tests", cmdFakeProvider},
 		{"version", "version                                             print the version", cmdVersion},
 	}
