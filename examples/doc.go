@@ -4,7 +4,8 @@
 // of the tests that keep them true, run by `make test`:
 //
 //   - prometheus/: promtool checks the scrape config and the rules and runs
-//     the rules' unit tests (trunkd.rules.test.yml);
+//     the rules' unit tests (trunkd.rules.test.yml); every alert is tested
+//     firing and not firing, and rules read only exported metrics;
 //   - grafana/trunkd.json: valid JSON, every query parses (promtool) and
 //     names only metrics the daemon exports;
 //   - schema/provider.schema.json: checked field by field against
@@ -12,14 +13,27 @@
 //     validates against it, and invalid documents are rejected by both the
 //     schema and registry.Parse;
 //   - git/pre-commit: run on a good and a bad commit in a scratch repository;
+//   - systemd/ and kubernetes/: the unit's hardening directives (and
+//     systemd-analyze verify/security where installed); the manifests'
+//     mounts, ports and paths agree with the pod's trunkd.yaml, and kubectl
+//     kustomize builds them (where installed);
 //   - docs/configuration.md and docs/metrics.md: every config key and every
-//     metric of the code is documented, and nothing documented is unknown.
+//     metric of the code is documented, and nothing documented is unknown;
+//     example configs use known keys only.
+//
+// Tests that need promtool fail under CI (env CI set) and skip elsewhere
+// when it is missing; systemd-analyze and kubectl are optional extras.
 //
 // Decisions where the issue is silent:
 //
 //   - Render alerts fire on failures that happened in the last 15 minutes,
 //     not on the age of the last successful render: trunkd renders only when
 //     providers change, so a healthy quiet system has old success timestamps.
+//     The write stage counts with template and check; reload failures have
+//     their own, critical alert. Beyond the issue's list, alerts cover a
+//     scrape target that is down, a render held by the drop guard and a
+//     providers directory not read for 5 minutes (the registry rescans
+//     every 60 s, so that means a vanished mount).
 //   - The schema is stricter than the registry in one respect: a string
 //     field written as an unquoted number or boolean (username: 1001) is
 //     accepted by trunkd, which keeps the text, but flagged by the schema,
