@@ -1,9 +1,15 @@
 package api
 
 import (
+	"context"
+	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -16,67 +22,241 @@ import (
 // Options wire the API to the rest of the daemon.
 type Options struct {
 	Registry *registry.Registry
+	Tokens   *Tokens             // nil: every /rest/v1/uc and /rest/v1/render request is a 401
 	Gatherer prometheus.Gatherer // for /metrics; nil: prometheus.DefaultGatherer
 	Logger   *slog.Logger
 	Status   []StatusSource
 	States   StateSource   // nil: the state endpoint answers 404
 	Confirm  DropConfirmer // nil: the confirm endpoint answers 404
 	Version  string
+	// StatusAuth makes /status require a valid token of any role
+	// (auth.status_page_requires_token).
+	StatusAuth bool
+}
+
+// methodLookup is the seed's custom method for searching ids.
+const methodLookup = "LOOKUP"
+
+func init() { chi.RegisterMethod(methodLookup) }
+
+// server is the state the handlers share.
+type server struct {
+	o      Options
+	reg    *registry.Registry
+	log    *slog.Logger
+	tokens *Tokens
+	views  viewCache
 }
 
 // New returns the daemon's HTTP handler.
-func New(o Options) http.Handler {
+func New(o Options) http.Handler { return newRouter(o) }
+
+func newRouter(o Options) *chi.Mux {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
 	if o.Gatherer == nil {
 		o.Gatherer = prometheus.DefaultGatherer
 	}
+	s := &server{o: o, reg: o.Registry, log: o.Logger, tokens: o.Tokens}
+	if _, err := rand.Read(s.views.etagKey[:]); err != nil {
+		panic(fmt.Sprintf("api: no randomness for the ETag key: %v", err))
+	}
+	if s.tokens.Len() == 0 {
+		s.log.Warn("no API tokens configured: every providers API request will be refused with 401")
+	}
 	r := chi.NewRouter()
+	r.Use(s.recoverer)
+	if s.log.Enabled(context.Background(), slog.LevelDebug) {
+		r.Use(s.accessLog)
+	}
+	r.NotFound(s.notFound)
+	r.MethodNotAllowed(s.methodNotAllowed(r))
+	s.routes(r)
+	return r
+}
+
+// routes registers every route; openapi.json must list exactly these.
+func (s *server) routes(r chi.Router) {
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	r.Get("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if o.Registry == nil || o.Registry.Snapshot() == nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "loading"})
+	r.Get("/readyz", s.readyz)
+	if s.o.StatusAuth {
+		r.With(s.authenticate).Get("/status", s.status)
+	} else {
+		r.Get("/status", s.status)
+	}
+	r.Get("/metrics", promhttp.HandlerFor(s.o.Gatherer, promhttp.HandlerOpts{}).ServeHTTP)
+	r.Get("/rest/v1/openapi.json", serveOpenAPI)
+	r.Group(func(r chi.Router) {
+		r.Use(s.authenticate, s.needRegistry)
+		r.Get(collectionPath, s.list)
+		r.Post(collectionPath, require(RoleWriter, s.create))
+		r.Method(methodLookup, collectionPath, http.HandlerFunc(s.lookup))
+		r.Get(collectionPath+"/{id}", s.get)
+		r.Patch(collectionPath+"/{id}", require(RoleWriter, s.patch))
+		r.Delete(collectionPath+"/{id}", require(RoleWriter, s.remove))
+		r.Get(collectionPath+"/{id}/state", s.state)
+	})
+	r.With(s.authenticate).Post("/rest/v1/render/{target}/confirm", require(RoleAdmin, s.confirm))
+}
+
+func (s *server) view() *view { return s.views.get(s.reg) }
+
+// fail answers with the error shape; secrets are scrubbed from the message.
+func (s *server) fail(w http.ResponseWriter, r *http.Request, err error, secrets ...string) {
+	writeError(w, r, s.log, err, secrets...)
+}
+
+func (s *server) needRegistry(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.reg == nil || s.reg.Snapshot() == nil {
+			s.fail(w, r, errorf(http.StatusServiceUnavailable, "providers are not loaded yet"))
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+		next.ServeHTTP(w, r)
 	})
-	r.Get("/status", o.status)
-	r.Handle("/metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
-	return r
+}
+
+func (s *server) readyz(w http.ResponseWriter, _ *http.Request) {
+	if s.reg == nil || s.reg.Snapshot() == nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "loading"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
 // status reports the registry (providers, invalid files, last reload) and
 // every StatusSource. It never contains a password.
-func (o Options) status(w http.ResponseWriter, _ *http.Request) {
-	s := o.Registry.Snapshot()
-	invalid := s.Invalid()
+func (s *server) status(w http.ResponseWriter, r *http.Request) {
+	if s.reg == nil || s.reg.Snapshot() == nil {
+		s.fail(w, r, errorf(http.StatusServiceUnavailable, "providers are not loaded yet"))
+		return
+	}
+	snap := s.reg.Snapshot()
+	invalid := snap.Invalid()
 	if invalid == nil {
 		invalid = []registry.FileProblems{}
 	}
 	out := map[string]any{
-		"version": o.Version,
+		"version": s.o.Version,
 		"registry": map[string]any{
-			"providers_dir": o.Registry.Dir(),
-			"providers":     s.Len(),
-			"generation":    s.Generation(),
-			"last_reload":   o.Registry.LastReload().UTC().Format(time.RFC3339Nano),
-			"last_change":   s.Built().UTC().Format(time.RFC3339Nano),
+			"providers_dir": s.reg.Dir(),
+			"providers":     snap.Len(),
+			"generation":    snap.Generation(),
+			"last_reload":   s.reg.LastReload().UTC().Format(time.RFC3339Nano),
+			"last_change":   snap.Built().UTC().Format(time.RFC3339Nano),
 			"invalid_files": invalid,
 		},
 	}
-	for _, src := range o.Status {
+	for _, src := range s.o.Status {
 		out[src.StatusName()] = src.Status()
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
+func (s *server) notFound(w http.ResponseWriter, r *http.Request) {
+	s.fail(w, r, errorf(http.StatusNotFound, "no such endpoint: %s (see /rest/v1/openapi.json)", r.URL.Path))
+}
+
+// methodNotAllowed answers 405 with an Allow header listing the methods
+// the path does serve.
+func (s *server) methodNotAllowed(mux *chi.Mux) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete, methodLookup} {
+			if mux.Match(chi.NewRouteContext(), m, r.URL.Path) {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+		}
+		s.fail(w, r, errorf(http.StatusMethodNotAllowed, "method %s is not allowed on %s", r.Method, r.URL.Path))
+	}
+}
+
+// recoverer turns a panic into a 500 with the error shape and a log line
+// with the stack, instead of a dropped connection.
+func (s *server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rw := &trackingWriter{ResponseWriter: w}
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("panic while serving a request", "method", r.Method, "path", r.URL.Path,
+				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			if !rw.wrote {
+				writeJSON(w, http.StatusInternalServerError, errorBody{Code: 1500, Message: "internal error: the request handler failed; see the daemon log"})
+			}
+		}()
+		next.ServeHTTP(rw, r)
+	})
+}
+
+// trackingWriter records whether the response has started.
+type trackingWriter struct {
+	http.ResponseWriter
+	wrote  bool
+	status int
+}
+
+func (t *trackingWriter) WriteHeader(code int) {
+	if !t.wrote {
+		t.wrote, t.status = true, code
+	}
+	t.ResponseWriter.WriteHeader(code)
+}
+
+func (t *trackingWriter) Write(b []byte) (int, error) {
+	if !t.wrote {
+		t.wrote, t.status = true, http.StatusOK
+	}
+	return t.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (t *trackingWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
+
+// accessLog logs every request at debug level (installed only when the
+// logger has debug enabled).
+func (s *server) accessLog(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		tw, ok := w.(*trackingWriter)
+		if !ok {
+			tw = &trackingWriter{ResponseWriter: w}
+		}
+		next.ServeHTTP(tw, r)
+		s.log.Debug("http request", "method", r.Method, "path", r.URL.Path, "status", tw.status,
+			"took", time.Since(start).Round(time.Microsecond), "remote", r.RemoteAddr)
+	})
+}
+
+// writeJSON answers with v indented as the seed shows its bodies.
 func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		code = http.StatusInternalServerError
+		data, _ = json.MarshalIndent(errorBody{Code: 1500, Message: "internal error: cannot encode the response"}, "", "  ")
+	}
+	writeRaw(w, code, data, '\n')
+}
+
+// writeRaw answers with a JSON body (plus extra bytes, e.g. a newline).
+func writeRaw(w http.ResponseWriter, code int, body []byte, extra ...byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)+len(extra)))
 	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
+	_, _ = w.Write(body)
+	if len(extra) > 0 {
+		_, _ = w.Write(extra)
+	}
 }

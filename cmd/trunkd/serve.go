@@ -89,6 +89,11 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	d.reg = reg
 	d.goRun("watcher", func() error { return reg.Watch(ctx) })
 	opts := api.Options{Registry: reg, Gatherer: d.prom, Logger: d.log, Version: version}
+	if cfg.Auth.TokensFile != "" {
+		if opts.Tokens, err = api.LoadTokens(cfg.Auth.TokensFile); err != nil {
+			return err
+		}
+	}
 	if err := startRender(ctx, d, &opts); err != nil {
 		return err
 	}

@@ -1,0 +1,89 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/trunkd/trunkd/registry"
+)
+
+// apiError is a failure with the HTTP status it answers with. Its message
+// goes to the client as error_message, so it must name the field at fault
+// and never contain a password.
+type apiError struct {
+	status int
+	msg    string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+// errorf builds an apiError; format must not receive a password.
+func errorf(status int, format string, args ...any) *apiError {
+	return &apiError{status: status, msg: fmt.Sprintf(format, args...)}
+}
+
+func badRequest(format string, args ...any) *apiError {
+	return errorf(http.StatusBadRequest, format, args...)
+}
+
+// errorBody is the error shape of DESIGN.md §5.
+type errorBody struct {
+	Code    int    `json:"error_code"`
+	Message string `json:"error_message"`
+}
+
+// statusOf maps an error to its HTTP status and client message: apiError
+// as is, the registry's errors by kind, anything else 500.
+func statusOf(err error) (int, string) {
+	var ae *apiError
+	var probs registry.Problems
+	switch {
+	case errors.As(err, &ae):
+		return ae.status, ae.msg
+	case errors.As(err, &probs):
+		return http.StatusBadRequest, problemsMessage(probs)
+	case errors.Is(err, registry.ErrNotFound):
+		return http.StatusNotFound, "provider not found"
+	case errors.Is(err, registry.ErrConflict):
+		return http.StatusConflict, err.Error()
+	}
+	return http.StatusInternalServerError, "internal error: " + err.Error()
+}
+
+// problemsMessage joins validation problems: "code: is required; domain: is required".
+func problemsMessage(probs registry.Problems) string {
+	parts := make([]string, len(probs))
+	for i, p := range probs {
+		p.File, p.Line = "", 0
+		parts[i] = p.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+// writeError answers with the error shape. secrets (passwords the request
+// carried or touched) are blanked out of the message as a last line of
+// defence; 5xx errors are logged.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error, secrets ...string) {
+	status, msg := statusOf(err)
+	msg = scrub(msg, secrets)
+	if status >= 500 {
+		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", status, "error", msg)
+	}
+	writeJSON(w, status, errorBody{Code: 1000 + status, Message: msg})
+}
+
+// minScrubLen keeps very short passwords from blanking out ordinary words;
+// no message echoes the pwd field, so scrubbing is defence in depth only.
+const minScrubLen = 4
+
+func scrub(msg string, secrets []string) string {
+	for _, s := range secrets {
+		if len(s) >= minScrubLen {
+			msg = strings.ReplaceAll(msg, s, "***")
+		}
+	}
+	return msg
+}

@@ -1,0 +1,292 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/trunkd/trunkd/registry"
+)
+
+// collectionPath is the seed's providers collection.
+const collectionPath = "/rest/v1/uc/providers"
+
+var pagePool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+// list answers GET /rest/v1/uc/providers: filter, order, window, then the
+// page, encoded from the per-provider cache when no mask is given.
+func (s *server) list(w http.ResponseWriter, r *http.Request) {
+	q, err := parseListQuery(r.URL.RawQuery)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v := s.view()
+	match := q.filter.bind(v)
+	perm := v.order(q.order)
+	page, total := window(len(v.entries), perm, match, q.offset, q.limit)
+
+	bp := pagePool.Get().(*[]byte)
+	buf := append((*bp)[:0], '[')
+	for j, i := range page {
+		if j > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, '\n', ' ', ' ')
+		if e := v.entries[i]; q.mask == nil {
+			buf = append(buf, e.listJSON(q.flat)...)
+		} else {
+			buf = appendEntity(buf, e.p, *q.mask, q.flat, "  ")
+		}
+	}
+	if len(page) > 0 {
+		buf = append(buf, '\n')
+	}
+	buf = append(buf, ']', '\n')
+	h := w.Header()
+	h.Set("X-Total-Count", strconv.Itoa(total))
+	writeRaw(w, http.StatusOK, buf)
+	*bp = buf
+	pagePool.Put(bp)
+}
+
+// window walks the providers in order (perm, or snapshot order when nil),
+// counts the matches and keeps the positions of those in [offset,
+// offset+limit); limit < 0 is no limit.
+func window(n int, perm []int32, match func(int) bool, offset, limit int) (page []int32, total int) {
+	if match == nil && perm == nil {
+		end := n
+		if limit >= 0 && offset+limit < n && offset+limit >= 0 {
+			end = offset + limit
+		}
+		for i := offset; i < end; i++ {
+			page = append(page, int32(i))
+		}
+		return page, n
+	}
+	for k := 0; k < n; k++ {
+		i := k
+		if perm != nil {
+			i = int(perm[k])
+		}
+		if match != nil && !match(i) {
+			continue
+		}
+		if total >= offset && (limit < 0 || len(page) < limit) {
+			page = append(page, int32(i))
+		}
+		total++
+	}
+	return page, total
+}
+
+// get answers GET /rest/v1/uc/providers/{id}: the full entity (pwd for
+// admins only), with an ETag.
+func (s *server) get(w http.ResponseWriter, r *http.Request) {
+	admin := principalOf(r).role == RoleAdmin
+	allowed := shapeRedacted
+	if admin {
+		allowed = shapeFull
+	}
+	mask, flat, err := parseEntityQuery(r.URL.RawQuery, allowed)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id := chi.URLParam(r, "id")
+	e, ok := s.view().byID(id)
+	if !ok {
+		s.fail(w, r, notFound(id))
+		return
+	}
+	etag := e.etagOf(&s.views.etagKey)
+	w.Header().Set("ETag", etag)
+	if inm := r.Header.Get("If-None-Match"); inm != "" && etagListMatches(inm, etag, true) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	if mask == nil && !flat {
+		if admin {
+			w.Header().Set("Cache-Control", "no-store")
+		}
+		writeRaw(w, http.StatusOK, e.fullJSON(admin), '\n')
+		return
+	}
+	sh := allowed
+	if mask != nil {
+		sh = *mask
+	}
+	writeRaw(w, http.StatusOK, appendEntity(nil, e.p, sh, flat, ""), '\n')
+}
+
+// create answers POST /rest/v1/uc/providers: the body starts from the
+// defaults, the registry validates it and writes the new file.
+func (s *server) create(w http.ResponseWriter, r *http.Request) {
+	body, err := s.entityRequest(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p := registry.Default()
+	if err := body.apply(&p); err != nil {
+		s.fail(w, r, badRequest("%s", err.Error()), body.pwd)
+		return
+	}
+	created, err := s.reg.Create(p)
+	if err != nil {
+		s.fail(w, r, err, body.pwd)
+		return
+	}
+	s.log.Info("provider created", "id", created.ID, "code", created.Code, "by", principalOf(r).name)
+	w.Header().Set("Location", collectionPath+"/"+created.ID)
+	s.writeEntity(w, r, created)
+}
+
+// errUnchanged aborts an update that would change nothing.
+var errUnchanged = errors.New("unchanged")
+
+// patch answers PATCH /rest/v1/uc/providers/{id}: the body is merged into
+// the current version under the registry's lock, after If-Match.
+func (s *server) patch(w http.ResponseWriter, r *http.Request) {
+	body, err := s.entityRequest(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id := chi.URLParam(r, "id")
+	ifMatch := r.Header.Get("If-Match")
+	var current registry.Provider
+	updated, err := s.reg.Update(id, func(p *registry.Provider) error {
+		current = *p
+		if ifMatch != "" && !etagListMatches(ifMatch, computeETag(&s.views.etagKey, p, nil), false) {
+			return errPrecondition
+		}
+		if err := body.apply(p); err != nil {
+			return badRequest("%s", err.Error())
+		}
+		if *p == current {
+			return errUnchanged
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, errUnchanged):
+		updated = &current
+	case errors.Is(err, registry.ErrNotFound):
+		s.fail(w, r, notFound(id))
+		return
+	case err != nil:
+		s.fail(w, r, err, body.pwd, current.Pwd)
+		return
+	default:
+		s.log.Info("provider updated", "id", updated.ID, "code", updated.Code, "fields", body.paths(), "by", principalOf(r).name)
+	}
+	s.writeEntity(w, r, updated)
+}
+
+// remove answers DELETE /rest/v1/uc/providers/{id}.
+func (s *server) remove(w http.ResponseWriter, r *http.Request) {
+	if _, err := params(r.URL.RawQuery); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id := chi.URLParam(r, "id")
+	ifMatch := r.Header.Get("If-Match")
+	var code string
+	err := s.reg.Delete(id, func(p *registry.Provider) error {
+		code = p.Code
+		if ifMatch != "" && !etagListMatches(ifMatch, computeETag(&s.views.etagKey, p, nil), false) {
+			return errPrecondition
+		}
+		return nil
+	})
+	if errors.Is(err, registry.ErrNotFound) {
+		err = notFound(id)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.log.Info("provider deleted", "id", id, "code", code, "by", principalOf(r).name)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// lookup answers LOOKUP /rest/v1/uc/providers: the ids of the providers
+// whose id or code is exactly the given string.
+func (s *server) lookup(w http.ResponseWriter, r *http.Request) {
+	if _, err := params(r.URL.RawQuery); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	data, err := readJSONBody(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	key, err := decodeLookup(data)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	snap := s.view().snap
+	ids := []string{}
+	if p, ok := snap.ByID(key); ok {
+		ids = append(ids, p.ID)
+	}
+	if p, ok := snap.ByCode(key); ok && (len(ids) == 0 || ids[0] != p.ID) {
+		ids = append(ids, p.ID)
+	}
+	if len(ids) == 0 {
+		s.fail(w, r, errorf(http.StatusNotFound, "Lookup failed"))
+		return
+	}
+	writeJSON(w, http.StatusOK, ids)
+}
+
+// entityRequest reads and decodes the provider entity of POST and PATCH.
+func (s *server) entityRequest(w http.ResponseWriter, r *http.Request) (*entityBody, error) {
+	if _, err := params(r.URL.RawQuery); err != nil {
+		return nil, err
+	}
+	data, err := readJSONBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	return decodeEntity(data)
+}
+
+// writeEntity answers a write with the full entity as the caller's role
+// may see it, and its ETag.
+func (s *server) writeEntity(w http.ResponseWriter, r *http.Request, p *registry.Provider) {
+	admin := principalOf(r).role == RoleAdmin
+	sh := shapeRedacted
+	if admin {
+		sh = shapeFull
+		w.Header().Set("Cache-Control", "no-store")
+	}
+	full := appendEntity(nil, p, shapeFull, false, "")
+	w.Header().Set("ETag", computeETag(&s.views.etagKey, p, full))
+	if !admin {
+		full = appendEntity(nil, p, sh, false, "")
+	}
+	writeRaw(w, http.StatusOK, full, '\n')
+}
+
+func notFound(id string) error {
+	if len(id) > 80 {
+		id = id[:80] + "…"
+	}
+	return errorf(http.StatusNotFound, "provider %q not found", id)
+}
+
+// paths lists the fields a body sets, for the audit log (never values).
+func (b *entityBody) paths() []string {
+	out := make([]string, len(b.leaves))
+	for i, l := range b.leaves {
+		out[i] = l.field.Path
+	}
+	return out
+}

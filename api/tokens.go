@@ -1,0 +1,153 @@
+package api
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Role is what a token may do: readers read, writers also create, change
+// and delete, admins also see passwords and confirm held renders.
+type Role int
+
+// The roles, each allowed everything the lower ones are.
+const (
+	RoleReader Role = iota + 1
+	RoleWriter
+	RoleAdmin
+)
+
+// String is the role's name in the tokens file.
+func (r Role) String() string {
+	switch r {
+	case RoleReader:
+		return "reader"
+	case RoleWriter:
+		return "writer"
+	case RoleAdmin:
+		return "admin"
+	}
+	return "none"
+}
+
+func parseRole(s string) (Role, bool) {
+	for _, r := range []Role{RoleReader, RoleWriter, RoleAdmin} {
+		if s == r.String() {
+			return r, true
+		}
+	}
+	return 0, false
+}
+
+// Token is one API client: a name for the logs, a role and the sha256 of
+// its secret (the secret itself is never stored).
+type Token struct {
+	Name   string
+	Role   Role
+	SHA256 [sha256.Size]byte
+}
+
+// Tokens is the set of accepted bearer tokens.
+type Tokens struct {
+	list []Token
+}
+
+// NewTokens builds a token set; names must be unique and non-empty.
+func NewTokens(list []Token) (*Tokens, error) {
+	seen := map[string]bool{}
+	hashes := map[[sha256.Size]byte]bool{}
+	for _, t := range list {
+		switch {
+		case t.Name == "":
+			return nil, errors.New("a token has no name")
+		case seen[t.Name]:
+			return nil, fmt.Errorf("token %q: name used twice", t.Name)
+		case hashes[t.SHA256]:
+			return nil, fmt.Errorf("token %q: same sha256 as another token", t.Name)
+		case t.Role < RoleReader || t.Role > RoleAdmin:
+			return nil, fmt.Errorf("token %q: no role", t.Name)
+		}
+		seen[t.Name], hashes[t.SHA256] = true, true
+	}
+	return &Tokens{list: append([]Token(nil), list...)}, nil
+}
+
+// tokensFile is the YAML layout of DESIGN.md §3.
+type tokensFile struct {
+	Tokens []struct {
+		Name   string `yaml:"name"`
+		Role   string `yaml:"role"`
+		SHA256 string `yaml:"sha256"`
+	} `yaml:"tokens"`
+}
+
+// LoadTokens reads a tokens file: `tokens: [{name, role, sha256}]` with
+// the hex sha256 of each token. Unknown keys, unknown roles, malformed
+// hashes and duplicate names are errors.
+func LoadTokens(path string) (*Tokens, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read tokens file: %w", err)
+	}
+	var f tokensFile
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("tokens file %s: %w", path, err)
+	}
+	list := make([]Token, 0, len(f.Tokens))
+	for i, t := range f.Tokens {
+		role, ok := parseRole(t.Role)
+		if !ok {
+			return nil, fmt.Errorf("tokens file %s: token %d (%q): role must be admin, writer or reader, got %q", path, i+1, t.Name, t.Role)
+		}
+		sum, err := hex.DecodeString(strings.TrimSpace(t.SHA256))
+		if err != nil || len(sum) != sha256.Size {
+			return nil, fmt.Errorf("tokens file %s: token %d (%q): sha256 must be 64 hex digits (echo -n TOKEN | sha256sum)", path, i+1, t.Name)
+		}
+		tok := Token{Name: t.Name, Role: role}
+		copy(tok.SHA256[:], sum)
+		list = append(list, tok)
+	}
+	ts, err := NewTokens(list)
+	if err != nil {
+		return nil, fmt.Errorf("tokens file %s: %w", path, err)
+	}
+	return ts, nil
+}
+
+// Len is the number of tokens.
+func (ts *Tokens) Len() int {
+	if ts == nil {
+		return 0
+	}
+	return len(ts.list)
+}
+
+// match returns the token whose hash is sha256(secret). Every stored hash
+// is compared in constant time, so timing tells nothing about which one
+// matched or how close a guess was.
+func (ts *Tokens) match(secret string) (Token, bool) {
+	if ts == nil {
+		return Token{}, false
+	}
+	sum := sha256.Sum256([]byte(secret))
+	found := -1
+	for i := range ts.list {
+		if subtle.ConstantTimeCompare(sum[:], ts.list[i].SHA256[:]) == 1 {
+			found = i
+		}
+	}
+	if found < 0 {
+		return Token{}, false
+	}
+	return ts.list[found], true
+}
