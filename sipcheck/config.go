@@ -1,12 +1,180 @@
 package sipcheck
 
-// Config is the "probe" section of the daemon's config file.
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the "probe" section of the daemon's config file. Zero values
+// take the defaults written next to each field.
 type Config struct {
-	Enabled         bool   `yaml:"enabled"`
-	Listen          string `yaml:"listen"`             // local SIP address, default 127.0.0.1:0
-	RegisterMode    string `yaml:"register_mode"`      // query (default) or bind
-	MaxNewPerSecond int    `yaml:"max_new_per_second"` // default 500
-	AliveCodes      string `yaml:"alive_codes"`        // default: any final response except 408 and 503
-	DownAfter       int    `yaml:"down_after"`         // default 3
-	UpAfter         int    `yaml:"up_after"`           // default 1
+	Enabled bool `yaml:"enabled"`
+	// Listen is the local UDP address of the prober (default 127.0.0.1:0).
+	// Every UDP request leaves from this socket and every answer comes back
+	// to it; TCP and TLS connections are dialled from its IP.
+	Listen string `yaml:"listen"`
+	// Advertise is the host[:port] written in Via and Contact (default: the
+	// listen address; when listen is 0.0.0.0 or ::, the address of the
+	// interface that routes to the internet).
+	Advertise string `yaml:"advertise"`
+	// RegisterMode is query (default: REGISTER without Contact) or bind.
+	RegisterMode string `yaml:"register_mode"`
+	// MaxNewPerSecond caps how many first checks start per second (default 500).
+	MaxNewPerSecond int `yaml:"max_new_per_second"`
+	// AliveCodes lists the final responses to OPTIONS that prove a peer
+	// alive: codes, ranges and classes, "!" excludes (default "200-699,!408,!503").
+	AliveCodes string `yaml:"alive_codes"`
+	// DownAfter consecutive failed pings mark a trunk unreachable (default 3).
+	DownAfter int `yaml:"down_after"`
+	// UpAfter consecutive answered pings mark it reachable again (default 1).
+	UpAfter int `yaml:"up_after"`
+	// Timeout bounds every SIP transaction and CRLF pong wait (default 2s;
+	// a ping's timeout is also at most its pingtimeout).
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Register modes.
+const (
+	ModeQuery = "query"
+	ModeBind  = "bind"
+)
+
+// settings is a Config with its defaults applied and its text parsed.
+type settings struct {
+	listen       string
+	advertise    string
+	registerMode string
+	maxNew       int
+	alive        codeSet
+	aliveText    string
+	downAfter    int
+	upAfter      int
+	timeout      time.Duration
+}
+
+const defaultAliveCodes = "200-699,!408,!503"
+
+func (c Config) settings() (settings, error) {
+	s := settings{
+		listen:       c.Listen,
+		advertise:    c.Advertise,
+		registerMode: c.RegisterMode,
+		maxNew:       c.MaxNewPerSecond,
+		aliveText:    c.AliveCodes,
+		downAfter:    c.DownAfter,
+		upAfter:      c.UpAfter,
+		timeout:      c.Timeout,
+	}
+	if s.listen == "" {
+		s.listen = "127.0.0.1:0"
+	}
+	if _, _, err := net.SplitHostPort(s.listen); err != nil {
+		return s, fmt.Errorf("probe.listen: %q is not host:port: %w", s.listen, err)
+	}
+	if s.registerMode == "" {
+		s.registerMode = ModeQuery
+	}
+	if s.registerMode != ModeQuery && s.registerMode != ModeBind {
+		return s, fmt.Errorf("probe.register_mode: must be query or bind, got %q", s.registerMode)
+	}
+	if s.aliveText == "" {
+		s.aliveText = defaultAliveCodes
+	}
+	var err error
+	if s.alive, err = parseCodeSet(s.aliveText); err != nil {
+		return s, fmt.Errorf("probe.alive_codes: %w", err)
+	}
+	for _, f := range []struct {
+		name string
+		v    *int
+		def  int
+	}{{"max_new_per_second", &s.maxNew, 500}, {"down_after", &s.downAfter, 3}, {"up_after", &s.upAfter, 1}} {
+		if *f.v < 0 {
+			return s, fmt.Errorf("probe.%s: must not be negative, got %d", f.name, *f.v)
+		}
+		if *f.v == 0 {
+			*f.v = f.def
+		}
+	}
+	if s.timeout < 0 {
+		return s, fmt.Errorf("probe.timeout: must not be negative, got %s", s.timeout)
+	}
+	if s.timeout == 0 {
+		s.timeout = 2 * time.Second
+	}
+	return s, nil
+}
+
+// codeSet tells for each code 0-699 whether it counts as alive.
+type codeSet [700]bool
+
+// has reports whether code is in the set.
+func (s *codeSet) has(code int) bool { return code >= 0 && code < len(s) && s[code] }
+
+// parseCodeSet reads "200-299,401,4xx,!408": codes, ranges and classes of
+// final responses (200-699); items starting with "!" are removed after
+// every other item is added. A list of exclusions only starts from 200-699.
+func parseCodeSet(text string) (codeSet, error) {
+	var s codeSet
+	var excl []string
+	added := false
+	for _, item := range strings.Split(text, ",") {
+		item = strings.TrimSpace(item)
+		if rest, ok := strings.CutPrefix(item, "!"); ok {
+			excl = append(excl, rest)
+			continue
+		}
+		lo, hi, err := parseCodeRange(item)
+		if err != nil {
+			return s, err
+		}
+		for c := lo; c <= hi; c++ {
+			s[c] = true
+		}
+		added = true
+	}
+	if !added {
+		for c := 200; c <= 699; c++ {
+			s[c] = true
+		}
+	}
+	for _, item := range excl {
+		lo, hi, err := parseCodeRange(item)
+		if err != nil {
+			return s, err
+		}
+		for c := lo; c <= hi; c++ {
+			s[c] = false
+		}
+	}
+	return s, nil
+}
+
+func parseCodeRange(item string) (int, int, error) {
+	bad := fmt.Errorf("%q is not a final response code (200-699), a range like 200-299 or a class like 4xx", item)
+	if len(item) == 3 && (item[1:] == "xx" || item[1:] == "XX") {
+		d := int(item[0] - '0')
+		if d < 2 || d > 6 {
+			return 0, 0, bad
+		}
+		return d * 100, d*100 + 99, nil
+	}
+	loText, hiText, isRange := strings.Cut(item, "-")
+	lo, err := strconv.Atoi(loText)
+	if err != nil {
+		return 0, 0, bad
+	}
+	hi := lo
+	if isRange {
+		if hi, err = strconv.Atoi(hiText); err != nil {
+			return 0, 0, bad
+		}
+	}
+	if lo < 200 || hi > 699 || lo > hi {
+		return 0, 0, bad
+	}
+	return lo, hi, nil
 }

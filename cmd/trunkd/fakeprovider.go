@@ -2,11 +2,53 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+
+	"github.com/trunkd/trunkd/sipcheck/fakeprovider"
 )
 
-func cmdFakeProvider(_ context.Context, _ []string, _, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "trunkd fakeprovider: not built yet")
-	return 2
+// cmdFakeProvider runs a loopback SIP registrar for demos and tests until
+// ctx ends.
+func cmdFakeProvider(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("fakeprovider", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", "127.0.0.1:5090", "UDP and TCP address to listen on")
+	usersFile := fs.String("users", "", "users file: users: [{username, password}] (required)")
+	realm := fs.String("realm", "trunkd.test", "digest realm")
+	verbose := fs.Bool("v", false, "log every request")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *usersFile == "" || fs.NArg() != 0 {
+		fmt.Fprintln(stderr, "usage: trunkd fakeprovider --listen ADDR --users FILE [--realm R] [-v]")
+		return 2
+	}
+	users, err := fakeprovider.LoadUsers(*usersFile)
+	if err != nil {
+		fmt.Fprintln(stderr, "trunkd fakeprovider:", err)
+		return 2
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	fp, err := fakeprovider.New(fakeprovider.Config{Realm: *realm, Users: users,
+		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))})
+	if err != nil {
+		fmt.Fprintln(stderr, "trunkd fakeprovider:", err)
+		return 1
+	}
+	if err := fp.Listen(*listen); err != nil {
+		fmt.Fprintln(stderr, "trunkd fakeprovider:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "fakeprovider listening on udp and tcp %s (realm %s, %d users)\n", fp.Addr(), *realm, len(users))
+	if err := fp.Serve(ctx); err != nil {
+		fmt.Fprintln(stderr, "trunkd fakeprovider:", err)
+		return 1
+	}
+	return 0
 }

@@ -2,16 +2,89 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 
 	"github.com/trunkd/trunkd/api"
+	"github.com/trunkd/trunkd/registry"
+	"github.com/trunkd/trunkd/sipcheck"
 )
 
-// startProbe starts the SIP prober (placeholder until sipcheck lands).
-func startProbe(_ context.Context, _ *daemon, _ *api.Options) error { return nil }
+// startProbe starts the SIP prober of cfg.Probe on the registry's
+// snapshots and registers it as a status and state source.
+func startProbe(ctx context.Context, d *daemon, o *api.Options) error {
+	if !d.cfg.Probe.Enabled {
+		d.log.Info("probe disabled by config")
+		return nil
+	}
+	pr, err := sipcheck.New(d.cfg.Probe, sipcheck.Options{
+		ServerIndex: d.cfg.serverIndex(),
+		Logger:      d.log,
+		Registerer:  d.prom,
+		UserAgent:   "trunkd/" + version,
+	})
+	if err != nil {
+		return err
+	}
+	sub := d.reg.Subscribe()
+	d.goRun("probe", func() error {
+		defer sub.Close()
+		return pr.Run(ctx, sub.C())
+	})
+	o.Status = append(o.Status, pr)
+	o.States = pr
+	return nil
+}
 
-func cmdProbe(_ context.Context, _ []string, _, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "trunkd probe: not built yet")
-	return 2
+// cmdProbe runs one registration check and one ping for a trunk and prints
+// the SIP exchange; it exits 1 when the check fails, 2 on usage errors.
+func cmdProbe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("probe", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "config file (required)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *cfgPath == "" || fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "usage: trunkd probe --config FILE CODE")
+		return 2
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		fmt.Fprintln(stderr, "trunkd probe:", err)
+		return 2
+	}
+	reg, err := registry.Open(registry.Options{Dir: cfg.ProvidersDir, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		fmt.Fprintln(stderr, "trunkd probe:", err)
+		return 2
+	}
+	snap := reg.Snapshot()
+	p, ok := snap.ByCode(fs.Arg(0))
+	if !ok {
+		p, ok = snap.ByID(fs.Arg(0))
+	}
+	if !ok {
+		fmt.Fprintf(stderr, "trunkd probe: no valid provider with code or id %q in %s\n", fs.Arg(0), cfg.ProvidersDir)
+		return 2
+	}
+	if !p.Active(cfg.serverIndex()) {
+		fmt.Fprintf(stdout, "note: trunk %s is not active on this server (enabled %d, serveridx %d); probing anyway\n\n",
+			p.Code, p.Enabled, p.ServerIdx)
+	}
+	rep, err := sipcheck.CheckOnce(ctx, cfg.Probe, p, stdout)
+	if err != nil {
+		fmt.Fprintln(stderr, "trunkd probe:", err)
+		if errors.Is(err, context.Canceled) {
+			return 1
+		}
+		return 2
+	}
+	if !rep.OK {
+		return 1
+	}
+	return 0
 }

@@ -1,0 +1,196 @@
+package fakeprovider
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// binding is one registered contact of an address of record.
+type binding struct {
+	contact string
+	expires time.Time
+	callID  string
+	cseq    uint32
+}
+
+// Binding is a registered contact as Bindings reports it.
+type Binding struct {
+	Contact string
+	Expires time.Time
+	CallID  string
+	CSeq    uint32
+}
+
+// Register is one REGISTER as the provider saw it, for tests.
+type Register struct {
+	AOR        string
+	User       string // digest username when authorised
+	CallID     string
+	CSeq       uint32
+	Contacts   int // Contact headers in the request
+	Expires    int // Expires header, -1 when absent
+	Authorized bool
+	Code       int // the answer
+}
+
+// Registers returns the last REGISTERs handled (at most 1000), oldest first.
+func (p *Provider) Registers() []Register {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]Register(nil), p.log4...)
+}
+
+// Bindings returns the live bindings of an AOR ("user@host"), by contact.
+func (p *Provider) Bindings(aor string) []Binding {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.cfg.Now()
+	var out []Binding
+	for _, b := range p.bindings[aor] {
+		if b.expires.After(now) {
+			out = append(out, Binding{Contact: b.contact, Expires: b.expires, CallID: b.callID, CSeq: b.cseq})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Contact < out[j].Contact })
+	return out
+}
+
+func (p *Provider) onRegister(req *sip.Request, tx sip.ServerTransaction) {
+	p.registers.Add(1)
+	rec := Register{AOR: aorOf(req), Expires: -1, Contacts: len(req.GetHeaders("Contact"))}
+	if cid := req.CallID(); cid != nil {
+		rec.CallID = cid.Value()
+	}
+	if cs := req.CSeq(); cs != nil {
+		rec.CSeq = cs.SeqNo
+	}
+	if h := req.GetHeader("Expires"); h != nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(h.Value())); err == nil {
+			rec.Expires = n
+		}
+	}
+	res := p.register(req, &rec)
+	rec.Code = res.StatusCode
+	if res.StatusCode == 200 {
+		p.registered.Add(1)
+	}
+	p.mu.Lock()
+	p.log4 = append(p.log4, rec)
+	if len(p.log4) > 1000 {
+		p.log4 = append([]Register(nil), p.log4[len(p.log4)-1000:]...)
+	}
+	p.mu.Unlock()
+	p.log.Debug("fakeprovider: REGISTER", "aor", rec.AOR, "user", rec.User, "code", rec.Code)
+	p.respond(tx, res)
+}
+
+// register authenticates req and applies its contacts.
+func (p *Provider) register(req *sip.Request, rec *Register) *sip.Response {
+	switch res, user := p.authenticate(req); res {
+	case authMissing:
+		return p.challenge(req, false)
+	case authStale:
+		return p.challenge(req, true)
+	case authBad:
+		if p.cfg.ForbidBadCredentials {
+			return Response(req, 403, "Forbidden")
+		}
+		return p.challenge(req, false)
+	default:
+		rec.Authorized, rec.User = true, user
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if res := p.applyContacts(req, rec); res != nil {
+		return res
+	}
+	return p.listBindings(req, rec.AOR)
+}
+
+// applyContacts adds, refreshes or removes the request's contacts; a
+// non-nil response is an error answer. Called with p.mu held.
+func (p *Provider) applyContacts(req *sip.Request, rec *Register) *sip.Response {
+	now := p.cfg.Now()
+	contacts := req.GetHeaders("Contact")
+	if len(contacts) == 1 && strings.TrimSpace(contacts[0].Value()) == "*" {
+		if rec.Expires != 0 {
+			return Response(req, 400, "Contact * Needs Expires 0")
+		}
+		delete(p.bindings, rec.AOR)
+		return nil
+	}
+	type change struct {
+		uri string
+		exp int
+	}
+	var changes []change
+	for _, h := range contacts {
+		c, ok := h.(*sip.ContactHeader)
+		if !ok {
+			return Response(req, 400, "Bad Contact")
+		}
+		exp := 3600
+		if rec.Expires >= 0 {
+			exp = rec.Expires
+		}
+		if v, ok := c.Params.Get("expires"); ok {
+			if n, err := strconv.Atoi(v); err == nil {
+				exp = n
+			}
+		}
+		if exp > 0 && exp < p.cfg.MinExpires {
+			return Response(req, 423, "Interval Too Brief", "Min-Expires", strconv.Itoa(p.cfg.MinExpires))
+		}
+		uri := c.Address.String()
+		if b := p.bindings[rec.AOR][uri]; b != nil && b.callID == rec.CallID && rec.CSeq <= b.cseq {
+			return Response(req, 500, "Out Of Order CSeq")
+		}
+		changes = append(changes, change{uri, min(exp, p.cfg.MaxExpires)})
+	}
+	for _, ch := range changes {
+		if ch.exp == 0 {
+			delete(p.bindings[rec.AOR], ch.uri)
+			continue
+		}
+		if p.bindings[rec.AOR] == nil {
+			p.bindings[rec.AOR] = map[string]*binding{}
+		}
+		p.bindings[rec.AOR][ch.uri] = &binding{contact: ch.uri, callID: rec.CallID, cseq: rec.CSeq,
+			expires: now.Add(time.Duration(ch.exp) * time.Second)}
+	}
+	return nil
+}
+
+// listBindings answers 200 with every live binding of aor. Called with p.mu held.
+func (p *Provider) listBindings(req *sip.Request, aor string) *sip.Response {
+	now := p.cfg.Now()
+	res := Response(req, 200, "OK")
+	var uris []string
+	for uri, b := range p.bindings[aor] {
+		if !b.expires.After(now) {
+			delete(p.bindings[aor], uri)
+			continue
+		}
+		uris = append(uris, uri)
+	}
+	sort.Strings(uris)
+	for _, uri := range uris {
+		left := int(p.bindings[aor][uri].expires.Sub(now).Round(time.Second) / time.Second)
+		res.AppendHeader(sip.NewHeader("Contact", "<"+uri+">;expires="+strconv.Itoa(left)))
+	}
+	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(time.RFC1123)))
+	return res
+}
+
+// aorOf is the request's address of record, user@host of the To URI.
+func aorOf(req *sip.Request) string {
+	to := req.To()
+	if to == nil {
+		return ""
+	}
+	return to.Address.User + "@" + strings.ToLower(to.Address.Host)
+}
