@@ -1,21 +1,146 @@
 package render
 
-import "time"
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/trunkd/trunkd/templates"
+)
+
+// Defaults of the render configuration.
+const (
+	DefaultTimeout      = 10 * time.Second
+	DefaultMaxDropRatio = 0.5
+	DefaultMode         = os.FileMode(0o600)
+)
 
 // Config is the "render" section of the daemon's config file.
 type Config struct {
-	Targets      []TargetConfig `yaml:"targets"`
-	MaxDropRatio float64        `yaml:"max_drop_ratio"` // default 0.5
-	ConfirmDrop  bool           `yaml:"confirm_drop"`   // apply renders the drop guard would hold back
+	Targets []TargetConfig `yaml:"targets"`
+	// MaxDropRatio is the largest share of the trunks in a live file that
+	// one render may remove without confirmation; 0 means the default 0.5,
+	// 1 turns the guard off.
+	MaxDropRatio float64 `yaml:"max_drop_ratio"`
+	// ConfirmDrop applies renders the drop guard would hold back (they are
+	// still logged as warnings).
+	ConfirmDrop bool `yaml:"confirm_drop"`
 }
 
 // TargetConfig is one render target.
 type TargetConfig struct {
-	Name            string        `yaml:"name"`
-	Template        string        `yaml:"template"` // built-in name or path to a template file
-	Output          string        `yaml:"output"`
-	CheckCmd        string        `yaml:"check_cmd"`
+	Name     string `yaml:"name"`
+	Template string `yaml:"template"` // built-in name or path to a template file
+	Output   string `yaml:"output"`
+	// CheckCmd runs (sh -c) on the candidate before it replaces the live
+	// file; the candidate is $1 and $TRUNKD_CANDIDATE. Non-zero exit rejects it.
+	CheckCmd string `yaml:"check_cmd"`
+	// ReloadCmd runs (sh -c) after the live file changed. A non-zero exit,
+	// a timeout or output matching ReloadFailRegex rolls the file back.
 	ReloadCmd       string        `yaml:"reload_cmd"`
 	ReloadFailRegex string        `yaml:"reload_fail_regex"`
-	Timeout         time.Duration `yaml:"timeout"` // default 10s
+	Timeout         time.Duration `yaml:"timeout"` // per command, default 10s
+	// Mode is the output file's permission bits in octal, default "0600"
+	// (the files hold credentials).
+	Mode string `yaml:"mode"`
+	// Vars are free values for the template (.Vars, and the var function).
+	Vars map[string]string `yaml:"vars"`
+	// TrunkRegex matches one trunk in the output (the first group, if any,
+	// names it) for the drop guard. Built-in templates have their own.
+	TrunkRegex string `yaml:"trunk_regex"`
+}
+
+// builtinTrunkRegex finds the trunks in a file written by a built-in
+// template, for the drop guard; kamailio/version holds no trunks.
+var builtinTrunkRegex = map[string]string{
+	"kamailio/uacreg":          `(?m)^[0-9]+:((?:[^:\\\n]|\\.)*):`,
+	"kamailio/dispatcher.list": `duid=([^;\s]+)`,
+	"asterisk/pjsip.conf":      `(?m)^\[([^\]\n]+)\]\ntype=endpoint$`,
+	"freeswitch/gateways.xml":  `<gateway name="([^"]*)"`,
+}
+
+// newTarget checks one target's configuration and prepares it.
+func newTarget(c TargetConfig) (*target, error) {
+	t := &target{cfg: c, timeout: c.Timeout, mode: DefaultMode}
+	if c.Name == "" {
+		return nil, errors.New("name is required")
+	}
+	if c.Output == "" {
+		return nil, errors.New("output is required")
+	}
+	if c.Template == "" {
+		return nil, errors.New("template is required")
+	}
+	if t.timeout == 0 {
+		t.timeout = DefaultTimeout
+	} else if t.timeout < 0 {
+		return nil, fmt.Errorf("timeout: must be positive, got %s", c.Timeout)
+	}
+	if c.Mode != "" {
+		m, err := strconv.ParseUint(c.Mode, 8, 32)
+		if err != nil || m > 0o777 {
+			return nil, fmt.Errorf("mode: must be octal permission bits like 0640, got %q", c.Mode)
+		}
+		t.mode = os.FileMode(m)
+	}
+	var err error
+	if c.ReloadFailRegex != "" {
+		if t.failRe, err = regexp.Compile(c.ReloadFailRegex); err != nil {
+			return nil, fmt.Errorf("reload_fail_regex: %w", err)
+		}
+	}
+	trunkRegex := c.TrunkRegex
+	if text, ok := templates.Lookup(c.Template); ok {
+		t.builtin = true
+		if t.parsed, err = parseTemplate(c.Template, text, c.Vars); err != nil {
+			return nil, fmt.Errorf("built-in template %s: %w", c.Template, err)
+		}
+		if trunkRegex == "" {
+			trunkRegex = builtinTrunkRegex[c.Template]
+		}
+	} else if _, err := loadTemplateFile(c.Template, c.Vars); err != nil {
+		return nil, fmt.Errorf("template: %w (built-in templates: %v)", err, templates.Names())
+	}
+	if trunkRegex != "" {
+		if t.trunkRe, err = regexp.Compile(trunkRegex); err != nil {
+			return nil, fmt.Errorf("trunk_regex: %w", err)
+		}
+	}
+	return t, nil
+}
+
+// checkConfig validates the whole section: targets, unique names and
+// outputs, the drop ratio.
+func checkConfig(c Config) (float64, error) {
+	ratio := c.MaxDropRatio
+	if ratio == 0 {
+		ratio = DefaultMaxDropRatio
+	}
+	if ratio < 0 || ratio > 1 {
+		return 0, fmt.Errorf("render.max_drop_ratio: must be between 0 and 1, got %g", c.MaxDropRatio)
+	}
+	names := map[string]bool{}
+	outputs := map[string]string{}
+	for i, tc := range c.Targets {
+		if names[tc.Name] {
+			return 0, fmt.Errorf("render.targets[%d]: name %q is used twice", i, tc.Name)
+		}
+		names[tc.Name] = true
+		if tc.Output == "" {
+			continue
+		}
+		abs, err := filepath.Abs(tc.Output)
+		if err != nil {
+			return 0, fmt.Errorf("render.targets[%d] (%s): output: %w", i, tc.Name, err)
+		}
+		if other, dup := outputs[abs]; dup {
+			return 0, fmt.Errorf("render.targets[%d] (%s): output %s is also the output of %s", i, tc.Name, tc.Output, other)
+		}
+		outputs[abs] = tc.Name
+	}
+	return ratio, nil
 }

@@ -1,5 +1,124 @@
-// Package render turns a registry snapshot into SIP engine configuration:
-// every render target executes its template over the active trunks, checks
-// the candidate file, swaps it in atomically, reloads the engine and rolls
-// back when the reload fails.
+// Package render turns registry snapshots into SIP engine configuration:
+// every render target executes its template over the active trunks,
+// checks the candidate file, swaps it in atomically, reloads the engine and
+// rolls back when the reload fails. A wrong or half-written file takes an
+// operator's trunks down, so every step errs on the side of keeping the
+// file the engine already runs with.
+//
+// # Data
+//
+// Templates (built-in ones from package templates, or an operator's file)
+// run with missingkey=error over Data: the active trunks (enabled, and of
+// the configured server_index when one is set) sorted by code, the subset
+// with reg: 1, the target's vars and name. A Trunk carries every provider
+// field under its Go name plus the derived values of DESIGN.md §6: AOR user
+// (username, else login), digest user (login, else username), next hop
+// (proxyaddr:proxyport with port 0 → 5060, 5061 for tls; else domain with
+// no port, so the engine uses DNS), alternative proxies, the hosts inbound
+// requests come from, and expires (0 → 600, the registry default). Helper
+// functions are documented on funcs: engine escapes, SIP URIs, HA1.
+//
+// # Values never leave their place
+//
+// Free-form values are escaped for the engine or, where the engine has no
+// escape, rejected: db_text escapes \ : newline CR tab NUL; pjsip.conf
+// escapes ';' as '\;' and rejects line breaks, NUL and white space at
+// either end (the parser strips it); FreeSWITCH XML escapes & < > " ' as
+// entities and '$' as &#36; (the pre-processor expands "$${" in the raw
+// text) and rejects "${" (channel-variable expansion after parsing) and
+// control characters. A trunk code is used as an object name (l_uuid,
+// duid, pjsip section, gateway name) and must consist of letters, digits,
+// '.', '_', '+', '-'; user parts of SIP URIs must be RFC 3261 "user"
+// characters. A rejected value is a template error: the live file stays,
+// the error names the trunk (found by rendering trunk by trunk after a
+// failure) and never contains the value itself.
+//
+// # Built-in templates
+//
+// kamailio/uacreg (Kamailio 5.6–6.1, table version 5): one row per reg: 1
+// trunk; l_uuid = code, l_username = r_username = AOR user, l_domain =
+// localdomain or else domain, r_domain = domain, realm empty (Kamailio then
+// answers any realm; it refuses a mismatch only when realm is set),
+// auth_proxy = the next hop as a SIP URI with ;transport for tcp/tls,
+// flags 0, contact_addr and socket empty (reg_contact_addr applies). With
+// vars auth: ha1 the row holds auth_ha1 = md5(user:domain:pwd) and realm =
+// domain instead of the password: this only works when the provider's realm
+// is its domain. uac has one auth_proxy per row, so alternative proxies are
+// not used for registration. kamailio/version is the fixed version table.
+//
+// kamailio/dispatcher.list: one destination per trunk (its next hop) and one
+// per alternative proxy, duid = code (alternatives add alt=N), all in the
+// set of vars setid (default 1): trunkd cannot give a trunk a stable set
+// number, so routing per trunk belongs to the operator's script (or their
+// own template). Flag 8 (probing) when pingmode is not none; host names get
+// flag 16 by default, because a name that does not resolve at reload is
+// silently dropped from the list while dispatcher.reload reports success
+// (vars skip_dns: "0" turns that off, e.g. for ds_is_from_list by address).
+// pingsrv becomes the primary destination's quoted obproxy attribute.
+//
+// asterisk/pjsip.conf: auth (only when pwd is set), registration (reg: 1,
+// retries that never give up: retry 30 s, forbidden/fatal 300 s,
+// max_retries 1000000, auth_rejection_permanent=no, line=yes), aor (qualify
+// every pingtimeout seconds when pingmode is not none), endpoint (context
+// and codecs from vars context, allow; direct_media=yes only for media: 0
+// with reinvite: 1) and identify (next hop, alternative proxies,
+// extaddrs). Transports are the operator's transport-udp/-tcp/-tls.
+// freeswitch/gateways.xml: one <gateway> per trunk; username = digest user,
+// from-user and extension = AOR user, realm/from-domain/proxy = domain,
+// register-proxy and outbound-proxy = next hop, ping = max(pingtimeout, 5)
+// when pinging. Asterisk and FreeSWITCH have no per-trunk CRLF keep-alive,
+// so pingmode rn becomes OPTIONS pings there (as for dispatcher), and
+// FreeSWITCH has no per-gateway failover list: alternative proxies are
+// listed in identify (Asterisk) and dispatcher (Kamailio) only.
+//
+// # Apply
+//
+// Targets apply one after the other in config order (kamailio/version
+// before kamailio/uacreg). Equal bytes to the live file: nothing is written
+// or run, and the target counts as successful. Otherwise the candidate is a
+// hidden file next to the output (".<name>.trunkd-*", so engine globs such
+// as *.xml skip it), mode 0600 unless mode says otherwise, owned like the
+// live file when trunkd runs as root, fsynced, with an mtime that is now
+// or, when that is not later in whole seconds, one second past the live
+// file's (db_text re-reads a table only when st_mtime grew). check_cmd gets
+// the candidate as $1 and TRUNKD_CANDIDATE; commands also get
+// TRUNKD_OUTPUT and TRUNKD_TARGET. The rename is atomic and the directory
+// is fsynced. Commands run with sh -c in their own process group, killed at
+// the timeout or when the daemon stops; the last 64 KiB of their output is
+// kept, masked, logged and its tail shown in /status. A failed reload puts
+// the previous bytes back (mode and owner as before, mtime newer still) or,
+// when there was no previous file, removes the new one, and runs reload_cmd
+// again. If the daemon stops during a reload the new file stays: it is the
+// desired state and the engine reads it on its next reload.
+//
+// A failed target is retried with the latest snapshot after 5 s, doubling
+// up to 5 min, and at once on a new snapshot (a template file is read again
+// for every render, so a fix needs no restart). With Kamailio's default
+// reg_gc_interval (150 s) a second uac.reg_reload within 150 s fails; the
+// retry gets it through, but a lower reg_gc_interval is better.
+//
+// # Drop guard
+//
+// The trunks of a file are found by a pattern (built-in per template, or
+// trunk_regex; its first group names a trunk). When a render would remove
+// more than max_drop_ratio of the names in the live file, it is held back:
+// nothing is written or run, /status lists the removed names (up to 50),
+// trunkd_render_drop_held is 1. The guard compares with the live file, not
+// with memory, so an emptied checkout or a wrong mount right after a
+// restart is caught too. ConfirmDrop releases exactly the listed removals:
+// a render that removes further trunks is held again. confirm_drop: true
+// applies every such render with a warning. A file without a pattern
+// (kamailio/version, a custom template without trunk_regex) and a missing
+// live file are not guarded.
+//
+// # Visibility
+//
+// Status lists per target its state (pending, ok, failed, held_back), the
+// snapshot generation, active trunks of the last success, last success,
+// last change, last error (time, stage, message, output tail) and the next
+// retry; the last error stays after a later success, state tells the
+// present. Every password the renderer has seen (raw, escaped for each
+// engine, and as HA1) is replaced by *** in command output and messages
+// before they reach the log or /status; a very short password masks its
+// characters wherever they appear. Metrics: see docs/metrics.md.
 package render

@@ -1,0 +1,237 @@
+package render
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/trunkd/trunkd/registry"
+)
+
+type outcome int
+
+const (
+	outcomeUnchanged outcome = iota // the live file already was the render
+	outcomeApplied                  // the live file was replaced and reloaded
+	outcomeHeld                     // the drop guard held the render back
+	outcomeFailed                   // a stage failed; the live file is the previous one
+)
+
+// result is what one apply did.
+type result struct {
+	outcome outcome
+	trunks  int
+	stage   string
+	err     error
+	output  string // command output (masked), for the status tail
+	hold    *HeldDrop
+}
+
+func failed(stage string, err error, output string) result {
+	return result{outcome: outcomeFailed, stage: stage, err: err, output: output}
+}
+
+// apply renders t for snap and, when the bytes differ from the live file,
+// swaps them in: guard, candidate, check, atomic rename, reload, rollback.
+func (r *Renderer) apply(ctx context.Context, t *target, snap *registry.Snapshot) result {
+	data, err := newData(t.cfg.Name, r.serverIndex, t.cfg.Vars, snap, &t.trunks)
+	if err != nil {
+		return failed(StageTemplate, err, "")
+	}
+	tmpl, err := t.template()
+	if err != nil {
+		return failed(StageTemplate, err, "")
+	}
+	out, err := execute(tmpl, data)
+	if err != nil {
+		return failed(StageTemplate, err, "")
+	}
+	live, err := readLive(t.cfg.Output)
+	if err != nil {
+		return failed(StageWrite, err, "")
+	}
+	if live.exists && bytes.Equal(live.data, out) {
+		return result{outcome: outcomeUnchanged, trunks: len(data.Trunks)}
+	}
+	if hold := r.guard(t, live, out); hold != nil {
+		return result{outcome: outcomeHeld, trunks: len(data.Trunks), hold: hold}
+	}
+	res := r.swap(ctx, t, live, out)
+	res.trunks = len(data.Trunks)
+	return res
+}
+
+// guard holds a render back when it would remove more than the allowed
+// share of the trunks in the live file, unless that removal is confirmed.
+func (r *Renderer) guard(t *target, live liveFile, out []byte) *HeldDrop {
+	if t.trunkRe == nil || !live.exists {
+		return nil
+	}
+	old := t.trunkNames(live.data)
+	if len(old) == 0 {
+		return nil
+	}
+	next := t.trunkNames(out)
+	removed := removedNames(old, next)
+	ratio := float64(len(removed)) / float64(len(old))
+	if ratio <= r.maxDrop {
+		return nil
+	}
+	if r.autoConfirm {
+		r.log.Warn("render removes many trunks; applying because confirm_drop is set",
+			"target", t.cfg.Name, "live_trunks", len(old), "removed", len(removed))
+		return nil
+	}
+	r.mu.Lock()
+	confirmed := true
+	for _, n := range removed {
+		confirmed = confirmed && t.confirmed[n]
+	}
+	r.mu.Unlock()
+	if confirmed {
+		return nil
+	}
+	h := &HeldDrop{
+		Since: r.now(), LiveTrunks: len(old), NewTrunks: len(next), Removed: len(removed),
+		RemovedList: removed[:min(len(removed), maxRemovedList)], Ratio: ratio, MaxRatio: r.maxDrop,
+		removed: removed,
+	}
+	return h
+}
+
+// swap writes the candidate, checks it, renames it into place and
+// reloads; a failed reload restores the previous file and reloads again.
+func (r *Renderer) swap(ctx context.Context, t *target, live liveFile, out []byte) result {
+	var prevMtime time.Time
+	if live.exists {
+		prevMtime = live.info.ModTime()
+	}
+	newMtime := mtimeAfter(prevMtime, r.now())
+	cand, err := writeCandidate(t.cfg.Output, out, t.mode, live.info, newMtime)
+	if err != nil {
+		return failed(StageWrite, err, "")
+	}
+	if t.cfg.CheckCmd != "" {
+		env := []string{"TRUNKD_CANDIDATE=" + cand, "TRUNKD_OUTPUT=" + t.cfg.Output, "TRUNKD_TARGET=" + t.cfg.Name}
+		output, err := runCommand(ctx, t.cfg.CheckCmd, t.timeout, env, cand)
+		if err != nil {
+			os.Remove(cand)
+			return failed(StageCheck, fmt.Errorf("check_cmd rejected the candidate (live file kept): %w", err), output)
+		}
+	}
+	if err := replace(cand, t.cfg.Output); err != nil {
+		return failed(StageWrite, err, "")
+	}
+	output, err := r.reload(ctx, t)
+	if err == nil {
+		if output != "" {
+			r.log.Info("render reload output", "target", t.cfg.Name, "output", tail(r.red.apply(output), 4096))
+		}
+		return result{outcome: outcomeApplied}
+	}
+	if ctx.Err() != nil {
+		// Shutting down: the new file stays, the engine reads it on its next reload.
+		return failed(StageReload, err, output)
+	}
+	return failed(StageReload, r.rollback(ctx, t, live, newMtime, err), output)
+}
+
+// reload runs the target's reload command; output matching the failure
+// pattern counts as a failure (kamcmd exits 0 on RPC errors).
+func (r *Renderer) reload(ctx context.Context, t *target) (string, error) {
+	if t.cfg.ReloadCmd == "" {
+		return "", nil
+	}
+	env := []string{"TRUNKD_OUTPUT=" + t.cfg.Output, "TRUNKD_TARGET=" + t.cfg.Name}
+	output, err := runCommand(ctx, t.cfg.ReloadCmd, t.timeout, env)
+	if err == nil && t.failRe != nil && t.failRe.MatchString(output) {
+		err = fmt.Errorf("output matches reload_fail_regex %q", t.cfg.ReloadFailRegex)
+	}
+	return output, err
+}
+
+// rollback puts the previous file back (with a still newer mtime, so the
+// engine re-reads it) and reloads again. It returns the error to report.
+func (r *Renderer) rollback(ctx context.Context, t *target, live liveFile, failedMtime time.Time, cause error) error {
+	var err error
+	if live.exists {
+		var cand string
+		cand, err = writeCandidate(t.cfg.Output, live.data, live.info.Mode().Perm(), live.info, mtimeAfter(failedMtime, r.now()))
+		if err == nil {
+			err = replace(cand, t.cfg.Output)
+		}
+	} else if err = os.Remove(t.cfg.Output); err != nil {
+		err = fmt.Errorf("remove new file: %w", err)
+	}
+	if err != nil {
+		r.log.Error("render rollback failed: the rejected file stays in place", "target", t.cfg.Name, "error", r.red.apply(err.Error()))
+		return fmt.Errorf("reload failed: %w; rollback failed: %v", cause, err)
+	}
+	output, rerr := r.reload(ctx, t)
+	if rerr != nil {
+		r.log.Error("render rollback reload failed", "target", t.cfg.Name, "error", r.red.apply(rerr.Error()),
+			"output", tail(r.red.apply(output), 4096))
+		return fmt.Errorf("reload failed: %w; previous file restored, but its reload failed too: %v", cause, rerr)
+	}
+	return fmt.Errorf("reload failed: %w; previous file restored and reloaded", cause)
+}
+
+// record stores the result in the target's status, metrics and log.
+func (r *Renderer) record(t *target, snap *registry.Snapshot, res result) {
+	now := r.now()
+	name := t.cfg.Name
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if snap != nil {
+		t.st.Generation = snap.Generation()
+	}
+	t.st.NextRetry = nil
+	switch res.outcome {
+	case outcomeUnchanged, outcomeApplied:
+		t.st.State, t.st.Trunks, t.st.LastSuccess, t.st.HeldBack = StateOK, res.trunks, &now, nil
+		t.failures, t.confirmed = 0, nil
+		r.m.lastSuccess.WithLabelValues(name).Set(float64(now.UnixNano()) / 1e9)
+		r.m.trunks.WithLabelValues(name).Set(float64(res.trunks))
+		r.m.held.WithLabelValues(name).Set(0)
+		if res.outcome == outcomeApplied {
+			t.st.LastChange = &now
+			r.m.changes.WithLabelValues(name).Inc()
+			r.log.Info("render applied", "target", name, "output", t.cfg.Output, "trunks", res.trunks, "generation", t.st.Generation)
+		}
+	case outcomeHeld:
+		if t.st.HeldBack != nil {
+			res.hold.Since = t.st.HeldBack.Since
+		}
+		t.st.State, t.st.HeldBack = StateHeldBack, res.hold
+		r.m.held.WithLabelValues(name).Set(1)
+		r.log.Warn("render held back by the drop guard; confirm with the API or confirm_drop",
+			"target", name, "live_trunks", res.hold.LiveTrunks, "new_trunks", res.hold.NewTrunks,
+			"removed", res.hold.Removed, "max_drop_ratio", r.maxDrop)
+	case outcomeFailed:
+		msg := r.red.apply(res.err.Error())
+		out := r.red.apply(res.output)
+		t.st.State = StateFailed
+		t.st.LastError = &TargetError{Time: now, Stage: res.stage, Message: msg, Output: tail(out, 2048)}
+		t.failures++
+		retry := now.Add(r.backoff(t.failures))
+		if t.due.IsZero() || t.due.After(retry) {
+			t.due = retry
+		}
+		t.st.NextRetry = &retry
+		r.m.failures.WithLabelValues(name, res.stage).Inc()
+		r.log.Error("render failed", "target", name, "stage", res.stage,
+			"error", msg, "output", tail(out, 4096), "retry_in", retry.Sub(now).Round(time.Second))
+	}
+}
+
+// backoff is the wait before retry number n (1, 2, ...): doubling from
+// RetryMin up to RetryMax.
+func (r *Renderer) backoff(n int) time.Duration {
+	d := r.retryMin
+	for i := 1; i < n && d < r.retryMax; i++ {
+		d *= 2
+	}
+	return min(d, r.retryMax)
+}

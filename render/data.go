@@ -1,0 +1,184 @@
+package render
+
+import (
+	"fmt"
+
+	"github.com/trunkd/trunkd/registry"
+)
+
+// defaultExpires is the registration interval written for a trunk whose
+// expires is 0 (the registry's default for an absent field).
+const defaultExpires = 600
+
+// Data is what a template executes on. The same data is given to built-in
+// and operator templates.
+type Data struct {
+	Target      string            // the target's name
+	ServerIndex int               // the configured server_index, -1 when unset
+	Trunks      []Trunk           // active trunks, sorted by code
+	Registering []Trunk           // the Trunks with reg: 1, in the same order
+	Vars        map[string]string // the target's vars from the config
+}
+
+// Trunk is one active provider: every field of registry.Provider under
+// its Go name (.Code, .Pwd, .Domain, .ProxyAddr, .Lic.SipTrunks, ...), plus
+// the values every engine derives from it (DESIGN.md §6). The provider's
+// fields are copied rather than embedded: text/template looks fields of
+// embedded structs up several times slower.
+type Trunk struct {
+	ID                 string
+	Code               string
+	Enabled            int
+	Username           string
+	Login              string
+	Pwd                string
+	Domain             string
+	ProxyAddr          string
+	ProxyPort          int
+	Transport          string
+	AlternativeProxies string
+	ExtAddrs           string
+	ServerIdx          int
+	Reg                int
+	Expires            int
+	PingMode           string
+	PingSrv            string
+	PingTimeout        int
+	LocalDomain        string
+	Media              int
+	Reinvite           int
+	Translit           int
+	Lic                registry.Lic
+	TrunksOut          int
+	Opts               registry.Opts
+	Ext                registry.Ext
+
+	AORUser     string           // username, or login when username is empty
+	AuthUser    string           // login, or username when login is empty
+	HasProxy    bool             // proxyaddr is set
+	NextHost    string           // proxyaddr when set, else domain
+	NextPort    int              // proxyport (0 → 5060, 5061 for tls) with a proxy; 0 without one
+	Proxies     []registry.Proxy // alternative_proxies, in order
+	ExtAddrList []string         // extaddrs, split
+	MatchHosts  []string         // where inbound requests come from: next host, alternative proxies, extaddrs (no duplicates)
+	Registers   bool             // reg: 1
+	Pings       bool             // pingmode is not none
+	RegExpires  int              // expires, or 600 when it is 0
+	PingHost    string           // host of pingsrv, "" when unset
+	PingPort    int              // port of pingsrv, 0 when not given
+}
+
+// trunkCache keeps the derived trunk of each provider between snapshots:
+// the registry shares unchanged *Provider values, so the pointer is the key.
+type trunkCache map[*registry.Provider]*Trunk
+
+// newData selects the active providers of snap and derives their values.
+// cache (may be nil) is replaced by the trunks of this snapshot.
+func newData(target string, serverIndex int, vars map[string]string, snap *registry.Snapshot, cache *trunkCache) (*Data, error) {
+	d := &Data{Target: target, ServerIndex: serverIndex, Vars: vars}
+	if d.Vars == nil {
+		d.Vars = map[string]string{}
+	}
+	if snap == nil {
+		return d, nil
+	}
+	if cache == nil {
+		cache = new(trunkCache)
+	}
+	next := make(trunkCache, len(*cache))
+	for _, p := range snap.Providers() {
+		if !p.Active(serverIndex) {
+			continue
+		}
+		t, ok := (*cache)[p]
+		if !ok {
+			nt, err := newTrunk(p)
+			if err != nil {
+				return nil, fmt.Errorf("trunk %q: %w", p.Code, err)
+			}
+			t = &nt
+		}
+		next[p] = t
+		d.Trunks = append(d.Trunks, *t)
+		if t.Registers {
+			d.Registering = append(d.Registering, *t)
+		}
+	}
+	*cache = next
+	return d, nil
+}
+
+func newTrunk(p *registry.Provider) (Trunk, error) {
+	t := Trunk{
+		ID: p.ID, Code: p.Code, Enabled: p.Enabled, Username: p.Username, Login: p.Login, Pwd: p.Pwd,
+		Domain: p.Domain, ProxyAddr: p.ProxyAddr, ProxyPort: p.ProxyPort, Transport: p.Transport,
+		AlternativeProxies: p.AlternativeProxies, ExtAddrs: p.ExtAddrs, ServerIdx: p.ServerIdx, Reg: p.Reg,
+		Expires: p.Expires, PingMode: p.PingMode, PingSrv: p.PingSrv, PingTimeout: p.PingTimeout,
+		LocalDomain: p.LocalDomain, Media: p.Media, Reinvite: p.Reinvite, Translit: p.Translit, Lic: p.Lic,
+		TrunksOut: p.TrunksOut, Opts: p.Opts, Ext: p.Ext,
+
+		AORUser:     firstNonEmpty(p.Username, p.Login),
+		AuthUser:    firstNonEmpty(p.Login, p.Username),
+		HasProxy:    p.ProxyAddr != "",
+		NextHost:    firstNonEmpty(p.ProxyAddr, p.Domain),
+		ExtAddrList: registry.SplitList(p.ExtAddrs),
+		Registers:   p.Reg == 1,
+		Pings:       p.PingMode != "" && p.PingMode != "none",
+		RegExpires:  p.Expires,
+	}
+	if t.HasProxy {
+		t.NextPort = p.ProxyPort
+		if t.NextPort == 0 {
+			t.NextPort = defaultPort(p.Transport)
+		}
+	}
+	if t.RegExpires == 0 {
+		t.RegExpires = defaultExpires
+	}
+	proxies, err := registry.ParseProxies(p.AlternativeProxies)
+	if err != nil {
+		return Trunk{}, fmt.Errorf("alternative_proxies: %w", err)
+	}
+	t.Proxies = proxies
+	if p.PingSrv != "" {
+		if t.PingHost, t.PingPort, err = registry.SplitHostPort(p.PingSrv); err != nil {
+			return Trunk{}, fmt.Errorf("pingsrv: %w", err)
+		}
+	}
+	t.MatchHosts = matchHosts(t)
+	return t, nil
+}
+
+// matchHosts lists the addresses inbound requests of a trunk come from.
+func matchHosts(t Trunk) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(h string) {
+		if h != "" && !seen[h] {
+			seen[h] = true
+			out = append(out, h)
+		}
+	}
+	add(t.NextHost)
+	for _, p := range t.Proxies {
+		add(p.Host)
+	}
+	for _, h := range t.ExtAddrList {
+		add(h)
+	}
+	return out
+}
+
+func defaultPort(transport string) int {
+	if transport == "tls" {
+		return 5061
+	}
+	return 5060
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

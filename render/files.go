@@ -1,0 +1,104 @@
+package render
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// liveFile is the output file as found before an apply.
+type liveFile struct {
+	exists bool
+	data   []byte
+	info   os.FileInfo
+}
+
+// readLive reads the current output file; a missing file is not an error.
+func readLive(path string) (liveFile, error) {
+	info, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return liveFile{}, nil
+	}
+	if err != nil {
+		return liveFile{}, fmt.Errorf("stat live file: %w", err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return liveFile{}, fmt.Errorf("read live file: %w", err)
+	}
+	return liveFile{exists: true, data: data, info: info}, nil
+}
+
+// mtimeAfter returns a whole-second time that is now, or one second past
+// prev when now is not later in whole seconds: Kamailio's db_text re-reads
+// a table only when st_mtime (seconds) grew.
+func mtimeAfter(prev, now time.Time) time.Time {
+	sec := now.Unix()
+	if !prev.IsZero() && sec <= prev.Unix() {
+		sec = prev.Unix() + 1
+	}
+	return time.Unix(sec, 0)
+}
+
+// writeCandidate writes data to a new hidden file next to output with the
+// given mode, the owner of like (when set and running as root) and mtime.
+// Engines that include "*.xml" or "*.conf" do not match the hidden name.
+func writeCandidate(output string, data []byte, mode os.FileMode, like os.FileInfo, mtime time.Time) (string, error) {
+	dir, base := filepath.Split(output)
+	if dir == "" {
+		dir = "."
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("create output directory: %w", err)
+	}
+	f, err := os.CreateTemp(dir, "."+base+".trunkd-*")
+	if err != nil {
+		return "", fmt.Errorf("create candidate file: %w", err)
+	}
+	name := f.Name()
+	fail := func(err error) (string, error) {
+		f.Close()
+		os.Remove(name)
+		return "", err
+	}
+	if err := f.Chmod(mode); err != nil {
+		return fail(fmt.Errorf("set candidate mode: %w", err))
+	}
+	if like != nil {
+		if err := copyOwner(name, like); err != nil {
+			return fail(fmt.Errorf("set candidate owner: %w", err))
+		}
+	}
+	if _, err := f.Write(data); err != nil {
+		return fail(fmt.Errorf("write candidate file: %w", err))
+	}
+	if err := f.Sync(); err != nil {
+		return fail(fmt.Errorf("sync candidate file: %w", err))
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(name)
+		return "", fmt.Errorf("close candidate file: %w", err)
+	}
+	if err := os.Chtimes(name, mtime, mtime); err != nil {
+		os.Remove(name)
+		return "", fmt.Errorf("set candidate mtime: %w", err)
+	}
+	return name, nil
+}
+
+// replace renames candidate over output atomically and syncs the
+// directory so the rename survives a crash.
+func replace(candidate, output string) error {
+	if err := os.Rename(candidate, output); err != nil {
+		os.Remove(candidate)
+		return fmt.Errorf("replace live file: %w", err)
+	}
+	if d, err := os.Open(filepath.Dir(output)); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}

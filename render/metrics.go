@@ -1,0 +1,62 @@
+package render
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the renderer's Prometheus series (DESIGN.md §7 plus a few).
+type metrics struct {
+	lastSuccess *prometheus.GaugeVec
+	failures    *prometheus.CounterVec
+	changes     *prometheus.CounterVec
+	held        *prometheus.GaugeVec
+	trunks      *prometheus.GaugeVec
+}
+
+func newMetrics(reg prometheus.Registerer, targets []*target) (*metrics, error) {
+	m := &metrics{
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "trunkd_render_last_success_timestamp_seconds",
+			Help: "When the target's live file was last confirmed to be the render of the latest snapshot.",
+		}, []string{"target"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trunkd_render_failures_total",
+			Help: "Failed render attempts by stage (template, write, check, reload).",
+		}, []string{"target", "stage"}),
+		changes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trunkd_render_changes_total",
+			Help: "Times the target's live file was replaced and the engine reloaded successfully.",
+		}, []string{"target"}),
+		held: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "trunkd_render_drop_held",
+			Help: "1 while the drop guard holds a render of the target back.",
+		}, []string{"target"}),
+		trunks: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "trunkd_render_trunks",
+			Help: "Active trunks in the target's last successful render.",
+		}, []string{"target"}),
+	}
+	for _, t := range targets {
+		n := t.cfg.Name
+		for _, s := range stages {
+			m.failures.WithLabelValues(n, s)
+		}
+		m.changes.WithLabelValues(n)
+		m.held.WithLabelValues(n)
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.lastSuccess, m.failures, m.changes, m.held, m.trunks} {
+		if err := reg.Register(c); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if errors.As(err, &are) {
+				return nil, errors.New("render metrics are already registered (one renderer per registry)")
+			}
+			return nil, err
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,174 @@
+package render
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/trunkd/trunkd/registry"
+)
+
+// Options are the renderer's runtime dependencies. Zero values take defaults.
+type Options struct {
+	ServerIndex int                   // render trunks of this serveridx only; < 0: all
+	Logger      *slog.Logger          // nil: slog.Default()
+	Registerer  prometheus.Registerer // nil: metrics are kept but not registered
+	RetryMin    time.Duration         // first retry after a failure, default 5 s
+	RetryMax    time.Duration         // longest retry interval, default 5 min
+	Now         func() time.Time      // nil: time.Now
+}
+
+// Renderer renders every target for each registry snapshot.
+type Renderer struct {
+	targets     []*target
+	serverIndex int
+	maxDrop     float64
+	autoConfirm bool
+	log         *slog.Logger
+	m           *metrics
+	now         func() time.Time
+	retryMin    time.Duration
+	retryMax    time.Duration
+	wake        chan struct{}
+
+	mu  sync.Mutex // guards the targets' state (target.st, due, failures, confirmed)
+	red redactor   // used by the applying goroutine only
+}
+
+// New checks cfg and prepares every target (built-in templates are parsed,
+// template files must be readable and parse).
+func New(cfg Config, opts Options) (*Renderer, error) {
+	ratio, err := checkConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	r := &Renderer{
+		serverIndex: opts.ServerIndex,
+		maxDrop:     ratio,
+		autoConfirm: cfg.ConfirmDrop,
+		log:         opts.Logger,
+		now:         opts.Now,
+		retryMin:    opts.RetryMin,
+		retryMax:    opts.RetryMax,
+		wake:        make(chan struct{}, 1),
+	}
+	if r.log == nil {
+		r.log = slog.Default()
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.retryMin <= 0 {
+		r.retryMin = 5 * time.Second
+	}
+	if r.retryMax < r.retryMin {
+		r.retryMax = max(5*time.Minute, r.retryMin)
+	}
+	for i, tc := range cfg.Targets {
+		t, err := newTarget(tc)
+		if err != nil {
+			return nil, fmt.Errorf("render.targets[%d] (%s): %w", i, tc.Name, err)
+		}
+		t.st = TargetStatus{Name: tc.Name, Template: tc.Template, Output: tc.Output, State: StatePending}
+		r.targets = append(r.targets, t)
+	}
+	if r.m, err = newMetrics(opts.Registerer, r.targets); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Run renders every target for each snapshot of reg until ctx ends. A
+// burst of snapshots renders once (the subscription keeps the latest). A
+// failed target is retried with backoff; a held-back one waits for a new
+// snapshot or ConfirmDrop.
+func (r *Renderer) Run(ctx context.Context, reg *registry.Registry) error {
+	sub := reg.Subscribe()
+	defer sub.Close()
+	var snap *registry.Snapshot
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case s := <-sub.C():
+			snap = s
+			r.markAllDue()
+		case <-r.wake:
+		case <-timer.C:
+		}
+		if snap != nil {
+			r.applyDue(ctx, snap)
+		}
+		if next, ok := r.nextDue(); ok {
+			timer.Reset(max(time.Until(next), 0))
+		}
+	}
+}
+
+// RenderOnce renders and applies every target for snap and returns the
+// failures (and held-back drops, wrapping ErrHeldBack) joined. Do not call
+// it while Run is running on the same Renderer.
+func (r *Renderer) RenderOnce(ctx context.Context, snap *registry.Snapshot) error {
+	r.red.learn(snap)
+	var errs []error
+	for _, t := range r.targets {
+		res := r.apply(ctx, t, snap)
+		r.record(t, snap, res)
+		switch res.outcome {
+		case outcomeFailed:
+			errs = append(errs, fmt.Errorf("%s: %s: %w", t.cfg.Name, res.stage, res.err))
+		case outcomeHeld:
+			errs = append(errs, fmt.Errorf("%s: %w: %d of %d trunks would be removed", t.cfg.Name, ErrHeldBack, res.hold.Removed, res.hold.LiveTrunks))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (r *Renderer) markAllDue() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.now()
+	for _, t := range r.targets {
+		t.due = now
+	}
+}
+
+// applyDue applies every target whose time has come, in config order.
+func (r *Renderer) applyDue(ctx context.Context, snap *registry.Snapshot) {
+	r.red.learn(snap)
+	for _, t := range r.targets {
+		if ctx.Err() != nil {
+			return
+		}
+		r.mu.Lock()
+		due := !t.due.IsZero() && !t.due.After(r.now())
+		if due {
+			t.due = time.Time{}
+		}
+		r.mu.Unlock()
+		if due {
+			r.record(t, snap, r.apply(ctx, t, snap))
+		}
+	}
+}
+
+// nextDue returns the earliest time a target wants to run.
+func (r *Renderer) nextDue() (time.Time, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var next time.Time
+	for _, t := range r.targets {
+		if !t.due.IsZero() && (next.IsZero() || t.due.Before(next)) {
+			next = t.due
+		}
+	}
+	return next, !next.IsZero()
+}

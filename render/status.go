@@ -1,0 +1,147 @@
+package render
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Target states in TargetStatus.State.
+const (
+	StatePending  = "pending"   // not rendered yet
+	StateOK       = "ok"        // the live file is the render of the latest snapshot
+	StateFailed   = "failed"    // the last attempt failed; the live file is the previous one
+	StateHeldBack = "held_back" // the drop guard holds a render back
+)
+
+// Failure stages (the stage label of trunkd_render_failures_total).
+const (
+	StageTemplate = "template" // the template or the provider data
+	StageWrite    = "write"    // reading the live file, writing the candidate, renaming
+	StageCheck    = "check"    // check_cmd rejected the candidate
+	StageReload   = "reload"   // reload_cmd failed (the file was rolled back)
+)
+
+var stages = []string{StageTemplate, StageWrite, StageCheck, StageReload}
+
+// ErrUnknownTarget is returned by ConfirmDrop for a target name that is not
+// configured. It has a NotFound() true method (the API answers 404).
+var ErrUnknownTarget error = notFoundError("unknown render target")
+
+type notFoundError string
+
+func (e notFoundError) Error() string { return string(e) }
+
+// NotFound marks the error as "no such target".
+func (notFoundError) NotFound() bool { return true }
+
+// ErrNotHeld is returned by ConfirmDrop when the target holds nothing back.
+var ErrNotHeld = errors.New("render target holds no drop back")
+
+// ErrHeldBack is wrapped by RenderOnce's error for a target whose render
+// the drop guard held back.
+var ErrHeldBack = errors.New("held back by the drop guard")
+
+// Status is what the renderer reports under "render" in /status.
+type Status struct {
+	Targets []TargetStatus `json:"targets"`
+}
+
+// TargetStatus is the state of one render target. It never holds a password.
+type TargetStatus struct {
+	Name        string       `json:"name"`
+	Template    string       `json:"template"`
+	Output      string       `json:"output"`
+	State       string       `json:"state"`
+	Generation  uint64       `json:"generation"` // registry snapshot of the last attempt
+	Trunks      int          `json:"trunks"`     // active trunks in the last successful render
+	LastSuccess *time.Time   `json:"last_success,omitempty"`
+	LastChange  *time.Time   `json:"last_change,omitempty"` // the live file was last replaced
+	LastError   *TargetError `json:"last_error,omitempty"`
+	HeldBack    *HeldDrop    `json:"held_back,omitempty"`
+	NextRetry   *time.Time   `json:"next_retry,omitempty"`
+}
+
+// TargetError describes the last failure of a target.
+type TargetError struct {
+	Time    time.Time `json:"time"`
+	Stage   string    `json:"stage"`
+	Message string    `json:"message"`
+	Output  string    `json:"output,omitempty"` // tail of the command output, passwords masked
+}
+
+// HeldDrop describes a render the drop guard holds back.
+type HeldDrop struct {
+	Since       time.Time `json:"since"`
+	LiveTrunks  int       `json:"live_trunks"`
+	NewTrunks   int       `json:"new_trunks"`
+	Removed     int       `json:"removed"`
+	RemovedList []string  `json:"removed_list"` // at most 50 names
+	Ratio       float64   `json:"ratio"`
+	MaxRatio    float64   `json:"max_ratio"`
+
+	removed []string // every removed name, for the confirmation
+}
+
+// maxRemovedList bounds HeldDrop.RemovedList.
+const maxRemovedList = 50
+
+// StatusName is the key of the renderer in /status.
+func (r *Renderer) StatusName() string { return "render" }
+
+// Status returns a copy of every target's state.
+func (r *Renderer) Status() any {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := Status{Targets: make([]TargetStatus, len(r.targets))}
+	for i, t := range r.targets {
+		st := t.st
+		if st.LastError != nil {
+			e := *st.LastError
+			st.LastError = &e
+		}
+		if st.HeldBack != nil {
+			h := *st.HeldBack
+			h.removed = nil
+			st.HeldBack = &h
+		}
+		s.Targets[i] = st
+	}
+	return s
+}
+
+// ConfirmDrop releases the render that the drop guard holds back for the
+// named target: the removals it lists are applied at once (the target
+// renders the latest snapshot; a render removing further trunks is held
+// again). It returns ErrUnknownTarget or ErrNotHeld (wrapped).
+func (r *Renderer) ConfirmDrop(name string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t := r.target(name)
+	if t == nil {
+		return fmt.Errorf("%w: %q", ErrUnknownTarget, name)
+	}
+	if t.st.HeldBack == nil {
+		return fmt.Errorf("%w: %q", ErrNotHeld, name)
+	}
+	t.confirmed = map[string]bool{}
+	for _, n := range t.st.HeldBack.removed {
+		t.confirmed[n] = true
+	}
+	t.due = r.now()
+	r.log.Info("render drop confirmed; applying it", "target", name, "removed", t.st.HeldBack.Removed)
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (r *Renderer) target(name string) *target {
+	for _, t := range r.targets {
+		if t.cfg.Name == name {
+			return t
+		}
+	}
+	return nil
+}

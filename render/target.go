@@ -1,0 +1,103 @@
+package render
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"sort"
+	"text/template"
+	"time"
+)
+
+// target is one configured render target. cfg and the fields set by
+// newTarget never change; the rest is guarded by Renderer.mu.
+type target struct {
+	cfg     TargetConfig
+	builtin bool
+	parsed  *template.Template // built-in templates are parsed once
+	timeout time.Duration
+	mode    os.FileMode
+	failRe  *regexp.Regexp
+	trunkRe *regexp.Regexp
+	trunks  trunkCache // derived trunks of the last render (applying goroutine only)
+
+	st        TargetStatus
+	due       time.Time       // zero: nothing to do until a trigger
+	failures  int             // consecutive failures, for the retry backoff
+	confirmed map[string]bool // removals the operator confirmed
+}
+
+// parseTemplate parses a template with the helper functions; a missing map
+// key is an error.
+func parseTemplate(name, text string, vars map[string]string) (*template.Template, error) {
+	return template.New(name).Option("missingkey=error").Funcs(funcs(vars)).Parse(text)
+}
+
+// loadTemplateFile reads and parses an operator's template file.
+func loadTemplateFile(path string, vars map[string]string) (*template.Template, error) {
+	text, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read template file: %w", err)
+	}
+	return parseTemplate(path, string(text), vars)
+}
+
+// template returns the parsed template; a template file is read again for
+// every render, so an edited file is picked up without a restart.
+func (t *target) template() (*template.Template, error) {
+	if t.builtin {
+		return t.parsed, nil
+	}
+	return loadTemplateFile(t.cfg.Template, t.cfg.Vars)
+}
+
+// execute renders data. On failure it names the first trunk whose values
+// fail on their own, so that the operator knows which provider to fix.
+func execute(tmpl *template.Template, data *Data) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(256 * (len(data.Trunks) + 1))
+	err := tmpl.Execute(&buf, data)
+	if err == nil {
+		return buf.Bytes(), nil
+	}
+	for _, tr := range data.Trunks {
+		one := *data
+		one.Trunks = []Trunk{tr}
+		one.Registering = nil
+		if tr.Registers {
+			one.Registering = one.Trunks
+		}
+		if tmpl.Execute(io.Discard, &one) != nil {
+			return nil, fmt.Errorf("trunk %q: %w", tr.Code, err)
+		}
+	}
+	return nil, err
+}
+
+// trunkNames returns the trunks found in a file by the target's trunk
+// pattern (the first group names a trunk, else the whole match).
+func (t *target) trunkNames(data []byte) map[string]bool {
+	names := map[string]bool{}
+	for _, m := range t.trunkRe.FindAllSubmatch(data, -1) {
+		if len(m) > 1 {
+			names[string(m[1])] = true
+		} else {
+			names[string(m[0])] = true
+		}
+	}
+	return names
+}
+
+// removedNames lists the names of old that are not in next, sorted.
+func removedNames(old, next map[string]bool) []string {
+	var out []string
+	for n := range old {
+		if !next[n] {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
