@@ -2,17 +2,96 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 
 	"github.com/trunkd/trunkd/api"
+	"github.com/trunkd/trunkd/registry"
+	"github.com/trunkd/trunkd/render"
 )
 
-// startRender starts the render targets of cfg.Render (placeholder until
-// the render package lands).
-func startRender(_ context.Context, _ *daemon, _ *api.Options) error { return nil }
+// startRender builds the renderer of cfg.Render, runs it on every registry
+// snapshot and reports it in /status and to the drop-confirm endpoint. A
+// config without targets renders nothing.
+func startRender(ctx context.Context, d *daemon, o *api.Options) error {
+	if len(d.cfg.Render.Targets) == 0 {
+		return nil
+	}
+	r, err := render.New(d.cfg.Render, render.Options{
+		ServerIndex: d.cfg.serverIndex(),
+		Logger:      d.log,
+		Registerer:  d.prom,
+	})
+	if err != nil {
+		return err
+	}
+	d.goRun("render", func() error { return r.Run(ctx, d.reg) })
+	o.Status = append(o.Status, r)
+	o.Confirm = r
+	return nil
+}
 
-func cmdRender(_ context.Context, _ []string, _, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "trunkd render: not built yet")
-	return 2
+// cmdRender renders every target once from the providers directory and
+// exits: 0 when all targets are in place, 1 on an invalid provider file or
+// a failed or held-back target, 2 on usage or config errors. It refuses to
+// render while a provider file is invalid: in a CI pipeline a missing trunk
+// must fail the build, not ship.
+func cmdRender(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("render", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "config file (required)")
+	once := fs.Bool("once", false, "render all targets once and exit (required)")
+	providers := fs.String("providers", "", "override the config's providers_dir")
+	confirmDrop := fs.Bool("confirm-drop", false, "apply renders that the drop guard would hold back")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *cfgPath == "" || !*once || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "usage: trunkd render --config FILE --once [--providers DIR] [--confirm-drop]")
+		return 2
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		fmt.Fprintln(stderr, "trunkd render:", err)
+		return 2
+	}
+	if *providers != "" {
+		cfg.ProvidersDir = *providers
+	}
+	if len(cfg.Render.Targets) == 0 {
+		fmt.Fprintf(stderr, "trunkd render: %s has no render.targets\n", *cfgPath)
+		return 2
+	}
+	cfg.Render.ConfirmDrop = cfg.Render.ConfirmDrop || *confirmDrop
+	log := newLogger(cfg.Log, stderr)
+	r, err := render.New(cfg.Render, render.Options{ServerIndex: cfg.serverIndex(), Logger: log})
+	if err != nil {
+		fmt.Fprintln(stderr, "trunkd render:", err)
+		return 2
+	}
+	reg, err := registry.Open(registry.Options{Dir: cfg.ProvidersDir, Logger: log})
+	if err != nil {
+		fmt.Fprintln(stderr, "trunkd render:", err)
+		return 1
+	}
+	snap := reg.Snapshot()
+	if invalid := snap.Invalid(); len(invalid) > 0 {
+		for _, f := range invalid {
+			for _, p := range f.Problems {
+				fmt.Fprintln(stderr, p.Error())
+			}
+		}
+		fmt.Fprintf(stderr, "trunkd render: %d invalid provider files; nothing rendered\n", len(invalid))
+		return 1
+	}
+	renderErr := r.RenderOnce(ctx, snap)
+	for _, t := range r.Status().(render.Status).Targets {
+		fmt.Fprintf(stdout, "%s\t%s\t%d trunks\t%s\n", t.Name, t.State, t.Trunks, t.Output)
+	}
+	if renderErr != nil {
+		fmt.Fprintln(stderr, "trunkd render:", renderErr)
+		return 1
+	}
+	return 0
 }
