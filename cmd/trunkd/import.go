@@ -2,11 +2,178 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+	"strings"
+
+	"github.com/trunkd/trunkd/render/importer"
 )
 
-func cmdImport(_ context.Context, _ []string, _, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "trunkd import: not built yet")
-	return 2
+// importArgs are the parsed flags of `trunkd import`.
+type importArgs struct {
+	from        string
+	out         string
+	dryRun      bool
+	force       bool
+	serverIndex int
+	vars        listFlag
+	files       []string
+}
+
+// listFlag collects a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// cmdImport reads Asterisk pjsip.conf or FreeSWITCH gateway files and
+// writes one provider file per trunk. Every issue goes to stderr as
+// file:line: trunk: severity: message; exit 1 when anything could not be
+// imported or written, 2 on usage or read errors.
+func cmdImport(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	a, ok := parseImportArgs(args, stderr)
+	if !ok {
+		return 2
+	}
+	files, err := readSources(a.files)
+	if err != nil {
+		fmt.Fprintln(stderr, "trunkd import:", err)
+		return 2
+	}
+	opts := importer.Options{ServerIndex: a.serverIndex, Vars: map[string]string{}}
+	for _, path := range a.vars {
+		src, err := readSources([]string{path})
+		if err != nil {
+			fmt.Fprintln(stderr, "trunkd import:", err)
+			return 2
+		}
+		vars, issues := importer.ParseFreeSWITCHVars(src[0])
+		printIssues(stderr, issues)
+		for k, v := range vars {
+			opts.Vars[k] = v
+		}
+	}
+	res, err := importer.Import(a.from, files, opts)
+	if err != nil {
+		fmt.Fprintln(stderr, "trunkd import:", err)
+		return 2
+	}
+	printIssues(stderr, res.Issues)
+	if a.dryRun {
+		return importDryRun(res, stdout, stderr)
+	}
+	written, issues, err := importer.Write(a.out, res.Trunks, importer.WriteOptions{Force: a.force})
+	if err != nil {
+		fmt.Fprintln(stderr, "trunkd import:", err)
+		return 2
+	}
+	printIssues(stderr, issues)
+	for _, w := range written {
+		fmt.Fprintln(stdout, w.Path)
+	}
+	summary(stderr, res, len(written), len(issues), "into "+a.out)
+	if res.Failed() || len(issues) > 0 {
+		return 1
+	}
+	return 0
+}
+
+func parseImportArgs(args []string, stderr io.Writer) (importArgs, bool) {
+	var a importArgs
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&a.from, "from", "", "source format: asterisk (pjsip.conf) or freeswitch (gateway XML)")
+	fs.StringVar(&a.out, "out", "", "directory for the provider files (created when missing)")
+	fs.BoolVar(&a.dryRun, "dry-run", false, "print the provider files to stdout (pwd redacted) instead of writing them")
+	fs.BoolVar(&a.force, "force", false, "replace provider files of the same name in --out")
+	fs.IntVar(&a.serverIndex, "server-index", -1, "serveridx of every imported provider (default: 0, marked in the file)")
+	fs.Var(&a.vars, "vars", "FreeSWITCH vars.xml with <X-PRE-PROCESS cmd=\"set\"> lines for $${name} references (repeatable)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: trunkd import --from asterisk|freeswitch [--out DIR | --dry-run] [--server-index N] [--force] [--vars vars.xml] FILE...")
+		fs.PrintDefaults()
+	}
+	// Flags may come after the files: parse, take a file, parse again.
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			return a, false
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		a.files = append(a.files, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	switch {
+	case a.from != "asterisk" && a.from != "freeswitch":
+		fmt.Fprintln(stderr, "trunkd import: --from asterisk or --from freeswitch is required")
+	case len(a.files) == 0:
+		fmt.Fprintln(stderr, "trunkd import: give at least one FILE to import")
+	case a.out == "" && !a.dryRun:
+		fmt.Fprintln(stderr, "trunkd import: --out DIR is required (or --dry-run)")
+	case a.out != "" && a.dryRun:
+		fmt.Fprintln(stderr, "trunkd import: --dry-run writes nothing: drop --out")
+	case len(a.vars) > 0 && a.from != "freeswitch":
+		fmt.Fprintln(stderr, "trunkd import: --vars is for --from freeswitch")
+	default:
+		return a, true
+	}
+	fs.Usage()
+	return a, false
+}
+
+func readSources(paths []string) ([]importer.Source, error) {
+	var out []importer.Source
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", p, err)
+		}
+		out = append(out, importer.Source{Name: p, Data: data})
+	}
+	return out, nil
+}
+
+// importDryRun prints every provider file, passwords redacted.
+func importDryRun(res *importer.Result, stdout, stderr io.Writer) int {
+	for i, t := range res.Trunks {
+		data, err := t.YAML(importer.EncodeOptions{RedactPassword: true})
+		if err != nil {
+			fmt.Fprintln(stderr, "trunkd import:", err)
+			return 1
+		}
+		if i > 0 {
+			fmt.Fprintln(stdout, "---")
+		}
+		fmt.Fprintf(stdout, "# file: %s\n%s", importer.FileName(t.Provider.Code), data)
+	}
+	summary(stderr, res, len(res.Trunks), 0, "(dry run, nothing written)")
+	if res.Failed() {
+		return 1
+	}
+	return 0
+}
+
+func printIssues(w io.Writer, issues []importer.Issue) {
+	for _, i := range issues {
+		fmt.Fprintln(w, i.String())
+	}
+}
+
+// summary prints one line: how many trunks were imported, which were
+// not, and how many issues of each kind.
+func summary(w io.Writer, res *importer.Result, written, writeErrors int, where string) {
+	line := fmt.Sprintf("trunkd import: %d of %d trunks imported %s", written, len(res.Trunks)+len(res.NotImported), where)
+	if len(res.NotImported) > 0 {
+		line += fmt.Sprintf("; not imported: %s", strings.Join(res.NotImported, ", "))
+	}
+	if writeErrors > 0 {
+		line += fmt.Sprintf("; %d not written", writeErrors)
+	}
+	line += fmt.Sprintf("; %d errors, %d warnings, %d notes", res.Count(importer.Error), res.Count(importer.Warning), res.Count(importer.Note))
+	fmt.Fprintln(w, line)
+	if written > 0 && writeErrors == 0 && !res.Failed() && !strings.HasPrefix(where, "(") {
+		fmt.Fprintln(w, "next: review the commented values, then run trunkd validate on the directory")
+	}
 }

@@ -1,0 +1,119 @@
+package importer
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/trunkd/trunkd/registry"
+)
+
+// sipAddr is the part of a SIP URI (or of a FreeSWITCH "host:port" proxy
+// value) the importer uses.
+type sipAddr struct {
+	Scheme string            // "sip", "sips", or "" when the value had none
+	User   string            // user part, "" when absent
+	Host   string            // host name or IP address (IPv6 without brackets)
+	Port   int               // 0 when absent
+	Params map[string]string // URI parameters, keys lower case
+}
+
+// transport returns the URI's transport parameter, or "tls" for a sips:
+// URI without one, or "".
+func (a sipAddr) transport() string {
+	if t := a.Params["transport"]; t != "" {
+		return t
+	}
+	if a.Scheme == "sips" {
+		return "tls"
+	}
+	return ""
+}
+
+// parseSIPAddr parses "sip:user@host:port;params?headers", with or without
+// angle brackets. When schemeRequired is false a bare "host:port;params"
+// is accepted too (FreeSWITCH proxy values).
+func parseSIPAddr(s string, schemeRequired bool) (sipAddr, error) {
+	var a sipAddr
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "<") && strings.HasSuffix(s, ">") {
+		s = strings.TrimSpace(s[1 : len(s)-1])
+	}
+	if i := strings.IndexByte(s, ':'); i > 0 && isScheme(s[:i]) {
+		a.Scheme = strings.ToLower(s[:i])
+		if a.Scheme != "sip" && a.Scheme != "sips" {
+			return a, fmt.Errorf("%s: URIs are not SIP URIs", a.Scheme)
+		}
+		s = s[i+1:]
+	} else if schemeRequired {
+		return a, errors.New("not a sip: or sips: URI")
+	}
+	if i := strings.IndexByte(s, '?'); i >= 0 {
+		s = s[:i]
+	}
+	hostport, params, _ := strings.Cut(s, ";")
+	a.Params = map[string]string{}
+	for _, p := range strings.Split(params, ";") {
+		if p = strings.TrimSpace(p); p != "" {
+			k, v, _ := strings.Cut(p, "=")
+			a.Params[strings.ToLower(strings.TrimSpace(k))] = strings.ToLower(strings.TrimSpace(v))
+		}
+	}
+	if i := strings.LastIndexByte(hostport, '@'); i >= 0 {
+		a.User, hostport = hostport[:i], hostport[i+1:]
+		if user, _, hasPassword := strings.Cut(a.User, ":"); hasPassword {
+			return a, errors.New("the URI holds a password (user:password@host): write the password in the auth section instead")
+		} else if user == "" {
+			return a, errors.New("empty user part before @")
+		}
+	}
+	host, port, err := registry.SplitHostPort(hostport)
+	if err != nil {
+		return a, err
+	}
+	a.Host, a.Port = host, port
+	return a, nil
+}
+
+// isScheme reports whether s looks like a URI scheme (letters, digits,
+// '+', '-', '.'; starting with a letter) and not like a host name followed
+// by a port: "sip" is a scheme, "sbc.example" in "sbc.example:5060" is not.
+func isScheme(s string) bool {
+	switch strings.ToLower(s) {
+	case "sip", "sips", "tel", "urn", "http", "https", "mailto":
+		return true
+	}
+	return false
+}
+
+// knownTransport maps a transport name to trunkd's, and reports whether
+// it is one trunkd knows. "" stays "".
+func knownTransport(t string) (string, bool) {
+	switch t = strings.ToLower(t); t {
+	case "", "udp", "tcp", "tls":
+		return t, true
+	}
+	return t, false
+}
+
+// defaultPort is the SIP port a next hop without one uses.
+func defaultPort(transport string) int {
+	if transport == "tls" {
+		return 5061
+	}
+	return 5060
+}
+
+// redactURI hides the password of a "sip:user:password@host" URI for
+// messages.
+func redactURI(s string) string {
+	at := strings.LastIndexByte(s, '@')
+	if at < 0 {
+		return s
+	}
+	start := strings.IndexByte(s, ':') + 1 // after the scheme (0 when none)
+	if c := strings.IndexByte(s[start:at], ':'); c >= 0 {
+		return s[:start+c+1] + "***" + s[at:]
+	}
+	return s
+}
