@@ -36,10 +36,11 @@ func failed(stage string, err error, output string) result {
 // apply renders t for snap and, when the bytes differ from the live file,
 // swaps them in: guard, candidate, check, atomic rename, reload, rollback.
 func (r *Renderer) apply(ctx context.Context, t *target, snap *registry.Snapshot) result {
-	data, err := newData(t.cfg.Name, r.serverIndex, t.cfg.Vars, snap, &t.trunks)
-	if err != nil {
-		return failed(StageTemplate, err, "")
+	set := r.trunks.get(snap, r.serverIndex)
+	if set.err != nil {
+		return failed(StageTemplate, set.err, "")
 	}
+	data := newData(t.cfg.Name, r.serverIndex, t.cfg.Vars, set)
 	tmpl, err := t.template()
 	if err != nil {
 		return failed(StageTemplate, err, "")
@@ -184,6 +185,7 @@ func (r *Renderer) record(t *target, snap *registry.Snapshot, res result) {
 	name := t.cfg.Name
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	t.lastRun = now
 	if snap != nil {
 		t.st.Generation = snap.Generation()
 	}

@@ -462,7 +462,7 @@ func TestRunRendersBurstOnceAndRetries(t *testing.T) {
 			`; if [ -e ` + failOnce + ` ]; then rm ` + failOnce + `; exit 1; fi`
 	})
 	r, err := New(Config{Targets: []TargetConfig{tc}}, Options{
-		Logger: discardLogger(), RetryMin: 50 * time.Millisecond, RetryMax: 100 * time.Millisecond,
+		Logger: discardLogger(), RetryMin: 50 * time.Millisecond, RetryMax: 100 * time.Millisecond, MinInterval: 200 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -49,17 +49,18 @@ type TargetConfig struct {
 	Mode string `yaml:"mode"`
 	// Vars are free values for the template (.Vars, and the var function).
 	Vars map[string]string `yaml:"vars"`
-	// TrunkRegex matches one trunk in the output (the first group, if any,
-	// names it) for the drop guard. Built-in templates have their own.
+	// TrunkRegex matches one trunk in a line of the output (the first
+	// group, if any, names it) for the drop guard. Built-in templates have
+	// their own.
 	TrunkRegex string `yaml:"trunk_regex"`
 }
 
 // builtinTrunkRegex finds the trunks in a file written by a built-in
 // template, for the drop guard; kamailio/version holds no trunks.
 var builtinTrunkRegex = map[string]string{
-	"kamailio/uacreg":          `(?m)^[0-9]+:((?:[^:\\\n]|\\.)*):`,
-	"kamailio/dispatcher.list": `duid=([^;\s]+)`,
-	"asterisk/pjsip.conf":      `(?m)^\[([^\]\n]+)\]\ntype=endpoint$`,
+	"kamailio/uacreg":          `^[0-9]+:((?:[^:\\]|\\.)*):`,
+	"kamailio/dispatcher.list": `^[^#]\S*\s.*duid=([^;\s]+)`,
+	"asterisk/pjsip.conf":      `^aors=(.+)$`,
 	"freeswitch/gateways.xml":  `<gateway name="([^"]*)"`,
 }
 

@@ -15,8 +15,8 @@ const defaultExpires = 600
 type Data struct {
 	Target      string            // the target's name
 	ServerIndex int               // the configured server_index, -1 when unset
-	Trunks      []Trunk           // active trunks, sorted by code
-	Registering []Trunk           // the Trunks with reg: 1, in the same order
+	Trunks      []*Trunk          // active trunks, sorted by code
+	Registering []*Trunk          // the Trunks with reg: 1, in the same order
 	Vars        map[string]string // the target's vars from the config
 }
 
@@ -68,44 +68,61 @@ type Trunk struct {
 	PingPort    int              // port of pingsrv, 0 when not given
 }
 
-// trunkCache keeps the derived trunk of each provider between snapshots:
-// the registry shares unchanged *Provider values, so the pointer is the key.
-type trunkCache map[*registry.Provider]*Trunk
+// trunkSet is the active trunks of one snapshot, shared by every target.
+type trunkSet struct {
+	snap        *registry.Snapshot
+	trunks      []*Trunk
+	registering []*Trunk
+	err         error
+}
 
-// newData selects the active providers of snap and derives their values.
-// cache (may be nil) is replaced by the trunks of this snapshot.
-func newData(target string, serverIndex int, vars map[string]string, snap *registry.Snapshot, cache *trunkCache) (*Data, error) {
-	d := &Data{Target: target, ServerIndex: serverIndex, Vars: vars}
-	if d.Vars == nil {
-		d.Vars = map[string]string{}
-	}
+// trunkCache derives the trunks of a snapshot once for all targets, and
+// keeps each derived trunk while its provider is unchanged (the registry
+// shares unchanged *Provider values between snapshots). Used by the
+// applying goroutine only.
+type trunkCache struct {
+	byProvider map[*registry.Provider]*Trunk
+	last       trunkSet
+}
+
+// get returns the active trunks of snap on a server with serverIndex.
+func (c *trunkCache) get(snap *registry.Snapshot, serverIndex int) trunkSet {
 	if snap == nil {
-		return d, nil
+		return trunkSet{}
 	}
-	if cache == nil {
-		cache = new(trunkCache)
+	if c.last.snap == snap {
+		return c.last
 	}
-	next := make(trunkCache, len(*cache))
+	set := trunkSet{snap: snap, trunks: make([]*Trunk, 0, snap.Len())}
+	next := make(map[*registry.Provider]*Trunk, snap.Len())
 	for _, p := range snap.Providers() {
 		if !p.Active(serverIndex) {
 			continue
 		}
-		t, ok := (*cache)[p]
+		t, ok := c.byProvider[p]
 		if !ok {
 			nt, err := newTrunk(p)
 			if err != nil {
-				return nil, fmt.Errorf("trunk %q: %w", p.Code, err)
+				return trunkSet{snap: snap, err: fmt.Errorf("trunk %q: %w", p.Code, err)}
 			}
 			t = &nt
 		}
 		next[p] = t
-		d.Trunks = append(d.Trunks, *t)
+		set.trunks = append(set.trunks, t)
 		if t.Registers {
-			d.Registering = append(d.Registering, *t)
+			set.registering = append(set.registering, t)
 		}
 	}
-	*cache = next
-	return d, nil
+	c.byProvider, c.last = next, set
+	return set
+}
+
+// newData is the template data of one target.
+func newData(target string, serverIndex int, vars map[string]string, set trunkSet) *Data {
+	if vars == nil {
+		vars = map[string]string{}
+	}
+	return &Data{Target: target, ServerIndex: serverIndex, Trunks: set.trunks, Registering: set.registering, Vars: vars}
 }
 
 func newTrunk(p *registry.Provider) (Trunk, error) {

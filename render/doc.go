@@ -74,7 +74,10 @@
 // # Apply
 //
 // Targets apply one after the other in config order (kamailio/version
-// before kamailio/uacreg). Equal bytes to the live file: nothing is written
+// before kamailio/uacreg). A target renders at most once per second: the
+// first change at once, changes that arrive during a render or within the
+// second once more with the latest snapshot, so a burst of API writes
+// costs the engine two reloads, not one per write. Equal bytes to the live file: nothing is written
 // or run, and the target counts as successful. Otherwise the candidate is a
 // hidden file next to the output (".<name>.trunkd-*", so engine globs such
 // as *.xml skip it), mode 0600 unless mode says otherwise, owned like the

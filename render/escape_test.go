@@ -29,11 +29,12 @@ func renderData(t *testing.T, tmplName string, vars map[string]string, snap *reg
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := newData("t", -1, vars, snap, nil)
-	if err != nil {
-		return "", err
+	var cache trunkCache
+	set := cache.get(snap, -1)
+	if set.err != nil {
+		return "", set.err
 	}
-	out, err := execute(tg.parsed, data)
+	out, err := execute(tg.parsed, newData("t", -1, vars, set))
 	return string(out), err
 }
 
@@ -215,23 +216,23 @@ func TestAsteriskValuesStayInTheirPlace(t *testing.T) {
 	nl.Pwd = "two\n[lines]"
 	tg, _ := newTarget(TargetConfig{Name: "t", Template: "asterisk/pjsip.conf", Output: "unused"})
 	tr, _ := newTrunk(&nl)
-	if _, err := execute(tg.parsed, &Data{Trunks: []Trunk{tr}, Vars: map[string]string{}}); err == nil || strings.Contains(err.Error(), "two") {
+	if _, err := execute(tg.parsed, &Data{Trunks: []*Trunk{&tr}, Vars: map[string]string{}}); err == nil || strings.Contains(err.Error(), "two") {
 		t.Errorf("password with a newline: err = %v", err)
 	}
 	sec := provider("ok")
 	sec.Code = "quebec]\n[evil"
-	if _, err := execute(tg.parsed, &Data{Trunks: []Trunk{mustTrunk(t, &sec)}, Vars: map[string]string{}}); err == nil {
+	if _, err := execute(tg.parsed, &Data{Trunks: []*Trunk{mustTrunk(t, &sec)}, Vars: map[string]string{}}); err == nil {
 		t.Error("code with ']' rendered as a pjsip section name")
 	}
 }
 
-func mustTrunk(t *testing.T, p *registry.Provider) Trunk {
+func mustTrunk(t *testing.T, p *registry.Provider) *Trunk {
 	t.Helper()
 	tr, err := newTrunk(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tr
+	return &tr
 }
 
 type fsInclude struct {
@@ -352,7 +353,7 @@ func TestTrunkHasEveryProviderField(t *testing.T) {
 	p := provider("uniform")
 	p.Lic.SipTrunks, p.Opts.Title = 7, "title"
 	tr := mustTrunk(t, &p)
-	pv, tv := reflect.ValueOf(p), reflect.ValueOf(tr)
+	pv, tv := reflect.ValueOf(p), reflect.ValueOf(*tr)
 	for i := range pt.NumField() {
 		name := pt.Field(i).Name
 		if !reflect.DeepEqual(pv.Field(i).Interface(), tv.FieldByName(name).Interface()) {

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -101,5 +102,33 @@ func TestGoldenCoverage(t *testing.T) {
 		if !seen[want] {
 			t.Errorf("testdata/providers has no provider with %s", want)
 		}
+	}
+}
+
+// TestBuiltinTrunkPatterns: the drop guard finds exactly the rendered
+// trunks in each built-in template's golden output (uacreg holds the
+// registering ones only, the version table none).
+func TestBuiltinTrunkPatterns(t *testing.T) {
+	all, registering := "alpha,bravo,charlie,delta,golf", "alpha,bravo,charlie,golf"
+	for name, want := range map[string]string{
+		"kamailio/uacreg": registering, "kamailio/dispatcher.list": all,
+		"asterisk/pjsip.conf": all, "freeswitch/gateways.xml": all,
+	} {
+		tg, err := newTarget(TargetConfig{Name: "t", Template: name, Output: "unused"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := readFile(t, filepath.Join("testdata", "golden", strings.ReplaceAll(name, "/", "_")+".golden"))
+		var got []string
+		for n := range tg.trunkNames([]byte(data)) {
+			got = append(got, n)
+		}
+		sort.Strings(got)
+		if strings.Join(got, ",") != want {
+			t.Errorf("%s: trunks %v, want %s", name, got, want)
+		}
+	}
+	if tg, _ := newTarget(TargetConfig{Name: "t", Template: "kamailio/version", Output: "unused"}); tg.trunkRe != nil {
+		t.Error("kamailio/version has a trunk pattern")
 	}
 }

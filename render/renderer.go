@@ -20,6 +20,7 @@ type Options struct {
 	Registerer  prometheus.Registerer // nil: metrics are kept but not registered
 	RetryMin    time.Duration         // first retry after a failure, default 5 s
 	RetryMax    time.Duration         // longest retry interval, default 5 min
+	MinInterval time.Duration         // least time between two renders of a target, default 1 s; < 0: none
 	Now         func() time.Time      // nil: time.Now
 }
 
@@ -34,10 +35,12 @@ type Renderer struct {
 	now         func() time.Time
 	retryMin    time.Duration
 	retryMax    time.Duration
+	minGap      time.Duration
 	wake        chan struct{}
 
-	mu  sync.Mutex // guards the targets' state (target.st, due, failures, confirmed)
-	red redactor   // used by the applying goroutine only
+	mu     sync.Mutex // guards the targets' state (target.st, due, failures, confirmed)
+	red    redactor   // used by the applying goroutine only
+	trunks trunkCache // used by the applying goroutine only
 }
 
 // New checks cfg and prepares every target (built-in templates are parsed,
@@ -55,6 +58,7 @@ func New(cfg Config, opts Options) (*Renderer, error) {
 		now:         opts.Now,
 		retryMin:    opts.RetryMin,
 		retryMax:    opts.RetryMax,
+		minGap:      opts.MinInterval,
 		wake:        make(chan struct{}, 1),
 	}
 	if r.log == nil {
@@ -65,6 +69,9 @@ func New(cfg Config, opts Options) (*Renderer, error) {
 	}
 	if r.retryMin <= 0 {
 		r.retryMin = 5 * time.Second
+	}
+	if r.minGap == 0 {
+		r.minGap = time.Second
 	}
 	if r.retryMax < r.retryMin {
 		r.retryMax = max(5*time.Minute, r.retryMin)
@@ -83,10 +90,12 @@ func New(cfg Config, opts Options) (*Renderer, error) {
 	return r, nil
 }
 
-// Run renders every target for each snapshot of reg until ctx ends. A
-// burst of snapshots renders once (the subscription keeps the latest). A
-// failed target is retried with backoff; a held-back one waits for a new
-// snapshot or ConfirmDrop.
+// Run renders every target for each snapshot of reg until ctx ends. The
+// first change renders at once; snapshots that arrive while a target
+// renders, or within MinInterval of its last render, render once more
+// with the latest (the subscription keeps only the latest). A failed target
+// is retried with backoff; a held-back one waits for a new snapshot or
+// ConfirmDrop.
 func (r *Renderer) Run(ctx context.Context, reg *registry.Registry) error {
 	sub := reg.Subscribe()
 	defer sub.Close()
@@ -149,14 +158,23 @@ func (r *Renderer) applyDue(ctx context.Context, snap *registry.Snapshot) {
 			return
 		}
 		r.mu.Lock()
-		due := !t.due.IsZero() && !t.due.After(r.now())
+		now := r.now()
+		due := !t.due.IsZero() && !t.due.After(now)
+		if gapEnd := t.lastRun.Add(r.minGap); due && now.Before(gapEnd) {
+			t.due, due = gapEnd, false // one trailing render with the latest snapshot
+		}
 		if due {
 			t.due = time.Time{}
 		}
 		r.mu.Unlock()
-		if due {
-			r.record(t, snap, r.apply(ctx, t, snap))
+		if !due {
+			continue
 		}
+		res := r.apply(ctx, t, snap)
+		if ctx.Err() != nil {
+			return // stopping: a command killed by the shutdown is no failure to report
+		}
+		r.record(t, snap, res)
 	}
 }
 

@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
@@ -21,10 +22,11 @@ type target struct {
 	mode    os.FileMode
 	failRe  *regexp.Regexp
 	trunkRe *regexp.Regexp
-	trunks  trunkCache // derived trunks of the last render (applying goroutine only)
+	names   [2]namesMemo // applying goroutine only
 
 	st        TargetStatus
 	due       time.Time       // zero: nothing to do until a trigger
+	lastRun   time.Time       // end of the last render attempt
 	failures  int             // consecutive failures, for the retry backoff
 	confirmed map[string]bool // removals the operator confirmed
 }
@@ -64,7 +66,7 @@ func execute(tmpl *template.Template, data *Data) ([]byte, error) {
 	}
 	for _, tr := range data.Trunks {
 		one := *data
-		one.Trunks = []Trunk{tr}
+		one.Trunks = []*Trunk{tr}
 		one.Registering = nil
 		if tr.Registers {
 			one.Registering = one.Trunks
@@ -77,13 +79,46 @@ func execute(tmpl *template.Template, data *Data) ([]byte, error) {
 }
 
 // trunkNames returns the trunks found in a file by the target's trunk
-// pattern (the first group names a trunk, else the whole match).
+// pattern, matched per line (the first group names a trunk, else the whole
+// match). The last
+// two results are remembered by content hash: the live file of one render
+// is usually the output of the previous one.
 func (t *target) trunkNames(data []byte) map[string]bool {
+	sum := sha256.Sum256(data)
+	for _, m := range t.names {
+		if m.names != nil && m.sum == sum {
+			return m.names
+		}
+	}
+	names := scanNames(t.trunkRe, data)
+	t.names[1], t.names[0] = t.names[0], namesMemo{sum: sum, names: names}
+	return names
+}
+
+// namesMemo is a remembered trunkNames result.
+type namesMemo struct {
+	sum   [sha256.Size]byte
+	names map[string]bool
+}
+
+// scanNames matches re against each line of data (at most one trunk per
+// line: matching line by line is several times faster than over the whole
+// file, which matters at 10,000 trunks).
+func scanNames(re *regexp.Regexp, data []byte) map[string]bool {
 	names := map[string]bool{}
-	for _, m := range t.trunkRe.FindAllSubmatch(data, -1) {
-		if len(m) > 1 {
-			names[string(m[1])] = true
+	for len(data) > 0 {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
 		} else {
+			data = nil
+		}
+		m := re.FindSubmatch(line)
+		switch {
+		case m == nil:
+		case len(m) > 1:
+			names[string(m[1])] = true
+		default:
 			names[string(m[0])] = true
 		}
 	}
