@@ -1,7 +1,106 @@
 // Package api serves trunkd's HTTP interface: the providers collection of
 // the seed contract at /rest/v1/uc/providers (six operations, the query
-// language, bearer-token roles, seed-shaped error bodies), the OpenAPI
-// document, and the operational endpoints /healthz, /readyz, /status and
-// /metrics. It keeps no state of its own: reads come from the registry's
-// current snapshot and writes go through the registry's store.
+// language, bearer-token roles, seed-shaped error bodies), a provider's live
+// SIP state, the render drop-guard confirmation, the OpenAPI document, and
+// the operational endpoints /healthz, /readyz, /status and /metrics. It
+// keeps no state of its own: reads come from the registry's current
+// snapshot and writes go through the registry's store.
+//
+// Routes (openapi.json lists exactly these; a test walks the router):
+//
+//	GET    /rest/v1/uc/providers               list            reader
+//	POST   /rest/v1/uc/providers               create          writer
+//	LOOKUP /rest/v1/uc/providers               ids by id/code  reader
+//	GET    /rest/v1/uc/providers/{id}          one entity      reader
+//	PATCH  /rest/v1/uc/providers/{id}          merge           writer
+//	DELETE /rest/v1/uc/providers/{id}          remove          writer
+//	GET    /rest/v1/uc/providers/{id}/state    prober state    reader
+//	POST   /rest/v1/render/{target}/confirm    release a hold  admin
+//	GET    /rest/v1/openapi.json, /healthz, /readyz, /status, /metrics (no token)
+//
+// Decisions where the seed and DESIGN.md are silent:
+//
+// Authentication. "Authorization: Bearer <token>" (scheme case-insensitive);
+// sha256(token) is compared in constant time with every stored hash. With
+// no tokens configured every providers request is a 401 (closed by
+// default; a warning is logged at start). Tokens are read at start: restart
+// to rotate. /status is public unless Options.StatusAuth is set. A request
+// is checked in this order: 401, 403, query parameters (400), Content-Type
+// (415), size (413), body (400), then 404, 412, 409 and validation (400).
+//
+// Query parameters are strict: unknown or repeated parameters and malformed
+// escapes are 400; an empty value counts as absent. offset and limit take
+// decimal digits only; flat takes true, false, 1 or 0.
+//
+// filter: values are typed as in the entity, without coercion (an integer
+// field takes a JSON integer, any other field a JSON string; null is never
+// a value). {"lic": {"siptrunks": 5}} is the same as {"lic.siptrunks": 5}.
+// Text compares byte-wise and case-sensitively; ext.ct and ext.lwt take any
+// RFC 3339 time and compare as times. $like matches the whole value, on text
+// fields and the timestamps' seed form only; "\" makes the next * or ?
+// literal. An empty array matches nothing; {} matches everything.
+//
+// order: a value starting with "[" is the JSON form, anything else the
+// comma form; a "-" prefix also works inside the JSON form, and an object
+// may name several fields (applied in the order written). Directions are
+// exactly "asc" or "desc". Naming a field twice, a group ("lic") or pwd /
+// opts.comment is a 400. Ties break by id ascending, also under "desc"
+// keys. Without order the list is by code, then id.
+//
+// mask: a group name selects its fields (in the list "opts" is opts.title
+// only). The output keeps the entity's field order whatever the mask's
+// order, and holds exactly the named fields (id is not added). Naming pwd
+// is a 400 on every endpoint and for every role, admins included (they read
+// pwd from the unmasked entity); opts.comment is a 400 in the list only.
+//
+// Bodies: Content-Type application/json with no charset or utf-8; at most
+// 1 MiB; valid UTF-8; exactly one JSON object (or, for LOOKUP, one string).
+// Unknown fields, dotted keys ("lic.siptrunks" belongs nested), repeated
+// fields, nulls and wrong JSON types are a 400 naming the field; the
+// rejected value is never quoted back. Integers are bounded as in files
+// (±2^40). ext is ignored whatever it holds. An "id" of "" means no id.
+//
+// Writes: POST answers 200 with the entity, an ETag and a Location header.
+// PATCH merges field by field (also inside lic and opts) into the file's
+// current content under the registry's lock, where If-Match is checked, so
+// a check-then-write race is impossible. A PATCH that changes nothing
+// writes nothing and leaves ext.lwt as it was (no churn in git-managed
+// files, no engine reload). DELETE of an unknown id is 404, also with
+// "If-Match: *". Every write is logged at info with the token's name, the
+// provider's id and code and the names (never values) of the fields set.
+//
+// ETag: an HMAC-SHA256, under a random per-process key, of the full entity
+// including pwd: any change (also a password rotation in the file) changes
+// it, yet it reveals nothing about the password. It is the same for every
+// role. ETags change when the daemon restarts; a stale If-Match is then a
+// 412 and the client GETs again. If-Match uses the strong comparison ("*"
+// matches any existing provider); If-None-Match on GET answers 304.
+//
+// Responses: JSON indented by two spaces as the seed shows it, with a final
+// newline; list items are byte-identical to the seed's. Responses holding
+// pwd carry "Cache-Control: no-store". LOOKUP matches id, then code,
+// exactly and case-sensitively, and lists each id once.
+//
+// Errors: every error, also 404 for unknown paths, 405 (with an Allow
+// header) and a recovered panic (500, logged with its stack), has the
+// {"error_code", "error_message"} shape. Messages are scrubbed of the
+// passwords the request carried or touched, as a second line of defence.
+// HEAD is not served (405); a trailing slash is a 404.
+//
+// State and confirm: the state endpoint answers 404 for an unknown id, when
+// Options.States is nil (no prober) and when the provider is not probed.
+// Confirm answers 404 when Options.Confirm is nil or its error has a
+// NotFound() bool method returning true, 409 for any other error, and 200
+// {"target": …, "status": "confirmed"} on success.
+//
+// Performance: a view per registry snapshot caches, per provider, its
+// encoded list item, full entities and ETag (carried over to the next view
+// while the provider is unchanged), per field a column of values, per sort
+// order a permutation (32 per view) and per filter and order the matching
+// positions (64 per view): paging through one query costs the page, not a
+// scan of every provider.
+//
+// OpenAPI 3.1 has no place for a custom method: LOOKUP is described under
+// the path item's "x-additionalOperations", the form OpenAPI 3.2
+// standardises as "additionalOperations".
 package api

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -71,7 +72,7 @@ func newEnv(t *testing.T, extra map[string]string, opts ...envOption) *env {
 	return &env{t: t, dir: dir, reg: reg, srv: srv, logs: logs}
 }
 
-func copyFile(t *testing.T, from, to string) {
+func copyFile(t testing.TB, from, to string) {
 	t.Helper()
 	data, err := os.ReadFile(from)
 	if err != nil {
@@ -80,7 +81,7 @@ func copyFile(t *testing.T, from, to string) {
 	writeFile(t, to, string(data))
 }
 
-func writeFile(t *testing.T, path, content string) {
+func writeFile(t testing.TB, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
@@ -250,3 +251,9 @@ func (b *syncBuffer) String() string {
 func providerYAML(code, domain string, extra ...string) string {
 	return "code: " + code + "\ndomain: " + domain + "\npwd: secret-" + code + "\n" + strings.Join(extra, "\n") + "\n"
 }
+
+func sha256Of(token string) [32]byte { return sha256.Sum256([]byte(token)) }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func registryDerived(code string) string { return registry.DeriveID(code) }

@@ -18,16 +18,23 @@ var pagePool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return 
 
 // list answers GET /rest/v1/uc/providers: filter, order, window, then the
 // page, encoded from the per-provider cache when no mask is given.
-func (s *server) list(w http.ResponseWriter, r *http.Request) {
+func (s *server) list(w http.ResponseWriter, r *http.Request) { s.listOn(s.view(), w, r) }
+
+func (s *server) listOn(v *view, w http.ResponseWriter, r *http.Request) {
 	q, err := parseListQuery(r.URL.RawQuery)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	v := s.view()
-	match := q.filter.bind(v)
-	perm := v.order(q.order)
-	page, total := window(len(v.entries), perm, match, q.offset, q.limit)
+	var page []int32
+	total := len(v.entries)
+	if len(q.filter) == 0 && len(q.order) == 0 {
+		page = identityWindow(total, q.offset, q.limit)
+	} else {
+		all := v.matching(q.filterText+"\x00"+orderSpec(q.order), q.filter, q.order)
+		total = len(all)
+		page = sliceWindow(all, q.offset, q.limit)
+	}
 
 	bp := pagePool.Get().(*[]byte)
 	buf := append((*bp)[:0], '[')
@@ -53,34 +60,27 @@ func (s *server) list(w http.ResponseWriter, r *http.Request) {
 	pagePool.Put(bp)
 }
 
-// window walks the providers in order (perm, or snapshot order when nil),
-// counts the matches and keeps the positions of those in [offset,
-// offset+limit); limit < 0 is no limit.
-func window(n int, perm []int32, match func(int) bool, offset, limit int) (page []int32, total int) {
-	if match == nil && perm == nil {
-		end := n
-		if limit >= 0 && offset+limit < n && offset+limit >= 0 {
-			end = offset + limit
-		}
-		for i := offset; i < end; i++ {
-			page = append(page, int32(i))
-		}
-		return page, n
+// identityWindow is the page [offset, offset+limit) of n providers in
+// snapshot order; limit < 0 is no limit.
+func identityWindow(n, offset, limit int) []int32 {
+	start, end := min(offset, n), n
+	if limit >= 0 && limit < end-start {
+		end = start + limit
 	}
-	for k := 0; k < n; k++ {
-		i := k
-		if perm != nil {
-			i = int(perm[k])
-		}
-		if match != nil && !match(i) {
-			continue
-		}
-		if total >= offset && (limit < 0 || len(page) < limit) {
-			page = append(page, int32(i))
-		}
-		total++
+	page := make([]int32, 0, end-start)
+	for i := start; i < end; i++ {
+		page = append(page, int32(i))
 	}
-	return page, total
+	return page
+}
+
+// sliceWindow is the page [offset, offset+limit) of all; limit < 0 is no limit.
+func sliceWindow(all []int32, offset, limit int) []int32 {
+	start, end := min(offset, len(all)), len(all)
+	if limit >= 0 && limit < end-start {
+		end = start + limit
+	}
+	return all[start:end]
 }
 
 // get answers GET /rest/v1/uc/providers/{id}: the full entity (pwd for
@@ -108,16 +108,16 @@ func (s *server) get(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	if mask == nil && !flat {
-		if admin {
-			w.Header().Set("Cache-Control", "no-store")
-		}
-		writeRaw(w, http.StatusOK, e.fullJSON(admin), '\n')
-		return
-	}
 	sh := allowed
 	if mask != nil {
 		sh = *mask
+	}
+	if sh.has("pwd") {
+		w.Header().Set("Cache-Control", "no-store")
+	}
+	if mask == nil && !flat {
+		writeRaw(w, http.StatusOK, e.fullJSON(admin), '\n')
+		return
 	}
 	writeRaw(w, http.StatusOK, appendEntity(nil, e.p, sh, flat, ""), '\n')
 }

@@ -7,12 +7,13 @@ import (
 
 // listQuery is the parsed query of GET /rest/v1/uc/providers.
 type listQuery struct {
-	filter filter
-	mask   *shape // nil: the list's fixed shape
-	order  []orderKey
-	offset int
-	limit  int // -1: no limit
-	flat   bool
+	filter     filter
+	filterText string // as given, part of the cache key of its matches
+	mask       *shape // nil: the list's fixed shape
+	order      []orderKey
+	offset     int
+	limit      int // -1: no limit
+	flat       bool
 }
 
 // params parses a raw query strictly: malformed escapes, unknown and
@@ -51,6 +52,7 @@ func parseListQuery(raw string) (listQuery, error) {
 		if q.filter, err = parseFilter(s); err != nil {
 			return q, err
 		}
+		q.filterText = s
 	}
 	if s, ok := p["mask"]; ok {
 		sh, err := parseMask(s, shapeList)

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -24,13 +25,17 @@ type view struct {
 
 	cols []atomic.Pointer[column] // by position in registry.Fields
 
-	permMu sync.Mutex
-	perms  map[string][]int32
+	permMu  sync.Mutex
+	perms   map[string][]int32 // order spec → all positions in that order
+	matches map[string][]int32 // filter text + order spec → matching positions in order
 }
 
-// maxCachedOrders bounds the permutations kept per view; further orders
-// are sorted per request.
-const maxCachedOrders = 32
+// maxCachedOrders bounds the permutations and maxCachedQueries the match
+// lists kept per view; past the bound the cache starts over.
+const (
+	maxCachedOrders  = 32
+	maxCachedQueries = 64
+)
 
 // entry holds the cached encodings of one provider; a nil pointer means
 // not computed yet. Two requests may compute one at the same time: both
@@ -97,6 +102,7 @@ func newView(snap *registry.Snapshot, prev *view, key *[32]byte) *view {
 		etagKey: key,
 		cols:    make([]atomic.Pointer[column], len(registry.Fields)),
 		perms:   map[string][]int32{},
+		matches: map[string][]int32{},
 	}
 	for i, p := range ps {
 		var e *entry
@@ -212,6 +218,39 @@ func (v *view) order(keys []orderKey) []int32 {
 	}
 	v.permMu.Unlock()
 	return perm
+}
+
+// matching returns the positions of the providers that match fl, in the
+// order of keys. The result is cached per view under key (the filter's
+// text and the order), so that paging through one query costs the page,
+// not a scan of every provider.
+func (v *view) matching(key string, fl filter, keys []orderKey) []int32 {
+	v.permMu.Lock()
+	m, ok := v.matches[key]
+	v.permMu.Unlock()
+	if ok {
+		return m
+	}
+	match := fl.bind(v)
+	perm := v.order(keys)
+	m = make([]int32, 0, len(v.entries))
+	for k := range v.entries {
+		i := int32(k)
+		if perm != nil {
+			i = perm[k]
+		}
+		if match == nil || match(int(i)) {
+			m = append(m, i)
+		}
+	}
+	m = slices.Clip(m)
+	v.permMu.Lock()
+	if len(v.matches) >= maxCachedQueries {
+		clear(v.matches)
+	}
+	v.matches[key] = m
+	v.permMu.Unlock()
+	return m
 }
 
 func (v *view) sortAll(keys []orderKey) []int32 {
