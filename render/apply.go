@@ -121,6 +121,9 @@ func (r *Renderer) swap(ctx context.Context, t *target, live liveFile, out []byt
 			os.Remove(cand)
 			return failed(StageCheck, fmt.Errorf("check_cmd rejected the candidate (live file kept): %w", err), output)
 		}
+		if output != "" {
+			r.log.Debug("render check output", "target", t.cfg.Name, "output", tail(r.red.apply(output), 4096))
+		}
 	}
 	if err := replace(cand, t.cfg.Output); err != nil {
 		return failed(StageWrite, err, "")

@@ -520,3 +520,24 @@ func TestRunRendersBurstOnceAndRetries(t *testing.T) {
 		return len(parseDBText(t, readFile(t, tc.Output))) == 1 && targetStatus(t, r, "uacreg").State == StateOK
 	})
 }
+
+// TestStaleCandidatesRemoved: candidates a crashed run left next to the
+// output are deleted at start; other hidden files are not.
+func TestStaleCandidatesRemoved(t *testing.T) {
+	f := newFixture(t, "alpha")
+	tc := f.uacreg(nil)
+	stale := filepath.Join(filepath.Dir(tc.Output), ".uacreg.trunkd-12345")
+	other := filepath.Join(filepath.Dir(tc.Output), ".uacreg.swp")
+	writeFile(t, stale, "half a file")
+	writeFile(t, other, "not ours")
+	_, logs, _ := testRenderer(t, Config{Targets: []TargetConfig{tc}}, -1)
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stale candidate kept: %v", err)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("unrelated file removed: %v", err)
+	}
+	if !strings.Contains(logs.String(), "left by an earlier run") {
+		t.Error("removal not logged")
+	}
+}

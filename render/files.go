@@ -89,6 +89,25 @@ func writeCandidate(output string, data []byte, mode os.FileMode, like os.FileIn
 	return name, nil
 }
 
+// candidatePattern is the name pattern of candidate files next to output.
+func candidatePattern(output string) string {
+	dir, base := filepath.Split(output)
+	return filepath.Join(dir, "."+base+".trunkd-*")
+}
+
+// removeStaleCandidates deletes candidates a crashed daemon left next to
+// output, and returns their names.
+func removeStaleCandidates(output string) []string {
+	stale, _ := filepath.Glob(candidatePattern(output))
+	var removed []string
+	for _, f := range stale {
+		if err := os.Remove(f); err == nil {
+			removed = append(removed, f)
+		}
+	}
+	return removed
+}
+
 // replace renames candidate over output atomically and syncs the
 // directory so the rename survives a crash.
 func replace(candidate, output string) error {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -51,10 +52,12 @@ func TestKamailioEndToEnd(t *testing.T) {
 	l.startKamailio(t, kamailio)
 
 	r, logs, _ := testRenderer(t, Config{Targets: l.targets(true)}, -1)
-	runDone := make(chan error, 2)
-	go func() { runDone <- reg.Watch(ctx) }()
-	go func() { runDone <- r.Run(ctx, reg) }()
-	defer func() { cancel(); <-runDone; <-runDone }()
+	rctx, cancelRun := context.WithCancel(ctx)
+	watchDone, runDone := make(chan error, 1), make(chan error, 1)
+	go func() { watchDone <- reg.Watch(ctx) }()
+	go func() { runDone <- r.Run(rctx, reg) }()
+	stopRenderer := sync.OnceFunc(func() { cancelRun(); <-runDone })
+	defer func() { stopRenderer(); cancel(); <-watchDone }()
 	uacreg := filepath.Join(l.db, "uacreg")
 
 	t.Run("add a provider: rendered, reloaded, registered with its credentials", func(t *testing.T) {
@@ -129,6 +132,34 @@ func TestKamailioEndToEnd(t *testing.T) {
 		l.waitRegistered(t, 300)
 	})
 	assertNoSecrets(t, r, logs, false, acmePassword, escapeDBText(acmePassword))
+
+	t.Run("auth_ha1 instead of the password registers too", func(t *testing.T) {
+		stopRenderer()
+		targets := l.targets(true)
+		targets[1].Vars = map[string]string{"auth": "ha1"}
+		ha1, _, _ := testRenderer(t, Config{Targets: targets}, -1)
+		before := l.sippCount("user=alice valid=true expires=300")
+		if err := ha1.RenderOnce(ctx, reg.Snapshot()); err != nil {
+			t.Fatal(err)
+		}
+		rows := parseDBText(t, readFile(t, uacreg))
+		if rows[0][8] != "" || rows[0][9] != digestHA1("alice", "sipp.test", acmePassword) || rows[0][6] != "sipp.test" {
+			t.Fatalf("row without HA1: realm %q, password set %v", rows[0][6], rows[0][8] != "")
+		}
+		waitFor(t, 15*time.Second, "a new REGISTER accepted with the HA1", func() bool {
+			return l.sippCount("user=alice valid=true expires=300") > before
+		})
+		l.waitRegistered(t, 300)
+		if info := l.regInfo(); info["auth_ha1"] != digestHA1("alice", "sipp.test", acmePassword) {
+			t.Errorf("Kamailio did not load the HA1")
+		}
+	})
+}
+
+// sippCount counts SIPp log lines containing s.
+func (l *lab) sippCount(s string) int {
+	data, _ := os.ReadFile(filepath.Join(l.dir, "log", "sipp_actions.log"))
+	return strings.Count(string(data), s)
 }
 
 func newLab(t *testing.T, kamcmd string) *lab {

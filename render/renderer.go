@@ -83,6 +83,9 @@ func New(cfg Config, opts Options) (*Renderer, error) {
 		}
 		t.st = TargetStatus{Name: tc.Name, Template: tc.Template, Output: tc.Output, State: StatePending}
 		r.targets = append(r.targets, t)
+		if stale := removeStaleCandidates(tc.Output); len(stale) > 0 {
+			r.log.Warn("removed candidate files left by an earlier run", "target", tc.Name, "files", stale)
+		}
 	}
 	if r.m, err = newMetrics(opts.Registerer, r.targets); err != nil {
 		return nil, err
