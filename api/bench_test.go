@@ -118,7 +118,7 @@ func call(c *http.Client, method, url, token, body string, want int) bool {
 
 // compare measures the baseline and the operation in alternation and
 // reports both rates and their ratio.
-func compare(b *testing.B, baseline string, perOp int, op func(c *http.Client, worker, seq int) bool) {
+func compare(b *testing.B, baseline, unit string, perOp int, op func(c *http.Client, worker, seq int) bool) {
 	b.Helper()
 	var base, got float64
 	for round := 0; round < benchRounds; round++ {
@@ -126,10 +126,10 @@ func compare(b *testing.B, baseline string, perOp int, op func(c *http.Client, w
 		got = max(got, measure(b, op))
 	}
 	reqs := got * float64(perOp)
-	b.ReportMetric(got, "ops/s")
+	b.ReportMetric(got, unit)
 	b.ReportMetric(base, "baseline_req/s")
 	b.ReportMetric(100*reqs/base, "%_of_baseline")
-	b.Logf("%s: %.0f ops/s (%d request(s) each), baseline %.0f req/s, %.1f%% of baseline", b.Name(), got, perOp, base, 100*reqs/base)
+	b.Logf("%s: %.0f %s (%d request(s) each), baseline %.0f req/s, %.1f%% of baseline", b.Name(), got, unit, perOp, base, 100*reqs/base)
 }
 
 // BenchmarkAPI measures, on 10,000 providers over real loopback HTTP,
@@ -162,14 +162,14 @@ func BenchmarkAPI(b *testing.B) {
 		ids = append(ids, p.ID)
 	}
 	b.Run("get_id", func(b *testing.B) {
-		compare(b, base.URL, 1, func(c *http.Client, w, seq int) bool {
+		compare(b, base.URL, "req/s", 1, func(c *http.Client, w, seq int) bool {
 			id := ids[(w*7919+seq*104729)%len(ids)]
 			return call(c, "GET", srv.URL+collectionPath+"/"+id, readerToken, "", 200)
 		})
 	})
 	b.Run("list_page", func(b *testing.B) {
 		q := "?limit=100&filter=" + url.QueryEscape(`{"enabled":1}`) + "&order=-lic.siptrunks"
-		compare(b, base.URL, 1, func(c *http.Client, w, seq int) bool {
+		compare(b, base.URL, "req/s", 1, func(c *http.Client, w, seq int) bool {
 			offset := ((w*31 + seq) % 50) * 100
 			return call(c, "GET", fmt.Sprintf("%s%s%s&offset=%d", srv.URL, collectionPath, q, offset), readerToken, "", 200)
 		})
@@ -178,14 +178,14 @@ func BenchmarkAPI(b *testing.B) {
 	// that the per-view match cache saves the paging case above.
 	b.Run("list_page_uncached", func(b *testing.B) {
 		var n atomic.Int64
-		compare(b, base.URL, 1, func(c *http.Client, _, _ int) bool {
+		compare(b, base.URL, "req/s", 1, func(c *http.Client, _, _ int) bool {
 			f := url.QueryEscape(fmt.Sprintf(`{"trunksout":{"$lte":%d}}`, 1000000+n.Add(1)))
 			return call(c, "GET", srv.URL+collectionPath+"?limit=100&order=-lic.siptrunks&filter="+f, readerToken, "", 200)
 		})
 	})
 	b.Run("post_delete", func(b *testing.B) {
 		var n atomic.Int64
-		compare(b, base.URL, 2, func(c *http.Client, _, _ int) bool {
+		compare(b, base.URL, "pairs/s", 2, func(c *http.Client, _, _ int) bool {
 			code := fmt.Sprintf("bench-new-%d", n.Add(1))
 			body := `{"code":"` + code + `","domain":"new.example.com","pwd":"x","transport":"tls"}`
 			if !call(c, "POST", srv.URL+collectionPath, writerToken, body, 200) {

@@ -154,6 +154,19 @@ func FuzzDecodeEntity(f *testing.F) {
 	})
 }
 
+func FuzzDecodeLookup(f *testing.F) {
+	for _, s := range []string{`"Oktell"`, `""`, `"a" "b"`, `["a"]`, `{"code":"a"}`, `3528769`, ``, `"\u00e9"`, "\"\xff\"", `null`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		key, err := decodeLookup(data)
+		must400(t, string(data), err)
+		if err == nil && !json.Valid(data) {
+			t.Fatalf("%q accepted as %q but is not JSON", data, key)
+		}
+	})
+}
+
 // FuzzListQuery sends raw queries through the router: 200 or 400, always JSON.
 func FuzzListQuery(f *testing.F) {
 	for _, s := range filterSeeds {
@@ -165,12 +178,7 @@ func FuzzListQuery(f *testing.F) {
 	f.Add("mask=code,lic&limit=-1")
 	f.Add("%zz")
 	v := fuzzView(f)
-	tokens, err := NewTokens([]Token{{Name: "fuzz", Role: RoleAdmin, SHA256: sha256Of("fuzz-token")}})
-	if err != nil {
-		f.Fatal(err)
-	}
-	s := &server{log: discardLogger(), tokens: tokens}
-	s.views.cur.Store(v)
+	s := &server{log: discardLogger()}
 	f.Fuzz(func(t *testing.T, raw string) {
 		rq := httptest.NewRequest(http.MethodGet, collectionPath, nil)
 		rq.URL.RawQuery = raw

@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -251,8 +250,6 @@ func (b *syncBuffer) String() string {
 func providerYAML(code, domain string, extra ...string) string {
 	return "code: " + code + "\ndomain: " + domain + "\npwd: secret-" + code + "\n" + strings.Join(extra, "\n") + "\n"
 }
-
-func sha256Of(token string) [32]byte { return sha256.Sum256([]byte(token)) }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
