@@ -15,7 +15,9 @@ type StateSource interface {
 }
 
 // DropConfirmer lets an admin release a render held back by the drop guard
-// (POST /rest/v1/render/{target}/confirm).
+// (POST /rest/v1/render/{target}/confirm). An error answers 409 (nothing to
+// confirm), or 404 when it (or an error it wraps) has a method
+// NotFound() bool that returns true (no such target).
 type DropConfirmer interface {
 	ConfirmDrop(target string) error
 }
