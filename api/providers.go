@@ -14,12 +14,17 @@ import (
 // collectionPath is the seed's providers collection.
 const collectionPath = "/rest/v1/uc/providers"
 
+// pagePool recycles list page buffers; a page larger than maxPooledPage
+// (an unlimited list of many providers) is left to the collector.
 var pagePool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+const maxPooledPage = 1 << 20
 
 // list answers GET /rest/v1/uc/providers: filter, order, window, then the
 // page, encoded from the per-provider cache when no mask is given.
 func (s *server) list(w http.ResponseWriter, r *http.Request) { s.listOn(s.view(), w, r) }
 
+// listOn answers a list request from view v.
 func (s *server) listOn(v *view, w http.ResponseWriter, r *http.Request) {
 	q, err := parseListQuery(r.URL.RawQuery)
 	if err != nil {
@@ -56,8 +61,10 @@ func (s *server) listOn(v *view, w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("X-Total-Count", strconv.Itoa(total))
 	writeRaw(w, http.StatusOK, buf)
-	*bp = buf
-	pagePool.Put(bp)
+	if cap(buf) <= maxPooledPage {
+		*bp = buf
+		pagePool.Put(bp)
+	}
 }
 
 // identityWindow is the page [offset, offset+limit) of n providers in
