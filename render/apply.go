@@ -54,7 +54,12 @@ func (r *Renderer) apply(ctx context.Context, t *target, snap *registry.Snapshot
 		return failed(StageWrite, err, "")
 	}
 	if live.exists && bytes.Equal(live.data, out) {
-		return result{outcome: outcomeUnchanged, trunks: len(data.Trunks)}
+		res := result{outcome: outcomeUnchanged}
+		if t.pendingReload {
+			res = r.reloadAgain(ctx, t)
+		}
+		res.trunks = len(data.Trunks)
+		return res
 	}
 	if hold := r.guard(t, live, out); hold != nil {
 		return result{outcome: outcomeHeld, trunks: len(data.Trunks), hold: hold}
@@ -130,16 +135,27 @@ func (r *Renderer) swap(ctx context.Context, t *target, live liveFile, out []byt
 	}
 	output, err := r.reload(ctx, t)
 	if err == nil {
-		if output != "" {
-			r.log.Info("render reload output", "target", t.cfg.Name, "output", tail(r.red.apply(output), 4096))
-		}
+		t.pendingReload = false
 		return result{outcome: outcomeApplied}
 	}
 	if ctx.Err() != nil {
 		// Shutting down: the new file stays, the engine reads it on its next reload.
+		t.pendingReload = true
 		return failed(StageReload, err, output)
 	}
 	return failed(StageReload, r.rollback(ctx, t, live, newMtime, err), output)
+}
+
+// reloadAgain reloads a live file that is already the render but whose
+// last reload failed without a rollback (no previous file, or the rollback
+// failed): the engine may not run it yet.
+func (r *Renderer) reloadAgain(ctx context.Context, t *target) result {
+	output, err := r.reload(ctx, t)
+	if err != nil {
+		return failed(StageReload, fmt.Errorf("reload of the current file failed again: %w", err), output)
+	}
+	t.pendingReload = false
+	return result{outcome: outcomeApplied}
 }
 
 // reload runs the target's reload command; output matching the failure
@@ -153,21 +169,25 @@ func (r *Renderer) reload(ctx context.Context, t *target) (string, error) {
 	if err == nil && t.failRe != nil && t.failRe.MatchString(output) {
 		err = fmt.Errorf("output matches reload_fail_regex %q", t.cfg.ReloadFailRegex)
 	}
+	if err == nil && output != "" {
+		r.log.Info("render reload output", "target", t.cfg.Name, "output", tail(r.red.apply(output), 4096))
+	}
 	return output, err
 }
 
 // rollback puts the previous file back (with a still newer mtime, so the
-// engine re-reads it) and reloads again. It returns the error to report.
+// engine re-reads it) and reloads again. Without a previous file the new
+// one stays: a missing file can only keep the engine from starting (it may
+// just not be running yet), and its reload is retried. It returns the
+// error to report.
 func (r *Renderer) rollback(ctx context.Context, t *target, live liveFile, failedMtime time.Time, cause error) error {
-	var err error
-	if live.exists {
-		var cand string
-		cand, err = writeCandidate(t.cfg.Output, live.data, live.info.Mode().Perm(), live.info, mtimeAfter(failedMtime, r.now()))
-		if err == nil {
-			err = replace(cand, t.cfg.Output)
-		}
-	} else if err = os.Remove(t.cfg.Output); err != nil {
-		err = fmt.Errorf("remove new file: %w", err)
+	t.pendingReload = true
+	if !live.exists {
+		return fmt.Errorf("reload failed: %w; there was no previous file, so the new one stays and its reload is retried", cause)
+	}
+	cand, err := writeCandidate(t.cfg.Output, live.data, live.info.Mode().Perm(), live.info, mtimeAfter(failedMtime, r.now()))
+	if err == nil {
+		err = replace(cand, t.cfg.Output)
 	}
 	if err != nil {
 		r.log.Error("render rollback failed: the rejected file stays in place", "target", t.cfg.Name, "error", r.red.apply(err.Error()))
@@ -179,6 +199,7 @@ func (r *Renderer) rollback(ctx context.Context, t *target, live liveFile, faile
 			"output", tail(r.red.apply(output), 4096))
 		return fmt.Errorf("reload failed: %w; previous file restored, but its reload failed too: %v", cause, rerr)
 	}
+	t.pendingReload = false
 	return fmt.Errorf("reload failed: %w; previous file restored and reloaded", cause)
 }
 

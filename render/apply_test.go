@@ -389,18 +389,38 @@ func TestReloadFailureRollsBack(t *testing.T) {
 	}
 }
 
-// TestFirstFileRollbackRemovesIt: with no previous file, a failed reload
-// removes the new one.
-func TestFirstFileRollbackRemovesIt(t *testing.T) {
+// TestFirstFileStaysWhenReloadFails: with no previous file (say the engine
+// is not running yet) a failed reload keeps the new file, and the reload
+// is retried on the next render although the bytes are unchanged.
+func TestFirstFileStaysWhenReloadFails(t *testing.T) {
 	f := newFixture(t, "alpha")
-	tc := f.uacreg(func(tc *TargetConfig) { tc.ReloadCmd = "exit 4" })
+	up := filepath.Join(f.out, "engine-up")
+	tc := f.uacreg(func(tc *TargetConfig) {
+		tc.ReloadCmd = `echo reload >> ` + filepath.Join(f.out, "reloads") + `; test -e ` + up + ` || { echo "engine down"; exit 4; }`
+	})
 	r, _, _ := testRenderer(t, Config{Targets: []TargetConfig{tc}}, -1)
 	err := r.RenderOnce(t.Context(), f.reg.Snapshot())
-	if err == nil || !strings.Contains(err.Error(), "exit status 4") {
+	if err == nil || !strings.Contains(err.Error(), "exit status 4") || !strings.Contains(err.Error(), "no previous file") {
 		t.Fatalf("RenderOnce = %v", err)
 	}
-	if _, err := os.Stat(tc.Output); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("new file kept after failed reload: %v", err)
+	if rows := parseDBText(t, readFile(t, tc.Output)); len(rows) != 1 {
+		t.Fatalf("new file not kept: %d rows", len(rows))
+	}
+	if err := r.RenderOnce(t.Context(), f.reg.Snapshot()); err == nil || !strings.Contains(err.Error(), "failed again") {
+		t.Fatalf("unchanged render with a pending reload: %v", err)
+	}
+	writeFile(t, up, "")
+	if err := r.RenderOnce(t.Context(), f.reg.Snapshot()); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.RenderOnce(t.Context(), f.reg.Snapshot()); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.reloads(); n != 3 {
+		t.Errorf("%d reloads, want 3 (failed, failed again, succeeded; none once loaded)", n)
+	}
+	if st := targetStatus(t, r, "uacreg"); st.State != StateOK || st.LastChange == nil {
+		t.Errorf("status %+v", st)
 	}
 }
 

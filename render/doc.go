@@ -89,10 +89,13 @@
 // is fsynced. Commands run with sh -c in their own process group, killed at
 // the timeout or when the daemon stops; the last 64 KiB of their output is
 // kept, masked, logged and its tail shown in /status. A failed reload puts
-// the previous bytes back (mode and owner as before, mtime newer still) or,
-// when there was no previous file, removes the new one, and runs reload_cmd
-// again. If the daemon stops during a reload the new file stays: it is the
-// desired state and the engine reads it on its next reload.
+// the previous bytes back (mode and owner as before, mtime newer still) and
+// runs reload_cmd again. When there was no previous file the new one stays
+// (a missing file can only keep an engine from starting; it may simply not
+// run yet) and, like after a failed rollback, the reload is retried on the
+// next attempt even though the bytes are then unchanged. If the daemon
+// stops during a reload the new file stays: it is the desired state and the
+// engine reads it on its next reload.
 //
 // A failed target is retried with the latest snapshot after 5 s, doubling
 // up to 5 min, and at once on a new snapshot (a template file is read again

@@ -23,6 +23,9 @@ type target struct {
 	failRe  *regexp.Regexp
 	trunkRe *regexp.Regexp
 	names   [2]namesMemo // applying goroutine only
+	// pendingReload: the live file may not be loaded by the engine (its
+	// reload failed and could not be rolled back). Applying goroutine only.
+	pendingReload bool
 
 	st        TargetStatus
 	due       time.Time       // zero: nothing to do until a trigger
