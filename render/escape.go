@@ -132,6 +132,21 @@ func checkSIPUser(s string) (string, error) {
 	return s, nil
 }
 
+// checkDigestUser accepts a digest username that an engine writes into a
+// quoted string without escaping it (Kamailio's uac): no '"', '\' or
+// control characters. '@' and the like are fine ("1001@sip.example").
+func checkDigestUser(s string) (string, error) {
+	if s == "" {
+		return "", errors.New("username and login are both empty, digest authentication needs a user")
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '"' || c == '\\' || c < 0x20 || c == 0x7f {
+			return "", errors.New("login contains '\"', '\\' or a control character, which cannot be sent as a digest username")
+		}
+	}
+	return s, nil
+}
+
 // sipURI formats sip:host[:port][;transport=tcp|tls]; udp is the default
 // transport and is left out. A port of 0 is left out.
 func sipURI(host string, port int, transport string) string {

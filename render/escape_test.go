@@ -310,6 +310,39 @@ func TestDispatcherAttributesStayInTheirPlace(t *testing.T) {
 	}
 }
 
+// TestDigestUserWithAt: a login like "1001@sip.example" (common at
+// providers) renders in every engine; a quote cannot reach Kamailio's
+// unescaped Authorization header.
+func TestDigestUserWithAt(t *testing.T) {
+	p := provider("victor")
+	p.Login = "1001@sip.victor.example"
+	for _, tmpl := range []string{"kamailio/uacreg", "asterisk/pjsip.conf", "freeswitch/gateways.xml"} {
+		out, err := renderWith(t, tmpl, nil, p)
+		if err != nil || !strings.Contains(out, "1001@sip.victor.example") {
+			t.Errorf("%s: %v\n%s", tmpl, err, out)
+		}
+	}
+	if rows := parseDBText(t, mustRender(t, "kamailio/uacreg", p)); rows[0][7] != "1001@sip.victor.example" {
+		t.Errorf("auth_username %q", rows[0][7])
+	}
+	for _, bad := range []string{`a"b`, `a\b`, "a\x01b"} {
+		q := provider("whiskey")
+		q.Login = bad
+		if _, err := renderWith(t, "kamailio/uacreg", nil, q); err == nil || strings.Contains(err.Error(), bad) {
+			t.Errorf("login %q: err = %v", bad, err)
+		}
+	}
+}
+
+func mustRender(t *testing.T, tmpl string, ps ...registry.Provider) string {
+	t.Helper()
+	out, err := renderWith(t, tmpl, nil, ps...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 func TestCheckSIPUser(t *testing.T) {
 	for _, ok := range []string{"1001", "+4930123456", "a.b-c_d!~*'()&=+$,;?/", "%41b"} {
 		if _, err := checkSIPUser(ok); err != nil {

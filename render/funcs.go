@@ -16,6 +16,7 @@ import (
 //	xml S             escape S for a FreeSWITCH XML attribute (error if it cannot be)
 //	name S            S if it can be an engine object name, else an error
 //	sipUser S         S if it can be the user part of a SIP URI, else an error
+//	digestUser S      S if it can be a quoted digest username, else an error
 //	uri HOST PORT TR  sip:host[:port][;transport=tcp|tls]
 //	hostport HOST PORT
 //	ha1 USER REALM PASSWORD   md5 HA1 in hex
@@ -25,18 +26,19 @@ import (
 //	var NAME DEFAULT  the target's var NAME, or DEFAULT when unset
 func funcs(vars map[string]string) template.FuncMap {
 	return template.FuncMap{
-		"dbtext":   escapeDBText,
-		"pjsip":    escapePJSIP,
-		"xml":      escapeXML,
-		"name":     checkName,
-		"sipUser":  checkSIPUser,
-		"uri":      sipURI,
-		"hostport": registry.JoinHostPort,
-		"ha1":      digestHA1,
-		"join":     strings.Join,
-		"add":      func(a, b int) int { return a + b },
-		"max":      func(a, b int) int { return max(a, b) },
-		"list":     func(v ...any) []any { return v },
+		"dbtext":     escapeDBText,
+		"pjsip":      escapePJSIP,
+		"xml":        escapeXML,
+		"name":       checkName,
+		"sipUser":    checkSIPUser,
+		"digestUser": checkDigestUser,
+		"uri":        sipURI,
+		"hostport":   registry.JoinHostPort,
+		"ha1":        digestHA1,
+		"join":       strings.Join,
+		"add":        func(a, b int) int { return a + b },
+		"max":        func(a, b int) int { return max(a, b) },
+		"list":       func(v ...any) []any { return v },
 		"isIP": func(s string) bool {
 			_, err := netip.ParseAddr(s)
 			return err == nil
