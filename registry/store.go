@@ -80,8 +80,13 @@ func (r *Registry) Update(id string, change func(p *Provider) error) (*Provider,
 	if err := r.checkUnique(&next, id); err != nil {
 		return nil, err
 	}
-	base := pr.p // as in the file: a derived id stays unwritten, absent ext gets written
-	base.ID = old.ID
+	// Compare with the file as written: absent ext gets written, and a
+	// derived id stays unwritten unless the code changes (the id derived
+	// from the new code would differ, so the old one must be kept in the file).
+	base := pr.p
+	if next.Code == old.Code {
+		base.ID = old.ID
+	}
 	editDoc(pr.doc, &base, &next)
 	data, err := encodeDoc(pr.doc)
 	if err != nil {

@@ -344,3 +344,24 @@ func TestCrashChild(t *testing.T) {
 	p, _ := r.Snapshot().ByCode("Oktell")
 	r.Update(p.ID, func(q *Provider) error { q.Expires = 3600; return nil })
 }
+
+// TestUpdateCodeOfFileWithoutID: a hand-written file has a derived id; when
+// an update changes its code, the id is written so it survives a restart.
+func TestUpdateCodeOfFileWithoutID(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "noid.yaml"), "# no id here\ncode: noid\ndomain: sip.example.net\n")
+	r := openDir(t, dir)
+	p, _ := r.Snapshot().ByCode("noid")
+	if _, err := r.Update(p.ID, func(q *Provider) error { q.Expires = 120; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "noid.yaml")); strings.Contains(string(data), "id:") {
+		t.Errorf("an update that keeps the code wrote the derived id:\n%s", data)
+	}
+	if _, err := r.Update(p.ID, func(q *Provider) error { q.Code = "noid2"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := openDir(t, dir).Snapshot().ByID(p.ID); !ok || got.Code != "noid2" {
+		t.Fatalf("after a restart the id %s is gone or wrong: %+v", p.ID, got)
+	}
+}
