@@ -151,3 +151,13 @@ func (ts *Tokens) match(secret string) (Token, bool) {
 	}
 	return ts.list[found], true
 }
+
+// With returns a copy of ts with one more token (nil ts is empty): for a
+// token made at start, such as the demo run's admin token.
+func (ts *Tokens) With(t Token) (*Tokens, error) {
+	var list []Token
+	if ts != nil {
+		list = ts.list
+	}
+	return NewTokens(append(append([]Token(nil), list...), t))
+}

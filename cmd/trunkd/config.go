@@ -23,6 +23,7 @@ type config struct {
 	Render       render.Config   `yaml:"render"`
 	Probe        sipcheck.Config `yaml:"probe"`
 	Log          logConfig       `yaml:"log"`
+	Demo         demoConfig      `yaml:"demo"`
 }
 
 type authConfig struct {
@@ -33,6 +34,23 @@ type authConfig struct {
 type logConfig struct {
 	Level  string `yaml:"level"`  // debug, info (default), warn, error
 	Format string `yaml:"format"` // text (default) or json
+}
+
+// demoConfig is the "demo" section: what `make run` uses to show every
+// part working on one machine. Never set it in production.
+type demoConfig struct {
+	// FakeProvider runs a loopback SIP provider inside the daemon, so the
+	// example trunk really registers and answers pings.
+	FakeProvider fakeProviderConfig `yaml:"fakeprovider"`
+	// AdminToken makes a random admin token for this run and prints it
+	// once on stdout.
+	AdminToken bool `yaml:"admin_token"`
+}
+
+type fakeProviderConfig struct {
+	Listen    string `yaml:"listen"`     // e.g. 127.0.0.1:5090; empty: no fake provider
+	UsersFile string `yaml:"users_file"` // users: [{username, password}]
+	Realm     string `yaml:"realm"`      // default trunkd.test
 }
 
 // serverIndex returns the configured server index, or -1 when unset.

@@ -94,6 +94,10 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	opts.StatusAuth = cfg.Auth.StatusPageRequiresToken
+	if err := startDemo(ctx, d, stdout, &opts); err != nil {
+		return err
+	}
 	if err := startRender(ctx, d, &opts); err != nil {
 		return err
 	}
