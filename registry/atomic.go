@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -16,18 +17,20 @@ const tempMarker = ".trunkd-tmp-"
 // durable and before it is renamed into place: the crash window.
 var testHookBeforeRename func(tmpPath string)
 
-// writeFileAtomic replaces dir/name with data: a temporary file in the same
-// directory, fsync, mode 0600, rename, fsync of the directory. A crash at
-// any point leaves either the old or the new file, never a torn one.
-func writeFileAtomic(dir, name string, data []byte) error {
+// WriteFile writes dir/name atomically with mode 0600: a hidden temporary
+// file in the same directory, fsync, then into place, then fsync of the
+// directory. A crash at any point leaves either the old or the new file,
+// never a torn one. With replace false an existing dir/name is never
+// touched and the error wraps os.ErrExist.
+func WriteFile(dir, name string, data []byte, replace bool) error {
 	tmp, err := os.CreateTemp(dir, "."+name+tempMarker+"*")
 	if err != nil {
 		return fmt.Errorf("create temporary file for %s: %w", name, err)
 	}
 	tmpName := tmp.Name()
+	defer os.Remove(tmpName) // a no-op once renamed
 	fail := func(step string, err error) error {
 		tmp.Close()
-		os.Remove(tmpName)
 		return fmt.Errorf("%s %s: %w", step, name, err)
 	}
 	if _, err := tmp.Write(data); err != nil {
@@ -40,16 +43,30 @@ func writeFileAtomic(dir, name string, data []byte) error {
 		return fail("fsync", err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fail("close", err)
+		return fmt.Errorf("close %s: %w", name, err)
 	}
 	if testHookBeforeRename != nil {
 		testHookBeforeRename(tmpName)
 	}
-	if err := os.Rename(tmpName, filepath.Join(dir, name)); err != nil {
-		os.Remove(tmpName)
-		return fmt.Errorf("rename into %s: %w", name, err)
+	if err := place(tmpName, filepath.Join(dir, name), replace); err != nil {
+		return fmt.Errorf("put %s in place: %w", name, err)
 	}
 	return syncDir(dir)
+}
+
+// place moves tmp to final: a rename, or without replace a hard link that
+// fails when final exists (a check then rename where links are missing).
+func place(tmp, final string, replace bool) error {
+	if !replace {
+		err := os.Link(tmp, final)
+		if err == nil || errors.Is(err, os.ErrExist) {
+			return err
+		}
+		if _, statErr := os.Lstat(final); statErr == nil {
+			return fmt.Errorf("%s: %w", final, os.ErrExist)
+		}
+	}
+	return os.Rename(tmp, final)
 }
 
 // removeFileDurable deletes dir/name and makes the removal durable.

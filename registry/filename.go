@@ -6,13 +6,14 @@ import (
 	"strings"
 )
 
-// fileNameFor returns the file name for a new provider: its code when that
-// is a safe name, else the code with unsafe characters replaced and a short
-// hash of the code appended (so that "a b" and "a_b" do not collide).
-// taken reports names already in use; a suffix is added until one is free.
-func fileNameFor(code string, taken func(string) bool) string {
+// FileName returns the file name for a provider's code: the code itself
+// when it is made of letters, digits, '-', '_' and '.' (not first), else the
+// code with every other character replaced by '_' and a short hash of the
+// code appended, so that "a b" and "a_b" do not collide. The name never
+// starts with '.', never holds a path separator and always ends in .yaml.
+func FileName(code string) string {
 	var b strings.Builder
-	safe := true
+	safe := code != ""
 	for i := 0; i < len(code); i++ {
 		c := code[i]
 		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' && i > 0 {
@@ -23,12 +24,22 @@ func fileNameFor(code string, taken func(string) bool) string {
 		b.WriteByte('_')
 	}
 	base := b.String()
-	if !safe || base == "" {
+	if !safe {
 		sum := sha256.Sum256([]byte(code))
-		base = strings.Trim(base, "_.") + "-" + hex.EncodeToString(sum[:4])
-		base = strings.TrimPrefix(base, "-")
+		base = strings.Trim(base, "_.")
+		if base != "" {
+			base += "-"
+		}
+		base += hex.EncodeToString(sum[:4])
 	}
-	name := base + ".yaml"
+	return base + ".yaml"
+}
+
+// fileNameFor is FileName with a numeric suffix added until taken reports
+// the name free.
+func fileNameFor(code string, taken func(string) bool) string {
+	name := FileName(code)
+	base := strings.TrimSuffix(name, ".yaml")
 	for i := 2; taken(name); i++ {
 		name = base + "-" + itoa(i) + ".yaml"
 	}

@@ -41,7 +41,7 @@ func (r *Registry) Create(p Provider) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(r.dir, name, data); err != nil {
+	if err := WriteFile(r.dir, name, data, false); err != nil {
 		return nil, fmt.Errorf("create provider %q: %w", p.Code, err)
 	}
 	return r.afterWrite(name, data, &p)
@@ -92,7 +92,7 @@ func (r *Registry) Update(id string, change func(p *Provider) error) (*Provider,
 	if err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(r.dir, name, data); err != nil {
+	if err := WriteFile(r.dir, name, data, true); err != nil {
 		return nil, fmt.Errorf("update provider %q: %w", next.Code, err)
 	}
 	return r.afterWrite(name, data, &next)

@@ -1,8 +1,6 @@
 package importer
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -13,38 +11,9 @@ import (
 	"github.com/trunkd/trunkd/registry"
 )
 
-// tempMarker matches the registry's: a temporary file left by a crash is
-// hidden from the registry and removed when it opens the directory.
-const tempMarker = ".trunkd-tmp-"
-
-// FileName returns the provider file name for a code: the code itself when
-// it is made of letters, digits, '-', '_' and '.' (not first), else the
-// code with every other character replaced by '_' and a short hash of the
-// code appended, so that "a b" and "a_b" do not collide. The name never
-// starts with '.', never holds a path separator and always ends in .yaml.
-func FileName(code string) string {
-	var b strings.Builder
-	safe := code != ""
-	for i := 0; i < len(code); i++ {
-		c := code[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' && i > 0 {
-			b.WriteByte(c)
-			continue
-		}
-		safe = false
-		b.WriteByte('_')
-	}
-	base := b.String()
-	if !safe {
-		sum := sha256.Sum256([]byte(code))
-		base = strings.Trim(base, "_.")
-		if base != "" {
-			base += "-"
-		}
-		base += hex.EncodeToString(sum[:4])
-	}
-	return base + ".yaml"
-}
+// FileName is the provider file name for a code: registry.FileName, the
+// same rule the daemon uses for files created through the API.
+func FileName(code string) string { return registry.FileName(code) }
 
 // WriteOptions tune Write.
 type WriteOptions struct {
@@ -148,60 +117,12 @@ func checkRoundTrip(name string, data []byte, want *registry.Provider) error {
 	return nil
 }
 
-// writeNew writes dir/name atomically: a hidden temporary file, fsync,
-// then a hard link (fails when the name exists) or, with force, a rename.
+// writeNew writes dir/name atomically with the registry's own file writer;
+// without force an existing file is never replaced.
 func writeNew(dir, name string, data []byte, force bool) error {
-	tmp, err := os.CreateTemp(dir, "."+name+tempMarker+"*")
-	if err != nil {
-		return fmt.Errorf("create temporary file: %w", err)
+	err := registry.WriteFile(dir, name, data, force)
+	if errors.Is(err, os.ErrExist) {
+		return errors.New("the file exists (use --force to replace it)")
 	}
-	tmpName := tmp.Name()
-	defer os.Remove(tmpName)
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write: %w", err)
-	}
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("chmod: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("fsync: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("close: %w", err)
-	}
-	final := filepath.Join(dir, name)
-	if !force {
-		err = os.Link(tmpName, final)
-		if errors.Is(err, os.ErrExist) {
-			return errors.New("the file exists (use --force to replace it)")
-		}
-		if err != nil { // no hard links here: check, then rename
-			if _, statErr := os.Lstat(final); statErr == nil {
-				return errors.New("the file exists (use --force to replace it)")
-			}
-			force = true
-		}
-	}
-	if force {
-		err = os.Rename(tmpName, final)
-	}
-	if err != nil {
-		return fmt.Errorf("put the file in place: %w", err)
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open directory for fsync: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync directory: %w", err)
-	}
-	return nil
+	return err
 }
