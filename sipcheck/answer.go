@@ -107,10 +107,10 @@ func (e *engine) finish(ctx context.Context, t target, req *sip.Request, a answe
 	}
 	method := string(req.Method)
 	if a.fail != canceled {
-		e.m.requests.WithLabelValues(method, a.result()).Inc()
+		e.m.count(method, a.result())
 	}
 	if a.fail == answered {
-		e.m.sipRTT.WithLabelValues(method).Observe(a.rtt.Seconds())
+		e.m.observe(method, a.rtt)
 	}
 	if e.trace != nil {
 		x := exchange{target: t, req: req, res: a.res, rtt: a.rtt}

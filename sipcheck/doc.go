@@ -1,4 +1,98 @@
 // Package sipcheck probes every active trunk over SIP with one shared sipgo
-// user agent: REGISTER with digest auth per expires, OPTIONS or CRLF pings
-// per pingmode, and exports the live state and Prometheus metrics.
+// user agent: a registration check per expires (REGISTER with digest auth)
+// and OPTIONS or CRLF pings per pingmode. It keeps a live state per trunk
+// (Prober.State, served by the API), a summary (Prober.Status) and the
+// Prometheus metrics of DESIGN.md §7. CheckOnce is the one-shot check of
+// `trunkd probe`; package fakeprovider is the registrar its tests run against.
+//
+// # Semantics decided here (where DESIGN.md §6 and the issue are silent)
+//
+// Transport. One UA and one UDP socket bound to probe.listen: every UDP
+// request leaves from it and every answer returns to it. TCP and TLS are
+// dialled from the listen IP on an ephemeral port (sipgo pools connections
+// by remote address; a fixed local port would make it reuse one connection
+// for every peer) and stay open for the next checks. Via and Contact carry
+// probe.advertise (default: the listen address; for 0.0.0.0 or :: the
+// address of the interface with the default route). The Contact of bind
+// mode is always the UDP socket (;transport=udp), also for registrations over
+// TCP/TLS; the prober answers OPTIONS sent there with 200 (other methods get
+// sipgo's 405). Every transaction has a deadline of probe.timeout (2 s: three
+// UDP transmissions at 0, 0.5 and 1.5 s), a ping at most its pingtimeout;
+// sipgo's global timers are never changed.
+//
+// Addresses. REGISTER goes to sip:<domain> (R-URI) via the target; OPTIONS
+// to sip:<target host:port>. Host names are resolved by the prober with a
+// cache (60 s, failures 5 s, IPv4 first, no SRV/NAPTR) so that 10,000 trunks
+// of one provider do not resolve per ping; TLS targets are left to sipgo so
+// that the certificate is checked against the host name. From is the AOR;
+// for pings of a trunk without username, sip:trunkd@<localdomain or our host>.
+//
+// Failover. Targets are proxyaddr:proxyport (or domain) and then
+// alternative_proxies in order. Every registration check starts at the
+// primary (fail-back) and moves to the next target when one does not answer
+// or answers 503 while another is left. Pings without pingsrv go to the
+// current target (the one that last answered a REGISTER) and move to the next
+// one after a ping that failed; pingsrv has no failover and uses the trunk's
+// transport. State.Target names the current target.
+//
+// Registration. query mode sends no Contact and no Expires (unless a 423
+// asks for one) and counts as registered when the credentials are accepted
+// (2xx); the listed bindings are reported (trunkd_provider_bindings) — zero
+// means the SIP engine holds no registration. The check repeats every expires
+// seconds minus up to 10 % (expires 0: every 600 s). bind mode asks for
+// expires (0: no Expires header, the registrar decides), takes the granted
+// time from our Contact's expires, else the Expires header, else the request
+// (3600 when none), and refreshes at 70-80 % of it. A trunk prober keeps one
+// Call-ID and From tag and raises CSeq by one per request (digest answers
+// included); a restarted prober starts a new Call-ID. On removal, disable or
+// a SIP-relevant edit the binding is removed (Expires: 0, within 3 × timeout);
+// at shutdown all bindings are removed within a shared 5 s grace, 256 at a
+// time. A binding left on a target we failed over away from expires by itself.
+//
+// Answers. 401 and 407 are answered once each (a proxy and then the
+// registrar may both challenge); the same challenge again means the
+// credentials are wrong (state rejected, "credentials refused") unless it
+// says stale=true, which is answered once more. 2xx: registered. 401, 403,
+// 404, 407: rejected, retried after 5 min doubling to 30 min. 423: retried at
+// once with Min-Expires (twice at most; the raised value is kept). 503: the
+// next target, else retried after Retry-After (cut to 1 h, plus up to 10 %
+// and at most 5 s) or, without it, like a failure. Other answers (3xx are not
+// followed), timeouts and transport errors: failing, retried after 5 s
+// doubling to min(5 min, expires). Backoffs take a uniform draw from their
+// upper half. The prober never gives up. A timeout is reported as 408 and a
+// transport error as 503, as RFC 3261 §8.1.3.1 has the client assume; the
+// reason says that the code is local.
+//
+// Pings. One every pingtimeout seconds minus up to 5 % (per-trunk jitter),
+// anchored on when it was due so that a loaded host does not stretch the
+// interval: a peer is down at most down_after × pingtimeout + timeout after
+// its last answer. options: alive per probe.alive_codes. rn over TCP/TLS:
+// a double CRLF on the connection sipgo uses for the target, alive when a
+// read of exactly CRLF comes back; trunks sharing a connection share one
+// keep-alive in flight. rn over UDP: sent from the socket, not measured
+// (ping state unknown). Reachability comes from measurable pings, else from
+// REGISTER answers (any answer proves the peer), else it stays unknown. The
+// hysteresis (down_after, up_after) starts from unknown.
+//
+// Metrics and state. A value that is not known has no series: before a
+// trunk's first check, trunkd_provider_registered of reg 0 trunks,
+// trunkd_provider_reachable while unknown. A trunk's series are deleted when
+// it stops or restarts (a new code moves them). trunkd_sip_requests_total's
+// result is the final code, timeout, transport_error, pong or sent (requests
+// canceled by a stop are not counted). Failures log at warn, recoveries at
+// info, the first success after start at debug. At debug level every SIP
+// exchange is logged with the Authorization and Proxy-Authorization response
+// values masked; pwd never appears in logs, state, status or metrics.
+//
+// Reconcile. Every snapshot is applied in full: trunks no longer active stop,
+// trunks whose SIP-relevant fields changed (code, username, login, pwd,
+// domain, proxyaddr, proxyport, transport, alternative_proxies, reg, expires,
+// pingmode, pingsrv, pingtimeout, localdomain) restart with a fresh state,
+// others go on untouched. Each first check (REGISTER and ping count one each)
+// takes a slot of probe.max_new_per_second: a new trunk is checked at once,
+// and up to 5 × that many first checks start within 5 s.
+//
+// One-shot. CheckOnce (trunkd probe) checks a trunk whether or not it is
+// active, from the listen host on a free port (it can run next to the
+// daemon), with up/down after one ping, and removes a bind-mode binding again.
 package sipcheck

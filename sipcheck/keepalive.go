@@ -138,9 +138,9 @@ func (e *engine) crlfUDP(ctx context.Context, t target) answer {
 	a := answer{err: err}
 	if err != nil {
 		a.fail = transport
-		e.m.requests.WithLabelValues(methodCRLF, "transport_error").Inc()
+		e.m.count(methodCRLF, "transport_error")
 	} else {
-		e.m.requests.WithLabelValues(methodCRLF, "sent").Inc()
+		e.m.count(methodCRLF, "sent")
 	}
 	if e.trace != nil {
 		note := "CRLF keep-alive sent over UDP; no answer is expected (reachability unknown)"
@@ -168,10 +168,10 @@ func (e *engine) finishCRLF(ctx context.Context, t target, a answer, timeout tim
 		}
 	}
 	if result != "" {
-		e.m.requests.WithLabelValues(methodCRLF, result).Inc()
+		e.m.count(methodCRLF, result)
 	}
 	if a.fail == answered {
-		e.m.sipRTT.WithLabelValues(methodCRLF).Observe(a.rtt.Seconds())
+		e.m.observe(methodCRLF, a.rtt)
 	}
 	if e.trace != nil {
 		note := fmt.Sprintf("CRLF keep-alive to %s: pong in %s", t, fmtRTT(a.rtt))

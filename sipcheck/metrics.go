@@ -2,6 +2,8 @@ package sipcheck
 
 import (
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -17,6 +19,29 @@ type metrics struct {
 	sipRTT     *prometheus.HistogramVec // {method}
 	requests   *prometheus.CounterVec   // {method, result}
 	late       prometheus.Counter
+
+	counters  sync.Map // method + "\x00" + result → prometheus.Counter
+	observers sync.Map // method → prometheus.Observer
+}
+
+// count adds one request to trunkd_sip_requests_total (children cached:
+// this runs for every ping).
+func (m *metrics) count(method, result string) {
+	key := method + "\x00" + result
+	c, ok := m.counters.Load(key)
+	if !ok {
+		c, _ = m.counters.LoadOrStore(key, m.requests.WithLabelValues(method, result))
+	}
+	c.(prometheus.Counter).Inc()
+}
+
+// observe records a round trip in trunkd_sip_rtt_seconds.
+func (m *metrics) observe(method string, d time.Duration) {
+	o, ok := m.observers.Load(method)
+	if !ok {
+		o, _ = m.observers.LoadOrStore(method, m.sipRTT.WithLabelValues(method))
+	}
+	o.(prometheus.Observer).Observe(d.Seconds())
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -50,14 +75,19 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	return m, nil
 }
 
-// deleteTrunk removes every series of a trunk.
+// trunkMethods are the method label values of per-trunk series.
+var trunkMethods = []string{"REGISTER", "OPTIONS", methodCRLF}
+
+// deleteTrunk removes every series of a trunk. Exact deletes: a partial
+// match scans every series, which is quadratic when 10,000 trunks stop.
 func (m *metrics) deleteTrunk(code string) {
-	l := prometheus.Labels{"code": code}
-	m.registered.DeletePartialMatch(l)
-	m.reachable.DeletePartialMatch(l)
-	m.bindings.DeletePartialMatch(l)
-	m.lastCode.DeletePartialMatch(l)
-	m.rtt.DeletePartialMatch(l)
+	m.registered.DeleteLabelValues(code)
+	m.reachable.DeleteLabelValues(code)
+	m.bindings.DeleteLabelValues(code)
+	for _, method := range trunkMethods {
+		m.lastCode.DeleteLabelValues(code, method)
+		m.rtt.DeleteLabelValues(code, method)
+	}
 }
 
 // unregister removes the collectors from reg (for tests and one-shot use).

@@ -234,6 +234,9 @@ func (p *Prober) Status() any {
 		t.mu.Lock()
 		st.Registration[t.reg.state]++
 		st.Reachability[t.reach.state]++
+		if t.sp.reg && t.reg.lastCheck.IsZero() || t.pings() && t.ping.lastCheck.IsZero() {
+			st.Pending++
+		}
 		t.mu.Unlock()
 	}
 	return st

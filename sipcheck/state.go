@@ -58,12 +58,14 @@ type PingState struct {
 
 // Status is the prober's summary in /status.
 type Status struct {
-	Enabled      bool           `json:"enabled"`
-	Listen       string         `json:"listen"`
-	Advertise    string         `json:"advertise"`
-	RegisterMode string         `json:"register_mode"`
-	Generation   uint64         `json:"generation"` // last snapshot applied
-	Trunks       int            `json:"trunks"`
+	Enabled      bool   `json:"enabled"`
+	Listen       string `json:"listen"`
+	Advertise    string `json:"advertise"`
+	RegisterMode string `json:"register_mode"`
+	Generation   uint64 `json:"generation"` // last snapshot applied
+	Trunks       int    `json:"trunks"`
+	Pending      int    `json:"pending"` // trunks whose first checks have not all run
+
 	Registration map[string]int `json:"registration"` // trunks per registration state
 	Reachability map[string]int `json:"reachability"` // trunks up, down, unknown
 }

@@ -82,7 +82,8 @@ type reachStatus struct {
 // gauges are the trunk's metric children, created at first use so that an
 // unknown value has no series.
 type gauges struct {
-	registered, reachable, bindings prometheus.Gauge
+	registered, reachable, bindings    prometheus.Gauge
+	regCode, regRTT, pingCode, pingRTT prometheus.Gauge
 }
 
 func newTrunk(parent context.Context, eng *engine, clock Clock, set *settings, m *metrics, log *slog.Logger, sp spec) (*trunk, error) {
@@ -139,13 +140,25 @@ func (t *trunk) start(regDelay, pingDelay time.Duration) {
 	defer t.mu.Unlock()
 	now := t.clock.Now()
 	if t.sp.reg {
-		t.reg.nextCheck = now.Add(regDelay)
-		t.regTimer = t.clock.AfterFunc(regDelay, t.fireReg)
+		t.reg.nextCheck, t.regTimer = t.arm(now, regDelay, t.fireReg)
 	}
 	if t.pings() {
-		t.ping.nextCheck = now.Add(pingDelay)
-		t.pingTimer = t.clock.AfterFunc(pingDelay, t.firePing)
+		t.ping.nextCheck, t.pingTimer = t.arm(now, pingDelay, t.firePing)
 	}
+}
+
+// timerTick is the granularity of check times: checks due within the same
+// 10 ms fire together, which saves the runtime a wake-up per trunk.
+const timerTick = 10 * time.Millisecond
+
+// arm schedules f after d, rounded up to the next timerTick boundary
+// (never earlier), and returns when it fires. Called with t.mu held.
+func (t *trunk) arm(now time.Time, d time.Duration, f func()) (time.Time, Timer) {
+	due := now.Add(d)
+	if r := due.Truncate(timerTick); r.Before(due) {
+		due = r.Add(timerTick)
+	}
+	return due, t.clock.AfterFunc(due.Sub(now), f)
 }
 
 func (t *trunk) fireReg()  { t.fire(t.runReg) }
@@ -212,9 +225,7 @@ func (t *trunk) runReg() {
 		return
 	}
 	t.applyReg(out, started)
-	d := t.nextRegDelay(out)
-	t.reg.nextCheck = t.clock.Now().Add(d)
-	t.regTimer = t.clock.AfterFunc(d, t.fireReg)
+	t.reg.nextCheck, t.regTimer = t.arm(t.clock.Now(), t.nextRegDelay(out), t.fireReg)
 }
 
 // applyReg records an outcome in the state and the metrics. Called with t.mu held.
@@ -225,7 +236,7 @@ func (t *trunk) applyReg(out regOutcome, at time.Time) {
 	if out.answered {
 		t.cur = out.target
 		r.rtt, r.hasRTT = out.rtt, true
-		t.m.rtt.WithLabelValues(t.sp.code, "REGISTER").Set(out.rtt.Seconds())
+		t.gauge(&t.g.regRTT, t.m.rtt, "REGISTER").Set(out.rtt.Seconds())
 	}
 	if out.state == RegRegistered {
 		r.failures = 0
@@ -238,14 +249,19 @@ func (t *trunk) applyReg(out regOutcome, at time.Time) {
 		r.failures++
 	}
 	t.gauge(&t.g.registered, t.m.registered).Set(boolFloat(out.state == RegRegistered))
-	t.m.lastCode.WithLabelValues(t.sp.code, "REGISTER").Set(float64(out.code))
+	t.gauge(&t.g.regCode, t.m.lastCode, "REGISTER").Set(float64(out.code))
 	if !t.pingMeasures() {
 		t.observeReach(out.answered)
 	}
 	if prev != out.state {
+		// Failures warn, recoveries inform; the first success after
+		// start is debug, so that 10,000 trunks do not flood the log.
 		lvl := slog.LevelInfo
-		if out.state != RegRegistered {
+		switch {
+		case out.state != RegRegistered:
 			lvl = slog.LevelWarn
+		case prev == RegUnregistered:
+			lvl = slog.LevelDebug
 		}
 		t.log.Log(context.Background(), lvl, "trunk registration state changed", "from", prev, "to", out.state,
 			"status_code", out.code, "reason", out.reason, "target", t.targets[out.target].String())
@@ -348,10 +364,15 @@ func (t *trunk) runPing() {
 		return
 	}
 	t.applyPing(out, started)
-	due := started.Add(spread(time.Duration(t.sp.pingTimeout)*time.Second, 0.95, 1.0))
-	d := max(0, due.Sub(t.clock.Now()))
-	t.ping.nextCheck = t.clock.Now().Add(d)
-	t.pingTimer = t.clock.AfterFunc(d, t.firePing)
+	// Anchor on when this ping was due, so that a late timer (a loaded
+	// host) does not stretch the interval and delay down detection.
+	anchor := t.ping.nextCheck
+	if anchor.IsZero() || anchor.After(started) {
+		anchor = started
+	}
+	now := t.clock.Now()
+	due := anchor.Add(spread(time.Duration(t.sp.pingTimeout)*time.Second, 0.95, 1.0))
+	t.ping.nextCheck, t.pingTimer = t.arm(now, max(0, due.Sub(now)), t.firePing)
 }
 
 // applyPing records a ping. Called with t.mu held.
@@ -365,11 +386,11 @@ func (t *trunk) applyPing(out pingOutcome, at time.Time) {
 	if t.sp.pingMode == "rn" {
 		method = methodCRLF
 	} else {
-		t.m.lastCode.WithLabelValues(t.sp.code, method).Set(float64(out.code))
+		t.gauge(&t.g.pingCode, t.m.lastCode, method).Set(float64(out.code))
 	}
 	if out.answered {
 		p.rtt, p.hasRTT = out.rtt, true
-		t.m.rtt.WithLabelValues(t.sp.code, method).Set(out.rtt.Seconds())
+		t.gauge(&t.g.pingRTT, t.m.rtt, method).Set(out.rtt.Seconds())
 	}
 	t.observeReach(out.alive)
 	if !out.alive && !t.pingSrv && len(t.targets) > 1 {
@@ -397,17 +418,21 @@ func (t *trunk) observeReach(ok bool) {
 	}
 	t.gauge(&t.g.reachable, t.m.reachable).Set(boolFloat(r.state == Up))
 	lvl := slog.LevelInfo
-	if r.state == Down {
+	switch {
+	case r.state == Down:
 		lvl = slog.LevelWarn
+	case prev == Unknown:
+		lvl = slog.LevelDebug
 	}
 	t.log.Log(context.Background(), lvl, "trunk reachability changed", "from", prev, "to", r.state,
 		"status_code", t.ping.code, "reason", t.ping.reason, "target", t.currentPingTarget().String())
 }
 
-// gauge returns the trunk's child of vec, creating it at first use.
-func (t *trunk) gauge(g *prometheus.Gauge, vec *prometheus.GaugeVec) prometheus.Gauge {
+// gauge returns the trunk's child of vec (labels: code, then method when
+// given), creating it at first use. Called with t.mu held.
+func (t *trunk) gauge(g *prometheus.Gauge, vec *prometheus.GaugeVec, method ...string) prometheus.Gauge {
 	if *g == nil {
-		*g = vec.WithLabelValues(t.sp.code)
+		*g = vec.WithLabelValues(append([]string{t.sp.code}, method...)...)
 	}
 	return *g
 }
