@@ -51,6 +51,9 @@ type regSession struct {
 // does not answer (or answers 503 while another is left) passes the check
 // to the next one.
 func (t *trunk) registerCheck(ctx context.Context, bind bool) regOutcome {
+	if t.sp.aorUser() == "" {
+		return regOutcome{state: RegRejected, reason: "username and login are empty: no account to register"}
+	}
 	var out regOutcome
 	expires := t.sess.expires
 	if !bind {

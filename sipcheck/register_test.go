@@ -272,3 +272,15 @@ func (s *syncWriter) Write(b []byte) (int, error) {
 	defer s.mu.Unlock()
 	return s.w.Write(b)
 }
+
+func TestRegisterWithoutAccount(t *testing.T) {
+	fp := startFake(t, fakeprovider.Config{})
+	h := newHarness(t, Config{})
+	tr := trunkAt("demo", fp.Addr(), "udp")
+	tr.Username, tr.Login = "", ""
+	p := h.create(tr)
+	s := h.waitState(p.ID, "rejected", func(s State) bool { return s.Registration.State == RegRejected })
+	if !strings.Contains(s.Registration.LastReason, "username and login are empty") || fp.Stats().Registers != 0 {
+		t.Fatalf("registration %+v, provider saw %d REGISTERs", s.Registration, fp.Stats().Registers)
+	}
+}

@@ -249,7 +249,9 @@ func (t *trunk) applyReg(out regOutcome, at time.Time) {
 		r.failures++
 	}
 	t.gauge(&t.g.registered, t.m.registered).Set(boolFloat(out.state == RegRegistered))
-	t.gauge(&t.g.regCode, t.m.lastCode, "REGISTER").Set(float64(out.code))
+	if out.code != 0 {
+		t.gauge(&t.g.regCode, t.m.lastCode, "REGISTER").Set(float64(out.code))
+	}
 	if !t.pingMeasures() {
 		t.observeReach(out.answered)
 	}
