@@ -2,6 +2,8 @@ package sipcheck
 
 import (
 	"context"
+	"log/slog"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -249,4 +251,84 @@ func headerInt(res *sip.Response, name string) int {
 		return -1
 	}
 	return n
+}
+
+// runReg is one registration check and the scheduling of the next.
+func (t *trunk) runReg() {
+	started := t.clock.Now()
+	out := t.registerCheck(t.ctx, t.bind)
+	if out.canceled {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stopped {
+		return
+	}
+	t.applyReg(out, started)
+	t.reg.nextCheck, t.regTimer = t.arm(t.clock.Now(), t.nextRegDelay(out), t.fireReg)
+}
+
+// applyReg records an outcome in the state and the metrics. Called with t.mu held.
+func (t *trunk) applyReg(out regOutcome, at time.Time) {
+	r := &t.reg
+	prev := r.state
+	r.state, r.code, r.reason, r.lastCheck = out.state, out.code, out.reason, at
+	if out.answered {
+		t.cur = out.target
+		r.rtt, r.hasRTT = out.rtt, true
+		t.gauge(&t.g.regRTT, t.m.rtt, "REGISTER").Set(out.rtt.Seconds())
+	}
+	if out.state == RegRegistered {
+		r.failures = 0
+		r.bindings, r.bindingsSeen = out.bindings, at
+		if t.bind {
+			r.expiresAt = at.Add(time.Duration(out.granted) * time.Second)
+		}
+		t.gauge(&t.g.bindings, t.m.bindings).Set(float64(len(out.bindings)))
+	} else {
+		r.failures++
+	}
+	t.gauge(&t.g.registered, t.m.registered).Set(boolFloat(out.state == RegRegistered))
+	if out.code != 0 {
+		t.gauge(&t.g.regCode, t.m.lastCode, "REGISTER").Set(float64(out.code))
+	}
+	if !t.pingMeasures() {
+		t.observeReach(out.answered)
+	}
+	if prev != out.state {
+		// Failures warn, recoveries inform; the first success after
+		// start is debug, so that 10,000 trunks do not flood the log.
+		lvl := slog.LevelInfo
+		switch {
+		case out.state != RegRegistered:
+			lvl = slog.LevelWarn
+		case prev == RegUnregistered:
+			lvl = slog.LevelDebug
+		}
+		t.log.Log(context.Background(), lvl, "trunk registration state changed", "from", prev, "to", out.state,
+			"status_code", out.code, "reason", out.reason, "target", t.targets[out.target].String())
+	}
+}
+
+// nextRegDelay is when the next registration check runs. Called with t.mu held.
+func (t *trunk) nextRegDelay(out regOutcome) time.Duration {
+	interval := time.Duration(t.sp.expires) * time.Second
+	if t.sp.expires == 0 {
+		interval = queryDefault * time.Second
+	}
+	switch out.state {
+	case RegRegistered:
+		if t.bind {
+			return max(time.Second, spread(time.Duration(out.granted)*time.Second, 0.70, 0.80))
+		}
+		return spread(interval, 0.90, 1.0)
+	case RegRejected:
+		return backoff(t.reg.failures, rejectBase, rejectCap)
+	}
+	if out.retryAfter > 0 {
+		ra := min(out.retryAfter, retryAfterCap)
+		return ra + rand.N(min(ra/10, 5*time.Second)+1)
+	}
+	return backoff(t.reg.failures, failBase, min(failCap, interval))
 }
