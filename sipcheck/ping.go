@@ -118,6 +118,9 @@ func (t *trunk) applyPing(out pingOutcome, at time.Time) {
 		p.rtt, p.hasRTT = out.rtt, true
 		t.gauge(&t.g.pingRTT, t.m.rtt, method).Set(out.rtt.Seconds())
 	}
+	if !t.pingMeasures() {
+		return // CRLF over UDP that could not be sent: reachability comes from REGISTER
+	}
 	t.observeReach(out.alive)
 	if !out.alive && !t.pingSrv && len(t.targets) > 1 {
 		t.cur = (t.cur + 1) % len(t.targets)

@@ -45,6 +45,7 @@ type trunk struct {
 	g         gauges
 }
 
+// regStatus is the outcome of the trunk's registration checks.
 type regStatus struct {
 	state, reason        string
 	code, failures       int
@@ -56,6 +57,7 @@ type regStatus struct {
 	expiresAt            time.Time
 }
 
+// pingStatus is the outcome of the trunk's last ping.
 type pingStatus struct {
 	sentOnly             bool // CRLF over UDP: nothing to measure
 	code                 int
@@ -65,6 +67,7 @@ type pingStatus struct {
 	hasRTT               bool
 }
 
+// reachStatus is the up/down hysteresis.
 type reachStatus struct {
 	state       string
 	fails, succ int
@@ -77,6 +80,7 @@ type gauges struct {
 	regCode, regRTT, pingCode, pingRTT prometheus.Gauge
 }
 
+// newTrunk builds the prober of one trunk; start arms it.
 func newTrunk(parent context.Context, eng *engine, clock Clock, set *settings, m *metrics, log *slog.Logger, sp spec) (*trunk, error) {
 	targets, err := sp.targets()
 	if err != nil {
