@@ -1,8 +1,9 @@
 // Package api serves trunkd's HTTP interface: the providers collection of
 // the seed contract at /rest/v1/uc/providers (six operations, the query
 // language, bearer-token roles, seed-shaped error bodies), a provider's live
-// SIP state, the render drop-guard confirmation, the OpenAPI document, and
-// the operational endpoints /healthz, /readyz, /status and /metrics. It
+// SIP state, the render drop-guard confirmation, the OpenAPI document, the
+// HTML status page at /, and the operational endpoints /healthz, /readyz,
+// /status and /metrics. It
 // keeps no state of its own: reads come from the registry's current
 // snapshot and writes go through the registry's store.
 //
@@ -16,7 +17,11 @@
 //	DELETE /rest/v1/uc/providers/{id}          remove          writer
 //	GET    /rest/v1/uc/providers/{id}/state    prober state    reader
 //	POST   /rest/v1/render/{target}/confirm    release a hold  admin
-//	GET    /rest/v1/openapi.json, /healthz, /readyz, /status, /metrics (no token)
+//	GET    /                                   status page     (no token*)
+//	GET    /rest/v1/openapi.json, /healthz, /readyz, /status*, /metrics (no token)
+//
+// (*) auth.status_page_requires_token (Options.StatusAuth) makes both the
+// status page and /status require a token of any role.
 //
 // Decisions where the seed and DESIGN.md are silent:
 //
@@ -24,7 +29,7 @@
 // sha256(token) is compared in constant time with every stored hash. With
 // no tokens configured every providers request is a 401 (closed by
 // default; a warning is logged at start). Tokens are read at start: restart
-// to rotate. /status is public unless Options.StatusAuth is set. A request
+// to rotate. / and /status are public unless Options.StatusAuth is set. A request
 // is checked in this order: 401, 403, query parameters (400), Content-Type
 // (415), size (413), body (400), then 404, 412, 409 and validation (400).
 //
@@ -99,6 +104,36 @@
 // order a permutation (32 per view) and per filter and order the matching
 // positions (64 per view): paging through one query costs the page, not a
 // scan of every provider.
+//
+// Status page. GET / is a read-only HTML page for people (html/template,
+// embedded; inline CSS, no script, no external asset, readable on a phone
+// and in dark mode): every valid provider sorted by code with enabled /
+// active (Options.ServerIndex), registration state, last answer, mode and
+// expiry (bind mode: the prober's own binding; query mode: the bindings
+// listed), ping state, RTT and failures in a row, and the current target
+// with the failover order; then every problem of every invalid file (file,
+// line, field, problem); then the render targets (output, state, trunks,
+// last success, last error with stage and command output, a drop held back
+// with the confirm path). A header sums up trunks, registered, reachable,
+// invalid files and render targets ok. The page is built from chosen
+// fields only, never from a whole provider, so pwd cannot reach it. It
+// reads the prober's and the renderer's state through their JSON (the
+// Options.States value and the "probe" and "render" StatusSources; a test
+// checks the field names against the real types); a value it cannot read
+// shows as "unreadable" and does not break the page. It reloads itself
+// every 10 s with <meta http-equiv="refresh">; ?refresh=N sets 2 to 3600
+// seconds and ?refresh=0 stops it (the page links to both); any other
+// query parameter is a 400 as elsewhere. Responses carry Cache-Control:
+// no-store, a Content-Security-Policy that allows only the inline styles
+// (no script, no fetch, no framing), nosniff and no-referrer. One flag,
+// auth.status_page_requires_token, protects the page and its JSON form
+// /status together: they show the same facts, and protecting one without
+// the other would protect nothing. With it set the page needs an
+// "Authorization: Bearer" header, which a browser does not send by itself:
+// put the page behind a reverse proxy that adds it, or use curl. Tokens are
+// never taken from the query string (they would end up in access logs and
+// browser history). Relative times ("12 s ago") are computed when the page
+// is served; the exact UTC time is in each <time> element's title.
 //
 // OpenAPI 3.1 has no place for a custom method: LOOKUP is described under
 // the path item's "x-additionalOperations", the form OpenAPI 3.2

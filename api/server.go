@@ -29,9 +29,12 @@ type Options struct {
 	States   StateSource   // nil: the state endpoint answers 404
 	Confirm  DropConfirmer // nil: the confirm endpoint answers 404
 	Version  string
-	// StatusAuth makes /status require a valid token of any role
-	// (auth.status_page_requires_token).
+	// StatusAuth makes the status page / and its JSON form /status require
+	// a valid token of any role (auth.status_page_requires_token).
 	StatusAuth bool
+	// ServerIndex is the configured server_index (nil: unset, every enabled
+	// provider is active); the status page marks the active providers.
+	ServerIndex *int
 }
 
 // methodLookup is the seed's custom method for searching ids.
@@ -82,11 +85,13 @@ func (s *server) routes(r chi.Router) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	r.Get("/readyz", s.readyz)
-	if s.o.StatusAuth {
-		r.With(s.authenticate).Get("/status", s.status)
-	} else {
+	r.Group(func(r chi.Router) {
+		if s.o.StatusAuth {
+			r.Use(s.authenticate)
+		}
+		r.Get("/", s.statusPage)
 		r.Get("/status", s.status)
-	}
+	})
 	r.Get("/metrics", promhttp.HandlerFor(s.o.Gatherer, promhttp.HandlerOpts{}).ServeHTTP)
 	r.Get("/rest/v1/openapi.json", serveOpenAPI)
 	r.Group(func(r chi.Router) {

@@ -1,0 +1,233 @@
+package api
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/trunkd/trunkd/registry"
+)
+
+// statusPageData is what the status page template shows. It holds text
+// already chosen and formatted: never an entity, so never a password.
+type statusPageData struct {
+	Version     string
+	Generated   when
+	Refresh     int // seconds; 0: no automatic reload
+	Dir         string
+	Generation  uint64
+	LastReload  when
+	Summary     []summaryCard
+	Prober      *probeStatus // nil: no prober reports under "probe"
+	ProberOff   bool         // no StateSource: nothing is probed
+	Trunks      []trunkRow
+	Invalid     []invalidRow
+	InvalidN    int // files
+	Render      []targetRow
+	RenderKnown bool // a render StatusSource exists
+}
+
+// when is a time shown relative to the page's time, with the exact UTC
+// time for the title attribute and the datetime of a <time> element.
+type when struct{ Rel, Abs string }
+
+// summaryCard is one figure in the page header.
+type summaryCard struct {
+	Label, Value, Note, Class string
+}
+
+// trunkRow is one provider's line.
+type trunkRow struct {
+	ID, Code, Title, File string
+	Status, StatusClass   string // active / disabled / other server
+	Probed                bool
+	Reg                   stateCell
+	Ping                  stateCell
+	Target                string
+	Failover              []string // the targets after Target, or all when FailedOver
+	FailedOver            bool     // Target is not the first of the failover order
+}
+
+// stateCell is a registration or ping state with its details.
+type stateCell struct {
+	State, Class string
+	Answer       string // "200 OK"
+	Mode         string
+	RTT          string
+	Failures     int
+	Expiry       string // registration: "expires in 45 s", "2 bindings", …
+	Checked      when
+}
+
+// invalidRow is one problem of an invalid file.
+type invalidRow struct {
+	File     string
+	KeptLast bool
+	First    bool // the file's first problem
+	Line     string
+	Field    string
+	Problem  string
+}
+
+// statusSource returns the JSON form of the StatusSource with this name.
+func (s *server) statusSource(name string, out any) bool {
+	for _, src := range s.o.Status {
+		if src.StatusName() == name {
+			return viaJSON(src.Status(), out)
+		}
+	}
+	return false
+}
+
+// viaJSON reads v's JSON form into out: the api reads other packages'
+// state structs through the JSON they serve, without importing them.
+func viaJSON(v any, out any) bool {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return false
+	}
+	return json.Unmarshal(data, out) == nil
+}
+
+// buildStatusPage gathers the page's content at now.
+func (s *server) buildStatusPage(now time.Time) statusPageData {
+	snap := s.reg.Snapshot()
+	d := statusPageData{
+		Version:    s.o.Version,
+		Generated:  at(now, now),
+		Dir:        s.reg.Dir(),
+		Generation: snap.Generation(),
+		LastReload: at(now, s.reg.LastReload()),
+		ProberOff:  s.o.States == nil,
+	}
+	var probe probeStatus
+	if s.statusSource("probe", &probe) {
+		d.Prober = &probe
+	}
+	d.Trunks = s.trunkRows(snap, now)
+	d.Invalid, d.InvalidN = invalidRows(snap.Invalid())
+	var rs renderStatus
+	d.RenderKnown = s.statusSource("render", &rs)
+	d.Render = targetRows(rs.Targets, now)
+	d.Summary = summarise(d)
+	return d
+}
+
+// trunkRows lists every valid provider, sorted by code, with its state.
+func (s *server) trunkRows(snap *registry.Snapshot, now time.Time) []trunkRow {
+	rows := make([]trunkRow, 0, snap.Len())
+	for _, p := range snap.Providers() {
+		row := trunkRow{ID: p.ID, Code: p.Code, Title: p.Opts.Title, File: snap.FileOf(p.ID)}
+		row.Status, row.StatusClass = s.activity(p)
+		if s.o.States != nil {
+			if v, ok := s.o.States.ProviderState(p.ID); ok {
+				var st liveState
+				row.Probed = true
+				if !viaJSON(v, &st) {
+					row.Reg = stateCell{State: "unreadable", Class: "warn"}
+					row.Ping = row.Reg
+				} else {
+					st.fill(&row, now)
+				}
+			}
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+// activity says whether the provider is in force on this server.
+func (s *server) activity(p *registry.Provider) (string, string) {
+	idx := -1
+	if s.o.ServerIndex != nil {
+		idx = *s.o.ServerIndex
+	}
+	switch {
+	case p.Active(idx):
+		return "active", "ok"
+	case p.Enabled != 1:
+		return "disabled", "off"
+	default:
+		return "serveridx " + strconv.Itoa(p.ServerIdx), "off"
+	}
+}
+
+// invalidRows flattens the invalid files into one row per problem.
+func invalidRows(files []registry.FileProblems) ([]invalidRow, int) {
+	var rows []invalidRow
+	for _, f := range files {
+		probs := f.Problems
+		if len(probs) == 0 {
+			probs = registry.Problems{{Msg: "invalid"}}
+		}
+		for i, p := range probs {
+			row := invalidRow{File: f.File, KeptLast: f.KeptLast, First: i == 0, Field: p.Field, Problem: p.Msg}
+			if p.Line > 0 {
+				row.Line = strconv.Itoa(p.Line)
+			}
+			rows = append(rows, row)
+		}
+	}
+	return rows, len(files)
+}
+
+// summarise computes the header figures.
+func summarise(d statusPageData) []summaryCard {
+	var active, regOK, regAll, pingOK, pingAll int
+	for _, t := range d.Trunks {
+		if t.StatusClass == "ok" {
+			active++
+		}
+		if t.Reg.State != "" && t.Reg.State != "off" {
+			regAll++
+			if t.Reg.State == "registered" {
+				regOK++
+			}
+		}
+		if t.Ping.State != "" && t.Ping.State != "off" {
+			pingAll++
+			if t.Ping.State == "up" {
+				pingOK++
+			}
+		}
+	}
+	cards := []summaryCard{
+		{Label: "Trunks", Value: strconv.Itoa(len(d.Trunks)), Note: strconv.Itoa(active) + " active", Class: "info"},
+		ratioCard("Registered", regOK, regAll, d.ProberOff),
+		ratioCard("Reachable", pingOK, pingAll, d.ProberOff),
+		{Label: "Invalid files", Value: strconv.Itoa(d.InvalidN), Class: pick(d.InvalidN == 0, "ok", "bad")},
+	}
+	if d.RenderKnown {
+		ok := 0
+		for _, t := range d.Render {
+			if t.State == "ok" {
+				ok++
+			}
+		}
+		c := ratioCard("Render targets ok", ok, len(d.Render), false)
+		cards = append(cards, c)
+	}
+	return cards
+}
+
+func ratioCard(label string, ok, all int, off bool) summaryCard {
+	c := summaryCard{Label: label, Value: strconv.Itoa(ok) + "/" + strconv.Itoa(all)}
+	switch {
+	case off:
+		c.Value, c.Note, c.Class = "–", "prober off", "off"
+	case all == 0:
+		c.Class = "off"
+	case ok == all:
+		c.Class = "ok"
+	default:
+		c.Class = "bad"
+	}
+	return c
+}
+
+func pick(cond bool, a, b string) string {
+	if cond {
+		return a
+	}
+	return b
+}
