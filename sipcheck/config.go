@@ -3,6 +3,7 @@ package sipcheck
 import (
 	"fmt"
 	"net"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +35,11 @@ type Config struct {
 	// Timeout bounds every SIP transaction and CRLF pong wait (default 2s;
 	// a ping's timeout is also at most its pingtimeout).
 	Timeout time.Duration `yaml:"timeout"`
+	// TrunkRegex, when set, limits probing to active trunks whose code
+	// matches it (RE2 syntax, unanchored: write ^…$ for a whole match).
+	// The example config uses it so that `make run` never sends SIP to
+	// the real providers its other example trunks name.
+	TrunkRegex string `yaml:"trunk_regex"`
 }
 
 // Register modes.
@@ -53,6 +59,7 @@ type settings struct {
 	downAfter    int
 	upAfter      int
 	timeout      time.Duration
+	trunks       *regexp.Regexp // nil: every active trunk
 }
 
 const defaultAliveCodes = "200-699,!408,!503"
@@ -104,6 +111,11 @@ func (c Config) settings() (settings, error) {
 	}
 	if s.timeout == 0 {
 		s.timeout = 2 * time.Second
+	}
+	if c.TrunkRegex != "" {
+		if s.trunks, err = regexp.Compile(c.TrunkRegex); err != nil {
+			return s, fmt.Errorf("probe.trunk_regex: %w", err)
+		}
 	}
 	return s, nil
 }

@@ -104,7 +104,7 @@ func (p *Prober) reconcile(ctx context.Context, s *registry.Snapshot) {
 	want := map[string]spec{}
 	var order []string
 	for _, pr := range s.Providers() {
-		if pr.Active(p.opts.ServerIndex) {
+		if pr.Active(p.opts.ServerIndex) && (p.set.trunks == nil || p.set.trunks.MatchString(pr.Code)) {
 			want[pr.ID] = specOf(pr)
 			order = append(order, pr.ID)
 		}

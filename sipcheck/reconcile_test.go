@@ -175,3 +175,20 @@ func TestStatusSummary(t *testing.T) {
 		t.Fatal("unknown id has a state")
 	}
 }
+
+// TestTrunkRegexLimitsProbing: with probe.trunk_regex only matching codes
+// get a prober; the others get none.
+func TestTrunkRegexLimitsProbing(t *testing.T) {
+	fp := startFake(t, fakeprovider.Config{})
+	h := newHarness(t, Config{MaxNewPerSecond: 1000, TrunkRegex: "^demo-"})
+	in := h.create(trunkAt("demo-a", fp.Addr(), "udp")).ID
+	out := h.create(trunkAt("real-b", fp.Addr(), "udp")).ID
+	h.clock.Advance(time.Second)
+	h.waitState(in, "registered", registered)
+	if _, ok := h.state(out); ok {
+		t.Fatal("a trunk outside trunk_regex is probed")
+	}
+	if _, err := (Config{TrunkRegex: "("}).settings(); err == nil {
+		t.Error("a bad regex was accepted")
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -81,6 +82,9 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	defer cancel()
 	d := &daemon{cfg: cfg, log: newLogger(cfg.Log, stderr), prom: prometheus.NewRegistry(), errs: make(chan error, 1)}
 	d.prom.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// sipgo logs some events through its package default; route them to our
+	// logger before any SIP component starts (setting it later races).
+	sip.SetDefaultLogger(d.log.With("component", "sipgo"))
 	defer d.wg.Wait()
 	reg, err := registry.Open(registry.Options{Dir: cfg.ProvidersDir, Logger: d.log, Registerer: d.prom})
 	if err != nil {
