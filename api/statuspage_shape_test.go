@@ -23,7 +23,7 @@ func TestStatusPageStateShapes(t *testing.T) {
 		Registration: sipcheck.RegistrationState{State: "registered", LastCode: &code, LastCheck: &now, RTTSeconds: &secs,
 			Bindings: []sipcheck.Binding{{Contact: "<sip:a@b>", Expires: 60}}, BindingsSeen: &now, ExpiresAt: &now},
 		Ping: sipcheck.PingState{State: "up", LastCode: &code, LastCheck: &now, RTTSeconds: &secs}}
-	probe := sipcheck.Status{Listen: "127.0.0.1:5070", Pending: 1}
+	probe := sipcheck.Status{Listen: "127.0.0.1:5070", Pending: 1, TrunkRegex: "^demo-"}
 	targets := render.Status{Targets: []render.TargetStatus{{Name: "k", LastSuccess: &now, LastChange: &now,
 		NextRetry: &now, LastError: &render.TargetError{Time: now, Stage: "check", Message: "m", Output: "o"},
 		HeldBack: &render.HeldDrop{Since: now, RemovedList: []string{"a"}, Ratio: 0.6, MaxRatio: 0.5}}}}

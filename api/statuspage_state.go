@@ -57,6 +57,7 @@ type probeStatus struct {
 	RegisterMode string `json:"register_mode"`
 	Trunks       int    `json:"trunks"`
 	Pending      int    `json:"pending"`
+	TrunkRegex   string `json:"trunk_regex"`
 }
 
 // fill sets the row's registration, ping and target cells.

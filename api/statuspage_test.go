@@ -420,3 +420,15 @@ func TestStatusPageUnreadableState(t *testing.T) {
 		wantCell(t, rows[code], "reg", "unreadable")
 	}
 }
+
+// TestStatusPageTrunkRegex: an active trunk outside the prober's
+// trunk_regex says so instead of "not probed yet".
+func TestStatusPageTrunkRegex(t *testing.T) {
+	e := newEnv(t, nil, func(o *Options) {
+		o.States = jsonStates{}
+		o.Status = []StatusSource{jsonSource{name: "probe", body: `{"listen":"127.0.0.1:5070","trunk_regex":"^Okt"}`}}
+	})
+	rows := rowByCode(tableRows(t, parseDOM(t, fetchPage(t, e, "/", "").body), "trunk-table"))
+	wantCell(t, rows["3528769"], "reg", "not probed (outside probe.trunk_regex)")
+	wantCell(t, rows["Oktell"], "reg", "not probed yet")
+}

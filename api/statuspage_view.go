@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -41,6 +42,7 @@ type trunkRow struct {
 	ID, Code, Title, File string
 	Status, StatusClass   string // active / disabled / other server
 	Probed                bool
+	Skipped               bool // outside probe.trunk_regex: never probed
 	Reg                   stateCell
 	Ping                  stateCell
 	Target                string
@@ -104,7 +106,7 @@ func (s *server) buildStatusPage(now time.Time) statusPageData {
 	if s.statusSource("probe", &probe) {
 		d.Prober = &probe
 	}
-	d.Trunks = s.trunkRows(snap, now)
+	d.Trunks = s.trunkRows(snap, now, probe.TrunkRegex)
 	d.Invalid, d.InvalidN = invalidRows(snap.Invalid())
 	var rs renderStatus
 	d.RenderKnown = s.statusSource("render", &rs)
@@ -114,11 +116,14 @@ func (s *server) buildStatusPage(now time.Time) statusPageData {
 }
 
 // trunkRows lists every valid provider, sorted by code, with its state.
-func (s *server) trunkRows(snap *registry.Snapshot, now time.Time) []trunkRow {
+// Trunks outside the prober's trunk_regex are marked as skipped.
+func (s *server) trunkRows(snap *registry.Snapshot, now time.Time, trunkRegex string) []trunkRow {
 	rows := make([]trunkRow, 0, snap.Len())
+	skip, _ := regexp.Compile(trunkRegex) // nil when unset or unreadable
 	for _, p := range snap.Providers() {
 		row := trunkRow{ID: p.ID, Code: p.Code, Title: p.Opts.Title, File: snap.FileOf(p.ID)}
 		row.Status, row.StatusClass = s.activity(p)
+		row.Skipped = trunkRegex != "" && skip != nil && !skip.MatchString(p.Code)
 		if s.o.States != nil {
 			if v, ok := s.o.States.ProviderState(p.ID); ok {
 				var st liveState

@@ -230,6 +230,9 @@ func (p *Prober) Status() any {
 		RegisterMode: p.set.registerMode, Generation: p.gen, Trunks: len(ts),
 		Registration: map[string]int{}, Reachability: map[string]int{}}
 	p.mu.Unlock()
+	if p.set.trunks != nil {
+		st.TrunkRegex = p.set.trunks.String()
+	}
 	for _, t := range ts {
 		t.mu.Lock()
 		st.Registration[t.reg.state]++

@@ -65,6 +65,7 @@ type Status struct {
 	Generation   uint64 `json:"generation"` // last snapshot applied
 	Trunks       int    `json:"trunks"`
 	Pending      int    `json:"pending"` // trunks whose first checks have not all run
+	TrunkRegex   string `json:"trunk_regex,omitempty"` // probe.trunk_regex: only matching codes are probed
 
 	Registration map[string]int `json:"registration"` // trunks per registration state
 	Reachability map[string]int `json:"reachability"` // trunks up, down, unknown

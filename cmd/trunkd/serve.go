@@ -99,6 +99,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		}
 	}
 	opts.StatusAuth = cfg.Auth.StatusPageRequiresToken
+	opts.ServerIndex = cfg.ServerIndex
 	if err := startDemo(ctx, d, stdout, &opts); err != nil {
 		return err
 	}
