@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"io"
 	"net"
 	"net/http"
@@ -34,39 +32,20 @@ func startDemoRun(t *testing.T) *demoRun {
 		copyFile(t, filepath.Join("../../examples", f), filepath.Join(dir, "examples", f), port)
 	}
 	t.Chdir(dir)
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan int, 1)
 	d := &demoRun{dir: dir, started: time.Now()}
-	go func() {
-		done <- run(ctx, []string{"serve", "--config", "examples/trunkd.yaml", "--listen", "127.0.0.1:0"}, pw, io.Discard)
-		pw.Close()
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				t.Errorf("serve exited %d", code)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("serve did not stop within 15 s")
-		}
-	})
-	sc := bufio.NewScanner(pr)
-	for d.base == "" && sc.Scan() {
-		line := sc.Text()
+	args := []string{"serve", "--config", "examples/trunkd.yaml", "--listen", "127.0.0.1:0"}
+	serveInBackground(t, args, func(line string) bool {
 		if tok, ok := strings.CutPrefix(line, "demo admin token for this run (printed once): "); ok {
 			d.token = tok
 		}
 		if addr, ok := strings.CutPrefix(line, "trunkd listening on "); ok {
 			d.base = addr
 		}
+		return d.base != ""
+	})
+	if d.token == "" {
+		t.Fatal("serve did not print the demo admin token before its address")
 	}
-	if d.base == "" || d.token == "" {
-		t.Fatalf("serve did not print its address and token (base %q)", d.base)
-	}
-	go io.Copy(io.Discard, pr)
 	return d
 }
 

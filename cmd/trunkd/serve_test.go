@@ -21,11 +21,24 @@ func startServe(t *testing.T, cfgText string) string {
 	if err := os.WriteFile(path, []byte(cfgText), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	var base string
+	serveInBackground(t, []string{"serve", "--config", path, "--listen", "127.0.0.1:0"}, func(line string) bool {
+		base = strings.TrimPrefix(line, "trunkd listening on ")
+		return base != line
+	})
+	return base
+}
+
+// serveInBackground runs `trunkd args...` through run() until the test
+// ends (then it must exit 0 within 15 s). It hands every stdout line to
+// seen until seen returns true, and fails the test if stdout ends first.
+func serveInBackground(t *testing.T, args []string, seen func(line string) bool) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--config", path, "--listen", "127.0.0.1:0"}, pw, io.Discard)
+		done <- run(ctx, args, pw, io.Discard)
 		pw.Close()
 	}()
 	t.Cleanup(func() {
@@ -33,18 +46,20 @@ func startServe(t *testing.T, cfgText string) string {
 		select {
 		case code := <-done:
 			if code != 0 {
-				t.Errorf("serve exited %d", code)
+				t.Errorf("trunkd %s exited %d", args[0], code)
 			}
 		case <-time.After(15 * time.Second):
-			t.Error("serve did not stop within 15 s of cancel")
+			t.Errorf("trunkd %s did not stop within 15 s of cancel", args[0])
 		}
 	})
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatalf("serve did not start: %v", err)
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		if seen(sc.Text()) {
+			go io.Copy(io.Discard, pr)
+			return
+		}
 	}
-	go io.Copy(io.Discard, pr)
-	return strings.TrimSpace(strings.TrimPrefix(line, "trunkd listening on "))
+	t.Fatalf("trunkd %v ended its output before it was ready", args)
 }
 
 func get(t *testing.T, url string) (int, string) {
