@@ -124,7 +124,17 @@ func (r *Registry) reloadFiles(names []string) (changed bool, err error) {
 	parallel(len(names), func(i int) {
 		results[i] = r.scanFile(names[i], r.states[names[i]], false)
 	})
+	var before *fileState
+	if len(names) == 1 {
+		before = r.states[names[0]]
+	}
 	changed = r.mergeNames(results)
+	if changed && len(names) == 1 {
+		r.publishFile(names[0], before, r.states[names[0]])
+		r.finishReload(start, false)
+		r.logReload(start)
+		return true, nil
+	}
 	r.finishReload(start, changed)
 	return changed, nil
 }
@@ -138,9 +148,13 @@ func (r *Registry) finishReload(start time.Time, changed bool) {
 	r.m.lastReload.Set(float64(now.UnixNano()) / 1e9)
 	if changed || r.snap.Load() == nil {
 		r.publish()
-		r.log.Info("providers reloaded", "generation", r.gen, "providers", r.Snapshot().Len(),
-			"invalid_files", len(r.Snapshot().Invalid()), "took", time.Since(start).Round(time.Microsecond))
+		r.logReload(start)
 	}
+}
+
+func (r *Registry) logReload(start time.Time) {
+	r.log.Info("providers reloaded", "generation", r.gen, "providers", r.Snapshot().Len(),
+		"invalid_files", len(r.Snapshot().Invalid()), "took", time.Since(start).Round(time.Microsecond))
 }
 
 // listProviderFiles returns the provider file names of dir, unsorted.
@@ -250,8 +264,29 @@ func (r *Registry) resetNames() {
 
 // publish builds, stores and announces a new snapshot. Called with r.mu held.
 func (r *Registry) publish() {
-	r.gen++
-	s := buildSnapshot(r.gen, r.now(), r.dir, r.names, r.states)
+	r.publishSnapshot(buildSnapshot(r.gen+1, r.now(), r.dir, r.names, r.states))
+}
+
+// publishFile publishes the snapshot after a change of one file only: old
+// is the file's previous state and st its new one (nil: gone). It splices
+// the previous snapshot when it can and rebuilds otherwise. Called with
+// r.mu held.
+func (r *Registry) publishFile(name string, old, st *fileState) {
+	if prev := r.snap.Load(); prev != nil {
+		var oldP *Provider
+		if old != nil {
+			oldP = old.good
+		}
+		if s := prev.withFile(r.gen+1, r.now(), r.dir, name, oldP, st); s != nil {
+			r.publishSnapshot(s)
+			return
+		}
+	}
+	r.publish()
+}
+
+func (r *Registry) publishSnapshot(s *Snapshot) {
+	r.gen = s.generation
 	r.snap.Store(s)
 	r.m.observe(s)
 	r.subMu.Lock()

@@ -31,6 +31,7 @@ type FileProblems struct {
 	File     string   `json:"file"`
 	Problems Problems `json:"problems"`
 	KeptLast bool     `json:"kept_last_good"`
+	dup      bool     // lost a duplicate code or id to another file
 }
 
 // Generation increases by one with every published snapshot.
@@ -89,44 +90,54 @@ func buildSnapshot(gen uint64, now time.Time, dir string, names []string, states
 	sorted := make([]*entry, 0, len(names))
 	for _, name := range names {
 		st := states[name]
-		probs := st.problems
-		if p := st.good; p != nil {
-			dup := ""
-			if other, ok := s.byCode[p.Code]; ok {
-				dup = "code"
-				probs = withProblem(probs, Problem{File: filepath.Join(dir, name), Line: st.line("code"), Field: "code",
-					Msg: "duplicate: " + quote(p.Code) + " is already defined in " + other.file})
-			} else if other, ok := s.byID[p.ID]; ok {
-				dup = "id"
-				probs = withProblem(probs, Problem{File: filepath.Join(dir, name), Line: st.line("id"), Field: "id",
-					Msg: "duplicate: " + p.ID + " is already used in " + other.file})
+		p := st.good
+		if p == nil {
+			if len(st.problems) > 0 {
+				s.invalid = append(s.invalid, FileProblems{File: name, Problems: st.problems})
 			}
-			if dup == "" {
-				entries = append(entries, entry{p: p, file: name})
-				e := &entries[len(entries)-1]
-				s.byCode[p.Code], s.byID[p.ID] = e, e
-				sorted = append(sorted, e)
-				if len(probs) > 0 {
-					s.invalid = append(s.invalid, FileProblems{File: name, Problems: probs, KeptLast: true})
-				}
-				continue
-			}
+			continue
 		}
-		if len(probs) > 0 {
-			s.invalid = append(s.invalid, FileProblems{File: name, Problems: probs})
+		if dup, ok := s.duplicate(dir, name, st); ok {
+			s.invalid = append(s.invalid, FileProblems{File: name, Problems: withProblem(st.problems, dup), dup: true})
+			continue
+		}
+		entries = append(entries, entry{p: p, file: name})
+		e := &entries[len(entries)-1]
+		s.byCode[p.Code], s.byID[p.ID] = e, e
+		sorted = append(sorted, e)
+		if len(st.problems) > 0 {
+			s.invalid = append(s.invalid, FileProblems{File: name, Problems: st.problems, KeptLast: true})
 		}
 	}
-	slices.SortFunc(sorted, func(a, b *entry) int {
-		if c := strings.Compare(a.p.Code, b.p.Code); c != 0 {
-			return c
-		}
-		return strings.Compare(a.p.ID, b.p.ID)
-	})
+	slices.SortFunc(sorted, func(a, b *entry) int { return compareProviders(a.p, b.p) })
 	s.providers = make([]*Provider, len(sorted))
 	for i, e := range sorted {
 		s.providers[i] = e.p
 	}
 	return s
+}
+
+// duplicate reports the problem of a file whose provider's code or id an
+// earlier file (by name) already holds in s.
+func (s *Snapshot) duplicate(dir, name string, st *fileState) (Problem, bool) {
+	p := st.good
+	if other, ok := s.byCode[p.Code]; ok && other.file != name {
+		return Problem{File: filepath.Join(dir, name), Line: st.line("code"), Field: "code",
+			Msg: "duplicate: " + quote(p.Code) + " is already defined in " + other.file}, true
+	}
+	if other, ok := s.byID[p.ID]; ok && other.file != name {
+		return Problem{File: filepath.Join(dir, name), Line: st.line("id"), Field: "id",
+			Msg: "duplicate: " + p.ID + " is already used in " + other.file}, true
+	}
+	return Problem{}, false
+}
+
+// compareProviders orders providers by code, then id.
+func compareProviders(a, b *Provider) int {
+	if c := strings.Compare(a.Code, b.Code); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
 }
 
 // withProblem appends without writing into the backing array of probs,

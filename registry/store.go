@@ -116,9 +116,10 @@ func (r *Registry) Delete(id string, check func(p *Provider) error) error {
 	if err := removeFileDurable(r.dir, name); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("delete provider %q: %w", cur.Code, err)
 	}
+	old := r.states[name]
 	delete(r.states, name)
 	r.names = slices.DeleteFunc(r.names, func(n string) bool { return n == name })
-	r.publish()
+	r.publishFile(name, old, nil)
 	return nil
 }
 
@@ -164,12 +165,13 @@ func (r *Registry) afterWrite(name string, data []byte, p *Provider) (*Provider,
 	if fp, _, err := statFingerprint(filepath.Join(r.dir, name)); err == nil {
 		st.fp = fp
 	}
-	if _, known := r.states[name]; !known {
-		r.names = append(r.names, name)
-		slices.Sort(r.names)
+	old, known := r.states[name]
+	if !known {
+		i, _ := slices.BinarySearch(r.names, name)
+		r.names = slices.Insert(r.names, i, name)
 	}
 	r.states[name] = st
-	r.publish()
+	r.publishFile(name, old, st)
 	return p, nil
 }
 
