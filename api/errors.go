@@ -18,6 +18,7 @@ type apiError struct {
 	msg    string
 }
 
+// Error is the message sent as error_message.
 func (e *apiError) Error() string { return e.msg }
 
 // errorf builds an apiError; format must not receive a password.

@@ -20,6 +20,7 @@ const (
 	jObject
 )
 
+// String names the JSON kind in error messages.
 func (k jkind) String() string {
 	return [...]string{"null", "a boolean", "a number", "a string", "an array", "an object"}[k]
 }

@@ -212,6 +212,7 @@ type trackingWriter struct {
 	status int
 }
 
+// WriteHeader records that the response has started.
 func (t *trackingWriter) WriteHeader(code int) {
 	if !t.wrote {
 		t.wrote, t.status = true, code
@@ -219,6 +220,7 @@ func (t *trackingWriter) WriteHeader(code int) {
 	t.ResponseWriter.WriteHeader(code)
 }
 
+// Write records that the response has started.
 func (t *trackingWriter) Write(b []byte) (int, error) {
 	if !t.wrote {
 		t.wrote, t.status = true, http.StatusOK

@@ -25,7 +25,7 @@ func Validate(p *Provider) Problems {
 		}
 	}
 	if len(ps) > 0 {
-		return ps
+		return ps // the rules below would quote the injected text
 	}
 	if p.ID != "" && !IsUUID(p.ID) {
 		add("id", "must be a UUID like c581b67c-016c-d219-b121-50e54938780c")
@@ -36,12 +36,29 @@ func Validate(p *Provider) Problems {
 	for _, f := range []struct {
 		name string
 		v    int
-	}{{"enabled", p.Enabled}, {"reg", p.Reg},
-		{"media", p.Media}, {"reinvite", p.Reinvite}, {"translit", p.Translit}} {
+	}{{"enabled", p.Enabled}, {"reg", p.Reg}, {"media", p.Media}, {"reinvite", p.Reinvite}, {"translit", p.Translit}} {
 		if f.v != 0 && f.v != 1 {
 			add(f.name, "must be 0 or 1, got %d", f.v)
 		}
 	}
+	validateAddresses(p, add)
+	validateNumbers(p, add)
+	if !oneOf(p.PingMode, "none", "rn", "options") {
+		add("pingmode", "must be one of none, rn, options, got %q", p.PingMode)
+	}
+	if p.PingSrv != "" {
+		if _, _, err := SplitHostPort(p.PingSrv); err != nil {
+			add("pingsrv", "must be host or host:port, %v", err)
+		}
+	}
+	if p.LocalDomain != "" && !IsHost(p.LocalDomain) {
+		add("localdomain", "must be a host name or IP address, got %q", p.LocalDomain)
+	}
+	return ps
+}
+
+// validateAddresses checks domain, proxy, transport and address lists.
+func validateAddresses(p *Provider, add func(field, format string, args ...any)) {
 	if p.Domain == "" {
 		add("domain", "is required")
 	} else if !IsHost(p.Domain) {
@@ -65,19 +82,6 @@ func Validate(p *Provider) Problems {
 			break
 		}
 	}
-	validateNumbers(p, add)
-	if !oneOf(p.PingMode, "none", "rn", "options") {
-		add("pingmode", "must be one of none, rn, options, got %q", p.PingMode)
-	}
-	if p.PingSrv != "" {
-		if _, _, err := SplitHostPort(p.PingSrv); err != nil {
-			add("pingsrv", "must be host or host:port, %v", err)
-		}
-	}
-	if p.LocalDomain != "" && !IsHost(p.LocalDomain) {
-		add("localdomain", "must be a host name or IP address, got %q", p.LocalDomain)
-	}
-	return ps
 }
 
 func validateNumbers(p *Provider, add func(field, format string, args ...any)) {

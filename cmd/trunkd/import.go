@@ -25,7 +25,10 @@ type importArgs struct {
 // listFlag collects a repeatable string flag.
 type listFlag []string
 
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+// String joins the values (flag.Value).
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+// Set adds one value (flag.Value).
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 // cmdImport reads Asterisk pjsip.conf or FreeSWITCH gateway files and
