@@ -5,4 +5,12 @@
 //
 // Built-in names: kamailio/uacreg, kamailio/version,
 // kamailio/dispatcher.list, asterisk/pjsip.conf, freeswitch/gateways.xml.
+//
+// Every template with trunks is written as the blocks "header", "trunk"
+// (its only data is one trunk) and "footer" (uacreg adds "number", its row
+// id) plus a main template that puts them together: package render keeps
+// each trunk's output and, after a change, executes "trunk" for the
+// changed trunks only. Every block ends at a line end, and the main
+// template must render exactly what the blocks render; see package
+// render's documentation.
 package templates
