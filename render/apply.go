@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -35,38 +36,78 @@ func failed(stage string, err error, output string) result {
 
 // apply renders t for snap and, when the bytes differ from the live file,
 // swaps them in: guard, candidate, check, atomic rename, reload, rollback.
+// Steps that do not depend on each other overlap: the live file is read
+// while the template renders, and the candidate is written while the drop
+// guard counts trunks (a held-back render then removes its candidate).
 func (r *Renderer) apply(ctx context.Context, t *target, snap *registry.Snapshot) result {
-	set := r.trunks.get(snap, r.serverIndex)
-	if set.err != nil {
-		return failed(StageTemplate, set.err, "")
+	liveC := make(chan liveResult, 1)
+	go func() { liveC <- t.readLive() }()
+	out, trunks, res := r.render(t, snap)
+	lr := <-liveC
+	if res.outcome == outcomeFailed {
+		return res
 	}
-	data := newData(t.cfg.Name, r.serverIndex, t.cfg.Vars, set)
-	tmpl, err := t.template()
-	if err != nil {
-		return failed(StageTemplate, err, "")
-	}
-	out, err := execute(tmpl, data)
-	if err != nil {
-		return failed(StageTemplate, err, "")
-	}
-	live, err := readLive(t.cfg.Output)
-	if err != nil {
-		return failed(StageWrite, err, "")
+	live := lr.live
+	if lr.err != nil {
+		return failed(StageWrite, lr.err, "")
 	}
 	if live.exists && bytes.Equal(live.data, out) {
-		res := result{outcome: outcomeUnchanged}
+		res = result{outcome: outcomeUnchanged}
 		if t.pendingReload {
 			res = r.reloadAgain(ctx, t)
 		}
-		res.trunks = len(data.Trunks)
-		return res
+	} else {
+		res = r.guardAndSwap(ctx, t, live, out)
 	}
-	if hold := r.guard(t, live, out); hold != nil {
-		return result{outcome: outcomeHeld, trunks: len(data.Trunks), hold: hold}
+	res.trunks = trunks
+	if t.trunkRe != nil && (res.outcome == outcomeUnchanged || res.outcome == outcomeApplied) {
+		// Now the live file: find its trunks while no change waits (the
+		// reload already ran), not when the next change is on its way.
+		t.outputNames(out)
 	}
-	res := r.swap(ctx, t, live, out)
-	res.trunks = len(data.Trunks)
 	return res
+}
+
+// render executes t's template for snap and returns the bytes and the
+// number of active trunks; a failure is returned as a failed result.
+func (r *Renderer) render(t *target, snap *registry.Snapshot) ([]byte, int, result) {
+	set := r.trunks.get(snap, r.serverIndex)
+	if set.err != nil {
+		return nil, 0, failed(StageTemplate, set.err, "")
+	}
+	data := newData(t.cfg.Name, r.serverIndex, t.cfg.Vars, set)
+	prog, err := t.program()
+	if err != nil {
+		return nil, 0, failed(StageTemplate, err, "")
+	}
+	out, warned, err := t.render(prog, data)
+	if err != nil {
+		return nil, 0, failed(StageTemplate, err, "")
+	}
+	if warned {
+		r.log.Warn("the template's header, trunk and footer blocks do not render what the whole template renders; rendering it as a whole",
+			"target", t.cfg.Name, "template", t.cfg.Template)
+	}
+	return out, len(data.Trunks), result{}
+}
+
+// guardAndSwap holds the render back when the drop guard says so, else
+// swaps it in. The guard runs while the candidate is written: both only
+// read out, and neither is visible to the engine.
+func (r *Renderer) guardAndSwap(ctx context.Context, t *target, live liveFile, out []byte) result {
+	heldC := make(chan *HeldDrop, 1)
+	go func() { heldC <- r.guard(t, live, out) }()
+	cand, mtime, err := r.candidate(t, live, out)
+	if hold := <-heldC; hold != nil {
+		if err == nil {
+			os.Remove(cand)
+		}
+		return result{outcome: outcomeHeld, hold: hold}
+	}
+	if err != nil {
+		return failed(StageWrite, err, "")
+	}
+	return r.swap(ctx, t, live, cand, mtime)
 }
 
 // guard holds a render back when it would remove more than the allowed
@@ -79,7 +120,7 @@ func (r *Renderer) guard(t *target, live liveFile, out []byte) *HeldDrop {
 	if len(old) == 0 {
 		return nil
 	}
-	next := t.trunkNames(out)
+	next := t.outputNames(out)
 	removed := removedNames(old, next)
 	ratio := float64(len(removed)) / float64(len(old))
 	if ratio <= r.maxDrop {
@@ -107,18 +148,21 @@ func (r *Renderer) guard(t *target, live liveFile, out []byte) *HeldDrop {
 	return h
 }
 
-// swap writes the candidate, checks it, renames it into place and
-// reloads; a failed reload restores the previous file and reloads again.
-func (r *Renderer) swap(ctx context.Context, t *target, live liveFile, out []byte) result {
+// candidate writes out to a candidate file next to the output, with an
+// mtime past the live file's; it returns the candidate's name and mtime.
+func (r *Renderer) candidate(t *target, live liveFile, out []byte) (string, time.Time, error) {
 	var prevMtime time.Time
 	if live.exists {
 		prevMtime = live.info.ModTime()
 	}
-	newMtime := mtimeAfter(prevMtime, r.now())
-	cand, err := writeCandidate(t.cfg.Output, out, t.mode, live.info, newMtime)
-	if err != nil {
-		return failed(StageWrite, err, "")
-	}
+	mtime := mtimeAfter(prevMtime, r.now())
+	cand, err := writeCandidate(t.cfg.Output, out, t.mode, live.info, mtime)
+	return cand, mtime, err
+}
+
+// swap checks the candidate, renames it into place and reloads; a failed
+// reload restores the previous file and reloads again.
+func (r *Renderer) swap(ctx context.Context, t *target, live liveFile, cand string, newMtime time.Time) result {
 	if t.cfg.CheckCmd != "" {
 		env := []string{"TRUNKD_CANDIDATE=" + cand, "TRUNKD_OUTPUT=" + t.cfg.Output, "TRUNKD_TARGET=" + t.cfg.Name}
 		output, err := runCommand(ctx, t.cfg.CheckCmd, t.timeout, env, cand)
@@ -126,7 +170,7 @@ func (r *Renderer) swap(ctx context.Context, t *target, live liveFile, out []byt
 			os.Remove(cand)
 			return failed(StageCheck, fmt.Errorf("check_cmd rejected the candidate (live file kept): %w", err), output)
 		}
-		if output != "" {
+		if output != "" && r.log.Enabled(ctx, slog.LevelDebug) {
 			r.log.Debug("render check output", "target", t.cfg.Name, "output", tail(r.red.apply(output), 4096))
 		}
 	}

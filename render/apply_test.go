@@ -160,6 +160,9 @@ func TestDropGuard(t *testing.T) {
 	if readFile(t, tc.Output) != before || f.reloads() != 2 {
 		t.Fatalf("held-back render changed the file or reloaded (%d reloads)", f.reloads())
 	}
+	if left, _ := filepath.Glob(candidatePattern(tc.Output)); len(left) != 0 {
+		t.Fatalf("held-back render left candidates %v", left)
+	}
 	st := targetStatus(t, r, "uacreg")
 	if st.State != StateHeldBack || st.HeldBack == nil || st.HeldBack.LiveTrunks != 2 || st.HeldBack.Removed != 2 ||
 		strings.Join(st.HeldBack.RemovedList, ",") != "charlie,delta" || st.HeldBack.NewTrunks != 1 {

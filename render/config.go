@@ -97,13 +97,13 @@ func newTarget(c TargetConfig) (*target, error) {
 	trunkRegex := c.TrunkRegex
 	if text, ok := templates.Lookup(c.Template); ok {
 		t.builtin = true
-		if t.parsed, err = parseTemplate(c.Template, text, c.Vars); err != nil {
+		if t.parsed, err = builtinProgram(c.Template, text, c.Vars); err != nil {
 			return nil, fmt.Errorf("built-in template %s: %w", c.Template, err)
 		}
 		if trunkRegex == "" {
 			trunkRegex = builtinTrunkRegex[c.Template]
 		}
-	} else if _, err := loadTemplateFile(c.Template, c.Vars); err != nil {
+	} else if t.file, err = loadProgram(c.Template, c.Vars, nil); err != nil {
 		return nil, fmt.Errorf("template: %w (built-in templates: %v)", err, templates.Names())
 	}
 	if trunkRegex != "" {

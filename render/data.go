@@ -78,14 +78,17 @@ type trunkSet struct {
 
 // trunkCache derives the trunks of a snapshot once for all targets, and
 // keeps each derived trunk while its provider is unchanged (the registry
-// shares unchanged *Provider values between snapshots). Used by the
-// applying goroutine only.
+// shares unchanged *Provider values between snapshots): an unchanged
+// provider keeps its *Trunk, which is what the targets' fragment caches
+// are keyed by. Used by the applying goroutine only.
 type trunkCache struct {
-	byProvider map[*registry.Provider]*Trunk
-	last       trunkSet
+	providers []*registry.Provider // of the last snapshot, sorted by code
+	trunks    []*Trunk             // the trunk of each of providers; nil when not active
+	last      trunkSet
 }
 
-// get returns the active trunks of snap on a server with serverIndex.
+// get returns the active trunks of snap on a server with serverIndex (the
+// same for every call).
 func (c *trunkCache) get(snap *registry.Snapshot, serverIndex int) trunkSet {
 	if snap == nil {
 		return trunkSet{}
@@ -93,28 +96,48 @@ func (c *trunkCache) get(snap *registry.Snapshot, serverIndex int) trunkSet {
 	if c.last.snap == snap {
 		return c.last
 	}
-	set := trunkSet{snap: snap, trunks: make([]*Trunk, 0, snap.Len())}
-	next := make(map[*registry.Provider]*Trunk, snap.Len())
-	for _, p := range snap.Providers() {
-		if !p.Active(serverIndex) {
-			continue
-		}
-		t, ok := c.byProvider[p]
-		if !ok {
+	providers := snap.Providers()
+	all := make([]*Trunk, len(providers))
+	set := trunkSet{snap: snap, trunks: make([]*Trunk, 0, len(providers))}
+	j := 0
+	for i, p := range providers {
+		var t *Trunk
+		if k := findSame(c.providers, p, &j); k >= 0 {
+			t = c.trunks[k]
+		} else if p.Active(serverIndex) {
 			nt, err := newTrunk(p)
 			if err != nil {
 				return trunkSet{snap: snap, err: fmt.Errorf("trunk %q: %w", p.Code, err)}
 			}
 			t = &nt
 		}
-		next[p] = t
+		if all[i] = t; t == nil {
+			continue
+		}
 		set.trunks = append(set.trunks, t)
 		if t.Registers {
 			set.registering = append(set.registering, t)
 		}
 	}
-	c.byProvider, c.last = next, set
+	c.providers, c.trunks, c.last = providers, all, set
 	return set
+}
+
+// findSame returns the index of p itself (the same pointer) in prev, or
+// -1. prev and the providers p is taken from are sorted by code and
+// visited in order: *j carries the search position from one call to the
+// next, so a whole snapshot is matched in one pass without a map.
+func findSame(prev []*registry.Provider, p *registry.Provider, j *int) int {
+	if *j < len(prev) && prev[*j] != p {
+		for *j < len(prev) && prev[*j].Code < p.Code {
+			*j++
+		}
+	}
+	if *j < len(prev) && prev[*j] == p {
+		*j++
+		return *j - 1
+	}
+	return -1
 }
 
 // newData is the template data of one target.

@@ -18,6 +18,48 @@
 // requests come from, and expires (0 → 600, the registry default). Helper
 // functions are documented on funcs: engine escapes, SIP URIs, HA1.
 //
+// # Rendering trunk by trunk
+//
+// A template that defines the blocks "header", "trunk" and "footer" (every
+// built-in one but kamailio/version) is rendered in pieces: header and
+// footer with the whole Data, "trunk" once per active trunk with that
+// *Trunk as its only data, and the file is header, the trunks' outputs in
+// code order, footer. An optional "number" block gets the number (from 1)
+// of each trunk whose "trunk" output is not empty and is written just
+// before it (uacreg's row id counts registering trunks only). The main
+// template must render the same bytes from the same blocks (the built-in
+// ones do, proven by the golden tests and a test that compares both ways
+// over a series of real snapshots); it is what an operator who copies a
+// built-in template as a start sees.
+//
+// Each target keeps the output of every trunk's block, keyed by the
+// *Trunk: the renderer derives one *Trunk per *registry.Provider and keeps
+// it while the provider is unchanged (the registry shares unchanged
+// providers between snapshots, so an unchanged file means the very same
+// pointer), for its fixed server_index. The block sees nothing but its
+// trunk and the helper functions, whose only other input is the target's
+// vars, fixed for the daemon's life; so the kept output is exactly what
+// the block would render again. The kept outputs belong to one template
+// text: a new text (an edited template file) drops them. A snapshot then
+// executes the block only for trunks that are new or changed, copies runs
+// of unchanged trunks from the previous output in one piece (much faster
+// than gathering 10,000 small pieces), and writes into the buffer of the
+// output before the last one (two buffers per target, so the file of many
+// megabytes is no new garbage per change; the names remembered for a
+// buffer's old content are forgotten before it is reused). Matching a
+// snapshot's providers and trunks to the last ones is a merge by code, with
+// no maps. A block that fails is not kept; the error names the trunk.
+// The price is memory: about four times the file's size per target (the
+// kept pieces, two output buffers and the live file's read buffer), some
+// 40 MB for pjsip.conf at 10,000 trunks.
+//
+// An operator's template file with these blocks gets the same treatment
+// once its blocks rendered the same bytes as its main template, checked on
+// the first render of each new text; blocks that do not match are never
+// used for that text (the whole template is rendered and a warning logged),
+// so a template whose main body does something else stays correct. A file
+// without the blocks is rendered as a whole, as before.
+//
 // # Values never leave their place
 //
 // Free-form values are escaped for the engine or, where the engine has no
@@ -77,8 +119,10 @@
 // before kamailio/uacreg). A target renders at most once per second: the
 // first change at once, changes that arrive during a render or within the
 // second once more with the latest snapshot, so a burst of API writes
-// costs the engine two reloads, not one per write. Equal bytes to the live file: nothing is written
-// or run, and the target counts as successful. Otherwise the candidate is a
+// costs the engine two reloads, not one per write. The live file is read
+// (into a buffer the target keeps) while the template renders; equal bytes
+// to the live file: nothing is written or run, and the target counts as
+// successful. Otherwise the candidate is a
 // hidden file next to the output (".<name>.trunkd-*", so engine globs such
 // as *.xml skip it), mode 0600 unless mode says otherwise, owned like the
 // live file when trunkd runs as root, fsynced, with an mtime that is now
@@ -108,7 +152,8 @@
 // The trunks of a file are found by a pattern (built-in per template, or
 // trunk_regex; its first group names a trunk). When a render would remove
 // more than max_drop_ratio of the names in the live file, it is held back:
-// nothing is written or run, /status lists the removed names (up to 50),
+// the live file stays and nothing is run (the candidate, written while the
+// guard counts, is removed), /status lists the removed names (up to 50),
 // trunkd_render_drop_held is 1. The guard compares with the live file, not
 // with memory, so an emptied checkout or a wrong mount right after a
 // restart is caught too. ConfirmDrop releases exactly the listed removals:
@@ -116,6 +161,16 @@
 // applies every such render with a warning. A file without a pattern
 // (kamailio/version, a custom template without trunk_regex) and a missing
 // live file are not guarded.
+//
+// Counting is kept cheap at 10,000 trunks without trusting memory for the
+// live file: the names of the last two files seen are remembered with
+// their content, and the live file's bytes are compared with it (it is
+// usually the previous output). The names of a block-rendered output come
+// from its pieces (each trunk's piece is scanned once while it is
+// unchanged), which finds exactly what scanning the file finds as long as
+// every piece but the last ends a line; when one does not, the file is
+// scanned. The names of the file just applied are found right after its
+// reload, so that the next change does not wait for them.
 //
 // # Visibility
 //
@@ -126,5 +181,7 @@
 // present. Every password the renderer has seen (raw, escaped for each
 // engine, and as HA1) is replaced by *** in command output and messages
 // before they reach the log or /status; a very short password masks its
-// characters wherever they appear. Metrics: see docs/metrics.md.
+// characters wherever they appear. New passwords are learned from the
+// providers that changed; the masking table is rebuilt when next used, not
+// on the way from a change to its reload. Metrics: see docs/metrics.md.
 package render

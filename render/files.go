@@ -3,33 +3,70 @@ package render
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
 )
 
-// liveFile is the output file as found before an apply.
+// liveFile is the output file as found before an apply. data may be the
+// target's read buffer: it is valid until the next read and must be copied
+// to be kept.
 type liveFile struct {
 	exists bool
 	data   []byte
 	info   os.FileInfo
 }
 
-// readLive reads the current output file; a missing file is not an error.
-func readLive(path string) (liveFile, error) {
-	info, err := os.Stat(path)
+// liveResult is a liveFile or the error reading it.
+type liveResult struct {
+	live liveFile
+	err  error
+}
+
+// readLive reads the target's output file into its read buffer (one file
+// of many megabytes per change would otherwise be garbage each time); a
+// missing file is not an error.
+func (t *target) readLive() liveResult {
+	live, buf, err := readLive(t.cfg.Output, t.liveBuf)
+	t.liveBuf = buf
+	return liveResult{live: live, err: err}
+}
+
+// readLive reads the file at path into buf (grown as needed) and returns
+// it with the buffer to keep; a missing file is not an error.
+func readLive(path string, buf []byte) (liveFile, []byte, error) {
+	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return liveFile{}, nil
+		return liveFile{}, buf, nil
 	}
 	if err != nil {
-		return liveFile{}, fmt.Errorf("stat live file: %w", err)
+		return liveFile{}, buf, fmt.Errorf("read live file: %w", err)
 	}
-	data, err := os.ReadFile(path)
+	defer f.Close()
+	info, err := f.Stat()
 	if err != nil {
-		return liveFile{}, fmt.Errorf("read live file: %w", err)
+		return liveFile{}, buf, fmt.Errorf("stat live file: %w", err)
 	}
-	return liveFile{exists: true, data: data, info: info}, nil
+	if want := int(info.Size()) + 512; cap(buf) < want {
+		buf = make([]byte, 0, want+want/8)
+	}
+	data := buf[:0]
+	for {
+		n, err := f.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return liveFile{}, buf, fmt.Errorf("read live file: %w", err)
+		}
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)] // grew while read
+		}
+	}
+	return liveFile{exists: true, data: data, info: info}, data[:0], nil
 }
 
 // mtimeAfter returns a whole-second time that is now, or one second past

@@ -13,14 +13,17 @@ import (
 // removed from the providers may still be in an engine's output.
 type redactor struct {
 	secrets map[string]bool
-	seen    map[*registry.Provider]bool // providers of the last snapshot (unchanged ones are shared)
+	seen    []*registry.Provider // providers of the last snapshot (unchanged ones are shared), sorted by code
+	stale   bool                 // secrets grew since r was built
 	r       *strings.Replacer
 }
 
 // mask is what a password is replaced with.
 const mask = "***"
 
-// learn adds the passwords of every provider in snap (active or not).
+// learn adds the passwords of every provider in snap (active or not) that
+// was not in the last snapshot. The replacer is rebuilt when first used,
+// not here: learning is on the way from a file write to the reload.
 func (rd *redactor) learn(snap *registry.Snapshot) {
 	if snap == nil {
 		return
@@ -28,17 +31,15 @@ func (rd *redactor) learn(snap *registry.Snapshot) {
 	if rd.secrets == nil {
 		rd.secrets = map[string]bool{}
 	}
-	grew := false
 	add := func(s string) {
 		if s != "" && !rd.secrets[s] {
 			rd.secrets[s] = true
-			grew = true
+			rd.stale = true
 		}
 	}
-	seen := make(map[*registry.Provider]bool, snap.Len())
+	j := 0
 	for _, p := range snap.Providers() {
-		seen[p] = true
-		if p.Pwd == "" || rd.seen[p] {
+		if p.Pwd == "" || findSame(rd.seen, p, &j) >= 0 {
 			continue
 		}
 		add(p.Pwd)
@@ -51,10 +52,7 @@ func (rd *redactor) learn(snap *registry.Snapshot) {
 		}
 		add(digestHA1(firstNonEmpty(p.Login, p.Username), p.Domain, p.Pwd))
 	}
-	rd.seen = seen
-	if grew || rd.r == nil {
-		rd.build()
-	}
+	rd.seen = snap.Providers()
 }
 
 func (rd *redactor) build() {
@@ -78,6 +76,10 @@ func (rd *redactor) build() {
 
 // apply masks every known password in s.
 func (rd *redactor) apply(s string) string {
+	if rd.stale {
+		rd.build()
+		rd.stale = false
+	}
 	if rd.r == nil || s == "" {
 		return s
 	}

@@ -2,7 +2,6 @@ package render
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
@@ -17,12 +16,20 @@ import (
 type target struct {
 	cfg     TargetConfig
 	builtin bool
-	parsed  *template.Template // built-in templates are parsed once
+	parsed  *program // built-in templates are parsed once
 	timeout time.Duration
 	mode    os.FileMode
 	failRe  *regexp.Regexp
 	trunkRe *regexp.Regexp
-	names   [2]namesMemo // applying goroutine only
+
+	// Applying goroutine only (or one goroutine it waits for).
+	liveBuf  []byte    // read buffer of the live file
+	outputs  [2][]byte // the last output and the one before (a buffer for the next)
+	names    [2]namesMemo
+	frags    fragments // per-trunk outputs of a block program
+	file     *program  // the template file's program of the last render
+	verified string    // key of the file program whose blocks matched the whole template
+	mismatch string    // key of the file program whose blocks did not
 	// pendingReload: the live file may not be loaded by the engine (its
 	// reload failed and could not be rolled back). Applying goroutine only.
 	pendingReload bool
@@ -40,22 +47,75 @@ func parseTemplate(name, text string, vars map[string]string) (*template.Templat
 	return template.New(name).Option("missingkey=error").Funcs(funcs(vars)).Parse(text)
 }
 
-// loadTemplateFile reads and parses an operator's template file.
-func loadTemplateFile(path string, vars map[string]string) (*template.Template, error) {
-	text, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read template file: %w", err)
-	}
-	return parseTemplate(path, string(text), vars)
-}
-
-// template returns the parsed template; a template file is read again for
-// every render, so an edited file is picked up without a restart.
-func (t *target) template() (*template.Template, error) {
+// program returns the target's template; a template file is read again
+// for every render, so an edited file is picked up without a restart.
+func (t *target) program() (*program, error) {
 	if t.builtin {
 		return t.parsed, nil
 	}
-	return loadTemplateFile(t.cfg.Template, t.cfg.Vars)
+	p, err := loadProgram(t.cfg.Template, t.cfg.Vars, t.file)
+	if err != nil {
+		return nil, err
+	}
+	t.file = p
+	return p, nil
+}
+
+// render executes prog over data: trunk by trunk with the kept fragments
+// when it has blocks, else as a whole. The blocks of a template file are
+// used once they rendered the same bytes as the whole template; blocks
+// that did not are never used for that text, and warned reports it.
+func (t *target) render(prog *program, data *Data) (out []byte, warned bool, err error) {
+	buf := t.outputBuffer()
+	out, warned, err = t.renderInto(prog, data, buf)
+	if err != nil {
+		t.outputs[1] = buf
+		return nil, false, err
+	}
+	t.outputs[0], t.outputs[1] = out, t.outputs[0]
+	return out, warned, nil
+}
+
+// renderInto renders into buf when the program renders by blocks.
+func (t *target) renderInto(prog *program, data *Data, buf []byte) (out []byte, warned bool, err error) {
+	if !prog.blocks() || prog.key == t.mismatch {
+		t.frags.reset("")
+		out, err = execute(prog.whole, data)
+		return out, false, err
+	}
+	if !prog.verify || prog.key == t.verified {
+		out, err = t.frags.render(prog, data, buf)
+		return out, false, err
+	}
+	whole, err := execute(prog.whole, data)
+	if err != nil {
+		return nil, false, err
+	}
+	if out, err = t.frags.render(prog, data, buf); err == nil && bytes.Equal(out, whole) {
+		t.verified = prog.key
+		return out, false, nil
+	}
+	t.frags.reset("")
+	t.mismatch = prog.key
+	return whole, true, nil
+}
+
+// outputBuffer returns the buffer of the output before the last one, for
+// the next output to be written into, after forgetting what is remembered
+// about its content. The last output is kept: it is usually the live file.
+func (t *target) outputBuffer() []byte {
+	buf := t.outputs[1]
+	t.outputs[1] = nil
+	if cap(buf) == 0 {
+		return nil
+	}
+	buf = buf[:cap(buf)]
+	for i, m := range t.names {
+		if cap(m.data) > 0 && &m.data[:cap(m.data)][0] == &buf[0] {
+			t.names[i] = namesMemo{}
+		}
+	}
+	return buf[:0]
 }
 
 // execute renders data. On failure it names the first trunk whose values
@@ -83,32 +143,63 @@ func execute(tmpl *template.Template, data *Data) ([]byte, error) {
 
 // trunkNames returns the trunks found in a file by the target's trunk
 // pattern, matched per line (the first group names a trunk, else the whole
-// match). The last
-// two results are remembered by content hash: the live file of one render
-// is usually the output of the previous one.
+// match). The last two results are remembered with their content: the
+// live file of one render is usually the output of the previous one.
 func (t *target) trunkNames(data []byte) map[string]bool {
-	sum := sha256.Sum256(data)
-	for _, m := range t.names {
-		if m.names != nil && m.sum == sum {
-			return m.names
-		}
+	if names := t.rememberedNames(data); names != nil {
+		return names
 	}
 	names := scanNames(t.trunkRe, data)
-	t.names[1], t.names[0] = t.names[0], namesMemo{sum: sum, names: names}
+	t.rememberNames(bytes.Clone(data), names) // data may be the read buffer
 	return names
 }
 
-// namesMemo is a remembered trunkNames result.
+// outputNames returns the trunk names of the output just rendered, from
+// its fragments when it was rendered trunk by trunk.
+func (t *target) outputNames(out []byte) map[string]bool {
+	if names := t.rememberedNames(out); names != nil {
+		return names
+	}
+	names, ok := t.frags.names(t.trunkRe, out)
+	if !ok {
+		names = scanNames(t.trunkRe, out)
+	}
+	t.rememberNames(out, names)
+	return names
+}
+
+func (t *target) rememberedNames(data []byte) map[string]bool {
+	for _, m := range t.names {
+		if m.names != nil && bytes.Equal(m.data, data) {
+			return m.names
+		}
+	}
+	return nil
+}
+
+func (t *target) rememberNames(data []byte, names map[string]bool) {
+	t.names[1], t.names[0] = t.names[0], namesMemo{data: data, names: names}
+}
+
+// namesMemo is a remembered trunkNames result and the content it is for
+// (never modified: outputs and live files are not written to after).
 type namesMemo struct {
-	sum   [sha256.Size]byte
+	data  []byte
 	names map[string]bool
 }
 
-// scanNames matches re against each line of data (at most one trunk per
-// line: matching line by line is several times faster than over the whole
-// file, which matters at 10,000 trunks).
+// scanNames matches re against each line of data.
 func scanNames(re *regexp.Regexp, data []byte) map[string]bool {
 	names := map[string]bool{}
+	scanLines(re, data, func(n string) { names[n] = true })
+	return names
+}
+
+// scanLines matches re against each line of data and passes each name
+// found to add (at most one trunk per line: matching line by line is
+// several times faster than over the whole file, which matters at 10,000
+// trunks).
+func scanLines(re *regexp.Regexp, data []byte, add func(string)) {
 	for len(data) > 0 {
 		line := data
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -120,12 +211,11 @@ func scanNames(re *regexp.Regexp, data []byte) map[string]bool {
 		switch {
 		case m == nil:
 		case len(m) > 1:
-			names[string(m[1])] = true
+			add(string(m[1]))
 		default:
-			names[string(m[0])] = true
+			add(string(m[0]))
 		}
 	}
-	return names
 }
 
 // removedNames lists the names of old that are not in next, sorted.

@@ -1,0 +1,255 @@
+package render
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"text/template"
+)
+
+// fragments renders a block program trunk by trunk and keeps, per trunk,
+// the output of the "trunk" block while the trunk is unchanged: a
+// snapshot that changes one trunk executes the block for that trunk only.
+// The key of a kept fragment is the *Trunk itself (the trunk cache keeps
+// one *Trunk per unchanged *registry.Provider, for the renderer's fixed
+// server index), within one program key (template text) and the target's
+// vars, which never change. The block sees nothing but its trunk and the
+// helpers, so nothing else can change its output. Used by the applying
+// goroutine only.
+type fragments struct {
+	key     string     // program key of the kept fragments
+	entries []fragment // the trunks of the last render, in its order
+	spare   []fragment // the array of the render before, reused for the next
+	numbers [][]byte   // output of the number block for 1, 2, ...
+	scratch bytes.Buffer
+	// executed counts the trunk blocks the last render executed.
+	executed int
+
+	// The layout of the last output, for the drop guard.
+	out       []byte
+	headerLen int
+	footerLen int
+	aligned   bool // every piece but the last ends with a newline
+}
+
+// fragment is one trunk's part of the output: the number block (when the
+// program has one and text is not empty), then text.
+type fragment struct {
+	trunk *Trunk
+	text  []byte // output of the trunk block
+	num   int    // its number; 0 when not numbered
+	off   int    // where number+text starts in the last output
+	size  int    // len(number)+len(text)
+	prev  int    // while rendering: off in the output before, when number+text are the same; else -1
+	// names are the drop guard's trunk names in number+text, when scanned.
+	names   []string
+	scanned bool
+}
+
+// reset forgets every fragment (another template, or a whole-template
+// render).
+func (f *fragments) reset(key string) {
+	*f = fragments{key: key, scratch: f.scratch, spare: f.spare[:0]}
+}
+
+// render executes a block program over data, reusing the fragments of
+// unchanged trunks, and writes the output into buf when it is large enough
+// (at 10,000 trunks a file is megabytes: a new one per change would keep
+// the garbage collector busy on the way to the reload). On error the kept
+// fragments stay as they were.
+func (f *fragments) render(prog *program, data *Data, buf []byte) ([]byte, error) {
+	if f.key != prog.key {
+		f.reset(prog.key)
+	}
+	header, err := f.exec(prog.header, data)
+	if err != nil {
+		return nil, err
+	}
+	footer, err := f.exec(prog.footer, data)
+	if err != nil {
+		return nil, err
+	}
+	next, err := f.trunks(prog, data.Trunks)
+	if err != nil {
+		return nil, err
+	}
+	size, err := f.number(prog, next)
+	if err != nil {
+		return nil, err
+	}
+	size += len(header) + len(footer)
+	out := buf[:0]
+	if cap(out) < size {
+		out = make([]byte, 0, size+size/16)
+	}
+	out = append(out, header...)
+	out = f.assemble(out, next)
+	out = append(out, footer...)
+	f.entries, f.spare = next, f.entries[:0]
+	f.out, f.headerLen, f.footerLen = out, len(header), len(footer)
+	f.aligned = linesAligned(out, len(header), next, len(footer))
+	return out, nil
+}
+
+// trunks returns the fragment of every trunk, executing the trunk block
+// for those not kept from the last render. Both lists are sorted by code;
+// a fragment is reused only for the very same *Trunk.
+func (f *fragments) trunks(prog *program, trunks []*Trunk) ([]fragment, error) {
+	next := f.spare[:0]
+	if cap(next) < len(trunks) {
+		next = make([]fragment, 0, len(trunks)+len(trunks)/16)
+	}
+	f.executed = 0
+	j := 0
+	for _, tr := range trunks {
+		if j < len(f.entries) && f.entries[j].trunk != tr {
+			for j < len(f.entries) && f.entries[j].trunk.Code < tr.Code {
+				j++
+			}
+		}
+		if j < len(f.entries) && f.entries[j].trunk == tr {
+			next = append(next, f.entries[j])
+			next[len(next)-1].prev = f.entries[j].off
+			j++
+			continue
+		}
+		f.executed++
+		text, err := f.exec(prog.trunk, tr)
+		if err != nil {
+			return nil, fmt.Errorf("trunk %q: %w", tr.Code, err)
+		}
+		next = append(next, fragment{trunk: tr, text: text, prev: -1})
+	}
+	return next, nil
+}
+
+// number numbers the fragments that are not empty (when the program has
+// a number block) and returns the size of all fragments with their
+// numbers.
+func (f *fragments) number(prog *program, next []fragment) (int, error) {
+	size, n := 0, 0
+	for i := range next {
+		e := &next[i]
+		num := 0
+		if prog.number != nil && len(e.text) > 0 {
+			n++
+			num = n
+			numText, err := f.numberText(prog.number, n)
+			if err != nil {
+				return 0, err
+			}
+			size += len(numText)
+		}
+		if e.num != num {
+			e.num, e.scanned, e.names, e.prev = num, false, nil, -1
+		}
+		size += len(e.text)
+	}
+	return size, nil
+}
+
+// assemble appends the fragments to out. Runs of fragments that stand
+// unchanged and in the same order in the last output are copied from it
+// in one piece: much faster than gathering thousands of small fragments
+// from all over the heap.
+func (f *fragments) assemble(out []byte, next []fragment) []byte {
+	last := f.out
+	if len(last) > 0 && cap(out) > 0 && &out[:cap(out)][0] == &last[:cap(last)][0] {
+		last = nil // never the case (out is the buffer before), but never copy onto itself
+	}
+	for i := 0; i < len(next); {
+		if e := &next[i]; e.prev < 0 || last == nil {
+			e.off = len(out)
+			if e.num > 0 {
+				out = append(out, f.numbers[e.num-1]...)
+			}
+			out = append(out, e.text...)
+			e.size = len(out) - e.off
+			i++
+			continue
+		}
+		start, end := next[i].prev, next[i].prev
+		for ; i < len(next) && next[i].prev == end; i++ {
+			next[i].off = len(out) + end - start
+			end += next[i].size
+		}
+		out = append(out, last[start:end]...)
+	}
+	return out
+}
+
+// numberText returns the output of the number block for n, executing it
+// the first time.
+func (f *fragments) numberText(block *template.Template, n int) ([]byte, error) {
+	for len(f.numbers) < n {
+		text, err := f.exec(block, len(f.numbers)+1)
+		if err != nil {
+			return nil, err
+		}
+		f.numbers = append(f.numbers, text)
+	}
+	return f.numbers[n-1], nil
+}
+
+// exec executes one block into a new slice of its exact size.
+func (f *fragments) exec(block *template.Template, data any) ([]byte, error) {
+	f.scratch.Reset()
+	if err := block.Execute(&f.scratch, data); err != nil {
+		return nil, err
+	}
+	if f.scratch.Len() == 0 {
+		return nil, nil
+	}
+	return bytes.Clone(f.scratch.Bytes()), nil
+}
+
+// linesAligned reports whether every non-empty piece of out (header, each
+// fragment, footer) except the last ends with a newline, so that no line
+// spans two pieces and scanning the pieces one by one finds exactly what
+// scanning out finds.
+func linesAligned(out []byte, headerLen int, entries []fragment, footerLen int) bool {
+	open := false // the last non-empty piece so far does not end a line
+	piece := func(off, size int) bool {
+		if size == 0 {
+			return true
+		}
+		if open {
+			return false
+		}
+		open = out[off+size-1] != '\n'
+		return true
+	}
+	if !piece(0, headerLen) {
+		return false
+	}
+	for _, e := range entries {
+		if !piece(e.off, e.size) {
+			return false
+		}
+	}
+	return piece(len(out)-footerLen, footerLen)
+}
+
+// names returns the drop guard's trunk names of out, scanning only the
+// fragments not scanned before; false when out is not the last render or
+// its lines span pieces.
+func (f *fragments) names(re *regexp.Regexp, out []byte) (map[string]bool, bool) {
+	if !f.aligned || len(out) != len(f.out) || len(out) == 0 || &out[0] != &f.out[0] {
+		return nil, false
+	}
+	names := make(map[string]bool, len(f.entries))
+	scanLines(re, out[:f.headerLen], func(n string) { names[n] = true })
+	for i := range f.entries {
+		e := &f.entries[i]
+		if !e.scanned {
+			e.names = nil
+			scanLines(re, out[e.off:e.off+e.size], func(n string) { e.names = append(e.names, n) })
+			e.scanned = true
+		}
+		for _, n := range e.names {
+			names[n] = true
+		}
+	}
+	scanLines(re, out[len(out)-f.footerLen:], func(n string) { names[n] = true })
+	return names, true
+}
