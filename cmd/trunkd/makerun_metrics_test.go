@@ -1,0 +1,106 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// TestDashboardAndAlertsUseLiveMetrics scrapes the `make run` daemon and
+// checks that every trunkd metric the Grafana dashboard and the alert rules
+// query is one the running daemon really exports, and that every metric
+// name fixed by the design is among them. (examples/ checks the same names
+// statically against the Go sources; this is the live check.)
+func TestDashboardAndAlertsUseLiveMetrics(t *testing.T) {
+	dashboard, err := os.ReadFile("../../examples/grafana/trunkd.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := os.ReadFile("../../examples/prometheus/trunkd.rules.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := startDemoRun(t)
+	var live map[string]bool
+	waitUntil(t, "the demo trunk's series", func() bool {
+		_, m := get(t, d.base+"/metrics")
+		live = exportedMetrics(m)
+		return live["trunkd_provider_registered"] && live["trunkd_sip_rtt_seconds"]
+	})
+	used := map[string]string{}
+	for _, expr := range dashboardExprs(t, dashboard) {
+		for _, n := range metricNames(expr) {
+			used[n] = "dashboard"
+		}
+	}
+	for _, n := range metricNames(string(rules)) {
+		used[n] = "alert rules"
+	}
+	if len(used) < 10 {
+		t.Fatalf("found only %d metric names in the dashboard and rules", len(used))
+	}
+	for n, where := range used {
+		if !live[strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(n, "_bucket"), "_sum"), "_count")] && !live[n] {
+			t.Errorf("the %s queries %s, which the daemon does not export", where, n)
+		}
+	}
+	for _, n := range []string{"trunkd_providers", "trunkd_registry_invalid_files",
+		"trunkd_registry_last_reload_success_timestamp_seconds", "trunkd_render_last_success_timestamp_seconds",
+		"trunkd_render_failures_total", "trunkd_provider_registered", "trunkd_provider_reachable",
+		"trunkd_provider_last_status_code", "trunkd_provider_rtt_seconds", "trunkd_sip_rtt_seconds",
+		"trunkd_sip_requests_total"} {
+		if !live[n] {
+			t.Errorf("the design's metric %s is not exported", n)
+		}
+	}
+}
+
+// exportedMetrics lists the metric families of a /metrics text.
+func exportedMetrics(text string) map[string]bool {
+	out := map[string]bool{}
+	for _, line := range strings.Split(text, "\n") {
+		if f := strings.Fields(line); len(f) >= 3 && f[0] == "#" && f[1] == "TYPE" {
+			out[f[2]] = true
+		}
+	}
+	return out
+}
+
+var metricName = regexp.MustCompile(`\btrunkd_[a-z_]+`)
+
+func metricNames(text string) []string {
+	names := metricName.FindAllString(text, -1)
+	sort.Strings(names)
+	return names
+}
+
+// dashboardExprs collects every "expr" of a Grafana dashboard.
+func dashboardExprs(t *testing.T, data []byte) []string {
+	t.Helper()
+	var doc any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				if s, ok := x.(string); ok && k == "expr" {
+					out = append(out, s)
+				}
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	walk(doc)
+	return out
+}
