@@ -64,7 +64,7 @@ type Status struct {
 	RegisterMode string `json:"register_mode"`
 	Generation   uint64 `json:"generation"` // last snapshot applied
 	Trunks       int    `json:"trunks"`
-	Pending      int    `json:"pending"` // trunks whose first checks have not all run
+	Pending      int    `json:"pending"`               // trunks whose first checks have not all run
 	TrunkRegex   string `json:"trunk_regex,omitempty"` // probe.trunk_regex: only matching codes are probed
 
 	Registration map[string]int `json:"registration"` // trunks per registration state
