@@ -85,7 +85,12 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	// sipgo logs some events through its package default; route them to our
 	// logger before any SIP component starts (setting it later races).
 	sip.SetDefaultLogger(d.log.With("component", "sipgo"))
-	defer d.wg.Wait()
+	// Stop and wait for every component on every return, also when start-up
+	// fails after some of them started (cancel first, or Wait never ends).
+	defer func() {
+		cancel()
+		d.wg.Wait()
+	}()
 	reg, err := registry.Open(registry.Options{Dir: cfg.ProvidersDir, Logger: d.log, Registerer: d.prom})
 	if err != nil {
 		return err

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestServeFailsFastWhenListenFails: a start-up error after the watcher
+// started (here: the listen address is taken) must stop the watcher and
+// return, not wait forever for it.
+func TestServeFailsFastWhenListenFails(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	dir := t.TempDir()
+	providers := filepath.Join(dir, "providers")
+	if err := os.Mkdir(providers, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "trunkd.yaml")
+	text := "providers_dir: " + providers + "\nprobe:\n  enabled: false\n"
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan int, 1)
+	var stderr strings.Builder
+	go func() {
+		done <- run(context.Background(), []string{"serve", "--config", cfg, "--listen", busy.Addr().String()}, io.Discard, &stderr)
+	}()
+	select {
+	case code := <-done:
+		if code != 1 || !strings.Contains(stderr.String(), "listen on") {
+			t.Fatalf("exit %d, stderr %q; want 1 and the listen error", code, stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not return within 15 s after its listen failed")
+	}
+}
