@@ -46,12 +46,17 @@ func cmdValidate(_ context.Context, args []string, stdout, stderr io.Writer) int
 		if p.ID == "" {
 			p.ID = registry.DeriveID(p.Code)
 		}
+		// As the daemon: the first file by name wins, and a losing file is
+		// not in force, so it claims neither its code nor its id.
 		if other, dup := seenCode[p.Code]; dup {
 			fmt.Fprintf(stdout, "%s: code: duplicate: %q is already defined in %s\n", f, p.Code, other)
 			bad++
-		} else if other, dup := seenID[p.ID]; dup {
+			continue
+		}
+		if other, dup := seenID[p.ID]; dup {
 			fmt.Fprintf(stdout, "%s: id: duplicate: %s is already used in %s\n", f, p.ID, other)
 			bad++
+			continue
 		}
 		seenCode[p.Code], seenID[p.ID] = f, f
 	}

@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/trunkd/trunkd/registry"
 )
 
 func runCmd(t *testing.T, args ...string) (int, string, string) {
@@ -73,5 +76,40 @@ func TestConfigUnknownKey(t *testing.T) {
 	}
 	if _, err := loadConfig("../../examples/trunkd.yaml"); err != nil {
 		t.Errorf("example config: %v", err)
+	}
+}
+
+// TestValidateDuplicatesAsTheDaemon: a file that loses a duplicate is not
+// in force, so it cannot take a code or id from a later file; each loser
+// names the file that won, as the daemon's /status does.
+func TestValidateDuplicatesAsTheDaemon(t *testing.T) {
+	dir := t.TempDir()
+	const id = "11111111-2222-3333-4444-555555555555"
+	files := map[string]string{
+		"a.yaml": "code: x\ndomain: sip.example.net\n",
+		"b.yaml": "code: x\ndomain: sip.example.net\nid: " + id + "\n",
+		"c.yaml": "code: z\ndomain: sip.example.net\nid: " + id + "\n",
+		"d.yaml": "code: x\ndomain: sip.example.net\n",
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, _ := runCmd(t, "validate", dir)
+	a := filepath.Join(dir, "a.yaml")
+	want := []string{
+		filepath.Join(dir, "b.yaml") + `: code: duplicate: "x" is already defined in ` + a,
+		filepath.Join(dir, "d.yaml") + `: code: duplicate: "x" is already defined in ` + a,
+	}
+	if code != 1 || strings.TrimSpace(out) != strings.Join(want, "\n") {
+		t.Errorf("exit %d, output:\n%s\nwant:\n%s", code, out, strings.Join(want, "\n"))
+	}
+	reg, err := registry.Open(registry.Options{Dir: dir, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := reg.Snapshot().ByCode("z"); !ok {
+		t.Errorf("the daemon keeps c.yaml (code z) in force; validate must not reject it")
 	}
 }
