@@ -44,15 +44,19 @@ func escapeDBText(s string) string {
 }
 
 // escapePJSIP escapes a value for Asterisk's config parser: ';' starts a
-// comment unless written '\;'. A line break or NUL cannot be written, and
-// the parser strips white space around a value, so such values are
-// rejected rather than silently changed.
+// comment unless written '\;'. A line break or NUL cannot be written, the
+// parser strips white space around a value, and it reads "key=>value" as
+// "key=value" (dropping a leading '>'), so such values are rejected rather
+// than silently changed.
 func escapePJSIP(s string) (string, error) {
 	if strings.ContainsAny(s, "\r\n\x00") {
 		return "", errors.New("value contains a line break or NUL, which pjsip.conf cannot represent")
 	}
 	if s != strings.TrimSpace(s) {
 		return "", errors.New("value begins or ends with white space, which pjsip.conf would strip")
+	}
+	if strings.HasPrefix(s, ">") {
+		return "", errors.New("value begins with '>', which pjsip.conf would strip (key=>value reads as key=value)")
 	}
 	return strings.ReplaceAll(s, ";", `\;`), nil
 }

@@ -166,7 +166,8 @@ func parseAsterisk(t *testing.T, text string) []asteriskSection {
 			if !ok || len(secs) == 0 {
 				t.Fatalf("line outside a section or without '=': %q", l)
 			}
-			secs[len(secs)-1].vals[strings.TrimSpace(k)] = strings.TrimSpace(v)
+			// Asterisk reads "key=>value" as "key=value".
+			secs[len(secs)-1].vals[strings.TrimSpace(k)] = strings.TrimSpace(strings.TrimPrefix(v, ">"))
 		}
 	}
 	return secs
@@ -204,7 +205,7 @@ func TestAsteriskValuesStayInTheirPlace(t *testing.T) {
 	}
 
 	// What the parser cannot represent is refused without echoing the value.
-	for _, bad := range []string{"line\nbreak", " leading", "trailing\t"} {
+	for _, bad := range []string{"line\nbreak", " leading", "trailing\t", ">arrow"} {
 		_, err := escapePJSIP(bad)
 		if err == nil || strings.Contains(err.Error(), bad) {
 			t.Errorf("escapePJSIP(%q) err = %v", bad, err)
