@@ -311,6 +311,36 @@ func TestDispatcherAttributesStayInTheirPlace(t *testing.T) {
 	}
 }
 
+// TestHostsStayInTheirPlace: the registry takes an IPv6 address with any
+// zone; a zone that could split a dispatcher line or a URI is refused by
+// every template, a plain one renders.
+func TestHostsStayInTheirPlace(t *testing.T) {
+	ok := provider("uniform")
+	ok.ProxyAddr = "fe80::1%eth0"
+	out, err := renderWith(t, "kamailio/dispatcher.list", nil, ok)
+	if err != nil || !strings.Contains(out, "1 sip:[fe80::1%eth0]:5060 0 0 duid=uniform\n") {
+		t.Fatalf("plain zone: err %v\n%s", err, out)
+	}
+	set := map[string]func(*registry.Provider, string){
+		"domain":              func(p *registry.Provider, h string) { p.Domain = h },
+		"proxyaddr":           func(p *registry.Provider, h string) { p.ProxyAddr = h },
+		"alternative_proxies": func(p *registry.Provider, h string) { p.AlternativeProxies = "udp:[" + h + "]:5060" },
+		"extaddrs":            func(p *registry.Provider, h string) { p.ExtAddrs = h },
+	}
+	for field, f := range set {
+		for _, zone := range []string{"x 8 0 duid=evil", `a;b"c<d`, "a#b"} {
+			p := provider("uniform")
+			f(&p, "fe80::1%"+zone)
+			for _, tmpl := range []string{"kamailio/dispatcher.list", "kamailio/uacreg", "asterisk/pjsip.conf", "freeswitch/gateways.xml"} {
+				out, err := renderWith(t, tmpl, nil, p)
+				if err == nil || !strings.Contains(err.Error(), field) {
+					t.Errorf("%s with zone %q in %s: err %v\n%s", field, zone, tmpl, err, out)
+				}
+			}
+		}
+	}
+}
+
 // TestDigestUserWithAt: a login like "1001@sip.example" (common at
 // providers) renders in every engine; a quote cannot reach Kamailio's
 // unescaped Authorization header.
