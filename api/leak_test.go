@@ -66,3 +66,21 @@ func TestPasswordsDoNotLeak(t *testing.T) {
 		t.Errorf("a response with pwd must not be stored by caches: %q", r.header.Get("Cache-Control"))
 	}
 }
+
+// TestNoPasswordGuessOracle: a non-admin's error for a value that happens
+// to contain the stored password reads exactly like one for any other
+// guess, so error scrubbing cannot confirm a guess.
+func TestNoPasswordGuessOracle(t *testing.T) {
+	e := newEnv(t, nil)
+	answer := func(guess string) string {
+		r := e.do(req{method: "PATCH", path: collectionPath + "/" + sipnetID, token: writerToken,
+			body: `{"domain":"` + guess + ` x"}`})
+		if r.status != 400 {
+			t.Fatalf("PATCH with an invalid domain: %d %s", r.status, r.body)
+		}
+		return strings.ReplaceAll(string(r.body), guess, "GUESS")
+	}
+	if right, wrong := answer(sipnetPwd), answer("NotThePassword1"); right != wrong {
+		t.Errorf("the answer tells a right guess from a wrong one:\n%s\n%s", right, wrong)
+	}
+}

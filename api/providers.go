@@ -186,7 +186,14 @@ func (s *server) patch(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, notFound(id))
 		return
 	case err != nil:
-		s.fail(w, r, err, body.pwd, current.Pwd)
+		// Only an admin's errors are scrubbed of the stored password: for
+		// anyone else a "***" in the echo of a value they sent would
+		// confirm a guess of it. No message quotes the pwd field itself.
+		secrets := []string{body.pwd}
+		if principalOf(r).role == RoleAdmin {
+			secrets = append(secrets, current.Pwd)
+		}
+		s.fail(w, r, err, secrets...)
 		return
 	default:
 		s.log.Info("provider updated", "id", updated.ID, "code", updated.Code, "fields", body.paths(), "by", principalOf(r).name)
