@@ -134,7 +134,7 @@ func (r *Registry) readCurrent(id string) (string, *parsed, error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("%w: read %s: %v", ErrConflict, name, err)
 	}
-	pr, probs := parse(path, data)
+	pr, probs := parse(name, data) // name, not path: this error reaches API clients
 	if len(probs) > 0 {
 		return "", nil, fmt.Errorf("%w: %s is invalid on disk, fix it first: %v", ErrConflict, name, probs[0])
 	}

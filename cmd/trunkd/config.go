@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -76,6 +77,14 @@ func loadConfig(path string) (*config, error) {
 	}
 	if cfg.ServerIndex != nil && *cfg.ServerIndex < 0 {
 		return nil, fmt.Errorf("config %s: server_index: must not be negative", path)
+	}
+	switch strings.ToLower(cfg.Log.Level) {
+	case "", "debug", "info", "warn", "error":
+	default:
+		return nil, fmt.Errorf("config %s: log.level: must be debug, info, warn or error, got %q", path, cfg.Log.Level)
+	}
+	if f := cfg.Log.Format; f != "" && f != "text" && f != "json" {
+		return nil, fmt.Errorf("config %s: log.format: must be text or json, got %q", path, f)
 	}
 	return cfg, nil
 }

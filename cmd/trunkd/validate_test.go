@@ -113,3 +113,15 @@ func TestValidateDuplicatesAsTheDaemon(t *testing.T) {
 		t.Errorf("the daemon keeps c.yaml (code z) in force; validate must not reject it")
 	}
 }
+
+func TestConfigLogValues(t *testing.T) {
+	for _, bad := range []string{"log:\n  level: verbose\n", "log:\n  format: xml\n"} {
+		path := filepath.Join(t.TempDir(), "trunkd.yaml")
+		if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := loadConfig(path); err == nil || !strings.Contains(err.Error(), "log.") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
