@@ -91,14 +91,15 @@ func JoinHostPort(host string, port int) string {
 	return host + ":" + strconv.Itoa(port)
 }
 
-// IsHost reports whether s is an IPv4 or IPv6 address or a DNS host name
-// (letters, digits, '-' and '_' in dot-separated labels of 1-63 characters).
+// IsHost reports whether s is an IPv4 or IPv6 address (an IPv6 zone only
+// of letters, digits, '.', '-' and '_') or a DNS host name (letters, digits,
+// '-' and '_' in dot-separated labels of 1-63 characters).
 func IsHost(s string) bool {
 	if s == "" || len(s) > 253 {
 		return false
 	}
-	if _, err := netip.ParseAddr(s); err == nil {
-		return true
+	if a, err := netip.ParseAddr(s); err == nil {
+		return safeZone(a.Zone()) // netip takes any text after %: ";", " ", "<"...
 	}
 	for _, label := range strings.Split(strings.TrimSuffix(s, "."), ".") {
 		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
@@ -109,6 +110,19 @@ func IsHost(s string) bool {
 			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
 				return false
 			}
+		}
+	}
+	return true
+}
+
+// safeZone reports whether an IPv6 zone (interface name) holds only
+// letters, digits, '.', '-' and '_', so it cannot break out of a SIP URI
+// or an engine config line.
+func safeZone(z string) bool {
+	for i := 0; i < len(z); i++ {
+		c := z[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+			return false
 		}
 	}
 	return true

@@ -92,7 +92,8 @@ func TestValidateAddressForms(t *testing.T) {
 		}
 	}
 	hosts := map[string]bool{"sip.example.net": true, "10.0.0.1": true, "::1": true, "_sip._udp.example.net": true,
-		"-bad.example.net": false, "a..b": false, "": false, "sip example": false, "[::1]": false}
+		"-bad.example.net": false, "a..b": false, "": false, "sip example": false, "[::1]": false,
+		"fe80::1%eth0": true, "fe80::1%x;y": false, "fe80::1%x y": false, "fe80::1%<x>": false}
 	for h, want := range hosts {
 		if IsHost(h) != want {
 			t.Errorf("IsHost(%q) = %v, want %v", h, !want, want)

@@ -1,9 +1,7 @@
 package render
 
 import (
-	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/trunkd/trunkd/registry"
 )
@@ -188,35 +186,7 @@ func newTrunk(p *registry.Provider) (Trunk, error) {
 		}
 	}
 	t.MatchHosts = matchHosts(t)
-	if err := checkHosts(t); err != nil {
-		return Trunk{}, err
-	}
 	return t, nil
-}
-
-// checkHosts refuses a host that could break out of its place in an engine
-// file. The registry accepts an IPv6 address with any zone ("fe80::1%...",
-// spaces and ';' included), and templates write hosts unescaped into
-// dispatcher destinations and SIP URIs: only letters, digits and
-// '.', '-', '_', ':', '%' may appear.
-func checkHosts(t Trunk) error {
-	check := func(field, h string) error {
-		for i := 0; i < len(h); i++ {
-			if c := h[i]; !isAlnum(c) && strings.IndexByte(".-_:%", c) < 0 {
-				return fmt.Errorf("%s: host %q contains %q, which cannot be written into an engine file", field, h, c)
-			}
-		}
-		return nil
-	}
-	errs := []error{check("domain", t.Domain), check("proxyaddr", t.ProxyAddr),
-		check("localdomain", t.LocalDomain), check("pingsrv", t.PingHost)}
-	for _, p := range t.Proxies {
-		errs = append(errs, check("alternative_proxies", p.Host))
-	}
-	for _, h := range t.ExtAddrList {
-		errs = append(errs, check("extaddrs", h))
-	}
-	return errors.Join(errs...)
 }
 
 // matchHosts lists the addresses inbound requests of a trunk come from.
