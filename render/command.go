@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -56,11 +57,17 @@ func (b *tailBuffer) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// String returns the kept output. When the start was cut, the partial
+// first line is dropped too: a password cut in half there would escape
+// masking, which matches whole passwords only.
 func (b *tailBuffer) String() string {
-	if b.cut {
-		return "…" + string(b.buf)
+	if !b.cut {
+		return string(b.buf)
 	}
-	return string(b.buf)
+	if i := bytes.IndexByte(b.buf, '\n'); i >= 0 {
+		return "…" + string(b.buf[i+1:])
+	}
+	return "…"
 }
 
 // tail returns the last n bytes of s (on a UTF-8 boundary), marked with
