@@ -1,8 +1,9 @@
 // Package fakeprovider is a small SIP provider for loopback tests and
 // demos: a registrar with digest authentication that answers REGISTER (with
 // Contact: add, refresh or remove bindings; without Contact: list them) and
-// OPTIONS, on UDP and TCP at the same address. `trunkd fakeprovider` runs it
-// for `make run`; the sipcheck tests run it in-process.
+// OPTIONS, on UDP and TCP at the same address, and on TLS at a second
+// address after ListenTLS. `trunkd fakeprovider` runs it for `make run`;
+// the sipcheck tests run it in-process.
 //
 // Behaviour, chosen to look like a real provider:
 //   - Every REGISTER without valid credentials gets a 401 with a fresh,
@@ -17,7 +18,8 @@
 //     Call-ID of a binding and a CSeq not above the last one gets 500.
 //   - The 200 lists every binding of the address of record (the To URI) with
 //     its remaining expiry, as RFC 3261 §10.3 asks.
-//   - OPTIONS get 200 with Allow; CRLF keep-alives over TCP get a CRLF pong.
+//   - OPTIONS get 200 with Allow; CRLF keep-alives over TCP and TLS get a
+//     CRLF pong.
 //   - Config.Hook lets a test answer or drop any request first (503 with
 //     Retry-After, silence, odd codes).
 package fakeprovider

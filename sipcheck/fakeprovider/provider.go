@@ -2,6 +2,7 @@ package fakeprovider
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -45,6 +46,7 @@ type Provider struct {
 	srv   *sipgo.Server
 	udp   net.PacketConn
 	tcp   net.Listener
+	tls   net.Listener // nil unless ListenTLS was called
 	nonce nonces
 
 	mu       sync.Mutex
@@ -119,6 +121,29 @@ func (p *Provider) Listen(addr string) error {
 // Addr is the bound host:port (the same for UDP and TCP).
 func (p *Provider) Addr() string { return p.udp.LocalAddr().String() }
 
+// ListenTLS binds a TLS listener at addr (port 0: any free port) that
+// presents conf's certificate; call it before Serve, in addition to
+// Listen. Requests and CRLF keep-alives over TLS are handled like over TCP.
+func (p *Provider) ListenTLS(addr string, conf *tls.Config) error {
+	if conf == nil || (len(conf.Certificates) == 0 && conf.GetCertificate == nil) {
+		return errors.New("fakeprovider: ListenTLS needs a tls.Config with a certificate")
+	}
+	l, err := tls.Listen("tcp", addr, conf)
+	if err != nil {
+		return fmt.Errorf("fakeprovider: listen tls %s: %w", addr, err)
+	}
+	p.tls = l
+	return nil
+}
+
+// TLSAddr is the bound TLS host:port ("" without ListenTLS).
+func (p *Provider) TLSAddr() string {
+	if p.tls == nil {
+		return ""
+	}
+	return p.tls.Addr().String()
+}
+
 // Serve answers requests until ctx ends, then closes the sockets.
 func (p *Provider) Serve(ctx context.Context) error {
 	if p.udp == nil {
@@ -128,9 +153,16 @@ func (p *Provider) Serve(ctx context.Context) error {
 	wg.Add(2)
 	go func() { defer wg.Done(); _ = p.srv.ServeUDP(p.udp) }()
 	go func() { defer wg.Done(); _ = p.srv.ServeTCP(p.tcp) }()
+	if p.tls != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = p.srv.ServeTLS(p.tls) }()
+	}
 	<-ctx.Done()
 	p.udp.Close()
 	p.tcp.Close()
+	if p.tls != nil {
+		p.tls.Close()
+	}
 	p.ua.Close()
 	wg.Wait()
 	return nil
