@@ -2,6 +2,7 @@ package sipcheck
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"strconv"
@@ -51,9 +52,20 @@ func (a answer) reason() string {
 	case timedOut:
 		return a.err.Error()
 	case transport:
-		return "transport error: " + a.err.Error()
+		return transportReason(a.err)
 	}
 	return "canceled"
+}
+
+// transportReason describes a failure to send; a rejected TLS certificate
+// is named as such (untrusted CA, wrong name, expired), so the operator
+// sees a trust problem rather than a network one.
+func transportReason(err error) string {
+	var cv *tls.CertificateVerificationError
+	if errors.As(err, &cv) {
+		return "transport error: TLS verification failed: " + cv.Err.Error()
+	}
+	return "transport error: " + err.Error()
 }
 
 // result is the value of trunkd_sip_requests_total's result label.

@@ -1,8 +1,10 @@
 package sipcheck
 
 import (
+	"crypto/x509"
 	"fmt"
 	"net"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -40,6 +42,10 @@ type Config struct {
 	// The example config uses it so that `make run` never sends SIP to
 	// the real providers its other example trunks name.
 	TrunkRegex string `yaml:"trunk_regex"`
+	// TLSCAFile is a PEM bundle of the certificate authorities that sign
+	// the providers' TLS certificates (transport tls). Unset: the system
+	// roots. The certificate must name the dialled host (see doc.go).
+	TLSCAFile string `yaml:"tls_ca_file"`
 }
 
 // Register modes.
@@ -60,6 +66,7 @@ type settings struct {
 	upAfter      int
 	timeout      time.Duration
 	trunks       *regexp.Regexp // nil: every active trunk
+	tlsRoots     *x509.CertPool // nil: the system roots
 }
 
 const defaultAliveCodes = "200-699,!408,!503"
@@ -117,7 +124,27 @@ func (c Config) settings() (settings, error) {
 			return s, fmt.Errorf("probe.trunk_regex: %w", err)
 		}
 	}
+	if c.TLSCAFile != "" {
+		if s.tlsRoots, err = loadCAFile(c.TLSCAFile); err != nil {
+			return s, fmt.Errorf("probe.tls_ca_file: %w", err)
+		}
+	}
 	return s, nil
+}
+
+// loadCAFile reads a PEM bundle of CA certificates; a file without any
+// certificate (empty, or only other PEM blocks) is an error, because an
+// empty pool would fail every TLS check with a misleading reason.
+func loadCAFile(path string) (*x509.CertPool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read CA bundle: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+	}
+	return pool, nil
 }
 
 // codeSet tells for each code 0-699 whether it counts as alive.

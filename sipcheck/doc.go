@@ -27,6 +27,20 @@
 // that the certificate is checked against the host name. From is the AOR;
 // for pings of a trunk without username, sip:trunkd@<localdomain or our host>.
 //
+// TLS. The one UA has one TLS client config: TLS 1.2 or later, roots from
+// probe.tls_ca_file (a PEM bundle; unset: the system roots; a file that
+// cannot be read or holds no certificate is a config error). The server
+// name verified is the host of the target dialled — proxyaddr, domain, an
+// alternative proxy or pingsrv, as written — not the R-URI's domain: a trunk
+// that sends to a provider's proxy checks the proxy's certificate, the hop
+// it talks to. A target written as an IP is verified against
+// the certificate's IP SANs, so write the name the certificate carries.
+// sipgo pools TLS connections by remote IP:port, so trunks whose targets
+// resolve to the same address share the first connection's verification.
+// A rejected certificate fails the check like a transport error (local
+// 503, failing, retried with backoff, never given up) with the reason
+// "transport error: TLS verification failed: <why>".
+//
 // Failover. Targets are proxyaddr:proxyport (or domain) and then
 // alternative_proxies in order. Every registration check starts at the
 // primary (fail-back) and moves to the next target when one does not answer

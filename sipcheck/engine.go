@@ -2,6 +2,8 @@ package sipcheck
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -48,6 +50,7 @@ type engineOptions struct {
 	log               *slog.Logger
 	trace             tracer
 	userAgent         string
+	tlsRoots          *x509.CertPool // nil: the system roots
 }
 
 func newEngine(o engineOptions) (*engine, error) {
@@ -66,7 +69,7 @@ func newEngine(o engineOptions) (*engine, error) {
 		conn.Close()
 		return nil, err
 	}
-	if err := e.build(); err != nil {
+	if err := e.build(o.tlsRoots); err != nil {
 		conn.Close()
 		return nil, err
 	}
@@ -137,10 +140,18 @@ func outboundIP(v6 bool) netip.Addr {
 	return netip.AddrFrom4([4]byte{127, 0, 0, 1})
 }
 
+// tlsConfig is the UA's one TLS client config. ServerName stays empty so
+// that sipgo verifies each connection against the host it dials: the
+// target's host name, or its IP (then the certificate needs an IP SAN).
+func tlsConfig(roots *x509.CertPool) *tls.Config {
+	return &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+}
+
 // build creates the UA, its clients and the server.
-func (e *engine) build() error {
+func (e *engine) build(roots *x509.CertPool) error {
 	sipLog := e.log.With("component", "sipgo")
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(e.userAgent), sipgo.WithUserAgentHostname(e.advHost),
+		sipgo.WithUserAgenTLSConfig(tlsConfig(roots)),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog),
 			sip.WithTransportLayerReadFilter(e.ka.readFilter)),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipLog),

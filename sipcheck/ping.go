@@ -41,6 +41,8 @@ func (t *trunk) pingCheck(ctx context.Context) pingOutcome {
 			out.reason = "CRLF keep-alive sent over UDP; no answer expected"
 		case out.alive:
 			out.reason = "CRLF pong"
+		case a.fail == transport:
+			out.reason = transportReason(a.err)
 		case a.err != nil:
 			out.reason = a.err.Error()
 		}

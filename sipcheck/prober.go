@@ -64,7 +64,7 @@ func New(cfg Config, o Options) (*Prober, error) {
 	}
 	log := o.Logger.With("component", "probe")
 	eng, err := newEngine(engineOptions{listen: set.listen, advertise: set.advertise, timeout: set.timeout,
-		metrics: m, log: log, trace: debugTracer(log), userAgent: o.UserAgent})
+		tlsRoots: set.tlsRoots, metrics: m, log: log, trace: debugTracer(log), userAgent: o.UserAgent})
 	if err != nil {
 		m.unregister(o.Registerer)
 		return nil, err
