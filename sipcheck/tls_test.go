@@ -1,6 +1,7 @@
 package sipcheck
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -226,5 +227,40 @@ func TestTLSCAFileErrors(t *testing.T) {
 	set, err := Config{TLSCAFile: newTestCA(t, "ok").file}.settings()
 	if err != nil || set.tlsRoots == nil {
 		t.Fatalf("a valid bundle: %v", err)
+	}
+}
+
+// TestCheckOnceTLS: `trunkd probe` trusts probe.tls_ca_file too, and prints
+// why a certificate was refused.
+func TestCheckOnceTLS(t *testing.T) {
+	ca := newTestCA(t, "trunkd-test-ca")
+	fp := startFakeTLS(t, ca.serverConfig(t, loopback, []string{"localhost"}))
+	for _, c := range []struct {
+		name, caFile string
+		ok           bool
+		want         []string
+	}{
+		{"trusted", ca.file, true, []string{">>> REGISTER to tls:", "<<< 200 OK", "ping (options): up (200 OK)", "result: OK"}},
+		{"untrusted", newTestCA(t, "other-ca").file, false, []string{"TLS verification failed", "result: FAILED"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := trunkAt("demo", tlsTarget(fp, "localhost"), "tls")
+			p.PingMode = "options"
+			var out bytes.Buffer
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			rep, err := CheckOnce(ctx, Config{Timeout: time.Second, TLSCAFile: c.caFile}, &p, &out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if text := out.String(); rep.OK != c.ok {
+				t.Fatalf("OK = %v, want %v:\n%s", rep.OK, c.ok, text)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out.String())
+				}
+			}
+		})
 	}
 }

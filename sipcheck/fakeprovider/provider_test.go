@@ -2,6 +2,7 @@ package fakeprovider
 
 import (
 	"context"
+	"crypto/tls"
 	"os"
 	"path/filepath"
 	"strings"
@@ -231,5 +232,20 @@ func TestOptionsAndHook(t *testing.T) {
 	}
 	if p.Stats().Options != 1 {
 		t.Fatalf("options counted %d, want 1 (the hook answered the other)", p.Stats().Options)
+	}
+}
+
+func TestListenTLSNeedsCertificate(t *testing.T) {
+	p, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.TLSAddr() != "" {
+		t.Fatalf("TLSAddr before ListenTLS = %q", p.TLSAddr())
+	}
+	for _, conf := range []*tls.Config{nil, {}} {
+		if err := p.ListenTLS("127.0.0.1:0", conf); err == nil || !strings.Contains(err.Error(), "certificate") {
+			t.Errorf("ListenTLS(%v): error %v, want one asking for a certificate", conf, err)
+		}
 	}
 }
