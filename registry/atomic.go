@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // tempMarker is part of every temporary file name the store creates; such a
@@ -89,17 +90,27 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// removeStaleTemps deletes temporary files a crashed write left behind.
-func removeStaleTemps(dir string, log *slog.Logger) {
+// staleTempAge is how old a temporary file must be before Open removes it:
+// a write takes milliseconds, and another process (the daemon, while
+// `trunkd render --once` or `trunkd probe` opens the same directory) may be
+// in the middle of one.
+const staleTempAge = time.Minute
+
+// removeStaleTemps deletes temporary files an interrupted write left behind.
+func removeStaleTemps(dir string, now time.Time, log *slog.Logger) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return
 	}
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), ".") && strings.Contains(e.Name(), tempMarker) {
-			if err := os.Remove(filepath.Join(dir, e.Name())); err == nil {
-				log.Info("removed temporary file left by an interrupted write", "file", e.Name())
-			}
+		if !strings.HasPrefix(e.Name(), ".") || !strings.Contains(e.Name(), tempMarker) {
+			continue
+		}
+		if fi, err := e.Info(); err != nil || now.Sub(fi.ModTime()) < staleTempAge {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err == nil {
+			log.Info("removed temporary file left by an interrupted write", "file", e.Name())
 		}
 	}
 }

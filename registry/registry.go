@@ -72,7 +72,7 @@ func Open(opts Options) (*Registry, error) {
 		states: map[string]*fileState{},
 		subs:   map[*Subscription]struct{}{},
 	}
-	removeStaleTemps(opts.Dir, r.log)
+	removeStaleTemps(opts.Dir, time.Now(), r.log)
 	if _, err := r.Reload(true); err != nil {
 		return nil, err
 	}

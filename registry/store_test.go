@@ -321,12 +321,21 @@ func TestCrashBeforeRename(t *testing.T) {
 	if after, _ := os.ReadFile(filepath.Join(dir, "Oktell.yaml")); string(after) != string(before) {
 		t.Fatal("the crash tore the provider file")
 	}
+	// A fresh temporary file may be another process's write in flight
+	// (the daemon, while `trunkd render --once` opens the directory): kept.
 	r := openDir(t, dir)
 	if p, ok := r.Snapshot().ByCode("Oktell"); !ok || p.Expires != 180 {
 		t.Fatalf("provider lost or changed after the crash: %+v", p)
 	}
+	if kept, _ := filepath.Glob(filepath.Join(dir, ".*"+tempMarker+"*")); len(kept) != 1 {
+		t.Fatalf("a fresh temporary file was removed: %v", kept)
+	}
+	// Once it is older than any write takes, the next start removes it.
+	old := time.Now().Add(-2 * staleTempAge)
+	must(t, os.Chtimes(temps[0], old, old))
+	openDir(t, dir)
 	if temps, _ := filepath.Glob(filepath.Join(dir, ".*"+tempMarker+"*")); len(temps) != 0 {
-		t.Errorf("temporary files not cleaned: %v", temps)
+		t.Errorf("stale temporary files not cleaned: %v", temps)
 	}
 }
 
