@@ -66,9 +66,3 @@ func Default() Provider {
 func (p *Provider) Active(serverIndex int) bool {
 	return p.Enabled == 1 && (serverIndex < 0 || p.ServerIdx == serverIndex)
 }
-
-// Redacted returns a copy without the password, for logs, lists and non-admin readers.
-func (p Provider) Redacted() Provider {
-	p.Pwd = ""
-	return p
-}
