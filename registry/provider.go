@@ -61,8 +61,13 @@ func Default() Provider {
 	}
 }
 
+// AnyServer is the server index of a daemon without server_index: every
+// enabled trunk is active on it.
+const AnyServer = -1
+
 // Active reports whether the trunk should be rendered and probed on a server
-// with the given index; serverIndex < 0 means "no server index configured".
+// with the given index; serverIndex < 0 (AnyServer) means "no server index
+// configured".
 func (p *Provider) Active(serverIndex int) bool {
 	return p.Enabled == 1 && (serverIndex < 0 || p.ServerIdx == serverIndex)
 }
