@@ -82,8 +82,11 @@
 // interval: a peer is down at most down_after × pingtimeout + timeout after
 // its last answer. options: alive per probe.alive_codes. rn over TCP/TLS:
 // a double CRLF on the connection sipgo uses for the target, alive when a
-// read of exactly CRLF comes back; trunks sharing a connection share one
-// keep-alive in flight. rn over UDP: sent from the socket, not measured
+// CRLF comes back between two SIP messages (the prober follows each
+// connection's framing, so a pong counts wherever it sits in a read: alone,
+// before, after or between answers); trunks sharing a connection share one
+// keep-alive in flight. A peer that ignores a double CRLF arriving in the
+// same read as a request (sipgo's own server does) shows as down. rn over UDP: sent from the socket, not measured
 // (ping state unknown). Reachability comes from measurable pings, else from
 // REGISTER answers (any answer proves the peer), else it stays unknown. The
 // hysteresis (down_after, up_after) starts from unknown.
@@ -109,6 +112,10 @@
 // others go on untouched. Each first check (REGISTER and ping count one each)
 // takes a slot of probe.max_new_per_second: a new trunk is checked at once,
 // and up to 5 × that many first checks start within 5 s.
+//
+// Shutdown. TCP and TLS connections are closed socket first, before the
+// user agent, so that sipgo v1.7.3 does not log "TCP ref went negative" for
+// each one (see closeStreams for its reference counting).
 //
 // One-shot. CheckOnce (trunkd probe) checks a trunk whether or not it is
 // active, from the listen host on a free port (it can run next to the
