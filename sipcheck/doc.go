@@ -59,7 +59,11 @@
 // (3600 when none), and refreshes at 70-80 % of it. A trunk prober keeps one
 // Call-ID and From tag and raises CSeq by one per request (digest answers
 // included); a restarted prober starts a new Call-ID. On removal, disable or
-// a SIP-relevant edit the binding is removed (Expires: 0, within 3 × timeout);
+// a SIP-relevant edit the binding is removed (Expires: 0, within 3 × timeout)
+// — only at the target whose last 2xx granted it (a trunk rejected or never
+// answered holds none; a rejection there forgets it, since an un-REGISTER
+// with refused credentials would be refused too), and a 423 to the
+// un-REGISTER is not retried with Min-Expires (that would register again);
 // at shutdown all bindings are removed within a shared 5 s grace, 256 at a
 // time. A binding left on a target we failed over away from expires by itself.
 //
@@ -89,6 +93,8 @@
 // same read as a request (sipgo's own server does) shows as down. rn over UDP: sent from the socket, not measured
 // (ping state unknown). Reachability comes from measurable pings, else from
 // REGISTER answers (any answer proves the peer), else it stays unknown. The
+// log line of a change names the method, status code and reason it was
+// derived from. The
 // hysteresis (down_after, up_after) starts from unknown.
 //
 // Metrics and state. A value that is not known has no series: before a

@@ -292,8 +292,9 @@ func (t *trunk) applyReg(out regOutcome, at time.Time) {
 	if out.code != 0 {
 		t.gauge(&t.g.regCode, t.m.lastCode, "REGISTER").Set(float64(out.code))
 	}
-	if !t.pingMeasures() {
-		t.observeReach(out.answered)
+	if !t.pingMeasures() && (out.answered || out.code != 0) { // code 0: nothing was sent
+		t.observeReach(out.answered, reachEvidence{method: "REGISTER", code: out.code, reason: out.reason,
+			target: t.targets[out.target]})
 	}
 	if prev != out.state {
 		// Failures warn, recoveries inform; the first success after
