@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/trunkd/trunkd/registry"
@@ -28,6 +29,7 @@ type result struct {
 	err     error
 	output  string // command output (masked), for the status tail
 	hold    *HeldDrop
+	failed  []trunkFailure // trunks the template failed for (the others were rendered)
 }
 
 func failed(stage string, err error, output string) result {
@@ -42,7 +44,7 @@ func failed(stage string, err error, output string) result {
 func (r *Renderer) apply(ctx context.Context, t *target, snap *registry.Snapshot) result {
 	liveC := make(chan liveResult, 1)
 	go func() { liveC <- t.readLive() }()
-	out, trunks, res := r.render(t, snap)
+	out, trunks, failedTrunks, res := r.render(t, snap)
 	lr := <-liveC
 	if res.outcome == outcomeFailed {
 		return res
@@ -57,9 +59,9 @@ func (r *Renderer) apply(ctx context.Context, t *target, snap *registry.Snapshot
 			res = r.reloadAgain(ctx, t)
 		}
 	} else {
-		res = r.guardAndSwap(ctx, t, live, out)
+		res = r.guardAndSwap(ctx, t, live, out, failedTrunks)
 	}
-	res.trunks = trunks
+	res.trunks, res.failed = trunks, failedTrunks
 	if t.trunkRe != nil && (res.outcome == outcomeUnchanged || res.outcome == outcomeApplied) {
 		// Now the live file: find its trunks while no change waits (the
 		// reload already ran), not when the next change is on its way.
@@ -68,35 +70,33 @@ func (r *Renderer) apply(ctx context.Context, t *target, snap *registry.Snapshot
 	return res
 }
 
-// render executes t's template for snap and returns the bytes and the
-// number of active trunks; a failure is returned as a failed result.
-func (r *Renderer) render(t *target, snap *registry.Snapshot) ([]byte, int, result) {
+// render executes t's template for snap and returns the bytes, the
+// number of active trunks and the trunks it failed for; a failure of the
+// whole template is returned as a failed result.
+func (r *Renderer) render(t *target, snap *registry.Snapshot) ([]byte, int, []trunkFailure, result) {
 	set := r.trunks.get(snap, r.serverIndex)
-	if set.err != nil {
-		return nil, 0, failed(StageTemplate, set.err, "")
-	}
 	data := newData(t.cfg.Name, r.serverIndex, t.cfg.Vars, set)
 	prog, err := t.program()
 	if err != nil {
-		return nil, 0, failed(StageTemplate, err, "")
+		return nil, 0, nil, failed(StageTemplate, err, "")
 	}
-	out, warned, err := t.render(prog, data)
+	out, warned, failedTrunks, err := t.render(prog, data)
 	if err != nil {
-		return nil, 0, failed(StageTemplate, err, "")
+		return nil, 0, nil, failed(StageTemplate, err, "")
 	}
 	if warned {
 		r.log.Warn("the template's header, trunk and footer blocks do not render what the whole template renders; rendering it as a whole",
 			"target", t.cfg.Name, "template", t.cfg.Template)
 	}
-	return out, len(data.Trunks), result{}
+	return out, len(data.Trunks), append(slices.Clip(set.failed), failedTrunks...), result{}
 }
 
 // guardAndSwap holds the render back when the drop guard says so, else
 // swaps it in. The guard runs while the candidate is written: both only
 // read out, and neither is visible to the engine.
-func (r *Renderer) guardAndSwap(ctx context.Context, t *target, live liveFile, out []byte) result {
+func (r *Renderer) guardAndSwap(ctx context.Context, t *target, live liveFile, out []byte, failedTrunks []trunkFailure) result {
 	heldC := make(chan *HeldDrop, 1)
-	go func() { heldC <- r.guard(t, live, out) }()
+	go func() { heldC <- r.guard(t, live, out, failedTrunks) }()
 	cand, mtime, err := r.candidate(t, live, out)
 	if hold := <-heldC; hold != nil {
 		if err == nil {
@@ -112,7 +112,8 @@ func (r *Renderer) guardAndSwap(ctx context.Context, t *target, live liveFile, o
 
 // guard holds a render back when it would remove more than the allowed
 // share of the trunks in the live file, unless that removal is confirmed.
-func (r *Renderer) guard(t *target, live liveFile, out []byte) *HeldDrop {
+// A trunk left out because the template failed for it is no removal.
+func (r *Renderer) guard(t *target, live liveFile, out []byte, failedTrunks []trunkFailure) *HeldDrop {
 	if t.trunkRe == nil || !live.exists {
 		return nil
 	}
@@ -121,7 +122,7 @@ func (r *Renderer) guard(t *target, live liveFile, out []byte) *HeldDrop {
 		return nil
 	}
 	next := t.outputNames(out)
-	removed := removedNames(old, next)
+	removed := removedNames(old, next, failedTrunks)
 	ratio := float64(len(removed)) / float64(len(old))
 	if ratio <= r.maxDrop {
 		return nil
@@ -258,10 +259,19 @@ func (r *Renderer) record(t *target, snap *registry.Snapshot, res result) {
 		t.st.Generation = snap.Generation()
 	}
 	t.st.NextRetry = nil
+	if res.outcome != outcomeFailed || res.stage != StageTemplate {
+		r.recordTrunkErrors(t, res.failed)
+	}
 	switch res.outcome {
 	case outcomeUnchanged, outcomeApplied:
 		t.st.State, t.st.Trunks, t.st.LastSuccess, t.st.HeldBack = StateOK, res.trunks, &now, nil
 		t.failures, t.confirmed = 0, nil
+		if len(res.failed) == 0 {
+			t.trunkRetries = 0
+		} else {
+			t.trunkRetries++
+			r.scheduleRetry(t, now, t.trunkRetries) // a fixed template file is picked up without a new snapshot
+		}
 		r.m.lastSuccess.WithLabelValues(name).Set(float64(now.UnixNano()) / 1e9)
 		r.m.trunks.WithLabelValues(name).Set(float64(res.trunks))
 		r.m.held.WithLabelValues(name).Set(0)
@@ -285,16 +295,48 @@ func (r *Renderer) record(t *target, snap *registry.Snapshot, res result) {
 		t.st.State = StateFailed
 		t.st.LastError = &TargetError{Time: now, Stage: res.stage, Message: msg, Output: tail(out, 2048)}
 		t.failures++
-		retry := now.Add(r.backoff(t.failures))
-		if t.due.IsZero() || t.due.After(retry) {
-			t.due = retry
-		}
-		t.st.NextRetry = &retry
+		retry := r.scheduleRetry(t, now, t.failures)
 		r.m.failures.WithLabelValues(name, res.stage).Inc()
 		r.log.Error("render failed", "target", name, "stage", res.stage,
 			"error", msg, "output", tail(out, 4096), "retry_in", retry.Sub(now).Round(time.Second))
 	}
 }
+
+// scheduleRetry makes t due after the backoff of failure n, unless it is
+// due earlier, and returns that time. Guarded by r.mu.
+func (r *Renderer) scheduleRetry(t *target, now time.Time, n int) time.Time {
+	retry := now.Add(r.backoff(n))
+	if t.due.IsZero() || t.due.After(retry) {
+		t.due = retry
+	}
+	t.st.NextRetry = &retry
+	return retry
+}
+
+// recordTrunkErrors reports the trunks the render failed for, masked, in
+// the status, the metric and the log. Guarded by r.mu.
+func (r *Renderer) recordTrunkErrors(t *target, failed []trunkFailure) {
+	var list []TrunkError
+	for _, f := range failed {
+		list = append(list, TrunkError{Code: f.code, Reason: r.red.apply(f.err.Error()), Kept: f.kept})
+	}
+	same := slices.Equal(list, t.st.TrunkErrors)
+	t.st.TrunkErrors = list
+	r.m.trunkErrors.WithLabelValues(t.cfg.Name).Set(float64(len(list)))
+	if same {
+		return // logged when it began
+	}
+	for _, e := range list[:min(len(list), maxLoggedTrunkErrors)] {
+		r.log.Warn("render failed for one trunk; the others are applied", "target", t.cfg.Name,
+			"trunk", e.Code, "kept_last_output", e.Kept, "error", e.Reason)
+	}
+	if len(list) > maxLoggedTrunkErrors {
+		r.log.Warn("render failed for more trunks", "target", t.cfg.Name, "more", len(list)-maxLoggedTrunkErrors)
+	}
+}
+
+// maxLoggedTrunkErrors bounds the log lines about failed trunks per render.
+const maxLoggedTrunkErrors = 10
 
 // backoff is the wait before retry number n (1, 2, ...): doubling from
 // RetryMin up to RetryMax.

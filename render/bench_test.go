@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -55,7 +56,7 @@ func BenchmarkRender10k(b *testing.B) {
 			for b.Loop() {
 				cache.last = trunkSet{} // select the active trunks every round
 				tg.frags.reset("")      // execute every trunk
-				out, _, err := tg.render(tg.parsed, newData("bench", -1, nil, cache.get(snap, -1)))
+				out, err := renderStrict(tg, tg.parsed, newData("bench", -1, nil, cache.get(snap, -1)))
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -85,7 +86,7 @@ func BenchmarkRenderOneChange10k(b *testing.B) {
 			i := 0
 			for b.Loop() {
 				i++
-				if _, _, err := tg.render(tg.parsed, newData("bench", -1, nil, cache.get(snaps[i%2], -1))); err != nil {
+				if _, err := renderStrict(tg, tg.parsed, newData("bench", -1, nil, cache.get(snaps[i%2], -1))); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -143,6 +144,27 @@ func BenchmarkWriteToReload10k(b *testing.B) {
 			continue // holds no trunks: a provider edit changes nothing
 		}
 		b.Run(name, func(b *testing.B) { benchWriteToReload(b, dir, name, 20) })
+	}
+}
+
+// BenchmarkWriteToReloadFailingTrunk10k is BenchmarkWriteToReload10k with
+// one trunk the template fails for (an operator's copy of each built-in
+// template whose trunk block fails for trunk00001): the edits of
+// trunk00000 must reach the file and its reload as fast as without it.
+func BenchmarkWriteToReloadFailingTrunk10k(b *testing.B) {
+	dir := b.TempDir()
+	benchProviders(b, dir, 10000)
+	for _, name := range templates.Names() {
+		if name == "kamailio/version" {
+			continue
+		}
+		text, _ := templates.Lookup(name)
+		failing := regexp.MustCompile(`\{\{-? ?define "trunk" ?-?\}\}`).ReplaceAllStringFunc(text, func(def string) string {
+			return def + `{{if eq .Code "trunk00001"}}{{index .Proxies 9}}{{end}}`
+		})
+		path := filepath.Join(b.TempDir(), "failing.tmpl")
+		writeFile(b, path, failing)
+		b.Run(name, func(b *testing.B) { benchWriteToReload(b, dir, path, 20) })
 	}
 }
 

@@ -48,7 +48,7 @@
 // megabytes is no new garbage per change; the names remembered for a
 // buffer's old content are forgotten before it is reused). Matching a
 // snapshot's providers and trunks to the last ones is a merge by code, with
-// no maps. A block that fails is not kept; the error names the trunk.
+// no maps. A block that fails is not kept (see "One trunk's failure").
 // The price is memory: about four times the file's size per target (the
 // kept pieces, two output buffers and the live file's read buffer), some
 // 40 MB for pjsip.conf at 10,000 trunks.
@@ -71,9 +71,33 @@
 // control characters. A trunk code is used as an object name (l_uuid,
 // duid, pjsip section, gateway name) and must consist of letters, digits,
 // '.', '_', '+', '-'; user parts of SIP URIs must be RFC 3261 "user"
-// characters. A rejected value is a template error: the live file stays,
-// the error names the trunk (found by rendering trunk by trunk after a
-// failure) and never contains the value itself.
+// characters. A rejected value is a template error for that trunk (see
+// "One trunk's failure"); the error names the trunk and never contains the
+// value itself.
+//
+// # One trunk's failure
+//
+// An operator's template can fail for one trunk (the built-in ones render
+// whatever the registry accepts). Such a trunk never stops the others: the
+// target renders and applies every other trunk, and the failing one keeps
+// its last good output, that is the output its block last rendered (also
+// with the template text before an edit), or is left out when it has none
+// (a new trunk, a template without blocks, or the first render after a
+// start: kept outputs live in memory only). Status lists each such trunk
+// under trunk_errors with the reason and whether its output was kept; the
+// gauge trunkd_render_trunk_errors counts them; the log says it once when
+// the list changes; RenderOnce (trunkd render --once) returns them wrapped
+// in ErrTrunkFailed, so a CI pipeline fails. The target stays "ok" and
+// renders again with backoff (a fixed template file needs no new
+// snapshot). A trunk left out for an error is no removal for the drop
+// guard (its name is the trunk's code: with an own trunk_regex whose names
+// are not codes, it counts). A template without blocks is tried trunk by
+// trunk after a failure: when the template without trunks renders and some
+// but not all trunks fail on their own, the others are rendered. A template
+// that fails as a whole (header or footer, a syntax error, the trunk block
+// for every trunk) fails the target and keeps the live file, as before.
+// Providers whose derived values cannot be computed (alternative_proxies,
+// pingsrv: the registry validates both) are left out the same way.
 //
 // # Built-in templates
 //

@@ -126,14 +126,18 @@ func (r *Renderer) Run(ctx context.Context, reg *registry.Registry) error {
 }
 
 // RenderOnce renders and applies every target for snap and returns the
-// failures (and held-back drops, wrapping ErrHeldBack) joined. Do not call
-// it while Run is running on the same Renderer.
+// failures (held-back drops wrapping ErrHeldBack, trunks the template
+// failed for wrapping ErrTrunkFailed) joined. Do not call it while Run is
+// running on the same Renderer.
 func (r *Renderer) RenderOnce(ctx context.Context, snap *registry.Snapshot) error {
 	r.red.learn(snap)
 	var errs []error
 	for _, t := range r.targets {
 		res := r.apply(ctx, t, snap)
 		r.record(t, snap, res)
+		for _, f := range res.failed {
+			errs = append(errs, fmt.Errorf("%s: %w: trunk %q: %s", t.cfg.Name, ErrTrunkFailed, f.code, r.red.apply(f.err.Error())))
+		}
 		switch res.outcome {
 		case outcomeFailed:
 			errs = append(errs, fmt.Errorf("%s: %s: %w", t.cfg.Name, res.stage, res.err))

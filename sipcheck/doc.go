@@ -59,7 +59,11 @@
 // (3600 when none), and refreshes at 70-80 % of it. A trunk prober keeps one
 // Call-ID and From tag and raises CSeq by one per request (digest answers
 // included); a restarted prober starts a new Call-ID. On removal, disable or
-// a SIP-relevant edit the binding is removed (Expires: 0, within 3 × timeout);
+// a SIP-relevant edit the binding is removed (Expires: 0, within 3 × timeout)
+// — only at the target whose last 2xx granted it (a trunk rejected or never
+// answered holds none; a rejection there forgets it, since an un-REGISTER
+// with refused credentials would be refused too), and a 423 to the
+// un-REGISTER is not retried with Min-Expires (that would register again);
 // at shutdown all bindings are removed within a shared 5 s grace, 256 at a
 // time. A binding left on a target we failed over away from expires by itself.
 //
@@ -82,10 +86,15 @@
 // interval: a peer is down at most down_after × pingtimeout + timeout after
 // its last answer. options: alive per probe.alive_codes. rn over TCP/TLS:
 // a double CRLF on the connection sipgo uses for the target, alive when a
-// read of exactly CRLF comes back; trunks sharing a connection share one
-// keep-alive in flight. rn over UDP: sent from the socket, not measured
+// CRLF comes back between two SIP messages (the prober follows each
+// connection's framing, so a pong counts wherever it sits in a read: alone,
+// before, after or between answers); trunks sharing a connection share one
+// keep-alive in flight. A peer that ignores a double CRLF arriving in the
+// same read as a request (sipgo's own server does) shows as down. rn over UDP: sent from the socket, not measured
 // (ping state unknown). Reachability comes from measurable pings, else from
 // REGISTER answers (any answer proves the peer), else it stays unknown. The
+// log line of a change names the method, status code and reason it was
+// derived from. The
 // hysteresis (down_after, up_after) starts from unknown.
 //
 // Metrics and state. A value that is not known has no series: before a
@@ -109,6 +118,10 @@
 // others go on untouched. Each first check (REGISTER and ping count one each)
 // takes a slot of probe.max_new_per_second: a new trunk is checked at once,
 // and up to 5 × that many first checks start within 5 s.
+//
+// Shutdown. TCP and TLS connections are closed socket first, before the
+// user agent, so that sipgo v1.7.3 does not log "TCP ref went negative" for
+// each one (see closeStreams for its reference counting).
 //
 // One-shot. CheckOnce (trunkd probe) checks a trunk whether or not it is
 // active, from the listen host on a free port (it can run next to the
