@@ -52,7 +52,20 @@
 // Registration. query mode sends no Contact and no Expires (unless a 423
 // asks for one) and counts as registered when the credentials are accepted
 // (2xx); the listed bindings are reported (trunkd_provider_bindings) — zero
-// means the SIP engine holds no registration. The check repeats every expires
+// means the SIP engine holds no registration.
+//
+// Engine binding. The prober's own success does not prove that the SIP
+// engine is registered: a registrar offering only SHA-256 digest accepts
+// sipgo's answer while Kamailio 5.6's uac (MD5 only) cannot register at
+// all. State.Registration.EngineBinding says present when the last 200
+// listed a binding besides the prober's own, missing when it listed none,
+// unknown before the first 200; trunkd_provider_engine_bindings counts them
+// and the alert TrunkdTrunkEngineNotRegistered fires after 15 minutes of
+// registered with 0. Limits: the prober does not know the engine's
+// Contact, so any other client of the same account counts as the engine;
+// a registrar that lists no contacts in its 200 always reads missing; an
+// engine that lost its binding shows only at the next check (up to
+// expires later). The check repeats every expires
 // seconds minus up to 10 % (expires 0: every 600 s). bind mode asks for
 // expires (0: no Expires header, the registrar decides), takes the granted
 // time from our Contact's expires, else the Expires header, else the request

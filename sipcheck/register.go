@@ -285,6 +285,7 @@ func (t *trunk) applyReg(out regOutcome, at time.Time) {
 			r.expiresAt = at.Add(time.Duration(out.granted) * time.Second)
 		}
 		t.gauge(&t.g.bindings, t.m.bindings).Set(float64(len(out.bindings)))
+		t.gauge(&t.g.engineBindings, t.m.engineBindings).Set(float64(engineBindings(out.bindings)))
 	} else {
 		r.failures++
 	}

@@ -77,6 +77,7 @@ type reachStatus struct {
 // unknown value has no series.
 type gauges struct {
 	registered, reachable, bindings    prometheus.Gauge
+	engineBindings                     prometheus.Gauge
 	regCode, regRTT, pingCode, pingRTT prometheus.Gauge
 }
 
