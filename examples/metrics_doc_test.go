@@ -74,9 +74,9 @@ trunkd_provider_registered{instance="a:8080",code="down"}: '0x5'
 trunkd_registry_invalid_files{instance="a:8080"}: '2x5'`
 	for name, want := range map[string]string{
 		"unreachable trunks with their last OPTIONS code (the value is the code)": `{__name__="trunkd_provider_last_status_code",instance="a:8080",code="down",method="OPTIONS"}: 408`,
-		"trunks not registered for 5 minutes (alert rule: for: 5m)":                `{__name__="trunkd_provider_registered",instance="a:8080",code="down"}: 0`,
-		"share of registered trunks":                                               `{}: 0.5`,
-		"invalid files, per instance":                                              `{__name__="trunkd_registry_invalid_files",instance="a:8080"}: 2`,
+		"trunks not registered for 5 minutes (alert rule: for: 5m)":               `{__name__="trunkd_provider_registered",instance="a:8080",code="down"}: 0`,
+		"share of registered trunks":                                              `{}: 0.5`,
+		"invalid files, per instance":                                             `{__name__="trunkd_registry_invalid_files",instance="a:8080"}: 2`,
 	} {
 		expr, ok := examples[name]
 		if !ok {
