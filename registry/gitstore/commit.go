@@ -122,12 +122,24 @@ func (r *Repo) push(ctx context.Context) error {
 		if !strings.HasPrefix(line, "!") {
 			continue
 		}
-		if strings.Contains(line, "[remote rejected]") {
+		if strings.Contains(line, "[remote rejected]") && !lostRefRace(line) {
 			return fmt.Errorf("%w: %s", ErrDeclined, strings.TrimSpace(line))
 		}
 		return fmt.Errorf("%w: %s", errRejected, strings.TrimSpace(line))
 	}
 	return fmt.Errorf("%w: git push: %w: %s", ErrUnavailable, err, strings.TrimSpace(errOut))
+}
+
+// lostRefRace tells a remote rejection that only means another push
+// updated the branch at the same moment (the remote could not lock or
+// compare the ref): the remote moved, so the write is re-applied.
+func lostRefRace(line string) bool {
+	for _, s := range []string{"failed to update ref", "cannot lock ref", "failed to lock", "incorrect old value"} {
+		if strings.Contains(line, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // discard resets the working copy to the last fetched remote head after a

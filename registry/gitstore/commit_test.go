@@ -183,3 +183,18 @@ func TestCommitConcurrentWithHuman(t *testing.T) {
 		t.Errorf("%d commits by ops on the remote, want %d", got, n)
 	}
 }
+
+// A remote that lost a ref-lock race moved on; a hook or a protected
+// branch declines for good.
+func TestLostRefRace(t *testing.T) {
+	for line, want := range map[string]bool{
+		"!\tHEAD:refs/heads/main\t[remote rejected] (failed to update ref)":           true,
+		"!\tHEAD:refs/heads/main\t[remote rejected] (cannot lock ref 'x')":            true,
+		"!\tHEAD:refs/heads/main\t[remote rejected] (pre-receive hook declined)":      false,
+		"!\tHEAD:refs/heads/main\t[remote rejected] (protected branch hook declined)": false,
+	} {
+		if got := lostRefRace(line); got != want {
+			t.Errorf("lostRefRace(%q) = %v", line, got)
+		}
+	}
+}
