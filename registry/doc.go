@@ -51,7 +51,19 @@
 //
 // Decisions where the contract is silent:
 //   - A file without id gets DeriveID(code), a name-based UUID; the file is
-//     not rewritten. A file without ext gets ext.ct = ext.lwt = its mtime.
+//     not rewritten. A file without ext gets ext.ct = ext.lwt = its mtime,
+//     clamped to now (a file stamped in the future claims no future write);
+//     a touch moves them, seen through the watcher's attribute event.
+//   - Only regular files are read (symlinks are followed, for ConfigMaps),
+//     never blocking: checked before the open, opened with O_NONBLOCK and
+//     checked again on the descriptor. A name that exists but cannot be
+//     read (a dangling symlink, a symlink loop, a FIFO, no permission, more
+//     than MaxFileSize bytes) keeps its last good version and is listed in
+//     Invalid; only a name gone from the directory removes its provider.
+//   - Temporary files of interrupted writes older than a minute are removed
+//     on Open and at every backstop rescan of the running watcher.
+//   - Healthy fails while a rescan or write holds the registry longer than
+//     Options.StuckAfter; /healthz is meant to use it.
 //   - An update keeps the provider in its file even when its code changes, so
 //     that git history stays with the file.
 //   - Two files with the same code or id: the first by file name wins, the

@@ -26,10 +26,10 @@ type hints struct {
 // note records what an event means for the next rescan; it reports whether
 // the event matters at all.
 func (h *hints) note(dir string, e fsnotify.Event) bool {
-	if e.Op == fsnotify.Chmod {
-		return false
-	}
 	base := filepath.Base(e.Name)
+	if e.Op == fsnotify.Chmod && (e.Name == dir || !IsProviderFile(base)) {
+		return false // attribute noise; on a provider file it may be a touch
+	}
 	switch {
 	case e.Name == dir:
 		h.setFull()

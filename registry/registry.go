@@ -2,11 +2,13 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"slices"
 	"sync"
+
 	"sync/atomic"
 	"time"
 
@@ -20,9 +22,23 @@ type Options struct {
 	Registerer prometheus.Registerer // nil: metrics are not registered
 	Debounce   time.Duration         // quiet window after the last event, default 250 ms
 	MaxWait    time.Duration         // longest wait under constant churn, default 2 s
-	Resync     time.Duration         // full rescan period, default 60 s
-	Now        func() time.Time      // nil: time.Now
+	Resync     time.Duration         // backstop rescan period, default 60 s
+	StuckAfter time.Duration         // Healthy fails when the lock is held longer, default DefaultStuckAfter
+	Clock      Clock                 // nil: the real clock
 }
+
+// Clock is the registry's source of time (ext times, snapshot times,
+// health). A test injects its own.
+type Clock interface{ Now() time.Time }
+
+// ClockFunc adapts a function to Clock.
+type ClockFunc func() time.Time
+
+// Now calls f.
+func (f ClockFunc) Now() time.Time { return f() }
+
+// ErrStuck is wrapped by the error of Healthy.
+var ErrStuck = errors.New("registry stuck")
 
 // Registry keeps the providers directory and its snapshot in step.
 type Registry struct {
@@ -32,7 +48,7 @@ type Registry struct {
 	now  func() time.Time
 	m    *metrics
 
-	mu     sync.Mutex // serialises rescans and writes
+	mu     busyMutex // serialises rescans and writes
 	states map[string]*fileState
 	names  []string // sorted keys of states
 	gen    uint64
@@ -51,8 +67,11 @@ func Open(opts Options) (*Registry, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
+	if opts.Clock == nil {
+		opts.Clock = ClockFunc(time.Now)
+	}
+	if opts.StuckAfter <= 0 {
+		opts.StuckAfter = DefaultStuckAfter
 	}
 	if opts.Debounce <= 0 {
 		opts.Debounce = 250 * time.Millisecond
@@ -67,12 +86,13 @@ func Open(opts Options) (*Registry, error) {
 		dir:    opts.Dir,
 		log:    opts.Logger,
 		opts:   opts,
-		now:    opts.Now,
+		now:    opts.Clock.Now,
 		m:      newMetrics(opts.Registerer),
 		states: map[string]*fileState{},
 		subs:   map[*Subscription]struct{}{},
 	}
-	removeStaleTemps(opts.Dir, time.Now(), r.log)
+	r.mu.now = r.now
+	removeStaleTemps(opts.Dir, r.now(), r.log)
 	if _, err := r.Reload(true); err != nil {
 		return nil, err
 	}

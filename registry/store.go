@@ -134,7 +134,7 @@ func (r *Registry) readCurrent(id string) (string, *parsed, error) {
 		return "", nil, ErrNotFound
 	}
 	path := filepath.Join(r.dir, name)
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(path) // never blocks on a FIFO while holding r.mu
 	if err != nil {
 		return "", nil, fmt.Errorf("%w: read %s: %v", ErrConflict, name, err)
 	}
@@ -166,7 +166,7 @@ func (r *Registry) checkUnique(p *Provider, self string) error {
 // that holds it, so the watcher's later rescan finds nothing new.
 func (r *Registry) afterWrite(name string, data []byte, p *Provider) (*Provider, error) {
 	st := &fileState{hash: sha256.Sum256(data), good: p, codeLine: 1, idLine: 1}
-	if fp, _, err := statFingerprint(filepath.Join(r.dir, name)); err == nil {
+	if fp, err := statFingerprint(filepath.Join(r.dir, name)); err == nil {
 		st.fp = fp
 	}
 	old, known := r.states[name]

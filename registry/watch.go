@@ -95,6 +95,7 @@ func (r *Registry) debounceLoop(ctx context.Context, w *fsnotify.Watcher, dir st
 			return nil
 		case <-resync.C:
 			full = true
+			removeStaleTemps(r.dir, r.now(), r.log)
 		case <-missing.C:
 			if slices.Contains(w.WatchList(), dir) {
 				continue

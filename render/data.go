@@ -73,7 +73,7 @@ type trunkSet struct {
 	snap        *registry.Snapshot
 	trunks      []*Trunk
 	registering []*Trunk
-	err         error
+	failed      []trunkFailure // active providers whose values cannot be derived (left out)
 }
 
 // trunkCache derives the trunks of a snapshot once for all targets, and
@@ -107,7 +107,8 @@ func (c *trunkCache) get(snap *registry.Snapshot, serverIndex int) trunkSet {
 		} else if p.Active(serverIndex) {
 			nt, err := newTrunk(p)
 			if err != nil {
-				return trunkSet{snap: snap, err: fmt.Errorf("trunk %q: %w", p.Code, err)}
+				set.failed = append(set.failed, trunkFailure{code: p.Code, err: err})
+				continue
 			}
 			t = &nt
 		}

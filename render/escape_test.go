@@ -31,10 +31,10 @@ func renderData(t *testing.T, tmplName string, vars map[string]string, snap *reg
 	}
 	var cache trunkCache
 	set := cache.get(snap, -1)
-	if set.err != nil {
-		return "", set.err
+	if len(set.failed) > 0 {
+		return "", set.failed[0].err
 	}
-	out, _, err := tg.render(tg.parsed, newData("t", -1, vars, set))
+	out, err := renderStrict(tg, tg.parsed, newData("t", -1, vars, set))
 	return string(out), err
 }
 
@@ -227,12 +227,12 @@ func TestAsteriskValuesStayInTheirPlace(t *testing.T) {
 	nl.Pwd = "two\n[lines]"
 	tg, _ := newTarget(TargetConfig{Name: "t", Template: "asterisk/pjsip.conf", Output: "unused"})
 	tr, _ := newTrunk(&nl)
-	if _, _, err := tg.render(tg.parsed, &Data{Trunks: []*Trunk{&tr}, Vars: map[string]string{}}); err == nil || strings.Contains(err.Error(), "two") {
+	if _, err := renderStrict(tg, tg.parsed, &Data{Trunks: []*Trunk{&tr}, Vars: map[string]string{}}); err == nil || strings.Contains(err.Error(), "two") {
 		t.Errorf("password with a newline: err = %v", err)
 	}
 	sec := provider("ok")
 	sec.Code = "quebec]\n[evil"
-	if _, _, err := tg.render(tg.parsed, &Data{Trunks: []*Trunk{mustTrunk(t, &sec)}, Vars: map[string]string{}}); err == nil {
+	if _, err := renderStrict(tg, tg.parsed, &Data{Trunks: []*Trunk{mustTrunk(t, &sec)}, Vars: map[string]string{}}); err == nil {
 		t.Error("code with ']' rendered as a pjsip section name")
 	}
 }

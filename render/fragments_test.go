@@ -74,8 +74,8 @@ func TestBlocksRenderWhatTheWholeTemplateRenders(t *testing.T) {
 	for _, step := range steps {
 		step.change()
 		set := cache.get(reg.Snapshot(), -1)
-		if set.err != nil {
-			t.Fatal(set.err)
+		if len(set.failed) > 0 {
+			t.Fatal(set.failed[0].err)
 		}
 		want := step.changed
 		if want < 0 {
@@ -113,7 +113,7 @@ func builtinBlockCases(t *testing.T) []*blockCase {
 // number of blocks executed, and the drop guard's names.
 func (c *blockCase) check(t *testing.T, step string, set trunkSet, executed int) {
 	t.Helper()
-	out, _, err := c.tg.render(c.tg.parsed, newData("t", -1, c.vars, set))
+	out, err := renderStrict(c.tg, c.tg.parsed, newData("t", -1, c.vars, set))
 	if err != nil {
 		t.Fatalf("%s: %s: %v", step, c.name, err)
 	}
@@ -253,7 +253,7 @@ func TestFragmentNamesNeedLineEnds(t *testing.T) {
 		}
 		tg := &target{trunkRe: regexp.MustCompile(`([a-z]+) `)}
 		prog := newProgram(tmpl, "test:"+c.trunk, false)
-		out, _, err := tg.render(prog, newData("t", -1, nil, set))
+		out, err := renderStrict(tg, prog, newData("t", -1, nil, set))
 		if err != nil {
 			t.Fatal(err)
 		}

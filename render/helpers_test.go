@@ -160,3 +160,13 @@ func isExecutable(path string) bool {
 func contextWithCancel(t testing.TB) (context.Context, context.CancelFunc) {
 	return context.WithCancel(t.Context())
 }
+
+// renderStrict renders data with tg and prog like a target does, and
+// reports a trunk the template failed for as an error.
+func renderStrict(tg *target, prog *program, data *Data) ([]byte, error) {
+	out, _, failed, err := tg.render(prog, data)
+	if err == nil && len(failed) > 0 {
+		err = fmt.Errorf("trunk %q: %w", failed[0].code, failed[0].err)
+	}
+	return out, err
+}

@@ -3,6 +3,7 @@ package render
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -38,6 +39,10 @@ func (notFoundError) NotFound() bool { return true }
 // ErrNotHeld is returned by ConfirmDrop when the target holds nothing back.
 var ErrNotHeld = errors.New("render target holds no drop back")
 
+// ErrTrunkFailed is wrapped by RenderOnce's error for each trunk the
+// template failed for (the other trunks were applied).
+var ErrTrunkFailed = errors.New("render failed for a trunk")
+
 // ErrHeldBack is wrapped by RenderOnce's error for a target whose render
 // the drop guard held back.
 var ErrHeldBack = errors.New("held back by the drop guard")
@@ -60,6 +65,20 @@ type TargetStatus struct {
 	LastError   *TargetError `json:"last_error,omitempty"`
 	HeldBack    *HeldDrop    `json:"held_back,omitempty"`
 	NextRetry   *time.Time   `json:"next_retry,omitempty"`
+	// TrunkErrors lists the trunks the last render could not render: each
+	// keeps its last good output in the file, or is left out when it has
+	// none. The other trunks are applied.
+	TrunkErrors []TrunkError `json:"trunk_errors,omitempty"`
+}
+
+// TrunkError is one trunk the template failed for. Reason never holds a
+// password.
+type TrunkError struct {
+	Code   string `json:"code"`
+	Reason string `json:"reason"`
+	// Kept: the file holds the trunk's last good output; false: the trunk
+	// is left out of the file.
+	Kept bool `json:"kept"`
 }
 
 // TargetError describes the last failure of a target.
@@ -100,6 +119,7 @@ func (r *Renderer) Status() any {
 			e := *st.LastError
 			st.LastError = &e
 		}
+		st.TrunkErrors = slices.Clone(st.TrunkErrors)
 		if st.HeldBack != nil {
 			h := *st.HeldBack
 			h.removed = nil

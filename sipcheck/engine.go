@@ -34,6 +34,7 @@ type engine struct {
 	advPort   int
 	dns       *resolver
 	ka        *keepalives
+	peers     streamPeers
 	m         *metrics
 	trace     tracer
 	timeout   time.Duration
@@ -153,7 +154,7 @@ func (e *engine) build(roots *x509.CertPool) error {
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(e.userAgent), sipgo.WithUserAgentHostname(e.advHost),
 		sipgo.WithUserAgenTLSConfig(tlsConfig(roots)),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog),
-			sip.WithTransportLayerReadFilter(e.ka.readFilter)),
+			sip.WithTransportLayerReadFilter(e.readFilter)),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipLog),
 			sip.WithTransactionLayerUnhandledResponseHandler(func(*sip.Response) { e.m.late.Inc() })))
 	if err != nil {
@@ -204,6 +205,7 @@ func (e *engine) waitListener() error {
 // close stops the UA and the socket and waits for the reader.
 func (e *engine) close() {
 	e.closeOnce.Do(func() {
+		e.closeStreams()
 		e.conn.Close()
 		e.ua.Close()
 		e.wg.Wait()
@@ -237,6 +239,10 @@ func (e *engine) route(ctx context.Context, req *sip.Request, t target) error {
 	if err != nil {
 		return err
 	}
-	req.SetDestination(netip.AddrPortFrom(ip, uint16(t.port)).String())
+	dest := netip.AddrPortFrom(ip, uint16(t.port)).String()
+	if t.transport == "tcp" {
+		e.peers.add("tcp", dest)
+	}
+	req.SetDestination(dest)
 	return nil
 }

@@ -68,14 +68,16 @@ func CheckOnce(ctx context.Context, cfg Config, p *registry.Provider, out io.Wri
 			rep.OK = false
 		}
 	}
-	if t.bind && t.boundTo != nil && ctx.Err() == nil {
-		uctx, cancel := context.WithTimeout(ctx, 3*set.timeout)
-		t.unregister(uctx)
-		cancel()
-	}
 	st := t.state()
 	rep.Registration, rep.Ping = st.Registration, st.Ping
-	writeSummary(out, st, rep.OK)
+	var unreg *regOutcome
+	if t.bind && t.boundTo != nil && ctx.Err() == nil {
+		uctx, cancel := context.WithTimeout(ctx, 3*set.timeout)
+		u := t.unregister(uctx)
+		cancel()
+		unreg = &u
+	}
+	writeSummary(out, st, unreg, rep.OK)
 	return rep, ctx.Err()
 }
 
@@ -86,8 +88,9 @@ func regSummaryMode(t *trunk) string {
 	return t.set.registerMode + " mode to " + t.targets[0].String()
 }
 
-// writeSummary prints the outcome under the exchanges.
-func writeSummary(w io.Writer, st State, ok bool) {
+// writeSummary prints the outcome under the exchanges; unreg is the
+// outcome of removing a bind-mode binding again (nil when none was made).
+func writeSummary(w io.Writer, st State, unreg *regOutcome, ok bool) {
 	r := st.Registration
 	if r.State == RegOff {
 		fmt.Fprintln(w, "registration: off (reg 0)")
@@ -103,6 +106,13 @@ func writeSummary(w io.Writer, st State, ok bool) {
 			}
 			fmt.Fprintf(w, "  binding <%s> expires %d s%s\n", b.Contact, b.Expires, own)
 		}
+	}
+	switch {
+	case unreg == nil:
+	case unreg.state == RegRegistered:
+		fmt.Fprintf(w, "  binding removed again (%s)\n", codeReason(intPtr(unreg.code), unreg.reason))
+	default:
+		fmt.Fprintf(w, "  binding not removed (%s): it expires by itself\n", codeReason(intPtr(unreg.code), unreg.reason))
 	}
 	p := st.Ping
 	switch p.State {

@@ -123,14 +123,23 @@ func (t *trunk) applyPing(out pingOutcome, at time.Time) {
 	if !t.pingMeasures() {
 		return // CRLF over UDP that could not be sent: reachability comes from REGISTER
 	}
-	t.observeReach(out.alive)
+	t.observeReach(out.alive, reachEvidence{method: method, code: out.code, reason: out.reason, target: out.target})
 	if !out.alive && !t.pingSrv && len(t.targets) > 1 {
 		t.cur = (t.cur + 1) % len(t.targets)
 	}
 }
 
+// reachEvidence is the answer (or its absence) that reachability was
+// derived from, for the log line of a change.
+type reachEvidence struct {
+	method string // OPTIONS, CRLF or REGISTER
+	code   int    // 0 for CRLF
+	reason string
+	target target
+}
+
 // observeReach feeds the up/down hysteresis. Called with t.mu held.
-func (t *trunk) observeReach(ok bool) {
+func (t *trunk) observeReach(ok bool, ev reachEvidence) {
 	r := &t.reach
 	prev := r.state
 	if ok {
@@ -155,6 +164,10 @@ func (t *trunk) observeReach(ok bool) {
 	case prev == Unknown:
 		lvl = slog.LevelDebug
 	}
-	t.log.Log(context.Background(), lvl, "trunk reachability changed", "from", prev, "to", r.state,
-		"status_code", t.ping.code, "reason", t.ping.reason, "target", t.currentPingTarget().String())
+	attrs := []any{"from", prev, "to", r.state, "method", ev.method}
+	if ev.code != 0 {
+		attrs = append(attrs, "status_code", ev.code)
+	}
+	attrs = append(attrs, "reason", ev.reason, "target", ev.target.String())
+	t.log.Log(context.Background(), lvl, "trunk reachability changed", attrs...)
 }

@@ -74,11 +74,9 @@ func (t *trunk) registerCheck(ctx context.Context, bind bool) regOutcome {
 // registerAt runs one REGISTER against tg with digest and 423 handling.
 func (t *trunk) registerAt(ctx context.Context, tg target, bind bool, expires int) regOutcome {
 	e, timeout := t.eng, t.timeout
-	if bind && expires != 0 {
-		t.mu.Lock()
-		t.boundTo = &tg
-		t.mu.Unlock()
-	}
+	// A 423 is retried with Min-Expires, but never for an un-REGISTER
+	// (bind mode, Expires: 0): that would register again.
+	retry423 := !bind || expires != 0
 	for brief := 0; ; brief++ {
 		req := t.newRegister(tg, bind, expires)
 		a := e.do(ctx, req, tg, timeout)
@@ -86,7 +84,7 @@ func (t *trunk) registerAt(ctx context.Context, tg target, bind bool, expires in
 		if rej != nil {
 			return *rej
 		}
-		if a.fail == answered && a.res.StatusCode == 423 && brief < 2 {
+		if retry423 && a.fail == answered && a.res.StatusCode == 423 && brief < 2 {
 			if n := headerInt(a.res, "Min-Expires"); n > 0 && n > expires {
 				expires = n
 				if bind {
@@ -279,6 +277,7 @@ func (t *trunk) applyReg(out regOutcome, at time.Time) {
 		r.rtt, r.hasRTT = out.rtt, true
 		t.gauge(&t.g.regRTT, t.m.rtt, "REGISTER").Set(out.rtt.Seconds())
 	}
+	t.trackBinding(out)
 	if out.state == RegRegistered {
 		r.failures = 0
 		r.bindings, r.bindingsSeen = out.bindings, at
@@ -286,6 +285,7 @@ func (t *trunk) applyReg(out regOutcome, at time.Time) {
 			r.expiresAt = at.Add(time.Duration(out.granted) * time.Second)
 		}
 		t.gauge(&t.g.bindings, t.m.bindings).Set(float64(len(out.bindings)))
+		t.gauge(&t.g.engineBindings, t.m.engineBindings).Set(float64(engineBindings(out.bindings)))
 	} else {
 		r.failures++
 	}
@@ -293,8 +293,9 @@ func (t *trunk) applyReg(out regOutcome, at time.Time) {
 	if out.code != 0 {
 		t.gauge(&t.g.regCode, t.m.lastCode, "REGISTER").Set(float64(out.code))
 	}
-	if !t.pingMeasures() {
-		t.observeReach(out.answered)
+	if !t.pingMeasures() && (out.answered || out.code != 0) { // code 0: nothing was sent
+		t.observeReach(out.answered, reachEvidence{method: "REGISTER", code: out.code, reason: out.reason,
+			target: t.targets[out.target]})
 	}
 	if prev != out.state {
 		// Failures warn, recoveries inform; the first success after
@@ -308,6 +309,24 @@ func (t *trunk) applyReg(out regOutcome, at time.Time) {
 		}
 		t.log.Log(context.Background(), lvl, "trunk registration state changed", "from", prev, "to", out.state,
 			"status_code", out.code, "reason", out.reason, "target", t.targets[out.target].String())
+	}
+}
+
+// trackBinding remembers where the registrar holds our binding (bind
+// mode): the target of the last 2xx, forgotten when that target refuses
+// the credentials (an un-REGISTER would be refused too). A trunk never
+// registered — rejected or unanswered — has nothing to un-register.
+// Called with t.mu held.
+func (t *trunk) trackBinding(out regOutcome) {
+	if !t.bind || !out.answered {
+		return
+	}
+	tg := t.targets[out.target]
+	switch {
+	case out.state == RegRegistered:
+		t.boundTo = &tg
+	case out.state == RegRejected && t.boundTo != nil && *t.boundTo == tg:
+		t.boundTo = nil
 	}
 }
 

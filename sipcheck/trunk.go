@@ -77,6 +77,7 @@ type reachStatus struct {
 // unknown value has no series.
 type gauges struct {
 	registered, reachable, bindings    prometheus.Gauge
+	engineBindings                     prometheus.Gauge
 	regCode, regRTT, pingCode, pingRTT prometheus.Gauge
 }
 
@@ -190,21 +191,23 @@ func (t *trunk) stop(unregCtx context.Context) {
 	}
 }
 
-// unregister sends REGISTER with Expires: 0 for our contact. It runs after
-// every check has stopped, on its own bounded context.
-func (t *trunk) unregister(ctx context.Context) {
+// unregister sends REGISTER with Expires: 0 for our contact and returns
+// its outcome. It runs after every check has stopped, on its own bounded
+// context.
+func (t *trunk) unregister(ctx context.Context) regOutcome {
 	tg := *t.boundTo
 	out := t.registerAt(ctx, tg, true, 0)
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	if out.state == RegRegistered {
 		t.boundTo = nil
-		t.reg.state, t.reg.expiresAt, t.reg.code, t.reg.reason = RegUnregistered, time.Time{}, out.code, out.reason
-		t.log.Info("trunk un-registered", "target", tg.String())
-		return
+		t.log.Info("trunk un-registered", "target", tg.String(), "status_code", out.code, "reason", out.reason)
+		return out
 	}
+	t.mu.Lock()
+	expiresAt := t.reg.expiresAt
+	t.mu.Unlock()
 	t.log.Warn("trunk un-register failed; the binding expires by itself", "target", tg.String(),
-		"status_code", out.code, "reason", out.reason, "expires_at", t.reg.expiresAt)
+		"status_code", out.code, "reason", out.reason, "expires_at", expiresAt)
+	return out
 }
 
 // gauge returns the trunk's child of vec (labels: code, then method when

@@ -28,7 +28,7 @@ func cmdValidate(_ context.Context, args []string, stdout, stderr io.Writer) int
 	seenCode := map[string]string{}
 	seenID := map[string]string{}
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := registry.ReadFile(f) // a FIFO named x.yaml must not hang validate
 		if err != nil {
 			fmt.Fprintf(stdout, "%s: cannot read: %v\n", f, err)
 			bad++
