@@ -386,7 +386,7 @@ func refusedTwice(t *testing.T, tmpl string, p registry.Provider, field string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = tg.render(tg.parsed, &Data{Trunks: []*Trunk{mustTrunk(t, &p)}, Registering: []*Trunk{mustTrunk(t, &p)}, Vars: map[string]string{}})
+	_, err = renderStrict(tg, tg.parsed, &Data{Trunks: []*Trunk{mustTrunk(t, &p)}, Registering: []*Trunk{mustTrunk(t, &p)}, Vars: map[string]string{}})
 	if err == nil {
 		t.Fatalf("template %s rendered %+v", tmpl, p)
 	}
