@@ -216,10 +216,19 @@
 // snapshot generation, active trunks of the last success, last success,
 // last change, last error (time, stage, message, output tail) and the next
 // retry; the last error stays after a later success, state tells the
-// present. Every password the renderer has seen (raw, escaped for each
-// engine, and as HA1) is replaced by *** in command output and messages
-// before they reach the log or /status; a very short password masks its
-// characters wherever they appear. New passwords are learned from the
-// providers that changed; the masking table is rebuilt when next used, not
-// on the way from a change to its reload. Metrics: see docs/metrics.md.
+// present. Passwords (raw, escaped for each engine, and as HA1) are
+// replaced by *** in command output and messages before they reach the
+// log or /status. A password of 8 bytes or more is masked wherever it
+// occurs; a shorter one only where it stands as a whole value (next to
+// the text's start or end, white space or punctuation other than
+// "_-.+~%" and backslash), so that with passwords "a" or ">" a message
+// stays readable and a mask never shows where inside a word a password
+// is ("auth_password: a" and a db_text field ":a:" are masked; a short
+// password inside a longer word is not told apart from the word). The
+// renderer keeps the passwords of the providers in force plus those that
+// left the providers but may still be in a live file: they are forgotten
+// once every target is ok with a later snapshot and keeps no trunk's
+// older output, so memory does not grow with every password ever set.
+// New passwords are learned from the providers that changed; the masks
+// are rebuilt when next used, not on the way from a change to its reload. Metrics: see docs/metrics.md.
 package render
