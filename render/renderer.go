@@ -21,8 +21,11 @@ type Options struct {
 	RetryMin    time.Duration         // first retry after a failure, default 5 s
 	RetryMax    time.Duration         // longest retry interval, default 5 min
 	MinInterval time.Duration         // least time between two renders of a target, default 1 s; < 0: none
-	Now         func() time.Time      // nil: time.Now
+	Clock       Clock                 // nil: the real clock
 }
+
+// Clock tells the time (injected by tests).
+type Clock interface{ Now() time.Time }
 
 // Renderer renders every target for each registry snapshot.
 type Renderer struct {
@@ -38,7 +41,7 @@ type Renderer struct {
 	minGap      time.Duration
 	wake        chan struct{}
 
-	mu     sync.Mutex // guards the targets' state (target.st, due, failures, confirmed)
+	mu     sync.Mutex // guards the targets' state (target.st, due, failingSince, confirmed)
 	red    redactor   // used by the applying goroutine only
 	trunks trunkCache // used by the applying goroutine only
 }
@@ -55,7 +58,7 @@ func New(cfg Config, opts Options) (*Renderer, error) {
 		maxDrop:     ratio,
 		autoConfirm: cfg.ConfirmDrop,
 		log:         opts.Logger,
-		now:         opts.Now,
+		now:         time.Now,
 		retryMin:    opts.RetryMin,
 		retryMax:    opts.RetryMax,
 		minGap:      opts.MinInterval,
@@ -64,8 +67,8 @@ func New(cfg Config, opts Options) (*Renderer, error) {
 	if r.log == nil {
 		r.log = slog.Default()
 	}
-	if r.now == nil {
-		r.now = time.Now
+	if opts.Clock != nil {
+		r.now = opts.Clock.Now
 	}
 	if r.retryMin <= 0 {
 		r.retryMin = 5 * time.Second
