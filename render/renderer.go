@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -148,7 +150,26 @@ func (r *Renderer) RenderOnce(ctx context.Context, snap *registry.Snapshot) erro
 			errs = append(errs, fmt.Errorf("%s: %w: %d of %d trunks would be removed", t.cfg.Name, ErrHeldBack, res.hold.Removed, res.hold.LiveTrunks))
 		}
 	}
+	r.forgetRetired()
 	return errors.Join(errs...)
+}
+
+// forgetRetired lets the redactor drop the passwords no live file can
+// hold any more: when every target is ok (its live file is the render of
+// its last snapshot) and keeps no trunk's older output.
+func (r *Renderer) forgetRetired() {
+	r.mu.Lock()
+	applied := uint64(math.MaxUint64)
+	for _, t := range r.targets {
+		if t.st.State != StateOK || slices.ContainsFunc(t.st.TrunkErrors, func(e TrunkError) bool { return e.Kept }) {
+			applied = 0
+		}
+		applied = min(applied, t.st.Generation)
+	}
+	r.mu.Unlock()
+	if applied > 0 && applied != math.MaxUint64 {
+		r.red.forget(applied)
+	}
 }
 
 func (r *Renderer) markAllDue() {
@@ -186,6 +207,7 @@ func (r *Renderer) applyDue(ctx context.Context, snap *registry.Snapshot) {
 		}
 		r.record(t, snap, res)
 	}
+	r.forgetRetired()
 }
 
 // nextDue returns the earliest time a target wants to run.
