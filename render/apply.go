@@ -3,11 +3,12 @@ package render
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"slices"
-	"time"
 
 	"github.com/trunkd/trunkd/registry"
 )
@@ -36,30 +37,31 @@ func failed(stage string, err error, output string) result {
 	return result{outcome: outcomeFailed, stage: stage, err: err, output: output}
 }
 
-// apply renders t for snap and, when the bytes differ from the live file,
-// swaps them in: guard, candidate, check, atomic rename, reload, rollback.
-// Steps that do not depend on each other overlap: the live file is read
-// while the template renders, and the candidate is written while the drop
-// guard counts trunks (a held-back render then removes its candidate).
+// apply renders t for snap and puts the result in place, step by step:
+//
+//  1. execute the template (trunk by trunk where it can);
+//  2. compare with the live file: equal bytes need nothing, unless an
+//     earlier apply did not finish (the journal says so): then reload;
+//  3. the drop guard;
+//  4. write the candidate next to the output and run check_cmd on it;
+//  5. journal the previous good file, rename the candidate over the output;
+//  6. reload; success ends the journal;
+//  7. else put the previous good file back and reload again.
 func (r *Renderer) apply(ctx context.Context, t *target, snap *registry.Snapshot) result {
-	liveC := make(chan liveResult, 1)
-	go func() { liveC <- t.readLive() }()
 	out, trunks, failedTrunks, res := r.render(t, snap)
-	lr := <-liveC
 	if res.outcome == outcomeFailed {
 		return res
 	}
-	live := lr.live
-	if lr.err != nil {
-		return failed(StageWrite, lr.err, "")
-	}
-	if live.exists && bytes.Equal(live.data, out) {
+	live, err := readLive(t.cfg.Output)
+	switch {
+	case err != nil:
+		res = failed(StageWrite, err, "")
+	case live.exists && bytes.Equal(live.data, out) && t.journal.pending():
+		res = r.reloadOrRollBack(ctx, t) // an apply before a crash or a failed rollback
+	case live.exists && bytes.Equal(live.data, out):
 		res = result{outcome: outcomeUnchanged}
-		if t.pendingReload {
-			res = r.reloadAgain(ctx, t)
-		}
-	} else {
-		res = r.guardAndSwap(ctx, t, live, out, failedTrunks)
+	default:
+		res = r.swapIn(ctx, t, live, out, failedTrunks)
 	}
 	res.trunks, res.failed = trunks, failedTrunks
 	if t.trunkRe != nil && (res.outcome == outcomeUnchanged || res.outcome == outcomeApplied) {
@@ -91,23 +93,135 @@ func (r *Renderer) render(t *target, snap *registry.Snapshot) ([]byte, int, []tr
 	return out, len(data.Trunks), append(slices.Clip(set.failed), failedTrunks...), result{}
 }
 
-// guardAndSwap holds the render back when the drop guard says so, else
-// swaps it in. The guard runs while the candidate is written: both only
-// read out, and neither is visible to the engine.
-func (r *Renderer) guardAndSwap(ctx context.Context, t *target, live liveFile, out []byte, failedTrunks []trunkFailure) result {
-	heldC := make(chan *HeldDrop, 1)
-	go func() { heldC <- r.guard(t, live, out, failedTrunks) }()
-	cand, mtime, err := r.candidate(t, live, out)
-	if hold := <-heldC; hold != nil {
-		if err == nil {
-			os.Remove(cand)
-		}
+// swapIn replaces the live file by out: drop guard, candidate, check,
+// journal, atomic rename, reload (and rollback).
+func (r *Renderer) swapIn(ctx context.Context, t *target, live liveFile, out []byte, failedTrunks []trunkFailure) result {
+	if hold := r.guard(t, live, out, failedTrunks); hold != nil {
 		return result{outcome: outcomeHeld, hold: hold}
 	}
+	cand, err := writeCandidate(t.cfg.Output, out, t.mode, live.info, mtimeAfter(live.mtime(), r.now()))
 	if err != nil {
 		return failed(StageWrite, err, "")
 	}
-	return r.swap(ctx, t, live, cand, mtime)
+	if res := r.check(ctx, t, cand); res.outcome == outcomeFailed {
+		os.Remove(cand)
+		return res
+	}
+	if err := t.journal.begin(live.exists); err != nil {
+		os.Remove(cand)
+		return failed(StageWrite, err, "")
+	}
+	if err := renameInto(cand, t.cfg.Output); err != nil {
+		return failed(StageWrite, err, "") // the journal stays: a later reload of the same file is harmless
+	}
+	return r.reloadOrRollBack(ctx, t)
+}
+
+// check runs check_cmd on the candidate; a rejection is a failed result.
+func (r *Renderer) check(ctx context.Context, t *target, cand string) result {
+	if t.cfg.CheckCmd == "" {
+		return result{}
+	}
+	env := []string{"TRUNKD_CANDIDATE=" + cand, "TRUNKD_OUTPUT=" + t.cfg.Output, "TRUNKD_TARGET=" + t.cfg.Name}
+	output, err := runCommand(ctx, t.cfg.CheckCmd, t.timeout, env, cand)
+	if err != nil {
+		return failed(StageCheck, fmt.Errorf("check_cmd rejected the candidate (live file kept): %w", err), output)
+	}
+	if output != "" && r.log.Enabled(ctx, slog.LevelDebug) {
+		r.log.Debug("render check output", "target", t.cfg.Name, "output", tail(r.red.apply(output), 4096))
+	}
+	return result{}
+}
+
+// reloadOrRollBack reloads the engine on the live file, which the journal
+// marks as unconfirmed; a failed reload puts the previous good file back.
+// A stop during the reload leaves the journal: the next start finishes
+// the apply (reload) or undoes it (rollback).
+func (r *Renderer) reloadOrRollBack(ctx context.Context, t *target) result {
+	output, err := r.reload(ctx, t)
+	if err != nil && ctx.Err() == nil && t.reloadFailed {
+		// The last attempt failed at reload too: once more at once, before
+		// rolling back. An engine that fails every other reload would
+		// otherwise spend every failure on the new file and every success
+		// on the rollback, and never converge.
+		output, err = r.reload(ctx, t)
+	}
+	t.reloadFailed = err != nil
+	if err == nil {
+		r.endJournal(t)
+		return result{outcome: outcomeApplied}
+	}
+	if ctx.Err() != nil {
+		return failed(StageReload, err, output)
+	}
+	return failed(StageReload, r.rollback(ctx, t, err), output)
+}
+
+// reload runs the target's reload command; output matching the failure
+// pattern counts as a failure (kamcmd exits 0 on RPC errors).
+func (r *Renderer) reload(ctx context.Context, t *target) (string, error) {
+	if t.cfg.ReloadCmd == "" {
+		return "", nil
+	}
+	env := []string{"TRUNKD_OUTPUT=" + t.cfg.Output, "TRUNKD_TARGET=" + t.cfg.Name}
+	output, err := runCommand(ctx, t.cfg.ReloadCmd, t.timeout, env)
+	if err == nil && t.failRe != nil && t.failRe.MatchString(output) {
+		err = fmt.Errorf("output matches reload_fail_regex %q", t.cfg.ReloadFailRegex)
+	}
+	if err == nil && output != "" {
+		r.log.Info("render reload output", "target", t.cfg.Name, "output", tail(r.red.apply(output), 4096))
+	}
+	return output, err
+}
+
+// rollback puts the journal's previous good file back (with a still newer
+// mtime, so the engine re-reads it) and reloads again. Without a previous
+// file the new one stays: a missing file can only keep the engine from
+// starting (it may just not be running yet), and its reload is retried.
+// A rollback that fails keeps the journal, so the next attempt puts the
+// good file back. It returns the error to report.
+func (r *Renderer) rollback(ctx context.Context, t *target, cause error) error {
+	good, info, err := t.journal.previous()
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("reload failed: %w; there was no previous file, so the new one stays and its reload is retried", cause)
+	}
+	if err == nil {
+		err = r.restore(t, good, info)
+	}
+	if err != nil {
+		r.log.Error("render rollback failed: the rejected file stays in place until the next attempt", "target", t.cfg.Name, "error", r.red.apply(err.Error()))
+		return fmt.Errorf("reload failed: %w; rollback failed (retried on the next attempt): %v", cause, err)
+	}
+	output, rerr := r.reload(ctx, t)
+	if rerr != nil {
+		r.log.Error("render rollback reload failed", "target", t.cfg.Name, "error", r.red.apply(rerr.Error()),
+			"output", tail(r.red.apply(output), 4096))
+		return fmt.Errorf("reload failed: %w; previous file restored, but its reload failed too: %v", cause, rerr)
+	}
+	r.endJournal(t)
+	return fmt.Errorf("reload failed: %w; previous file restored and reloaded", cause)
+}
+
+// restore writes good over the output with the mode and owner of info and
+// an mtime past the live file's.
+func (r *Renderer) restore(t *target, good []byte, info os.FileInfo) error {
+	live, err := os.Stat(t.cfg.Output)
+	if err != nil {
+		return fmt.Errorf("stat live file: %w", err)
+	}
+	cand, err := writeCandidate(t.cfg.Output, good, info.Mode().Perm(), info, mtimeAfter(live.ModTime(), r.now()))
+	if err != nil {
+		return err
+	}
+	return renameInto(cand, t.cfg.Output)
+}
+
+// endJournal ends the journal of an apply the engine took; a failure only
+// means a later start reloads once more.
+func (r *Renderer) endJournal(t *target) {
+	if err := t.journal.end(); err != nil {
+		r.log.Warn("render journal not removed; the next start reloads once more", "target", t.cfg.Name, "error", err)
+	}
 }
 
 // guard holds a render back when it would remove more than the allowed
@@ -132,218 +246,24 @@ func (r *Renderer) guard(t *target, live liveFile, out []byte, failedTrunks []tr
 			"target", t.cfg.Name, "live_trunks", len(old), "removed", len(removed))
 		return nil
 	}
-	r.mu.Lock()
-	confirmed := true
-	for _, n := range removed {
-		confirmed = confirmed && t.confirmed[n]
-	}
-	r.mu.Unlock()
-	if confirmed {
+	if r.confirmed(t, removed) {
 		return nil
 	}
-	h := &HeldDrop{
+	return &HeldDrop{
 		Since: r.now(), LiveTrunks: len(old), NewTrunks: len(next), Removed: len(removed),
 		RemovedList: removed[:min(len(removed), maxRemovedList)], Ratio: ratio, MaxRatio: r.maxDrop,
 		removed: removed,
 	}
-	return h
 }
 
-// candidate writes out to a candidate file next to the output, with an
-// mtime past the live file's; it returns the candidate's name and mtime.
-func (r *Renderer) candidate(t *target, live liveFile, out []byte) (string, time.Time, error) {
-	var prevMtime time.Time
-	if live.exists {
-		prevMtime = live.info.ModTime()
-	}
-	mtime := mtimeAfter(prevMtime, r.now())
-	cand, err := writeCandidate(t.cfg.Output, out, t.mode, live.info, mtime)
-	return cand, mtime, err
-}
-
-// swap checks the candidate, renames it into place and reloads; a failed
-// reload restores the previous file and reloads again.
-func (r *Renderer) swap(ctx context.Context, t *target, live liveFile, cand string, newMtime time.Time) result {
-	if t.cfg.CheckCmd != "" {
-		env := []string{"TRUNKD_CANDIDATE=" + cand, "TRUNKD_OUTPUT=" + t.cfg.Output, "TRUNKD_TARGET=" + t.cfg.Name}
-		output, err := runCommand(ctx, t.cfg.CheckCmd, t.timeout, env, cand)
-		if err != nil {
-			os.Remove(cand)
-			return failed(StageCheck, fmt.Errorf("check_cmd rejected the candidate (live file kept): %w", err), output)
-		}
-		if output != "" && r.log.Enabled(ctx, slog.LevelDebug) {
-			r.log.Debug("render check output", "target", t.cfg.Name, "output", tail(r.red.apply(output), 4096))
-		}
-	}
-	if err := replace(cand, t.cfg.Output); err != nil {
-		return failed(StageWrite, err, "")
-	}
-	output, err := r.reload(ctx, t)
-	if err == nil {
-		t.pendingReload = false
-		return result{outcome: outcomeApplied}
-	}
-	if ctx.Err() != nil {
-		// Shutting down: the new file stays, the engine reads it on its next reload.
-		t.pendingReload = true
-		return failed(StageReload, err, output)
-	}
-	return failed(StageReload, r.rollback(ctx, t, live, newMtime, err), output)
-}
-
-// reloadAgain reloads a live file that is already the render but whose
-// last reload failed without a rollback (no previous file, or the rollback
-// failed): the engine may not run it yet.
-func (r *Renderer) reloadAgain(ctx context.Context, t *target) result {
-	output, err := r.reload(ctx, t)
-	if err != nil {
-		return failed(StageReload, fmt.Errorf("reload of the current file failed again: %w", err), output)
-	}
-	t.pendingReload = false
-	return result{outcome: outcomeApplied}
-}
-
-// reload runs the target's reload command; output matching the failure
-// pattern counts as a failure (kamcmd exits 0 on RPC errors).
-func (r *Renderer) reload(ctx context.Context, t *target) (string, error) {
-	if t.cfg.ReloadCmd == "" {
-		return "", nil
-	}
-	env := []string{"TRUNKD_OUTPUT=" + t.cfg.Output, "TRUNKD_TARGET=" + t.cfg.Name}
-	output, err := runCommand(ctx, t.cfg.ReloadCmd, t.timeout, env)
-	if err == nil && t.failRe != nil && t.failRe.MatchString(output) {
-		err = fmt.Errorf("output matches reload_fail_regex %q", t.cfg.ReloadFailRegex)
-	}
-	if err == nil && output != "" {
-		r.log.Info("render reload output", "target", t.cfg.Name, "output", tail(r.red.apply(output), 4096))
-	}
-	return output, err
-}
-
-// rollback puts the previous file back (with a still newer mtime, so the
-// engine re-reads it) and reloads again. Without a previous file the new
-// one stays: a missing file can only keep the engine from starting (it may
-// just not be running yet), and its reload is retried. It returns the
-// error to report.
-func (r *Renderer) rollback(ctx context.Context, t *target, live liveFile, failedMtime time.Time, cause error) error {
-	t.pendingReload = true
-	if !live.exists {
-		return fmt.Errorf("reload failed: %w; there was no previous file, so the new one stays and its reload is retried", cause)
-	}
-	cand, err := writeCandidate(t.cfg.Output, live.data, live.info.Mode().Perm(), live.info, mtimeAfter(failedMtime, r.now()))
-	if err == nil {
-		err = replace(cand, t.cfg.Output)
-	}
-	if err != nil {
-		r.log.Error("render rollback failed: the rejected file stays in place", "target", t.cfg.Name, "error", r.red.apply(err.Error()))
-		return fmt.Errorf("reload failed: %w; rollback failed: %v", cause, err)
-	}
-	output, rerr := r.reload(ctx, t)
-	if rerr != nil {
-		r.log.Error("render rollback reload failed", "target", t.cfg.Name, "error", r.red.apply(rerr.Error()),
-			"output", tail(r.red.apply(output), 4096))
-		return fmt.Errorf("reload failed: %w; previous file restored, but its reload failed too: %v", cause, rerr)
-	}
-	t.pendingReload = false
-	return fmt.Errorf("reload failed: %w; previous file restored and reloaded", cause)
-}
-
-// record stores the result in the target's status, metrics and log.
-func (r *Renderer) record(t *target, snap *registry.Snapshot, res result) {
-	now := r.now()
-	name := t.cfg.Name
+// confirmed reports whether the operator confirmed every removal.
+func (r *Renderer) confirmed(t *target, removed []string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	t.lastRun = now
-	if snap != nil {
-		t.st.Generation = snap.Generation()
-	}
-	t.st.NextRetry = nil
-	if res.outcome != outcomeFailed || res.stage != StageTemplate {
-		r.recordTrunkErrors(t, res.failed)
-	}
-	switch res.outcome {
-	case outcomeUnchanged, outcomeApplied:
-		t.st.State, t.st.Trunks, t.st.LastSuccess, t.st.HeldBack = StateOK, res.trunks, &now, nil
-		t.failures, t.confirmed = 0, nil
-		if len(res.failed) == 0 {
-			t.trunkRetries = 0
-		} else {
-			t.trunkRetries++
-			r.scheduleRetry(t, now, t.trunkRetries) // a fixed template file is picked up without a new snapshot
+	for _, n := range removed {
+		if !t.confirmed[n] {
+			return false
 		}
-		r.m.lastSuccess.WithLabelValues(name).Set(float64(now.UnixNano()) / 1e9)
-		r.m.trunks.WithLabelValues(name).Set(float64(res.trunks))
-		r.m.held.WithLabelValues(name).Set(0)
-		if res.outcome == outcomeApplied {
-			t.st.LastChange = &now
-			r.m.changes.WithLabelValues(name).Inc()
-			r.log.Info("render applied", "target", name, "output", t.cfg.Output, "trunks", res.trunks, "generation", t.st.Generation)
-		}
-	case outcomeHeld:
-		if t.st.HeldBack != nil {
-			res.hold.Since = t.st.HeldBack.Since
-		}
-		t.st.State, t.st.HeldBack = StateHeldBack, res.hold
-		r.m.held.WithLabelValues(name).Set(1)
-		r.log.Warn("render held back by the drop guard; confirm with the API or confirm_drop",
-			"target", name, "live_trunks", res.hold.LiveTrunks, "new_trunks", res.hold.NewTrunks,
-			"removed", res.hold.Removed, "max_drop_ratio", r.maxDrop)
-	case outcomeFailed:
-		msg := r.red.apply(res.err.Error())
-		out := r.red.apply(res.output)
-		t.st.State = StateFailed
-		t.st.LastError = &TargetError{Time: now, Stage: res.stage, Message: msg, Output: tail(out, 2048)}
-		t.failures++
-		retry := r.scheduleRetry(t, now, t.failures)
-		r.m.failures.WithLabelValues(name, res.stage).Inc()
-		r.log.Error("render failed", "target", name, "stage", res.stage,
-			"error", msg, "output", tail(out, 4096), "retry_in", retry.Sub(now).Round(time.Second))
 	}
-}
-
-// scheduleRetry makes t due after the backoff of failure n, unless it is
-// due earlier, and returns that time. Guarded by r.mu.
-func (r *Renderer) scheduleRetry(t *target, now time.Time, n int) time.Time {
-	retry := now.Add(r.backoff(n))
-	if t.due.IsZero() || t.due.After(retry) {
-		t.due = retry
-	}
-	t.st.NextRetry = &retry
-	return retry
-}
-
-// recordTrunkErrors reports the trunks the render failed for, masked, in
-// the status, the metric and the log. Guarded by r.mu.
-func (r *Renderer) recordTrunkErrors(t *target, failed []trunkFailure) {
-	var list []TrunkError
-	for _, f := range failed {
-		list = append(list, TrunkError{Code: f.code, Reason: r.red.apply(f.err.Error()), Kept: f.kept})
-	}
-	same := slices.Equal(list, t.st.TrunkErrors)
-	t.st.TrunkErrors = list
-	r.m.trunkErrors.WithLabelValues(t.cfg.Name).Set(float64(len(list)))
-	if same {
-		return // logged when it began
-	}
-	for _, e := range list[:min(len(list), maxLoggedTrunkErrors)] {
-		r.log.Warn("render failed for one trunk; the others are applied", "target", t.cfg.Name,
-			"trunk", e.Code, "kept_last_output", e.Kept, "error", e.Reason)
-	}
-	if len(list) > maxLoggedTrunkErrors {
-		r.log.Warn("render failed for more trunks", "target", t.cfg.Name, "more", len(list)-maxLoggedTrunkErrors)
-	}
-}
-
-// maxLoggedTrunkErrors bounds the log lines about failed trunks per render.
-const maxLoggedTrunkErrors = 10
-
-// backoff is the wait before retry number n (1, 2, ...): doubling from
-// RetryMin up to RetryMax.
-func (r *Renderer) backoff(n int) time.Duration {
-	d := r.retryMin
-	for i := 1; i < n && d < r.retryMax; i++ {
-		d *= 2
-	}
-	return min(d, r.retryMax)
+	return true
 }

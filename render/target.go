@@ -24,25 +24,26 @@ type target struct {
 	trunkRe *regexp.Regexp
 
 	// Applying goroutine only (or one goroutine it waits for).
-	liveBuf  []byte    // read buffer of the live file
 	outputs  [2][]byte // the last output and the one before (a buffer for the next)
 	names    [2]namesMemo
 	frags    fragments // per-trunk outputs of a block program
 	file     *program  // the template file's program of the last render
 	verified string    // key of the file program whose blocks matched the whole template
 	mismatch string    // key of the file program whose blocks did not
-	// pendingReload: the live file may not be loaded by the engine (its
-	// reload failed and could not be rolled back). Applying goroutine only.
-	pendingReload bool
+	journal  journal   // an unfinished apply, on disk next to the output
+	// reloadFailed: the last reload of a new file failed (its next
+	// attempt gets two reloads before the rollback).
+	reloadFailed bool
 
-	st       TargetStatus
-	due      time.Time // zero: nothing to do until a trigger
-	lastRun  time.Time // end of the last render attempt
-	failures int       // consecutive failures, for the retry backoff
-	// trunkRetries counts renders in a row that failed for some trunks
-	// (retried with backoff, so that a fixed template file is picked up).
-	trunkRetries int
-	confirmed    map[string]bool // removals the operator confirmed
+	st           TargetStatus
+	due          time.Time // zero: nothing to do until a trigger
+	lastRun      time.Time // end of the last render attempt
+	failingSince time.Time // start of the current run of failures; zero when ok
+	// trunkErrorsSince: start of the current run of renders that failed
+	// for some trunks (retried with backoff, so that a fixed template file
+	// is picked up).
+	trunkErrorsSince time.Time
+	confirmed        map[string]bool // removals the operator confirmed
 }
 
 // parseTemplate parses a template with the helper functions; a missing map

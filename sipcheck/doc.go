@@ -5,6 +5,21 @@
 // Prometheus metrics of DESIGN.md §7. CheckOnce is the one-shot check of
 // `trunkd probe`; package fakeprovider is the registrar its tests run against.
 //
+// # Layout
+//
+// Top down: prober.go keeps one trunk per active provider (reconcile,
+// shutdown, State, Summary). trunk.go is the trunk and its life (create,
+// stop, un-register); schedule.go its timers (start, runReg, runPing, next
+// delays); record.go writes outcomes into its state, metrics and log
+// (state.go turns that into the API's State). register.go and ping.go run
+// the exchanges; request.go builds the requests and classify.go turns
+// answers into outcomes, both pure functions; digest.go answers challenges.
+// Below them engine.go (the sipgo user agent), answer.go (one transaction),
+// keepalive.go and framing.go (CRLF keep-alives), streamclose.go, resolve.go.
+// A trunk's fields say who owns them: set at creation; the registration
+// goroutine's (the REGISTER session and where our binding is); or guarded
+// by its mutex.
+//
 // # Semantics decided here (where DESIGN.md §6 and the issue are silent)
 //
 // Transport. One UA and one UDP socket bound to probe.listen: every UDP
@@ -52,7 +67,20 @@
 // Registration. query mode sends no Contact and no Expires (unless a 423
 // asks for one) and counts as registered when the credentials are accepted
 // (2xx); the listed bindings are reported (trunkd_provider_bindings) — zero
-// means the SIP engine holds no registration. The check repeats every expires
+// means the SIP engine holds no registration.
+//
+// Engine binding. The prober's own success does not prove that the SIP
+// engine is registered: a registrar offering only SHA-256 digest accepts
+// sipgo's answer while Kamailio 5.6's uac (MD5 only) cannot register at
+// all. State.Registration.EngineBinding says present when the last 200
+// listed a binding besides the prober's own, missing when it listed none,
+// unknown before the first 200; trunkd_provider_engine_bindings counts them
+// and the alert TrunkdTrunkEngineNotRegistered fires after 15 minutes of
+// registered with 0. Limits: the prober does not know the engine's
+// Contact, so any other client of the same account counts as the engine;
+// a registrar that lists no contacts in its 200 always reads missing; an
+// engine that lost its binding shows only at the next check (up to
+// expires later). The check repeats every expires
 // seconds minus up to 10 % (expires 0: every 600 s). bind mode asks for
 // expires (0: no Expires header, the registrar decides), takes the granted
 // time from our Contact's expires, else the Expires header, else the request

@@ -1,6 +1,8 @@
 package sipcheck
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -11,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/trunkd/trunkd/registry"
 )
 
 // kamailioPassword is the password of every user of the test registrar.
@@ -132,4 +136,57 @@ func TestKamailioCRLFPongsBetweenAnswers(t *testing.T) {
 	if v, _ := h.gauge("trunkd_sip_requests_total", "method", "CRLF", "result", "timeout"); v != 0 {
 		t.Fatalf("%v CRLF timeouts against a healthy Kamailio", v)
 	}
+}
+
+// TestKamailioEngineBindingSignal: against a registrar that offers only
+// SHA-256 digest, the prober's query succeeds (sipgo answers SHA-256)
+// while Kamailio 5.6's uac, which answers only MD5, could not register;
+// engine_binding = missing and trunkd_provider_engine_bindings = 0 say so.
+// Against an MD5 registrar where another client (standing in for the
+// engine: a bind-mode prober) holds a binding, it says present.
+func TestKamailioEngineBindingSignal(t *testing.T) {
+	account := func(p *registry.Provider) {
+		p.Username, p.Login, p.Pwd = "user01", "user01", kamailioPassword
+	}
+	t.Run("SHA-256 only", func(t *testing.T) {
+		addr := startKamailio(t, "SHA-256")
+		h := newHarness(t, Config{Timeout: 3 * time.Second})
+		tr := trunkAt("sha", addr, "udp")
+		account(&tr)
+		p := h.create(tr)
+		s := h.waitState(p.ID, "a registration check", func(s State) bool { return s.Registration.LastCheck != nil })
+		if s.Registration.State != RegRegistered || s.Registration.EngineBinding != BindingMissing {
+			t.Fatalf("registration %s (%s), engine_binding %q; want registered and missing",
+				s.Registration.State, s.Registration.LastReason, s.Registration.EngineBinding)
+		}
+		if v, ok := h.gauge("trunkd_provider_engine_bindings", "code", "sha"); !ok || v != 0 {
+			t.Fatalf("trunkd_provider_engine_bindings = %v (present %v), want 0", v, ok)
+		}
+		var out bytes.Buffer
+		if _, err := CheckOnce(context.Background(), Config{Timeout: 3 * time.Second}, &tr, &out); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), "algorithm=SHA-256") || strings.Contains(out.String(), "algorithm=MD5") {
+			t.Fatalf("the registrar should challenge with SHA-256 only:\n%s", out.String())
+		}
+	})
+	t.Run("MD5 with a binding", func(t *testing.T) {
+		addr := startKamailio(t, "")
+		engine := newHarness(t, Config{Timeout: 3 * time.Second, RegisterMode: ModeBind})
+		tr := trunkAt("engine", addr, "udp")
+		account(&tr)
+		e := engine.create(tr)
+		engine.waitState(e.ID, "the stand-in engine registered", registered)
+		h := newHarness(t, Config{Timeout: 3 * time.Second})
+		tr.Code = "query"
+		p := h.create(tr)
+		s := h.waitState(p.ID, "a registration check", func(s State) bool { return s.Registration.LastCheck != nil })
+		if s.Registration.State != RegRegistered || s.Registration.EngineBinding != BindingPresent || len(s.Registration.Bindings) != 1 {
+			t.Fatalf("registration %s, engine_binding %q, bindings %+v; want registered, present, 1",
+				s.Registration.State, s.Registration.EngineBinding, s.Registration.Bindings)
+		}
+		if v, _ := h.gauge("trunkd_provider_engine_bindings", "code", "query"); v != 1 {
+			t.Fatalf("trunkd_provider_engine_bindings = %v, want 1", v)
+		}
+	})
 }

@@ -31,6 +31,41 @@ type RegistrationState struct {
 	BindingsSeen *time.Time `json:"bindings_seen"`
 	// ExpiresAt is when the prober's own binding ends (bind mode).
 	ExpiresAt *time.Time `json:"expires_at"`
+	// EngineBinding says whether the registrar listed a binding besides
+	// the prober's own in its last 200: present, missing (the credentials
+	// work but the SIP engine holds no registration) or unknown (no 200
+	// yet). See the package doc for its limits.
+	EngineBinding string `json:"engine_binding"`
+}
+
+// Values of RegistrationState.EngineBinding.
+const (
+	BindingPresent = "present"
+	BindingMissing = "missing"
+	BindingUnknown = "unknown"
+)
+
+// engineBindings counts the listed bindings that are not the prober's own.
+func engineBindings(bs []Binding) int {
+	n := 0
+	for _, b := range bs {
+		if !b.Own {
+			n++
+		}
+	}
+	return n
+}
+
+// engineBinding is the EngineBinding of bindings listed in a 200 (seen
+// false: no 200 yet).
+func engineBinding(bs []Binding, seen bool) string {
+	switch {
+	case !seen:
+		return BindingUnknown
+	case engineBindings(bs) > 0:
+		return BindingPresent
+	}
+	return BindingMissing
 }
 
 // Binding is one contact a registrar listed for the trunk's address of record.
@@ -111,7 +146,7 @@ func (t *trunk) state() State {
 		LastReason: r.reason, LastCheck: timePtr(r.lastCheck), NextCheck: timePtr(r.nextCheck),
 		ConsecutiveFailures: r.failures, RTTSeconds: secondsPtr(r.rtt, r.hasRTT),
 		Bindings: append([]Binding{}, r.bindings...), BindingsSeen: timePtr(r.bindingsSeen),
-		ExpiresAt: timePtr(r.expiresAt)}
+		ExpiresAt: timePtr(r.expiresAt), EngineBinding: engineBinding(r.bindings, !r.bindingsSeen.IsZero())}
 	if !t.sp.reg {
 		s.Registration.NextCheck = nil
 	}

@@ -51,6 +51,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	cfgPath := fs.String("config", "", "config file (required)")
 	listen := fs.String("listen", "", "override the config's listen address")
 	providers := fs.String("providers", "", "override the config's providers_dir")
+	advertise := fs.String("probe-advertise", "", "override the config's probe.advertise (e.g. the pod IP from the downward API)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -68,6 +69,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if *providers != "" {
 		cfg.ProvidersDir = *providers
+	}
+	if *advertise != "" {
+		cfg.Probe.Advertise = *advertise
 	}
 	if err := serve(ctx, cfg, stdout, stderr); err != nil {
 		fmt.Fprintln(stderr, "trunkd serve:", err)

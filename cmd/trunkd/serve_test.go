@@ -65,3 +65,23 @@ func TestServeOperationalEndpoints(t *testing.T) {
 		return strings.Contains(m, `trunkd_providers{state="disabled"} 1`) && strings.Contains(m, "trunkd_registry_invalid_files 0")
 	})
 }
+
+// TestServeProbeAdvertiseFlag: --probe-advertise overrides probe.advertise,
+// so a Kubernetes pod can pass its IP from the downward API ($(POD_IP) in
+// args) while the config file stays a ConfigMap.
+func TestServeProbeAdvertiseFlag(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "trunkd.yaml")
+	if err := os.WriteFile(cfg, []byte("providers_dir: "+dir+"\nprobe:\n  enabled: true\n  listen: 127.0.0.1:0\n  advertise: 192.0.2.1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var base string
+	serveInBackground(t, []string{"serve", "--config", cfg, "--listen", "127.0.0.1:0", "--probe-advertise", "192.0.2.7"}, func(line string) bool {
+		base = strings.TrimPrefix(line, "trunkd listening on ")
+		return base != line
+	})
+	_, body := get(t, base+"/status")
+	if !strings.Contains(body, `"advertise": "192.0.2.7:`) && !strings.Contains(body, `"advertise":"192.0.2.7:`) {
+		t.Errorf("/status does not show the advertised address 192.0.2.7:\n%s", body)
+	}
+}
