@@ -43,14 +43,11 @@
 // text: a new text (an edited template file) drops them. A snapshot then
 // executes the block only for trunks that are new or changed, copies runs
 // of unchanged trunks from the previous output in one piece (much faster
-// than gathering 10,000 small pieces), and writes into the buffer of the
-// output before the last one (two buffers per target, so the file of many
-// megabytes is no new garbage per change; the names remembered for a
-// buffer's old content are forgotten before it is reused). Matching a
+// than gathering 10,000 small pieces) into a new output. Matching a
 // snapshot's providers and trunks to the last ones is a merge by code, with
 // no maps. A block that fails is not kept (see "One trunk's failure").
-// The price is memory: about three times the file's size per target (the
-// kept pieces and two output buffers).
+// The price is memory: about twice the file's size per target (the kept
+// pieces and the last output).
 //
 // An operator's template file with these blocks gets the same treatment
 // once its blocks rendered the same bytes as its main template, checked on
@@ -67,12 +64,17 @@
 // either end (the parser strips it); FreeSWITCH XML escapes & < > " ' as
 // entities and '$' as &#36; (the pre-processor expands "$${" in the raw
 // text) and rejects "${" (channel-variable expansion after parsing) and
-// control characters. A trunk code is used as an object name (l_uuid,
-// duid, pjsip section, gateway name) and must consist of letters, digits,
-// '.', '_', '+', '-'; user parts of SIP URIs must be RFC 3261 "user"
-// characters. A rejected value is a template error for that trunk (see
-// "One trunk's failure"); the error names the trunk and never contains the
-// value itself.
+// control characters; a pjsip value beginning with '>' is written after
+// a space ("key=>x" would read as "key=x"). A trunk code is used as an
+// object name (l_uuid, duid, pjsip section, gateway name) and must consist
+// of letters, digits, '.', '_', '+', '-'; user parts of SIP URIs must be
+// RFC 3261 "user" characters. The registry's validation is the one gate
+// (registry package doc, "Values"): every provider it accepts passes these
+// checks in every built-in template, which TestGateProperty and FuzzGate
+// prove over generated and fuzzed values; the checks here stay as a second
+// line for an operator's own template and its vars.
+// A rejected value is a template error for that trunk (see "One trunk's
+// failure"); the error names the trunk and never contains the value itself.
 //
 // # One trunk's failure
 //
@@ -216,10 +218,19 @@
 // snapshot generation, active trunks of the last success, last success,
 // last change, last error (time, stage, message, output tail) and the next
 // retry; the last error stays after a later success, state tells the
-// present. Every password the renderer has seen (raw, escaped for each
-// engine, and as HA1) is replaced by *** in command output and messages
-// before they reach the log or /status; a very short password masks its
-// characters wherever they appear. New passwords are learned from the
-// providers that changed; the masking table is rebuilt when next used, not
-// on the way from a change to its reload. Metrics: see docs/metrics.md.
+// present. Passwords (raw, escaped for each engine, and as HA1) are
+// replaced by *** in command output and messages before they reach the
+// log or /status. A password of 8 bytes or more is masked wherever it
+// occurs; a shorter one only where it stands as a whole value (next to
+// the text's start or end, white space or punctuation other than
+// "_-.+~%" and backslash), so that with passwords "a" or ">" a message
+// stays readable and a mask never shows where inside a word a password
+// is ("auth_password: a" and a db_text field ":a:" are masked; a short
+// password inside a longer word is not told apart from the word). The
+// renderer keeps the passwords of the providers in force plus those that
+// left the providers but may still be in a live file: they are forgotten
+// once every target is ok with a later snapshot and keeps no trunk's
+// older output, so memory does not grow with every password ever set.
+// New passwords are learned from the providers that changed; the masks
+// are rebuilt when next used, not on the way from a change to its reload. Metrics: see docs/metrics.md.
 package render

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -96,15 +98,13 @@ func New(cfg Config, opts Options) (*Renderer, error) {
 	return r, nil
 }
 
-// Run renders every target for each snapshot of reg until ctx ends. The
-// first change renders at once; snapshots that arrive while a target
-// renders, or within MinInterval of its last render, render once more
-// with the latest (the subscription keeps only the latest). A failed target
-// is retried with backoff; a held-back one waits for a new snapshot or
-// ConfirmDrop.
-func (r *Renderer) Run(ctx context.Context, reg *registry.Registry) error {
-	sub := reg.Subscribe()
-	defer sub.Close()
+// Run renders every target for each snapshot from snaps until ctx ends or
+// snaps is closed. The first change after a quiet period renders at once;
+// snapshots that arrive while a target renders, or within MinInterval of
+// its last render, render once more with the latest (a registry
+// subscription keeps only the latest). A failed target is retried with
+// backoff; a held-back one waits for a new snapshot or ConfirmDrop.
+func (r *Renderer) Run(ctx context.Context, snaps <-chan *registry.Snapshot) error {
 	var snap *registry.Snapshot
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -113,7 +113,10 @@ func (r *Renderer) Run(ctx context.Context, reg *registry.Registry) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case s := <-sub.C():
+		case s, ok := <-snaps:
+			if !ok {
+				return nil
+			}
 			snap = s
 			r.markAllDue()
 		case <-r.wake:
@@ -148,7 +151,26 @@ func (r *Renderer) RenderOnce(ctx context.Context, snap *registry.Snapshot) erro
 			errs = append(errs, fmt.Errorf("%s: %w: %d of %d trunks would be removed", t.cfg.Name, ErrHeldBack, res.hold.Removed, res.hold.LiveTrunks))
 		}
 	}
+	r.forgetRetired()
 	return errors.Join(errs...)
+}
+
+// forgetRetired lets the redactor drop the passwords no live file can
+// hold any more: when every target is ok (its live file is the render of
+// its last snapshot) and keeps no trunk's older output.
+func (r *Renderer) forgetRetired() {
+	r.mu.Lock()
+	applied := uint64(math.MaxUint64)
+	for _, t := range r.targets {
+		if t.st.State != StateOK || slices.ContainsFunc(t.st.TrunkErrors, func(e TrunkError) bool { return e.Kept }) {
+			applied = 0
+		}
+		applied = min(applied, t.st.Generation)
+	}
+	r.mu.Unlock()
+	if applied > 0 && applied != math.MaxUint64 {
+		r.red.forget(applied)
+	}
 }
 
 func (r *Renderer) markAllDue() {
@@ -186,6 +208,7 @@ func (r *Renderer) applyDue(ctx context.Context, snap *registry.Snapshot) {
 		}
 		r.record(t, snap, res)
 	}
+	r.forgetRetired()
 }
 
 // nextDue returns the earliest time a target wants to run.

@@ -5,6 +5,21 @@
 // Prometheus metrics of DESIGN.md §7. CheckOnce is the one-shot check of
 // `trunkd probe`; package fakeprovider is the registrar its tests run against.
 //
+// # Layout
+//
+// Top down: prober.go keeps one trunk per active provider (reconcile,
+// shutdown, State, Summary). trunk.go is the trunk and its life (create,
+// stop, un-register); schedule.go its timers (start, runReg, runPing, next
+// delays); record.go writes outcomes into its state, metrics and log
+// (state.go turns that into the API's State). register.go and ping.go run
+// the exchanges; request.go builds the requests and classify.go turns
+// answers into outcomes, both pure functions; digest.go answers challenges.
+// Below them engine.go (the sipgo user agent), answer.go (one transaction),
+// keepalive.go and framing.go (CRLF keep-alives), streamclose.go, resolve.go.
+// A trunk's fields say who owns them: set at creation; the registration
+// goroutine's (the REGISTER session and where our binding is); or guarded
+// by its mutex.
+//
 // # Semantics decided here (where DESIGN.md §6 and the issue are silent)
 //
 // Transport. One UA and one UDP socket bound to probe.listen: every UDP

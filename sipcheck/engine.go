@@ -183,7 +183,7 @@ func (e *engine) build(roots *x509.CertPool) error {
 		return fmt.Errorf("probe: sip client: %w", err)
 	}
 	e.srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
-		_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
 	})
 	return nil
 }

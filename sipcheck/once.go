@@ -49,25 +49,7 @@ func CheckOnce(ctx context.Context, cfg Config, p *registry.Provider, out io.Wri
 	defer t.cancel()
 	fmt.Fprintf(out, "trunk %s (%s): registration %s, ping %s, from udp:%s\n\n", p.Code, p.ID,
 		regSummaryMode(t), p.PingMode, eng.laddr)
-	rep := Report{OK: true}
-	if t.sp.reg {
-		ro := t.registerCheck(ctx, t.bind)
-		t.mu.Lock()
-		t.applyReg(ro, time.Now())
-		t.mu.Unlock()
-		if ro.canceled || ro.state != RegRegistered {
-			rep.OK = false
-		}
-	}
-	if t.pings() {
-		po := t.pingCheck(ctx)
-		t.mu.Lock()
-		t.applyPing(po, time.Now())
-		t.mu.Unlock()
-		if po.canceled || !po.sentOnly && !po.alive {
-			rep.OK = false
-		}
-	}
+	rep := Report{OK: checkOnce(ctx, t)}
 	st := t.state()
 	rep.Registration, rep.Ping = st.Registration, st.Ping
 	var unreg *regOutcome
@@ -79,6 +61,28 @@ func CheckOnce(ctx context.Context, cfg Config, p *registry.Provider, out io.Wri
 	}
 	writeSummary(out, st, unreg, rep.OK)
 	return rep, ctx.Err()
+}
+
+// checkOnce runs t's registration check and ping once each and records
+// them; false when one failed.
+func checkOnce(ctx context.Context, t *trunk) bool {
+	ok := true
+	if t.sp.reg {
+		ro := t.registerCheck(ctx)
+		t.trackBinding(ro)
+		t.mu.Lock()
+		t.applyReg(ro, time.Now())
+		t.mu.Unlock()
+		ok = !ro.canceled && ro.state == RegRegistered
+	}
+	if t.pings() {
+		po := t.pingCheck(ctx)
+		t.mu.Lock()
+		t.applyPing(po, time.Now())
+		t.mu.Unlock()
+		ok = ok && !po.canceled && (po.sentOnly || po.alive)
+	}
+	return ok
 }
 
 func regSummaryMode(t *trunk) string {

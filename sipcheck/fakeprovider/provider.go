@@ -198,7 +198,7 @@ func (p *Provider) hooked(h sipgo.RequestHandler) sipgo.RequestHandler {
 
 func (p *Provider) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	p.options.Add(1)
-	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
+	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
 	res.AppendHeader(sip.NewHeader("Allow", "REGISTER, OPTIONS"))
 	p.respond(tx, res)
 }
