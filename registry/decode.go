@@ -37,6 +37,7 @@ func parse(name string, data []byte) (*parsed, Problems) {
 	if len(probs) > 0 {
 		return nil, probs
 	}
+	pr.p.normalize()
 	probs = Validate(&pr.p)
 	for i := range probs {
 		probs[i].File = name

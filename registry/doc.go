@@ -15,6 +15,40 @@
 // they return; an Update edits the YAML node tree so that comments, key order
 // and untouched values stay as the operator wrote them.
 //
+// # Values: one gate
+//
+// Whatever the registry accepts, from a file or through the API, renders
+// with every built-in template (proven by render's gate property test and
+// fuzz target). Per field, the rule is tightened where an engine cannot
+// take a value, and the engines' own escapes (render/escape.go) carry the
+// rest:
+//   - Every string field: valid UTF-8; no control character (C0 including
+//     TAB, CR, LF and NUL; DEL; C1 including NEL; U+2028, U+2029); no "${"
+//     (FreeSWITCH expands it as a channel variable and has no escape for
+//     it). Every string field but opts.title and opts.comment: no white
+//     space at either end (Asterisk strips it, and "Oktell " would look
+//     like "Oktell").
+//   - code: 1-64 ASCII letters, digits, '.', '_', '+', '-', starting with a
+//     letter or digit. It is the trunk's object name in every engine (pjsip
+//     section, FreeSWITCH gateway, Kamailio l_uuid and duid), a metric label
+//     and the file name; look-alikes (U+00A0, U+200B) and spaces are refused.
+//   - username: the user part of a SIP URI (RFC 3261: letters, digits,
+//     -_.!~*'()&=+$,;?/ and %HH escapes). login: no '"' or '\' (it is a
+//     quoted digest username), and the SIP URI user rule when username is
+//     empty (login is then the AOR user).
+//   - reg: 1 with neither username nor login registers as the code: the
+//     AOR and digest user are the code (Provider.AORUser, AuthUser), which
+//     the code rule keeps a valid SIP user. The README's POST example is
+//     such a provider.
+//   - pwd, opts: free text under the shared rules; ';', '>', '$', quotes,
+//     '&', '<' and the like are escaped by each engine's escape.
+//   - id: a UUID, compared and stored in lower case: a file or API body may
+//     write it in any case, lookups ignore case, and an id that differs
+//     from another only by case is a duplicate (409 through the API).
+//   - Hosts (domain, proxyaddr, localdomain, pingsrv, extaddrs,
+//     alternative_proxies): IsHost, which admits only characters that are
+//     safe in SIP URIs and every engine's syntax.
+//
 // Decisions where the contract is silent:
 //   - A file without id gets DeriveID(code), a name-based UUID; the file is
 //     not rewritten. A file without ext gets ext.ct = ext.lwt = its mtime,

@@ -47,9 +47,10 @@ func (s *Snapshot) Len() int { return len(s.providers) }
 // slice and the providers are shared: do not modify them.
 func (s *Snapshot) Providers() []*Provider { return s.providers }
 
-// ByID returns the provider with the given id.
+// ByID returns the provider with the given id, compared case-insensitively
+// (ids are stored in lower case).
 func (s *Snapshot) ByID(id string) (*Provider, bool) {
-	e, ok := s.byID[id]
+	e, ok := s.entryByID(id)
 	if !ok {
 		return nil, false
 	}
@@ -68,10 +69,19 @@ func (s *Snapshot) ByCode(code string) (*Provider, bool) {
 // FileOf returns the file name (relative to the providers directory) that
 // holds the provider with the given id, or "".
 func (s *Snapshot) FileOf(id string) string {
-	if e, ok := s.byID[id]; ok {
+	if e, ok := s.entryByID(id); ok {
 		return e.file
 	}
 	return ""
+}
+
+// entryByID looks an id up case-insensitively: ids are stored in lower case.
+func (s *Snapshot) entryByID(id string) (*entry, bool) {
+	e, ok := s.byID[id]
+	if !ok {
+		e, ok = s.byID[strings.ToLower(id)]
+	}
+	return e, ok
 }
 
 // Invalid lists the files that failed to parse or validate, by file name.

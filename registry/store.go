@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 )
 
 // Errors of the store; API handlers map them to status codes.
@@ -23,6 +24,7 @@ func (r *Registry) Create(p Provider) (*Provider, error) {
 	defer r.mu.Unlock()
 	now := NewTimestamp(r.now())
 	p.Ext = Ext{CT: now, LWT: now}
+	p.normalize()
 	if p.ID == "" && p.Code != "" {
 		p.ID = DeriveID(p.Code)
 	}
@@ -52,6 +54,7 @@ func (r *Registry) Create(p Provider) (*Provider, error) {
 // return an error (a failed precondition) to abort. ext.lwt advances; id and
 // ext.ct cannot change.
 func (r *Registry) Update(id string, change func(p *Provider) error) (*Provider, error) {
+	id = strings.ToLower(id)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	name, pr, err := r.readCurrent(id)
@@ -67,6 +70,7 @@ func (r *Registry) Update(id string, change func(p *Provider) error) (*Provider,
 	if err := change(&next); err != nil {
 		return nil, err
 	}
+	next.normalize()
 	if next.ID != old.ID {
 		return nil, Problems{{Field: "id", Msg: "is prohibited for modification"}}
 	}

@@ -53,8 +53,8 @@ type Trunk struct {
 	Opts               registry.Opts
 	Ext                registry.Ext
 
-	AORUser     string           // username, or login when username is empty
-	AuthUser    string           // login, or username when login is empty
+	AORUser     string           // registry.Provider.AORUser: username, login, or the code of a registering trunk
+	AuthUser    string           // registry.Provider.AuthUser: login, username, or the code of a registering trunk
 	HasProxy    bool             // proxyaddr is set
 	NextHost    string           // proxyaddr when set, else domain
 	NextPort    int              // proxyport (0 → 5060, 5061 for tls) with a proxy; 0 without one
@@ -158,8 +158,8 @@ func newTrunk(p *registry.Provider) (Trunk, error) {
 		LocalDomain: p.LocalDomain, Media: p.Media, Reinvite: p.Reinvite, Translit: p.Translit, Lic: p.Lic,
 		TrunksOut: p.TrunksOut, Opts: p.Opts, Ext: p.Ext,
 
-		AORUser:     firstNonEmpty(p.Username, p.Login),
-		AuthUser:    firstNonEmpty(p.Login, p.Username),
+		AORUser:     p.AORUser(),
+		AuthUser:    p.AuthUser(),
 		HasProxy:    p.ProxyAddr != "",
 		NextHost:    firstNonEmpty(p.ProxyAddr, p.Domain),
 		ExtAddrList: registry.SplitList(p.ExtAddrs),

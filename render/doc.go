@@ -67,12 +67,17 @@
 // either end (the parser strips it); FreeSWITCH XML escapes & < > " ' as
 // entities and '$' as &#36; (the pre-processor expands "$${" in the raw
 // text) and rejects "${" (channel-variable expansion after parsing) and
-// control characters. A trunk code is used as an object name (l_uuid,
-// duid, pjsip section, gateway name) and must consist of letters, digits,
-// '.', '_', '+', '-'; user parts of SIP URIs must be RFC 3261 "user"
-// characters. A rejected value is a template error for that trunk (see
-// "One trunk's failure"); the error names the trunk and never contains the
-// value itself.
+// control characters; a pjsip value beginning with '>' is written after
+// a space ("key=>x" would read as "key=x"). A trunk code is used as an
+// object name (l_uuid, duid, pjsip section, gateway name) and must consist
+// of letters, digits, '.', '_', '+', '-'; user parts of SIP URIs must be
+// RFC 3261 "user" characters. The registry's validation is the one gate
+// (registry package doc, "Values"): every provider it accepts passes these
+// checks in every built-in template, which TestGateProperty and FuzzGate
+// prove over generated and fuzzed values; the checks here stay as a second
+// line for an operator's own template and its vars.
+// A rejected value is a template error for that trunk (see "One trunk's
+// failure"); the error names the trunk and never contains the value itself.
 //
 // # One trunk's failure
 //

@@ -206,14 +206,15 @@ func TestBlockErrorNamesTrunk(t *testing.T) {
 	f := newFixture(t, "alpha", "bravo")
 	tmplPath := filepath.Join(t.TempDir(), "my.tmpl")
 	writeFile(t, tmplPath, `{{template "header" .}}{{range .Trunks}}{{template "trunk" .}}{{end}}{{template "footer" .}}`+
-		`{{define "header"}}{{end}}{{define "footer"}}{{end}}{{define "trunk"}}{{pjsip .Pwd}}{{"\n"}}{{end}}`)
+		`{{define "header"}}{{end}}{{define "footer"}}{{end}}{{define "trunk"}}{{pjsip .Opts.Comment}}{{"\n"}}{{end}}`)
 	tc := f.uacreg(func(tc *TargetConfig) { tc.Template = tmplPath })
 	r, _, _ := testRenderer(t, Config{Targets: []TargetConfig{tc}}, -1)
 	if err := r.RenderOnce(t.Context(), f.reg.Snapshot()); err != nil {
 		t.Fatal(err)
 	}
 	good := readFile(t, tc.Output)
-	f.set(t, "bravo", trunkYAML("bravo", " bravo-secret", 300)) // pjsip.conf cannot hold the leading space
+	// pjsip.conf cannot hold the leading space, which the registry allows in a comment
+	f.set(t, "bravo", trunkYAML("bravo", "pw", 300)+"opts:\n  comment: \" bravo-secret\"\n")
 	err := r.RenderOnce(t.Context(), f.reg.Snapshot())
 	if err == nil || !strings.Contains(err.Error(), `trunk "bravo"`) || strings.Contains(err.Error(), "bravo-secret") {
 		t.Fatalf("RenderOnce = %v", err)
