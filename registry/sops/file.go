@@ -22,6 +22,9 @@ var ErrEncrypted = errors.New("already sops-encrypted")
 var macOnlyEncryptedInit = []byte{0x8a, 0x3f, 0xd2, 0xad, 0x54, 0xce, 0x66, 0x52, 0x7b, 0x10, 0x34, 0xf3, 0xd1, 0x47, 0xbe, 0xb,
 	0xb, 0x97, 0x5b, 0x3b, 0xf4, 0x4f, 0x72, 0xc6, 0xfd, 0xad, 0xec, 0x81, 0x76, 0xf2, 0x7d, 0x69}
 
+// regexpPwd is EncryptedRegex compiled.
+var regexpPwd = regexp.MustCompile(EncryptedRegex)
+
 // IsEncrypted tells whether a provider file has a sops section.
 func IsEncrypted(data []byte) bool {
 	d, err := parseDocument("", data)
@@ -103,7 +106,7 @@ func Encrypt(name string, data []byte, recipients []Recipient, now time.Time) ([
 	if d.root.Style&yaml.FlowStyle != 0 {
 		return nil, fmt.Errorf("%s: a file that is one flow mapping {…} cannot take a sops section; write it in block style", name)
 	}
-	leaves, err := d.leaves(regexp.MustCompile(EncryptedRegex))
+	leaves, err := d.leaves(regexpPwd)
 	if err != nil || len(leaves) == 0 {
 		return data, wrapName(name, err)
 	}
