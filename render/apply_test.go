@@ -493,7 +493,7 @@ func TestRunRendersBurstOnceAndRetries(t *testing.T) {
 	}
 	ctx, cancel := contextWithCancel(t)
 	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx, f.reg) }()
+	go func() { done <- r.Run(ctx, subscribe(t, f.reg)) }()
 	defer func() { cancel(); <-done }()
 
 	waitFor(t, 5*time.Second, "the first reload to start", func() bool { return f.reloads() == 1 })
