@@ -125,7 +125,7 @@ func TestDuplicateNamesKeyLine(t *testing.T) {
 	}
 	line := 1 + strings.Count(string(data[:strings.Index(string(data), "\ncode:")+1]), "\n")
 	writeFile(t, filepath.Join(dir, "a.yaml"), "domain: sip.example.net\ncode: x\n")
-	if _, err := r.Reload(false); err != nil { // x.yaml unchanged: its state is the one the write left
+	if _, err := r.rescan(scope{}); err != nil { // x.yaml unchanged: its state is the one the write left
 		t.Fatal(err)
 	}
 	inv := r.Snapshot().Invalid()

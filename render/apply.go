@@ -107,7 +107,7 @@ func (r *Renderer) swapIn(ctx context.Context, t *target, live liveFile, out []b
 		os.Remove(cand)
 		return res
 	}
-	if err := t.journal.begin(live.exists); err != nil {
+	if err := t.journal.begin(live); err != nil {
 		os.Remove(cand)
 		return failed(StageWrite, err, "")
 	}

@@ -43,7 +43,7 @@ func (f *fixture) set(t *testing.T, code, text string) {
 	} else {
 		writeFile(t, path, text)
 	}
-	if _, err := f.reg.Reload(true); err != nil {
+	if err := f.reg.Reload(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -493,7 +493,7 @@ func TestRunRendersBurstOnceAndRetries(t *testing.T) {
 	}
 	ctx, cancel := contextWithCancel(t)
 	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx, f.reg) }()
+	go func() { done <- r.Run(ctx, subscribe(t, f.reg)) }()
 	defer func() { cancel(); <-done }()
 
 	waitFor(t, 5*time.Second, "the first reload to start", func() bool { return f.reloads() == 1 })
@@ -531,7 +531,7 @@ func TestRunRendersBurstOnceAndRetries(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := f.reg.Reload(true); err != nil {
+	if err := f.reg.Reload(); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "the drop to be held back", func() bool {

@@ -211,7 +211,7 @@ func benchWriteToReload(b *testing.B, dir, template string, minSamples int) {
 	ctx, cancel := contextWithCancel(b)
 	done := make(chan struct{}, 2)
 	go func() { _ = reg.Watch(ctx); done <- struct{}{} }()
-	go func() { _ = r.Run(ctx, reg); done <- struct{}{} }()
+	go func() { _ = r.Run(ctx, subscribe(b, reg)); done <- struct{}{} }()
 	defer func() { cancel(); <-done; <-done }()
 	at := waitStarted(b, started, time.Minute) // the first snapshot writes the file
 

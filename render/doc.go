@@ -43,14 +43,11 @@
 // text: a new text (an edited template file) drops them. A snapshot then
 // executes the block only for trunks that are new or changed, copies runs
 // of unchanged trunks from the previous output in one piece (much faster
-// than gathering 10,000 small pieces), and writes into the buffer of the
-// output before the last one (two buffers per target, so the file of many
-// megabytes is no new garbage per change; the names remembered for a
-// buffer's old content are forgotten before it is reused). Matching a
+// than gathering 10,000 small pieces) into a new output. Matching a
 // snapshot's providers and trunks to the last ones is a merge by code, with
 // no maps. A block that fails is not kept (see "One trunk's failure").
-// The price is memory: about three times the file's size per target (the
-// kept pieces and two output buffers).
+// The price is memory: about twice the file's size per target (the kept
+// pieces and the last output).
 //
 // An operator's template file with these blocks gets the same treatment
 // once its blocks rendered the same bytes as its main template, checked on

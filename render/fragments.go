@@ -68,11 +68,8 @@ func (f *fragments) reset(key string) {
 }
 
 // render executes a block program over data, reusing the fragments of
-// unchanged trunks, and writes the output into buf when it is large enough
-// (at 10,000 trunks a file is megabytes: a new one per change would keep
-// the garbage collector busy on the way to the reload). On error the kept
-// fragments stay as they were.
-func (f *fragments) render(prog *program, data *Data, buf []byte) ([]byte, error) {
+// unchanged trunks. On error the kept fragments stay as they were.
+func (f *fragments) render(prog *program, data *Data) ([]byte, error) {
 	if f.key != prog.key {
 		f.reset(prog.key)
 	}
@@ -93,10 +90,7 @@ func (f *fragments) render(prog *program, data *Data, buf []byte) ([]byte, error
 		return nil, err
 	}
 	size += len(header) + len(footer)
-	out := buf[:0]
-	if cap(out) < size {
-		out = make([]byte, 0, size+size/16)
-	}
+	out := make([]byte, 0, size)
 	out = append(out, header...)
 	out = f.assemble(out, next)
 	out = append(out, footer...)
@@ -203,9 +197,6 @@ func (f *fragments) number(prog *program, next []fragment) (int, error) {
 // from all over the heap.
 func (f *fragments) assemble(out []byte, next []fragment) []byte {
 	last := f.out
-	if len(last) > 0 && cap(out) > 0 && &out[:cap(out)][0] == &last[:cap(last)][0] {
-		last = nil // never the case (out is the buffer before), but never copy onto itself
-	}
 	for i := 0; i < len(next); {
 		if e := &next[i]; e.prev < 0 || last == nil {
 			e.off = len(out)
@@ -283,7 +274,7 @@ func linesAligned(out []byte, headerLen int, entries []fragment, footerLen int) 
 // fragments not scanned before; false when out is not the last render or
 // its lines span pieces.
 func (f *fragments) names(re *regexp.Regexp, out []byte) (map[string]bool, bool) {
-	if !f.aligned || len(out) != len(f.out) || len(out) == 0 || &out[0] != &f.out[0] {
+	if !f.aligned || len(out) == 0 || !bytes.Equal(out, f.out) {
 		return nil, false
 	}
 	names := make(map[string]bool, len(f.entries))

@@ -134,7 +134,7 @@ func (c *blockCase) check(t *testing.T, step string, set trunkSet, executed int)
 	if scanned := scanNames(c.tg.trunkRe, out); !maps.Equal(names, scanned) {
 		t.Fatalf("%s: %s: fragment names %v, file scan %v", step, c.name, sortedKeys(names), sortedKeys(scanned))
 	}
-	// The names remembered for earlier outputs (whose buffers are reused)
+	// The names remembered for earlier outputs
 	// are those of the content asked about.
 	for _, data := range [][]byte{out, c.prev, bytes.Clone(out)} {
 		if data != nil && !maps.Equal(c.tg.outputNames(data), scanNames(c.tg.trunkRe, data)) {
@@ -252,7 +252,7 @@ func TestFragmentNamesNeedLineEnds(t *testing.T) {
 			t.Fatal(err)
 		}
 		tg := &target{trunkRe: regexp.MustCompile(`([a-z]+) `)}
-		prog := newProgram(tmpl, "test:"+c.trunk, false)
+		prog := newProgram(tmpl, "test:"+c.trunk)
 		out, err := renderStrict(tg, prog, newData("t", -1, nil, set))
 		if err != nil {
 			t.Fatal(err)

@@ -122,7 +122,7 @@ func lineCount(path string) int {
 // targetStatus returns the status of the named target.
 func targetStatus(t testing.TB, r *Renderer, name string) TargetStatus {
 	t.Helper()
-	for _, ts := range r.Status().(Status).Targets {
+	for _, ts := range r.Status().Targets {
 		if ts.Name == name {
 			return ts
 		}
@@ -169,4 +169,12 @@ func renderStrict(tg *target, prog *program, data *Data) ([]byte, error) {
 		err = fmt.Errorf("trunk %q: %w", failed[0].code, failed[0].err)
 	}
 	return out, err
+}
+
+// subscribe returns the snapshot channel of a subscription to reg that
+// ends with the test.
+func subscribe(t testing.TB, reg *registry.Registry) <-chan *registry.Snapshot {
+	sub := reg.Subscribe()
+	t.Cleanup(sub.Close)
+	return sub.C()
 }

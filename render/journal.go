@@ -37,18 +37,18 @@ func (j journal) pending() bool {
 	return err == nil
 }
 
-// begin starts an apply that replaces the live file. When no apply is
-// unfinished, the live file (if any) becomes the previous good file; an
-// unfinished apply keeps its previous good file, since the live file was
-// never confirmed by a reload.
-func (j journal) begin(liveExists bool) error {
+// begin starts an apply that replaces live. When no apply is unfinished,
+// the live file (if any) becomes the previous good file; an unfinished
+// apply keeps its previous good file, since the live file was never
+// confirmed by a reload.
+func (j journal) begin(live liveFile) error {
 	if j.pending() {
 		return nil
 	}
 	if err := os.Remove(j.prev); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("journal: remove old previous file: %w", err)
 	}
-	if liveExists {
+	if live.exists {
 		if err := j.keepLive(); err != nil {
 			return err
 		}

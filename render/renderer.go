@@ -98,15 +98,13 @@ func New(cfg Config, opts Options) (*Renderer, error) {
 	return r, nil
 }
 
-// Run renders every target for each snapshot of reg until ctx ends. The
-// first change renders at once; snapshots that arrive while a target
-// renders, or within MinInterval of its last render, render once more
-// with the latest (the subscription keeps only the latest). A failed target
-// is retried with backoff; a held-back one waits for a new snapshot or
-// ConfirmDrop.
-func (r *Renderer) Run(ctx context.Context, reg *registry.Registry) error {
-	sub := reg.Subscribe()
-	defer sub.Close()
+// Run renders every target for each snapshot from snaps until ctx ends or
+// snaps is closed. The first change after a quiet period renders at once;
+// snapshots that arrive while a target renders, or within MinInterval of
+// its last render, render once more with the latest (a registry
+// subscription keeps only the latest). A failed target is retried with
+// backoff; a held-back one waits for a new snapshot or ConfirmDrop.
+func (r *Renderer) Run(ctx context.Context, snaps <-chan *registry.Snapshot) error {
 	var snap *registry.Snapshot
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -115,7 +113,10 @@ func (r *Renderer) Run(ctx context.Context, reg *registry.Registry) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case s := <-sub.C():
+		case s, ok := <-snaps:
+			if !ok {
+				return nil
+			}
 			snap = s
 			r.markAllDue()
 		case <-r.wake:

@@ -47,7 +47,8 @@ var ErrTrunkFailed = errors.New("render failed for a trunk")
 // the drop guard held back.
 var ErrHeldBack = errors.New("held back by the drop guard")
 
-// Status is what the renderer reports under "render" in /status.
+// Status is the state of every render target (served under "render" in
+// /status).
 type Status struct {
 	Targets []TargetStatus `json:"targets"`
 }
@@ -105,11 +106,8 @@ type HeldDrop struct {
 // maxRemovedList bounds HeldDrop.RemovedList.
 const maxRemovedList = 50
 
-// StatusName is the key of the renderer in /status.
-func (r *Renderer) StatusName() string { return "render" }
-
 // Status returns a copy of every target's state.
-func (r *Renderer) Status() any {
+func (r *Renderer) Status() Status {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := Status{Targets: make([]TargetStatus, len(r.targets))}

@@ -24,7 +24,6 @@ type target struct {
 	trunkRe *regexp.Regexp
 
 	// Applying goroutine only (or one goroutine it waits for).
-	outputs  [2][]byte // the last output and the one before (a buffer for the next)
 	names    [2]namesMemo
 	frags    fragments // per-trunk outputs of a block program
 	file     *program  // the template file's program of the last render
@@ -44,12 +43,6 @@ type target struct {
 	// is picked up).
 	trunkErrorsSince time.Time
 	confirmed        map[string]bool // removals the operator confirmed
-}
-
-// parseTemplate parses a template with the helper functions; a missing map
-// key is an error.
-func parseTemplate(name, text string, vars map[string]string) (*template.Template, error) {
-	return template.New(name).Option("missingkey=error").Funcs(funcs(vars)).Parse(text)
 }
 
 // program returns the target's template; a template file is read again
@@ -73,25 +66,13 @@ func (t *target) program() (*program, error) {
 // trunks the template failed for are returned in failed: they keep their
 // last good output (blocks) or are left out (whole template).
 func (t *target) render(prog *program, data *Data) (out []byte, warned bool, failed []trunkFailure, err error) {
-	buf := t.outputBuffer()
-	out, warned, failed, err = t.renderInto(prog, data, buf)
-	if err != nil {
-		t.outputs[1] = buf
-		return nil, false, nil, err
-	}
-	t.outputs[0], t.outputs[1] = out, t.outputs[0]
-	return out, warned, failed, nil
-}
-
-// renderInto renders into buf when the program renders by blocks.
-func (t *target) renderInto(prog *program, data *Data, buf []byte) ([]byte, bool, []trunkFailure, error) {
 	if !prog.blocks() || prog.key == t.mismatch {
 		t.frags.reset("")
 		out, failed, err := executeIsolated(prog.whole, data)
 		return out, false, failed, err
 	}
 	if !prog.verify || prog.key == t.verified {
-		return t.renderBlocks(prog, data, buf)
+		return t.renderBlocks(prog, data)
 	}
 	whole, failed, err := executeIsolated(prog.whole, data)
 	if err != nil {
@@ -99,7 +80,7 @@ func (t *target) renderInto(prog *program, data *Data, buf []byte) ([]byte, bool
 	}
 	// Compare over the trunks the whole template rendered; the failed ones
 	// then keep their last good fragments.
-	out, err := t.frags.render(prog, without(data, failed), buf)
+	out, err = t.frags.render(prog, without(data, failed))
 	if err != nil || !bytes.Equal(out, whole) {
 		t.frags.reset("")
 		t.mismatch = prog.key
@@ -107,7 +88,7 @@ func (t *target) renderInto(prog *program, data *Data, buf []byte) ([]byte, bool
 	}
 	t.verified = prog.key
 	if len(failed) > 0 {
-		return t.renderBlocks(prog, data, nil)
+		return t.renderBlocks(prog, data)
 	}
 	t.frags.previous = nil
 	return out, false, nil, nil
@@ -115,8 +96,8 @@ func (t *target) renderInto(prog *program, data *Data, buf []byte) ([]byte, bool
 
 // renderBlocks renders a block program trunk by trunk. The fragments of
 // the template text before are kept until no trunk fails.
-func (t *target) renderBlocks(prog *program, data *Data, buf []byte) ([]byte, bool, []trunkFailure, error) {
-	out, err := t.frags.render(prog, data, buf)
+func (t *target) renderBlocks(prog *program, data *Data) ([]byte, bool, []trunkFailure, error) {
+	out, err := t.frags.render(prog, data)
 	if err != nil {
 		return nil, false, nil, err
 	}
@@ -124,24 +105,6 @@ func (t *target) renderBlocks(prog *program, data *Data, buf []byte) ([]byte, bo
 		t.frags.previous = nil
 	}
 	return out, false, t.frags.failed, nil
-}
-
-// outputBuffer returns the buffer of the output before the last one, for
-// the next output to be written into, after forgetting what is remembered
-// about its content. The last output is kept: it is usually the live file.
-func (t *target) outputBuffer() []byte {
-	buf := t.outputs[1]
-	t.outputs[1] = nil
-	if cap(buf) == 0 {
-		return nil
-	}
-	buf = buf[:cap(buf)]
-	for i, m := range t.names {
-		if cap(m.data) > 0 && &m.data[:cap(m.data)][0] == &buf[0] {
-			t.names[i] = namesMemo{}
-		}
-	}
-	return buf[:0]
 }
 
 // execute renders data. On failure it names the first trunk whose values
@@ -234,7 +197,7 @@ func (t *target) trunkNames(data []byte) map[string]bool {
 		return names
 	}
 	names := scanNames(t.trunkRe, data)
-	t.rememberNames(bytes.Clone(data), names) // data may be the read buffer
+	t.rememberNames(data, names)
 	return names
 }
 

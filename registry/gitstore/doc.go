@@ -43,6 +43,12 @@
 // (an operator's commit.gpgsign or hooks must not change what trunkd does),
 // without prompts, in the C locale, with a timeout.
 //
+// Figures (BenchmarkCommit, BenchmarkFollow with -benchtime=20x, file://
+// remote, both cores busy with other work): one write, apply to push, about
+// 85 ms; a write of one Repo reaches a second one following the same remote
+// in p50 53 ms / p90 88 ms with Trigger (what a webhook does) and in
+// p50 0.94 s / p90 1.0 s with a 1 s poll alone (up to one poll interval).
+//
 // Decisions where the contract is silent:
 //   - The workdir belongs to trunkd and to one trunkd process: untracked
 //     files are removed when it is reset (ignored files stay); stale git
