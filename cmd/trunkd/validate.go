@@ -35,6 +35,11 @@ func cmdValidate(_ context.Context, args []string, stdout, stderr io.Writer) int
 			bad++
 			continue
 		}
+		if data, err = secretsPlaintext(f, data); err != nil {
+			fmt.Fprintln(stdout, err)
+			bad++
+			continue
+		}
 		if probs := check.Check(f, data); len(probs) > 0 {
 			for _, pr := range probs {
 				fmt.Fprintln(stdout, pr.Error())
