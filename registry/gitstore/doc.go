@@ -39,7 +39,9 @@
 // StrictHostKeyChecking=yes; https sends the token (re-read from its file
 // at every command, so a rotated token needs no restart) as an
 // Authorization header through git's GIT_CONFIG_* environment; file:// and
-// git:// need none. Every git command runs without global or system config
+// git:// need none. The tests run each transport for real: file://, git://
+// (git daemon), https (git http-backend behind TLS demanding the token) and
+// ssh (sshd, with a known_hosts that accepts and one that refuses). Every git command runs without global or system config
 // (an operator's commit.gpgsign or hooks must not change what trunkd does),
 // without prompts, in the C locale, with a timeout.
 //
