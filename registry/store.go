@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 )
 
@@ -120,10 +119,7 @@ func (r *Registry) Delete(id string, check func(p *Provider) error) error {
 	if err := removeFileDurable(r.dir, name); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("delete provider %q: %w", cur.Code, err)
 	}
-	old := r.states[name]
-	delete(r.states, name)
-	r.names = slices.DeleteFunc(r.names, func(n string) bool { return n == name })
-	r.publishFile(name, old, nil)
+	r.commit(name, nil)
 	return nil
 }
 
@@ -169,13 +165,7 @@ func (r *Registry) afterWrite(name string, data []byte, p *Provider) (*Provider,
 	if fp, err := statFingerprint(filepath.Join(r.dir, name)); err == nil {
 		st.fp = fp
 	}
-	old, known := r.states[name]
-	if !known {
-		i, _ := slices.BinarySearch(r.names, name)
-		r.names = slices.Insert(r.names, i, name)
-	}
-	r.states[name] = st
-	r.publishFile(name, old, st)
+	r.commit(name, st)
 	return p, nil
 }
 

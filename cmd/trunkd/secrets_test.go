@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 
@@ -67,5 +68,62 @@ func TestSecretsEncrypt(t *testing.T) {
 	if code := run(context.Background(), []string{"secrets", "encrypt", "--age", "age1bad", dir}, &bytes.Buffer{}, &stderr); code != 2 ||
 		!strings.Contains(stderr.String(), "secrets.age_recipients[0]") {
 		t.Errorf("bad recipient: exit %d, %s", code, stderr.String())
+	}
+}
+
+// `trunkd validate` checks an encrypted file without the key (everything
+// but the password) and fully with it (SOPS_AGE_KEY_FILE, as sops).
+func TestValidateEncrypted(t *testing.T) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := sops.ParseRecipients([]string{id.Recipient().String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	example, err := os.ReadFile("../../examples/providers/Oktell.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write := func(name, content string) {
+		t.Helper()
+		enc, err := sops.Encrypt(name, []byte(content), rs, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), enc, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("good.yaml", string(example))
+	write("bad.yaml", strings.Replace(strings.Replace(string(example), "transport: udp", "transport: carrier-pigeon", 1), "code: Oktell", "code: other", 1))
+	validate := func() (int, string) {
+		var stdout bytes.Buffer
+		code := run(context.Background(), []string{"validate", dir}, &stdout, &bytes.Buffer{})
+		return code, stdout.String()
+	}
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv(sops.EnvAgeKey, "")
+	t.Setenv(sops.EnvAgeKeyFile, "")
+	code, out := validate()
+	if code != 1 || !strings.Contains(out, "bad.yaml:") || !strings.Contains(out, "transport") || strings.Contains(out, "good.yaml") {
+		t.Errorf("without the key: exit %d\n%s", code, out)
+	}
+
+	keyFile := filepath.Join(t.TempDir(), "key.txt")
+	if err := os.WriteFile(keyFile, []byte(id.String()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(sops.EnvAgeKeyFile, keyFile)
+	good, _ := os.ReadFile(filepath.Join(dir, "good.yaml"))
+	tampered := strings.Replace(string(good), "pwd: ENC[AES256_GCM,data:", "pwd: ENC[AES256_GCM,data:AA", 1)
+	if err := os.WriteFile(filepath.Join(dir, "good.yaml"), []byte(tampered), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out = validate()
+	if code != 1 || !strings.Contains(out, "good.yaml:8: pwd: ") {
+		t.Errorf("with the key: exit %d\n%s", code, out)
 	}
 }

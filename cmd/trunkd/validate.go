@@ -34,6 +34,11 @@ func cmdValidate(_ context.Context, args []string, stdout, stderr io.Writer) int
 			bad++
 			continue
 		}
+		if data, err = secretsPlaintext(f, data); err != nil {
+			fmt.Fprintln(stdout, err)
+			bad++
+			continue
+		}
 		p, err := registry.Parse(f, data)
 		var probs registry.Problems
 		if errors.As(err, &probs) {
