@@ -157,7 +157,7 @@ func (r *Registry) parseState(path string, data []byte, hash [32]byte, fp finger
 	if p.ID == "" {
 		p.ID = DeriveID(p.Code)
 	}
-	st := &fileState{fp: fp, hash: hash, good: &p, codeLine: pr.lineOf("code"), idLine: pr.lineOf("id"),
+	st := &fileState{fp: fp, hash: hash, good: &p, codeLine: pr.lineOf("code"), idLine: pr.idLine(),
 		ctFromMtime: !pr.has["ext.ct"], lwtFromMtime: !pr.has["ext.lwt"]}
 	r.deriveExt(&p, fp, st.ctFromMtime, st.lwtFromMtime)
 	return st

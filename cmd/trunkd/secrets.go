@@ -44,7 +44,7 @@ func cmdSecretsEncrypt(_ context.Context, args []string, stdout, stderr io.Write
 		fmt.Fprintln(stderr, "trunkd secrets encrypt:", err)
 		return 2
 	}
-	files, err := providerFiles(fs.Args())
+	files, _, err := providerFiles(fs.Args()) // as the daemon: files in subdirectories are not providers
 	if err != nil {
 		fmt.Fprintln(stderr, "trunkd secrets encrypt:", err)
 		return 2
@@ -80,7 +80,7 @@ func encryptFile(path string, recipients []sops.Recipient) (string, error) {
 	case string(enc) == string(data):
 		return "no password, unchanged", nil
 	}
-	if err := registry.WriteFile(filepath.Dir(path), filepath.Base(path), enc, true); err != nil {
+	if err := registry.ReplaceFile(filepath.Dir(path), filepath.Base(path), enc); err != nil {
 		return "", err
 	}
 	return "pwd encrypted", nil
