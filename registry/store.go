@@ -50,7 +50,7 @@ func (r *Registry) Create(p Provider) (*Provider, error) {
 	if data, err = r.encode(name, data, nil); err != nil {
 		return nil, err
 	}
-	if err := WriteFile(r.dir, name, data, false); err != nil {
+	if err := CreateFile(r.dir, name, data); err != nil {
 		return nil, r.clientError(fmt.Errorf("create provider %q: %w", p.Code, err))
 	}
 	r.afterWrite(name, data, written, &p)
@@ -106,7 +106,7 @@ func (r *Registry) Update(id string, change func(p *Provider) error) (*Provider,
 	if out, err = r.encode(name, out, stored); err != nil {
 		return nil, err
 	}
-	if err := WriteFile(r.dir, name, out, true); err != nil {
+	if err := ReplaceFile(r.dir, name, out); err != nil {
 		return nil, r.clientError(fmt.Errorf("update provider %q: %w", next.Code, err))
 	}
 	r.afterWrite(name, out, written, &next)

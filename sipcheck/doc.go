@@ -15,7 +15,8 @@
 // the exchanges; request.go builds the requests and classify.go turns
 // answers into outcomes, both pure functions; digest.go answers challenges.
 // Below them engine.go (the sipgo user agent), answer.go (one transaction),
-// keepalive.go and framing.go (CRLF keep-alives), streamclose.go, resolve.go.
+// keepalive.go and framing.go (CRLF keep-alives), resolve.go; package
+// sipconn closes stream connections at shutdown.
 // A trunk's fields say who owns them: set at creation; the registration
 // goroutine's (the REGISTER session and where our binding is); or guarded
 // by its mutex.
@@ -149,7 +150,7 @@
 //
 // Shutdown. TCP and TLS connections are closed socket first, before the
 // user agent, so that sipgo v1.7.3 does not log "TCP ref went negative" for
-// each one (see closeStreams for its reference counting).
+// each one (package sipconn explains its reference counting).
 //
 // One-shot. CheckOnce (trunkd probe) checks a trunk whether or not it is
 // active, from the listen host on a free port (it can run next to the

@@ -80,7 +80,7 @@ func encryptFile(path string, recipients []sops.Recipient) (string, error) {
 	case string(enc) == string(data):
 		return "no password, unchanged", nil
 	}
-	if err := registry.WriteFile(filepath.Dir(path), filepath.Base(path), enc, true); err != nil {
+	if err := registry.ReplaceFile(filepath.Dir(path), filepath.Base(path), enc); err != nil {
 		return "", err
 	}
 	return "pwd encrypted", nil
