@@ -13,11 +13,8 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-var (
-	crlfPing = []byte("\r\n\r\n")
-	// methodCRLF labels keep-alive metrics.
-	methodCRLF = "CRLF"
-)
+// crlfPing is the RFC 5626 keep-alive ping.
+var crlfPing = []byte("\r\n\r\n")
 
 // keepalives matches RFC 5626 pongs (a CRLF between SIP messages on a TCP
 // or TLS connection) to the pings waiting for them. Trunks that share a
