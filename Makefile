@@ -1,20 +1,33 @@
-# trunkd — see README.md. `make run` starts the daemon on examples/,
-# `make test` runs every test with the race detector.
+# trunkd — see README.md. `make run` starts the daemon on a copy of
+# examples/providers, `make test` runs every check and test.
 GO      ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
+# Extra flags for `make run`, e.g. RUN_FLAGS='--listen 127.0.0.1:9080'.
+RUN_FLAGS ?=
+STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $$($(GO) env GOPATH)/bin/staticcheck)
 
-.PHONY: build run test bench vet fmt tidy clean
+.PHONY: build run test lint bench vet fmt tidy clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/trunkd ./cmd/trunkd
 
+# The daemon serves and writes a fresh copy of the example providers
+# (out/run/providers), so API writes never touch the tracked files.
 run: build
-	bin/trunkd serve --config examples/trunkd.yaml
+	rm -rf out/run
+	mkdir -p out/run
+	cp -R examples/providers out/run/providers
+	bin/trunkd serve --config examples/trunkd.yaml --providers out/run/providers $(RUN_FLAGS)
 
-test:
-	$(GO) vet ./...
+test: lint
 	$(GO) test -race -count=1 -timeout 30m ./...
+
+# gofmt (fails on any unformatted file), go vet, staticcheck.
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt -l:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...

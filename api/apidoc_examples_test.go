@@ -112,7 +112,7 @@ func newDocServer(t *testing.T, now time.Time, held string) *httptest.Server {
 	for _, name := range []string{"3528769.yaml", "Oktell.yaml"} {
 		copyFile(t, filepath.Join("..", "examples", "providers", name), filepath.Join(dir, name))
 	}
-	reg, err := registry.Open(registry.Options{Dir: dir, Logger: discardLogger(), Now: func() time.Time { return now }})
+	reg, err := registry.Open(registry.Options{Dir: dir, Logger: discardLogger(), Clock: registry.ClockFunc(func() time.Time { return now })})
 	if err != nil {
 		t.Fatalf("open registry: %v", err)
 	}

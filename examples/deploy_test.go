@@ -85,15 +85,24 @@ func TestSystemdUnit(t *testing.T) {
 
 // k8sObject is the part of a Kubernetes object the test reads.
 type k8sObject struct {
-	Kind     string                `yaml:"kind"`
-	Metadata struct{ Name string } `yaml:"metadata"`
-	Data     map[string]string     `yaml:"data"`
-	Spec     struct {
+	Kind     string `yaml:"kind"`
+	Metadata struct {
+		Name        string            `yaml:"name"`
+		Annotations map[string]string `yaml:"annotations"`
+	} `yaml:"metadata"`
+	Data map[string]string `yaml:"data"`
+	Spec struct {
 		Template struct {
 			Metadata struct {
+				Labels      map[string]string `yaml:"labels"`
 				Annotations map[string]string `yaml:"annotations"`
 			} `yaml:"metadata"`
 			Spec struct {
+				SecurityContext struct {
+					RunAsUser  int `yaml:"runAsUser"`
+					RunAsGroup int `yaml:"runAsGroup"`
+					FSGroup    int `yaml:"fsGroup"`
+				} `yaml:"securityContext"`
 				Containers []k8sContainer `yaml:"containers"`
 				Volumes    []struct {
 					Name      string                 `yaml:"name"`
@@ -109,7 +118,16 @@ type k8sObject struct {
 
 type k8sContainer struct {
 	Name  string   `yaml:"name"`
+	Image string   `yaml:"image"`
 	Args  []string `yaml:"args"`
+	Env   []struct {
+		Name      string `yaml:"name"`
+		ValueFrom struct {
+			FieldRef struct {
+				FieldPath string `yaml:"fieldPath"`
+			} `yaml:"fieldRef"`
+		} `yaml:"valueFrom"`
+	} `yaml:"env"`
 	Ports []struct {
 		Name          string `yaml:"name"`
 		ContainerPort int    `yaml:"containerPort"`
@@ -184,7 +202,7 @@ func TestKubernetesManifests(t *testing.T) {
 			TokensFile string `yaml:"tokens_file"`
 		} `yaml:"auth"`
 		Render struct {
-			Targets []struct{ Output string } `yaml:"targets"`
+			Targets []struct{ Output, Mode string } `yaml:"targets"`
 		} `yaml:"render"`
 	}
 	if err := yaml.Unmarshal(readFile(t, filepath.Join(dir, "trunkd.yaml")), &cfg); err != nil {
@@ -200,6 +218,18 @@ func TestKubernetesManifests(t *testing.T) {
 		case o.Kind == "Deployment":
 			found++
 			checkDeployment(t, o, cfg.ProvidersDir, cfg.Auth.TokensFile, listenPort, cfg.Render.Targets[0].Output)
+			checkDeploymentOperable(t, o)
+		case o.Kind == "Service":
+			for k := range o.Metadata.Annotations {
+				if strings.HasPrefix(k, "prometheus.io/") {
+					t.Errorf("Service %s has %s: with the pod's annotations a common setup scrapes twice", o.Metadata.Name, k)
+				}
+			}
+		}
+	}
+	for _, tg := range cfg.Render.Targets {
+		if tg.Mode != "0640" {
+			t.Errorf("render target %s: mode %q, want \"0640\" so the engine container reads it through the pod's fsGroup", tg.Output, tg.Mode)
 		}
 	}
 	if found != 2 {
@@ -292,6 +322,38 @@ func checkDeployment(t *testing.T, o k8sObject, providersDir, tokensFile, port, 
 	} {
 		if got := volumes[mountOf(*c, path)]; got != want {
 			t.Errorf("%s is on volume %q (%s), want %s", path, mountOf(*c, path), got, want)
+		}
+	}
+}
+
+// checkDeploymentOperable: a pinned image, the pod IP advertised by the
+// prober, the fsGroup an engine container reads the rendered files
+// through, and the target label the alert rules select.
+func checkDeploymentOperable(t *testing.T, o k8sObject) {
+	t.Helper()
+	pod := o.Spec.Template
+	if sc := pod.Spec.SecurityContext; sc.FSGroup == 0 || sc.FSGroup != sc.RunAsGroup {
+		t.Errorf("pod securityContext %+v: want fsGroup = runAsGroup, so the 0640 engine files are group-readable in the pod", sc)
+	}
+	if pod.Metadata.Labels["service"] != "trunkd" {
+		t.Error(`pod lacks the label service: trunkd that the alert rules select on`)
+	}
+	for _, c := range pod.Spec.Containers {
+		if c.Name != "trunkd" {
+			continue
+		}
+		if _, tag, ok := strings.Cut(c.Image[strings.LastIndex(c.Image, "/")+1:], ":"); !ok || tag == "latest" || tag == "" {
+			t.Errorf("image %q: pin a release tag, not :latest", c.Image)
+		}
+		if !strings.Contains(strings.Join(c.Args, " "), "--probe-advertise $(POD_IP)") {
+			t.Errorf("args %q: want --probe-advertise $(POD_IP)", c.Args)
+		}
+		podIP := false
+		for _, e := range c.Env {
+			podIP = podIP || e.Name == "POD_IP" && e.ValueFrom.FieldRef.FieldPath == "status.podIP"
+		}
+		if !podIP {
+			t.Error("no env POD_IP from the downward API (fieldPath status.podIP)")
 		}
 	}
 }

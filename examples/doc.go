@@ -5,9 +5,14 @@
 //
 //   - prometheus/: promtool checks the scrape config and the rules and runs
 //     the rules' unit tests (trunkd.rules.test.yml); every alert is tested
-//     firing and not firing, and rules read only exported metrics;
+//     firing and not firing, has a severity and a runbook_url whose section
+//     exists in docs/runbook.md, never selects by job, and rules read only
+//     exported metrics;
 //   - grafana/trunkd.json: valid JSON, every query parses (promtool) and
-//     names only metrics the daemon exports;
+//     names only metrics the daemon exports; the dashboard linter's rules
+//     it relies on are encoded in grafana_lint_test.go (the linter does not
+//     install here); the trunks table's bindings column is evaluated by
+//     promtool against test series;
 //   - schema/provider.schema.json: checked field by field against
 //     registry.Fields and registry.Default, every example provider file
 //     validates against it, and invalid documents are rejected by both the
@@ -19,7 +24,11 @@
 //     kustomize builds them (where installed);
 //   - docs/configuration.md and docs/metrics.md: every config key and every
 //     metric of the code is documented, and nothing documented is unknown;
-//     example configs use known keys only.
+//     example configs use known keys only; every PromQL example of
+//     docs/metrics.md parses (promtool) and the filtering ones return what
+//     they promise against test series;
+//   - README.md and docs/: relative links resolve inside the repository, and
+//     docs/design.md describes every package.
 //
 // Tests that need promtool fail under CI (env CI set) and skip elsewhere
 // when it is missing; systemd-analyze and kubectl are optional extras.
@@ -45,6 +54,16 @@
 //   - The systemd unit runs as a static user trunkd, not DynamicUser: the
 //     providers checkout and the rendered engine files must be owned by a
 //     stable uid that deploy tooling and the SIP engine's group can share.
+//   - Paging: one trunk down is a warning; TrunkdManyTrunksDown (3 or more
+//     trunks of one trunkd down) is the page, since there is no provider
+//     label to group by. Targets are found by the target label
+//     service="trunkd", which survives a renamed job; TrunkdTargetMissing
+//     (absent) fires when no such target exists at all.
+//   - Kubernetes: rendered files are 0640 and read by an engine container
+//     through the pod's fsGroup; the prober advertises the pod IP
+//     (--probe-advertise $(POD_IP)), which works for query mode behind the
+//     node's SNAT (answers return by rport); scrape annotations sit on the
+//     pod only.
 //   - In Kubernetes the providers directory is a ConfigMap (read-only): the
 //     daemon follows ConfigMap updates, and the REST API's writes fail, so
 //     give API clients the reader role there, or use the git-sync sidecar

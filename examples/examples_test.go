@@ -57,11 +57,7 @@ func buildTrunkd(t *testing.T) string {
 	if runtime.GOOS == "windows" {
 		bin += ".exe"
 	}
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goTool); err != nil {
-		goTool = "go"
-	}
-	runTool(t, repoRoot, goTool, "build", "-o", bin, "./cmd/trunkd")
+	runTool(t, repoRoot, "go", "build", "-o", bin, "./cmd/trunkd")
 	return bin
 }
 

@@ -2,6 +2,7 @@ package examples
 
 import (
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -77,5 +78,52 @@ func TestPrometheusRulesCovered(t *testing.T) {
 	}
 	if n < 6 {
 		t.Errorf("found %d alerts, want at least 6 (down, not registered, unreachable, invalid files, render, reload)", n)
+	}
+}
+
+// TestPrometheusRulesOperable: every alert has a severity, a runbook_url
+// whose section exists in docs/runbook.md, and no rule selects trunkd by
+// its job name (a renamed scrape job would silence it).
+func TestPrometheusRulesOperable(t *testing.T) {
+	var rules struct {
+		Groups []struct {
+			Rules []struct {
+				Alert       string            `yaml:"alert"`
+				Expr        string            `yaml:"expr"`
+				Labels      map[string]string `yaml:"labels"`
+				Annotations map[string]string `yaml:"annotations"`
+			} `yaml:"rules"`
+		} `yaml:"groups"`
+	}
+	if err := yaml.Unmarshal(readFile(t, filepath.Join("prometheus", "trunkd.rules.yml")), &rules); err != nil {
+		t.Fatalf("parse rules: %v", err)
+	}
+	runbook := string(readFile(t, filepath.Join(repoRoot, "docs", "runbook.md")))
+	const base = "https://github.com/trunkd/trunkd/blob/main/docs/runbook.md#"
+	jobMatcher := regexp.MustCompile(`\bjob\s*(=|!=|=~|!~)`)
+	severities := map[string]int{}
+	for _, g := range rules.Groups {
+		for _, r := range g.Rules {
+			if r.Alert == "" {
+				continue
+			}
+			sev := r.Labels["severity"]
+			if sev != "critical" && sev != "warning" {
+				t.Errorf("alert %s: severity %q, want critical or warning", r.Alert, sev)
+			}
+			severities[sev]++
+			if url := r.Annotations["runbook_url"]; url != base+strings.ToLower(r.Alert) {
+				t.Errorf("alert %s: runbook_url %q, want %s", r.Alert, url, base+strings.ToLower(r.Alert))
+			}
+			if !strings.Contains(runbook, "\n## "+r.Alert+"\n") {
+				t.Errorf("alert %s: docs/runbook.md has no section %q", r.Alert, "## "+r.Alert)
+			}
+			if jobMatcher.MatchString(r.Expr) {
+				t.Errorf("alert %s selects by job: %s", r.Alert, r.Expr)
+			}
+		}
+	}
+	if severities["critical"] == 0 || severities["warning"] == 0 {
+		t.Errorf("severities %v: want both pages and warnings", severities)
 	}
 }

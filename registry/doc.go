@@ -12,12 +12,76 @@
 // new snapshot, the latest winning when they are slow. The watcher treats
 // fsnotify events as hints, debounces them and rescans. Writes (Create,
 // Update, Delete) go to the files atomically and are in the snapshot when
-// they return; an Update edits the YAML node tree so that comments, key order
-// and untouched values stay as the operator wrote them.
+// they return. An Update replaces only the bytes of the changed values in
+// the file (new fields are added at the end of their mapping), so every
+// untouched line stays byte-identical: alignment, comments, quoting. Where
+// a value cannot be located in place it re-encodes the node tree, which
+// keeps comments and key order. Either way the new content is parsed back
+// before it replaces the file and must read as exactly the intended
+// provider; an edit of a value shared through a YAML anchor is refused
+// (AnchorError, a conflict) rather than silently changing its aliases.
+//
+// Problems of one file are reported all at once (an unknown key does not
+// hide a bad value), sorted by line, at most MaxProblemsPerFile of them
+// and then how many more. trunkd validate and the git hook judge files
+// with a Checker, as the daemon does; errors of writes name the file, never
+// the providers directory, because they reach API clients.
+//
+// # Values: one gate
+//
+// Whatever the registry accepts, from a file or through the API, renders
+// with every built-in template (proven by render's gate property test and
+// fuzz target). Per field, the rule is tightened where an engine cannot
+// take a value, and the engines' own escapes (render/escape.go) carry the
+// rest:
+//   - Every string field: valid UTF-8; no control character (C0 including
+//     TAB, CR, LF and NUL; DEL; C1 including NEL; U+2028, U+2029); no "${"
+//     (FreeSWITCH expands it as a channel variable and has no escape for
+//     it). Every string field but opts.title and opts.comment: no white
+//     space at either end (Asterisk strips it, and "Oktell " would look
+//     like "Oktell").
+//   - code: 1-64 ASCII letters, digits, '.', '_', '+', '-', starting with a
+//     letter or digit. It is the trunk's object name in every engine (pjsip
+//     section, FreeSWITCH gateway, Kamailio l_uuid and duid), a metric label
+//     and the file name; look-alikes (U+00A0, U+200B) and spaces are refused.
+//   - username: the user part of a SIP URI (RFC 3261: letters, digits,
+//     -_.!~*'()&=+$,;?/ and %HH escapes). login: no '"' or '\' (it is a
+//     quoted digest username), and the SIP URI user rule when username is
+//     empty (login is then the AOR user).
+//   - reg: 1 with neither username nor login registers as the code: the
+//     AOR and digest user are the code (Provider.AORUser, AuthUser), which
+//     the code rule keeps a valid SIP user. The README's POST example is
+//     such a provider.
+//   - pwd, opts: free text under the shared rules; ';', '>', '$', quotes,
+//     '&', '<' and the like are escaped by each engine's escape.
+//   - id: a UUID, compared and stored in lower case: a file or API body may
+//     write it in any case, lookups ignore case, and an id that differs
+//     from another only by case is a duplicate (409 through the API).
+//   - Hosts (domain, proxyaddr, localdomain, pingsrv, extaddrs,
+//     alternative_proxies): IsHost, which admits only characters that are
+//     safe in SIP URIs and every engine's syntax.
 //
 // Decisions where the contract is silent:
+//   - ext.lwt of a write is the time of the write; only when the stored
+//     lwt is less than a second ahead (two writes in one tick) is it moved
+//     on by 10 ms instead, so a lwt far in the future (a wrong clock, a
+//     hand edit) does not stick. ext.ct never changes.
+//   - Changing the id through an update is refused with the contract's
+//     words, "id is prohibited for modification".
 //   - A file without id gets DeriveID(code), a name-based UUID; the file is
-//     not rewritten. A file without ext gets ext.ct = ext.lwt = its mtime.
+//     not rewritten. A file without ext gets ext.ct = ext.lwt = its mtime,
+//     clamped to now (a file stamped in the future claims no future write);
+//     a touch moves them, seen through the watcher's attribute event.
+//   - Only regular files are read (symlinks are followed, for ConfigMaps),
+//     never blocking: checked before the open, opened with O_NONBLOCK and
+//     checked again on the descriptor. A name that exists but cannot be
+//     read (a dangling symlink, a symlink loop, a FIFO, no permission, more
+//     than MaxFileSize bytes) keeps its last good version and is listed in
+//     Invalid; only a name gone from the directory removes its provider.
+//   - Temporary files of interrupted writes older than a minute are removed
+//     on Open and at every backstop rescan of the running watcher.
+//   - Healthy fails while a rescan or write holds the registry longer than
+//     Options.StuckAfter; /healthz is meant to use it.
 //   - An update keeps the provider in its file even when its code changes, so
 //     that git history stays with the file.
 //   - Two files with the same code or id: the first by file name wins, the

@@ -2,19 +2,26 @@
 
 package registry
 
-import "os"
+import (
+	"os"
+	"time"
+)
 
 // fingerprint identifies a file's content cheaply: a rescan re-reads a file
-// only when its fingerprint moved (the periodic full resync reads them all).
+// only when its fingerprint moved.
 type fingerprint struct {
-	size  uint64
-	mtime int64
+	size    uint64
+	mt      time.Time
+	regular bool
 }
 
-func statFingerprint(path string) (fingerprint, bool, error) {
+// mtime is the file's modification time.
+func (fp fingerprint) mtime() time.Time { return fp.mt }
+
+func statFingerprint(path string) (fingerprint, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return fingerprint{}, false, err
+		return fingerprint{}, err
 	}
-	return fingerprint{size: uint64(fi.Size()), mtime: fi.ModTime().UnixNano()}, fi.Mode().IsRegular(), nil
+	return fingerprint{size: uint64(fi.Size()), mt: fi.ModTime(), regular: fi.Mode().IsRegular()}, nil
 }

@@ -1,5 +1,7 @@
 package registry
 
+import "strings"
+
 // Provider is one SIP trunk account: every field of the seed's provider
 // entity, with the seed's JSON names, types and field order.
 type Provider struct {
@@ -70,4 +72,39 @@ const AnyServer = -1
 // configured".
 func (p *Provider) Active(serverIndex int) bool {
 	return p.Enabled == 1 && (serverIndex < 0 || p.ServerIdx == serverIndex)
+}
+
+// AORUser is the user part of the trunk's address of record: username,
+// else login, else, for a registering trunk (which needs an account), the
+// code. Validation keeps each of them a valid SIP URI user part.
+func (p *Provider) AORUser() string {
+	switch {
+	case p.Username != "":
+		return p.Username
+	case p.Login != "":
+		return p.Login
+	case p.Reg == 1:
+		return p.Code
+	}
+	return ""
+}
+
+// AuthUser is the digest username: login, else username, else, for a
+// registering trunk, the code.
+func (p *Provider) AuthUser() string {
+	switch {
+	case p.Login != "":
+		return p.Login
+	case p.Username != "":
+		return p.Username
+	case p.Reg == 1:
+		return p.Code
+	}
+	return ""
+}
+
+// normalize puts values that compare case-insensitively into their one
+// stored form: the id in lower case.
+func (p *Provider) normalize() {
+	p.ID = strings.ToLower(p.ID)
 }

@@ -28,7 +28,7 @@ func copyExample(t *testing.T, dir, name string) {
 func TestCreate(t *testing.T) {
 	dir := t.TempDir()
 	now := time.Date(2026, 11, 27, 5, 0, 0, 123_456_789, time.UTC)
-	r, err := Open(Options{Dir: dir, Logger: quietLogger(), Now: func() time.Time { return now }})
+	r, err := Open(Options{Dir: dir, Logger: quietLogger(), Clock: ClockFunc(func() time.Time { return now })})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func TestUpdateErrors(t *testing.T) {
 	before, _ := os.ReadFile(path)
 	var probs Problems
 	if _, err := r.Update(p.ID, func(q *Provider) error { q.ID = DeriveID("x"); return nil }); !errors.As(err, &probs) ||
-		probs[0].Error() != "id: is prohibited for modification" {
+		probs[0].Error() != "id is prohibited for modification" {
 		t.Errorf("id change: %v", err)
 	}
 	if _, err := r.Update(p.ID, func(q *Provider) error { q.Code = "Oktell"; return nil }); !errors.Is(err, ErrConflict) {

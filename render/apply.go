@@ -3,10 +3,12 @@ package render
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
-	"time"
+	"slices"
 
 	"github.com/trunkd/trunkd/registry"
 )
@@ -28,38 +30,40 @@ type result struct {
 	err     error
 	output  string // command output (masked), for the status tail
 	hold    *HeldDrop
+	failed  []trunkFailure // trunks the template failed for (the others were rendered)
 }
 
 func failed(stage string, err error, output string) result {
 	return result{outcome: outcomeFailed, stage: stage, err: err, output: output}
 }
 
-// apply renders t for snap and, when the bytes differ from the live file,
-// swaps them in: guard, candidate, check, atomic rename, reload, rollback.
-// Steps that do not depend on each other overlap: the live file is read
-// while the template renders, and the candidate is written while the drop
-// guard counts trunks (a held-back render then removes its candidate).
+// apply renders t for snap and puts the result in place, step by step:
+//
+//  1. execute the template (trunk by trunk where it can);
+//  2. compare with the live file: equal bytes need nothing, unless an
+//     earlier apply did not finish (the journal says so): then reload;
+//  3. the drop guard;
+//  4. write the candidate next to the output and run check_cmd on it;
+//  5. journal the previous good file, rename the candidate over the output;
+//  6. reload; success ends the journal;
+//  7. else put the previous good file back and reload again.
 func (r *Renderer) apply(ctx context.Context, t *target, snap *registry.Snapshot) result {
-	liveC := make(chan liveResult, 1)
-	go func() { liveC <- t.readLive() }()
-	out, trunks, res := r.render(t, snap)
-	lr := <-liveC
+	out, trunks, failedTrunks, res := r.render(t, snap)
 	if res.outcome == outcomeFailed {
 		return res
 	}
-	live := lr.live
-	if lr.err != nil {
-		return failed(StageWrite, lr.err, "")
-	}
-	if live.exists && bytes.Equal(live.data, out) {
+	live, err := readLive(t.cfg.Output)
+	switch {
+	case err != nil:
+		res = failed(StageWrite, err, "")
+	case live.exists && bytes.Equal(live.data, out) && t.journal.pending():
+		res = r.reloadOrRollBack(ctx, t) // an apply before a crash or a failed rollback
+	case live.exists && bytes.Equal(live.data, out):
 		res = result{outcome: outcomeUnchanged}
-		if t.pendingReload {
-			res = r.reloadAgain(ctx, t)
-		}
-	} else {
-		res = r.guardAndSwap(ctx, t, live, out)
+	default:
+		res = r.swapIn(ctx, t, live, out, failedTrunks)
 	}
-	res.trunks = trunks
+	res.trunks, res.failed = trunks, failedTrunks
 	if t.trunkRe != nil && (res.outcome == outcomeUnchanged || res.outcome == outcomeApplied) {
 		// Now the live file: find its trunks while no change waits (the
 		// reload already ran), not when the next change is on its way.
@@ -68,138 +72,89 @@ func (r *Renderer) apply(ctx context.Context, t *target, snap *registry.Snapshot
 	return res
 }
 
-// render executes t's template for snap and returns the bytes and the
-// number of active trunks; a failure is returned as a failed result.
-func (r *Renderer) render(t *target, snap *registry.Snapshot) ([]byte, int, result) {
+// render executes t's template for snap and returns the bytes, the
+// number of active trunks and the trunks it failed for; a failure of the
+// whole template is returned as a failed result.
+func (r *Renderer) render(t *target, snap *registry.Snapshot) ([]byte, int, []trunkFailure, result) {
 	set := r.trunks.get(snap, r.serverIndex)
-	if set.err != nil {
-		return nil, 0, failed(StageTemplate, set.err, "")
-	}
 	data := newData(t.cfg.Name, r.serverIndex, t.cfg.Vars, set)
 	prog, err := t.program()
 	if err != nil {
-		return nil, 0, failed(StageTemplate, err, "")
+		return nil, 0, nil, failed(StageTemplate, err, "")
 	}
-	out, warned, err := t.render(prog, data)
+	out, warned, failedTrunks, err := t.render(prog, data)
 	if err != nil {
-		return nil, 0, failed(StageTemplate, err, "")
+		return nil, 0, nil, failed(StageTemplate, err, "")
 	}
 	if warned {
 		r.log.Warn("the template's header, trunk and footer blocks do not render what the whole template renders; rendering it as a whole",
 			"target", t.cfg.Name, "template", t.cfg.Template)
 	}
-	return out, len(data.Trunks), result{}
+	return out, len(data.Trunks), append(slices.Clip(set.failed), failedTrunks...), result{}
 }
 
-// guardAndSwap holds the render back when the drop guard says so, else
-// swaps it in. The guard runs while the candidate is written: both only
-// read out, and neither is visible to the engine.
-func (r *Renderer) guardAndSwap(ctx context.Context, t *target, live liveFile, out []byte) result {
-	heldC := make(chan *HeldDrop, 1)
-	go func() { heldC <- r.guard(t, live, out) }()
-	cand, mtime, err := r.candidate(t, live, out)
-	if hold := <-heldC; hold != nil {
-		if err == nil {
-			os.Remove(cand)
-		}
+// swapIn replaces the live file by out: drop guard, candidate, check,
+// journal, atomic rename, reload (and rollback).
+func (r *Renderer) swapIn(ctx context.Context, t *target, live liveFile, out []byte, failedTrunks []trunkFailure) result {
+	if hold := r.guard(t, live, out, failedTrunks); hold != nil {
 		return result{outcome: outcomeHeld, hold: hold}
 	}
+	cand, err := writeCandidate(t.cfg.Output, out, t.mode, live.info, mtimeAfter(live.mtime(), r.now()))
 	if err != nil {
 		return failed(StageWrite, err, "")
 	}
-	return r.swap(ctx, t, live, cand, mtime)
-}
-
-// guard holds a render back when it would remove more than the allowed
-// share of the trunks in the live file, unless that removal is confirmed.
-func (r *Renderer) guard(t *target, live liveFile, out []byte) *HeldDrop {
-	if t.trunkRe == nil || !live.exists {
-		return nil
+	if res := r.check(ctx, t, cand); res.outcome == outcomeFailed {
+		os.Remove(cand)
+		return res
 	}
-	old := t.trunkNames(live.data)
-	if len(old) == 0 {
-		return nil
-	}
-	next := t.outputNames(out)
-	removed := removedNames(old, next)
-	ratio := float64(len(removed)) / float64(len(old))
-	if ratio <= r.maxDrop {
-		return nil
-	}
-	if r.autoConfirm {
-		r.log.Warn("render removes many trunks; applying because confirm_drop is set",
-			"target", t.cfg.Name, "live_trunks", len(old), "removed", len(removed))
-		return nil
-	}
-	r.mu.Lock()
-	confirmed := true
-	for _, n := range removed {
-		confirmed = confirmed && t.confirmed[n]
-	}
-	r.mu.Unlock()
-	if confirmed {
-		return nil
-	}
-	h := &HeldDrop{
-		Since: r.now(), LiveTrunks: len(old), NewTrunks: len(next), Removed: len(removed),
-		RemovedList: removed[:min(len(removed), maxRemovedList)], Ratio: ratio, MaxRatio: r.maxDrop,
-		removed: removed,
-	}
-	return h
-}
-
-// candidate writes out to a candidate file next to the output, with an
-// mtime past the live file's; it returns the candidate's name and mtime.
-func (r *Renderer) candidate(t *target, live liveFile, out []byte) (string, time.Time, error) {
-	var prevMtime time.Time
-	if live.exists {
-		prevMtime = live.info.ModTime()
-	}
-	mtime := mtimeAfter(prevMtime, r.now())
-	cand, err := writeCandidate(t.cfg.Output, out, t.mode, live.info, mtime)
-	return cand, mtime, err
-}
-
-// swap checks the candidate, renames it into place and reloads; a failed
-// reload restores the previous file and reloads again.
-func (r *Renderer) swap(ctx context.Context, t *target, live liveFile, cand string, newMtime time.Time) result {
-	if t.cfg.CheckCmd != "" {
-		env := []string{"TRUNKD_CANDIDATE=" + cand, "TRUNKD_OUTPUT=" + t.cfg.Output, "TRUNKD_TARGET=" + t.cfg.Name}
-		output, err := runCommand(ctx, t.cfg.CheckCmd, t.timeout, env, cand)
-		if err != nil {
-			os.Remove(cand)
-			return failed(StageCheck, fmt.Errorf("check_cmd rejected the candidate (live file kept): %w", err), output)
-		}
-		if output != "" && r.log.Enabled(ctx, slog.LevelDebug) {
-			r.log.Debug("render check output", "target", t.cfg.Name, "output", tail(r.red.apply(output), 4096))
-		}
-	}
-	if err := replace(cand, t.cfg.Output); err != nil {
+	if err := t.journal.begin(live); err != nil {
+		os.Remove(cand)
 		return failed(StageWrite, err, "")
 	}
+	if err := renameInto(cand, t.cfg.Output); err != nil {
+		return failed(StageWrite, err, "") // the journal stays: a later reload of the same file is harmless
+	}
+	return r.reloadOrRollBack(ctx, t)
+}
+
+// check runs check_cmd on the candidate; a rejection is a failed result.
+func (r *Renderer) check(ctx context.Context, t *target, cand string) result {
+	if t.cfg.CheckCmd == "" {
+		return result{}
+	}
+	env := []string{"TRUNKD_CANDIDATE=" + cand, "TRUNKD_OUTPUT=" + t.cfg.Output, "TRUNKD_TARGET=" + t.cfg.Name}
+	output, err := runCommand(ctx, t.cfg.CheckCmd, t.timeout, env, cand)
+	if err != nil {
+		return failed(StageCheck, fmt.Errorf("check_cmd rejected the candidate (live file kept): %w", err), output)
+	}
+	if output != "" && r.log.Enabled(ctx, slog.LevelDebug) {
+		r.log.Debug("render check output", "target", t.cfg.Name, "output", tail(r.red.apply(output), 4096))
+	}
+	return result{}
+}
+
+// reloadOrRollBack reloads the engine on the live file, which the journal
+// marks as unconfirmed; a failed reload puts the previous good file back.
+// A stop during the reload leaves the journal: the next start finishes
+// the apply (reload) or undoes it (rollback).
+func (r *Renderer) reloadOrRollBack(ctx context.Context, t *target) result {
 	output, err := r.reload(ctx, t)
+	if err != nil && ctx.Err() == nil && t.reloadFailed {
+		// The last attempt failed at reload too: once more at once, before
+		// rolling back. An engine that fails every other reload would
+		// otherwise spend every failure on the new file and every success
+		// on the rollback, and never converge.
+		output, err = r.reload(ctx, t)
+	}
+	t.reloadFailed = err != nil
 	if err == nil {
-		t.pendingReload = false
+		r.endJournal(t)
 		return result{outcome: outcomeApplied}
 	}
 	if ctx.Err() != nil {
-		// Shutting down: the new file stays, the engine reads it on its next reload.
-		t.pendingReload = true
 		return failed(StageReload, err, output)
 	}
-	return failed(StageReload, r.rollback(ctx, t, live, newMtime, err), output)
-}
-
-// reloadAgain reloads a live file that is already the render but whose
-// last reload failed without a rollback (no previous file, or the rollback
-// failed): the engine may not run it yet.
-func (r *Renderer) reloadAgain(ctx context.Context, t *target) result {
-	output, err := r.reload(ctx, t)
-	if err != nil {
-		return failed(StageReload, fmt.Errorf("reload of the current file failed again: %w", err), output)
-	}
-	t.pendingReload = false
-	return result{outcome: outcomeApplied}
+	return failed(StageReload, r.rollback(ctx, t, err), output)
 }
 
 // reload runs the target's reload command; output matching the failure
@@ -219,23 +174,23 @@ func (r *Renderer) reload(ctx context.Context, t *target) (string, error) {
 	return output, err
 }
 
-// rollback puts the previous file back (with a still newer mtime, so the
-// engine re-reads it) and reloads again. Without a previous file the new
-// one stays: a missing file can only keep the engine from starting (it may
-// just not be running yet), and its reload is retried. It returns the
-// error to report.
-func (r *Renderer) rollback(ctx context.Context, t *target, live liveFile, failedMtime time.Time, cause error) error {
-	t.pendingReload = true
-	if !live.exists {
+// rollback puts the journal's previous good file back (with a still newer
+// mtime, so the engine re-reads it) and reloads again. Without a previous
+// file the new one stays: a missing file can only keep the engine from
+// starting (it may just not be running yet), and its reload is retried.
+// A rollback that fails keeps the journal, so the next attempt puts the
+// good file back. It returns the error to report.
+func (r *Renderer) rollback(ctx context.Context, t *target, cause error) error {
+	good, info, err := t.journal.previous()
+	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("reload failed: %w; there was no previous file, so the new one stays and its reload is retried", cause)
 	}
-	cand, err := writeCandidate(t.cfg.Output, live.data, live.info.Mode().Perm(), live.info, mtimeAfter(failedMtime, r.now()))
 	if err == nil {
-		err = replace(cand, t.cfg.Output)
+		err = r.restore(t, good, info)
 	}
 	if err != nil {
-		r.log.Error("render rollback failed: the rejected file stays in place", "target", t.cfg.Name, "error", r.red.apply(err.Error()))
-		return fmt.Errorf("reload failed: %w; rollback failed: %v", cause, err)
+		r.log.Error("render rollback failed: the rejected file stays in place until the next attempt", "target", t.cfg.Name, "error", r.red.apply(err.Error()))
+		return fmt.Errorf("reload failed: %w; rollback failed (retried on the next attempt): %v", cause, err)
 	}
 	output, rerr := r.reload(ctx, t)
 	if rerr != nil {
@@ -243,65 +198,72 @@ func (r *Renderer) rollback(ctx context.Context, t *target, live liveFile, faile
 			"output", tail(r.red.apply(output), 4096))
 		return fmt.Errorf("reload failed: %w; previous file restored, but its reload failed too: %v", cause, rerr)
 	}
-	t.pendingReload = false
+	r.endJournal(t)
 	return fmt.Errorf("reload failed: %w; previous file restored and reloaded", cause)
 }
 
-// record stores the result in the target's status, metrics and log.
-func (r *Renderer) record(t *target, snap *registry.Snapshot, res result) {
-	now := r.now()
-	name := t.cfg.Name
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	t.lastRun = now
-	if snap != nil {
-		t.st.Generation = snap.Generation()
+// restore writes good over the output with the mode and owner of info and
+// an mtime past the live file's.
+func (r *Renderer) restore(t *target, good []byte, info os.FileInfo) error {
+	live, err := os.Stat(t.cfg.Output)
+	if err != nil {
+		return fmt.Errorf("stat live file: %w", err)
 	}
-	t.st.NextRetry = nil
-	switch res.outcome {
-	case outcomeUnchanged, outcomeApplied:
-		t.st.State, t.st.Trunks, t.st.LastSuccess, t.st.HeldBack = StateOK, res.trunks, &now, nil
-		t.failures, t.confirmed = 0, nil
-		r.m.lastSuccess.WithLabelValues(name).Set(float64(now.UnixNano()) / 1e9)
-		r.m.trunks.WithLabelValues(name).Set(float64(res.trunks))
-		r.m.held.WithLabelValues(name).Set(0)
-		if res.outcome == outcomeApplied {
-			t.st.LastChange = &now
-			r.m.changes.WithLabelValues(name).Inc()
-			r.log.Info("render applied", "target", name, "output", t.cfg.Output, "trunks", res.trunks, "generation", t.st.Generation)
-		}
-	case outcomeHeld:
-		if t.st.HeldBack != nil {
-			res.hold.Since = t.st.HeldBack.Since
-		}
-		t.st.State, t.st.HeldBack = StateHeldBack, res.hold
-		r.m.held.WithLabelValues(name).Set(1)
-		r.log.Warn("render held back by the drop guard; confirm with the API or confirm_drop",
-			"target", name, "live_trunks", res.hold.LiveTrunks, "new_trunks", res.hold.NewTrunks,
-			"removed", res.hold.Removed, "max_drop_ratio", r.maxDrop)
-	case outcomeFailed:
-		msg := r.red.apply(res.err.Error())
-		out := r.red.apply(res.output)
-		t.st.State = StateFailed
-		t.st.LastError = &TargetError{Time: now, Stage: res.stage, Message: msg, Output: tail(out, 2048)}
-		t.failures++
-		retry := now.Add(r.backoff(t.failures))
-		if t.due.IsZero() || t.due.After(retry) {
-			t.due = retry
-		}
-		t.st.NextRetry = &retry
-		r.m.failures.WithLabelValues(name, res.stage).Inc()
-		r.log.Error("render failed", "target", name, "stage", res.stage,
-			"error", msg, "output", tail(out, 4096), "retry_in", retry.Sub(now).Round(time.Second))
+	cand, err := writeCandidate(t.cfg.Output, good, info.Mode().Perm(), info, mtimeAfter(live.ModTime(), r.now()))
+	if err != nil {
+		return err
+	}
+	return renameInto(cand, t.cfg.Output)
+}
+
+// endJournal ends the journal of an apply the engine took; a failure only
+// means a later start reloads once more.
+func (r *Renderer) endJournal(t *target) {
+	if err := t.journal.end(); err != nil {
+		r.log.Warn("render journal not removed; the next start reloads once more", "target", t.cfg.Name, "error", err)
 	}
 }
 
-// backoff is the wait before retry number n (1, 2, ...): doubling from
-// RetryMin up to RetryMax.
-func (r *Renderer) backoff(n int) time.Duration {
-	d := r.retryMin
-	for i := 1; i < n && d < r.retryMax; i++ {
-		d *= 2
+// guard holds a render back when it would remove more than the allowed
+// share of the trunks in the live file, unless that removal is confirmed.
+// A trunk left out because the template failed for it is no removal.
+func (r *Renderer) guard(t *target, live liveFile, out []byte, failedTrunks []trunkFailure) *HeldDrop {
+	if t.trunkRe == nil || !live.exists {
+		return nil
 	}
-	return min(d, r.retryMax)
+	old := t.trunkNames(live.data)
+	if len(old) == 0 {
+		return nil
+	}
+	next := t.outputNames(out)
+	removed := removedNames(old, next, failedTrunks)
+	ratio := float64(len(removed)) / float64(len(old))
+	if ratio <= r.maxDrop {
+		return nil
+	}
+	if r.autoConfirm {
+		r.log.Warn("render removes many trunks; applying because confirm_drop is set",
+			"target", t.cfg.Name, "live_trunks", len(old), "removed", len(removed))
+		return nil
+	}
+	if r.confirmed(t, removed) {
+		return nil
+	}
+	return &HeldDrop{
+		Since: r.now(), LiveTrunks: len(old), NewTrunks: len(next), Removed: len(removed),
+		RemovedList: removed[:min(len(removed), maxRemovedList)], Ratio: ratio, MaxRatio: r.maxDrop,
+		removed: removed,
+	}
+}
+
+// confirmed reports whether the operator confirmed every removal.
+func (r *Renderer) confirmed(t *target, removed []string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, n := range removed {
+		if !t.confirmed[n] {
+			return false
+		}
+	}
+	return true
 }

@@ -43,7 +43,7 @@ func (f *fixture) set(t *testing.T, code, text string) {
 	} else {
 		writeFile(t, path, text)
 	}
-	if _, err := f.reg.Reload(true); err != nil {
+	if err := f.reg.Reload(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -394,7 +394,8 @@ func TestReloadFailureRollsBack(t *testing.T) {
 
 // TestFirstFileStaysWhenReloadFails: with no previous file (say the engine
 // is not running yet) a failed reload keeps the new file, and the reload
-// is retried on the next render although the bytes are unchanged.
+// is retried on the next render although the bytes are unchanged (twice:
+// the attempt before failed at reload).
 func TestFirstFileStaysWhenReloadFails(t *testing.T) {
 	f := newFixture(t, "alpha")
 	up := filepath.Join(f.out, "engine-up")
@@ -409,7 +410,7 @@ func TestFirstFileStaysWhenReloadFails(t *testing.T) {
 	if rows := parseDBText(t, readFile(t, tc.Output)); len(rows) != 1 {
 		t.Fatalf("new file not kept: %d rows", len(rows))
 	}
-	if err := r.RenderOnce(t.Context(), f.reg.Snapshot()); err == nil || !strings.Contains(err.Error(), "failed again") {
+	if err := r.RenderOnce(t.Context(), f.reg.Snapshot()); err == nil || !strings.Contains(err.Error(), "no previous file") {
 		t.Fatalf("unchanged render with a pending reload: %v", err)
 	}
 	writeFile(t, up, "")
@@ -419,8 +420,8 @@ func TestFirstFileStaysWhenReloadFails(t *testing.T) {
 	if err := r.RenderOnce(t.Context(), f.reg.Snapshot()); err != nil {
 		t.Fatal(err)
 	}
-	if n := f.reloads(); n != 3 {
-		t.Errorf("%d reloads, want 3 (failed, failed again, succeeded; none once loaded)", n)
+	if n := f.reloads(); n != 4 {
+		t.Errorf("%d reloads, want 4 (failed, failed again twice, succeeded; none once loaded)", n)
 	}
 	if st := targetStatus(t, r, "uacreg"); st.State != StateOK || st.LastChange == nil {
 		t.Errorf("status %+v", st)
@@ -492,7 +493,7 @@ func TestRunRendersBurstOnceAndRetries(t *testing.T) {
 	}
 	ctx, cancel := contextWithCancel(t)
 	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx, f.reg) }()
+	go func() { done <- r.Run(ctx, subscribe(t, f.reg)) }()
 	defer func() { cancel(); <-done }()
 
 	waitFor(t, 5*time.Second, "the first reload to start", func() bool { return f.reloads() == 1 })
@@ -530,7 +531,7 @@ func TestRunRendersBurstOnceAndRetries(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := f.reg.Reload(true); err != nil {
+	if err := f.reg.Reload(); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "the drop to be held back", func() bool {

@@ -66,7 +66,7 @@ var builtinTrunkRegex = map[string]string{
 
 // newTarget checks one target's configuration and prepares it.
 func newTarget(c TargetConfig) (*target, error) {
-	t := &target{cfg: c, timeout: c.Timeout, mode: DefaultMode}
+	t := &target{cfg: c, timeout: c.Timeout, mode: DefaultMode, journal: newJournal(c.Output)}
 	if c.Name == "" {
 		return nil, errors.New("name is required")
 	}

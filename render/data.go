@@ -53,8 +53,8 @@ type Trunk struct {
 	Opts               registry.Opts
 	Ext                registry.Ext
 
-	AORUser     string           // username, or login when username is empty
-	AuthUser    string           // login, or username when login is empty
+	AORUser     string           // registry.Provider.AORUser: username, login, or the code of a registering trunk
+	AuthUser    string           // registry.Provider.AuthUser: login, username, or the code of a registering trunk
 	HasProxy    bool             // proxyaddr is set
 	NextHost    string           // proxyaddr when set, else domain
 	NextPort    int              // proxyport (0 → 5060, 5061 for tls) with a proxy; 0 without one
@@ -73,7 +73,7 @@ type trunkSet struct {
 	snap        *registry.Snapshot
 	trunks      []*Trunk
 	registering []*Trunk
-	err         error
+	failed      []trunkFailure // active providers whose values cannot be derived (left out)
 }
 
 // trunkCache derives the trunks of a snapshot once for all targets, and
@@ -107,7 +107,8 @@ func (c *trunkCache) get(snap *registry.Snapshot, serverIndex int) trunkSet {
 		} else if p.Active(serverIndex) {
 			nt, err := newTrunk(p)
 			if err != nil {
-				return trunkSet{snap: snap, err: fmt.Errorf("trunk %q: %w", p.Code, err)}
+				set.failed = append(set.failed, trunkFailure{code: p.Code, err: err})
+				continue
 			}
 			t = &nt
 		}
@@ -157,8 +158,8 @@ func newTrunk(p *registry.Provider) (Trunk, error) {
 		LocalDomain: p.LocalDomain, Media: p.Media, Reinvite: p.Reinvite, Translit: p.Translit, Lic: p.Lic,
 		TrunksOut: p.TrunksOut, Opts: p.Opts, Ext: p.Ext,
 
-		AORUser:     firstNonEmpty(p.Username, p.Login),
-		AuthUser:    firstNonEmpty(p.Login, p.Username),
+		AORUser:     p.AORUser(),
+		AuthUser:    p.AuthUser(),
 		HasProxy:    p.ProxyAddr != "",
 		NextHost:    firstNonEmpty(p.ProxyAddr, p.Domain),
 		ExtAddrList: registry.SplitList(p.ExtAddrs),

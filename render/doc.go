@@ -43,15 +43,11 @@
 // text: a new text (an edited template file) drops them. A snapshot then
 // executes the block only for trunks that are new or changed, copies runs
 // of unchanged trunks from the previous output in one piece (much faster
-// than gathering 10,000 small pieces), and writes into the buffer of the
-// output before the last one (two buffers per target, so the file of many
-// megabytes is no new garbage per change; the names remembered for a
-// buffer's old content are forgotten before it is reused). Matching a
+// than gathering 10,000 small pieces) into a new output. Matching a
 // snapshot's providers and trunks to the last ones is a merge by code, with
-// no maps. A block that fails is not kept; the error names the trunk.
-// The price is memory: about four times the file's size per target (the
-// kept pieces, two output buffers and the live file's read buffer), some
-// 40 MB for pjsip.conf at 10,000 trunks.
+// no maps. A block that fails is not kept (see "One trunk's failure").
+// The price is memory: about twice the file's size per target (the kept
+// pieces and the last output).
 //
 // An operator's template file with these blocks gets the same treatment
 // once its blocks rendered the same bytes as its main template, checked on
@@ -68,12 +64,41 @@
 // either end (the parser strips it); FreeSWITCH XML escapes & < > " ' as
 // entities and '$' as &#36; (the pre-processor expands "$${" in the raw
 // text) and rejects "${" (channel-variable expansion after parsing) and
-// control characters. A trunk code is used as an object name (l_uuid,
-// duid, pjsip section, gateway name) and must consist of letters, digits,
-// '.', '_', '+', '-'; user parts of SIP URIs must be RFC 3261 "user"
-// characters. A rejected value is a template error: the live file stays,
-// the error names the trunk (found by rendering trunk by trunk after a
-// failure) and never contains the value itself.
+// control characters; a pjsip value beginning with '>' is written after
+// a space ("key=>x" would read as "key=x"). A trunk code is used as an
+// object name (l_uuid, duid, pjsip section, gateway name) and must consist
+// of letters, digits, '.', '_', '+', '-'; user parts of SIP URIs must be
+// RFC 3261 "user" characters. The registry's validation is the one gate
+// (registry package doc, "Values"): every provider it accepts passes these
+// checks in every built-in template, which TestGateProperty and FuzzGate
+// prove over generated and fuzzed values; the checks here stay as a second
+// line for an operator's own template and its vars.
+// A rejected value is a template error for that trunk (see "One trunk's
+// failure"); the error names the trunk and never contains the value itself.
+//
+// # One trunk's failure
+//
+// An operator's template can fail for one trunk (the built-in ones render
+// whatever the registry accepts). Such a trunk never stops the others: the
+// target renders and applies every other trunk, and the failing one keeps
+// its last good output, that is the output its block last rendered (also
+// with the template text before an edit), or is left out when it has none
+// (a new trunk, a template without blocks, or the first render after a
+// start: kept outputs live in memory only). Status lists each such trunk
+// under trunk_errors with the reason and whether its output was kept; the
+// gauge trunkd_render_trunk_errors counts them; the log says it once when
+// the list changes; RenderOnce (trunkd render --once) returns them wrapped
+// in ErrTrunkFailed, so a CI pipeline fails. The target stays "ok" and
+// renders again with backoff (a fixed template file needs no new
+// snapshot). A trunk left out for an error is no removal for the drop
+// guard (its name is the trunk's code: with an own trunk_regex whose names
+// are not codes, it counts). A template without blocks is tried trunk by
+// trunk after a failure: when the template without trunks renders and some
+// but not all trunks fail on their own, the others are rendered. A template
+// that fails as a whole (header or footer, a syntax error, the trunk block
+// for every trunk) fails the target and keeps the live file, as before.
+// Providers whose derived values cannot be computed (alternative_proxies,
+// pingsrv: the registry validates both) are left out the same way.
 //
 // # Built-in templates
 //
@@ -120,9 +145,9 @@
 // first change at once, changes that arrive during a render or within the
 // second once more with the latest snapshot, so a burst of API writes
 // costs the engine two reloads, not one per write. The live file is read
-// (into a buffer the target keeps) while the template renders; equal bytes
-// to the live file: nothing is written or run, and the target counts as
-// successful. Otherwise the candidate is a
+// after the template rendered; equal bytes to the live file: nothing is
+// written or run, and the target counts as successful. Otherwise the
+// candidate is a
 // hidden file next to the output (".<name>.trunkd-*", so engine globs such
 // as *.xml skip it), mode 0600 unless mode says otherwise, owned like the
 // live file when trunkd runs as root, fsynced, with an mtime that is now
@@ -132,18 +157,33 @@
 // TRUNKD_OUTPUT and TRUNKD_TARGET. The rename is atomic and the directory
 // is fsynced. Commands run with sh -c in their own process group, killed at
 // the timeout or when the daemon stops; the last 64 KiB of their output is
-// kept, masked, logged and its tail shown in /status. A failed reload puts
-// the previous bytes back (mode and owner as before, mtime newer still) and
-// runs reload_cmd again. When there was no previous file the new one stays
-// (a missing file can only keep an engine from starting; it may simply not
-// run yet) and, like after a failed rollback, the reload is retried on the
-// next attempt even though the bytes are then unchanged. If the daemon
-// stops during a reload the new file stays: it is the desired state and the
-// engine reads it on its next reload.
+// kept, masked, logged and its tail shown in /status.
 //
-// A failed target is retried with the latest snapshot after 5 s, doubling
-// up to 5 min, and at once on a new snapshot (a template file is read again
-// for every render, so a fix needs no restart). With Kamailio's default
+// Before the rename, a journal next to the output records the apply:
+// ".<name>.trunkd.pending" (an apply is unfinished) and
+// ".<name>.trunkd.prev", a hard link to the previous good file (a copy
+// where links fail). A successful reload ends the journal. A failed reload
+// puts the previous good bytes back (mode and owner as before, mtime newer
+// still) and runs reload_cmd again; only when that reload succeeds does
+// the journal end. So a rollback that fails (a full disk) is repaired by
+// the next attempt: it finds the journal, reloads the live file and, when
+// that fails, puts the previous good file back. A daemon stopped or killed
+// during a reload leaves the journal, and the first render after the next
+// start finishes the apply (the same bytes: reload) or undoes it (the
+// reload fails: rollback). While a journal is pending, the previous good
+// file is the one it holds, not the live file: a second change never
+// makes an unconfirmed file "good". When there was no previous file the
+// new one stays (a missing file can only keep an engine from starting; it
+// may simply not run yet) and its reload is retried on the next attempt.
+//
+// A failed target is retried with the latest snapshot, and at once on a
+// new snapshot (a template file is read again for every render, so a fix
+// needs no restart). The wait counts time, not attempts: it is as long as
+// the failure has lasted, at least 5 s and at most 5 min, so a burst of
+// edits that all fail does not push the next retry out. The attempt after
+// a failed reload tries the reload twice before rolling back: an engine
+// that fails every other reload would otherwise spend every failure on the
+// new file and every success on the rollback. With Kamailio's default
 // reg_gc_interval (150 s) a second uac.reg_reload within 150 s fails; the
 // retry gets it through, but a lower reg_gc_interval is better.
 //
@@ -178,10 +218,19 @@
 // snapshot generation, active trunks of the last success, last success,
 // last change, last error (time, stage, message, output tail) and the next
 // retry; the last error stays after a later success, state tells the
-// present. Every password the renderer has seen (raw, escaped for each
-// engine, and as HA1) is replaced by *** in command output and messages
-// before they reach the log or /status; a very short password masks its
-// characters wherever they appear. New passwords are learned from the
-// providers that changed; the masking table is rebuilt when next used, not
-// on the way from a change to its reload. Metrics: see docs/metrics.md.
+// present. Passwords (raw, escaped for each engine, and as HA1) are
+// replaced by *** in command output and messages before they reach the
+// log or /status. A password of 8 bytes or more is masked wherever it
+// occurs; a shorter one only where it stands as a whole value (next to
+// the text's start or end, white space or punctuation other than
+// "_-.+~%" and backslash), so that with passwords "a" or ">" a message
+// stays readable and a mask never shows where inside a word a password
+// is ("auth_password: a" and a db_text field ":a:" are masked; a short
+// password inside a longer word is not told apart from the word). The
+// renderer keeps the passwords of the providers in force plus those that
+// left the providers but may still be in a live file: they are forgotten
+// once every target is ok with a later snapshot and keeps no trunk's
+// older output, so memory does not grow with every password ever set.
+// New passwords are learned from the providers that changed; the masks
+// are rebuilt when next used, not on the way from a change to its reload. Metrics: see docs/metrics.md.
 package render

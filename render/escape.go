@@ -44,10 +44,13 @@ func escapeDBText(s string) string {
 }
 
 // escapePJSIP escapes a value for Asterisk's config parser: ';' starts a
-// comment unless written '\;'. A line break or NUL cannot be written, the
-// parser strips white space around a value, and it reads "key=>value" as
-// "key=value" (dropping a leading '>'), so such values are rejected rather
-// than silently changed.
+// comment unless written '\;'. The parser reads "key=>value" as
+// "key=value", dropping a '>' right after '=', so a value that begins with
+// '>' gets a space before it (the parser strips white space around a
+// value). A line break or NUL cannot be written and white space at either
+// end would be stripped: such values are rejected rather than silently
+// changed (the registry refuses them, so only a template's own values can
+// hit this).
 func escapePJSIP(s string) (string, error) {
 	if strings.ContainsAny(s, "\r\n\x00") {
 		return "", errors.New("value contains a line break or NUL, which pjsip.conf cannot represent")
@@ -55,10 +58,11 @@ func escapePJSIP(s string) (string, error) {
 	if s != strings.TrimSpace(s) {
 		return "", errors.New("value begins or ends with white space, which pjsip.conf would strip")
 	}
+	s = strings.ReplaceAll(s, ";", `\;`)
 	if strings.HasPrefix(s, ">") {
-		return "", errors.New("value begins with '>', which pjsip.conf would strip (key=>value reads as key=value)")
+		s = " " + s
 	}
-	return strings.ReplaceAll(s, ";", `\;`), nil
+	return s, nil
 }
 
 // escapeXML escapes a value for a FreeSWITCH XML attribute: the five XML

@@ -31,10 +31,10 @@ func renderData(t *testing.T, tmplName string, vars map[string]string, snap *reg
 	}
 	var cache trunkCache
 	set := cache.get(snap, -1)
-	if set.err != nil {
-		return "", set.err
+	if len(set.failed) > 0 {
+		return "", set.failed[0].err
 	}
-	out, _, err := tg.render(tg.parsed, newData("t", -1, vars, set))
+	out, err := renderStrict(tg, tg.parsed, newData("t", -1, vars, set))
 	return string(out), err
 }
 
@@ -97,7 +97,7 @@ func TestDBTextEscapeRoundTrip(t *testing.T) {
 // TestKamailioValuesStayInTheirColumn: a password full of db_text
 // separators lands in auth_password and nowhere else.
 func TestKamailioValuesStayInTheirColumn(t *testing.T) {
-	pw := `p:w\x\\:y\:z` + "\t"
+	pw := `p:w\x\\:y\:z`
 	p := provider("kilo")
 	p.Pwd = pw
 	out, err := renderWith(t, "kamailio/uacreg", nil, p, provider("lima"))
@@ -119,14 +119,13 @@ func TestKamailioValuesStayInTheirColumn(t *testing.T) {
 	// naming the trunk.
 	bad := provider("ok")
 	bad.Code = "mike:1"
-	_, err = renderWith(t, "kamailio/uacreg", nil, provider("lima"), bad)
-	if err == nil || !strings.Contains(err.Error(), `trunk "mike:1"`) {
-		t.Errorf("code with ':' rendered, err = %v", err)
+	if err := refusedTwice(t, "kamailio/uacreg", bad, "code"); !strings.Contains(err.Error(), `trunk "mike:1"`) {
+		t.Errorf("code with ':': err = %v", err)
 	}
 	user := provider("november")
 	user.Username = "a@b"
-	if _, err := renderWith(t, "kamailio/uacreg", nil, user); err == nil || !strings.Contains(err.Error(), "SIP URI user") {
-		t.Errorf("username with '@' rendered, err = %v", err)
+	if err := refusedTwice(t, "kamailio/uacreg", user, "username"); !strings.Contains(err.Error(), "SIP URI user") {
+		t.Errorf("username with '@': err = %v", err)
 	}
 }
 
@@ -205,11 +204,22 @@ func TestAsteriskValuesStayInTheirPlace(t *testing.T) {
 	}
 
 	// What the parser cannot represent is refused without echoing the value.
-	for _, bad := range []string{"line\nbreak", " leading", "trailing\t", ">arrow"} {
+	for _, bad := range []string{"line\nbreak", " leading", "trailing\t"} {
 		_, err := escapePJSIP(bad)
 		if err == nil || strings.Contains(err.Error(), bad) {
 			t.Errorf("escapePJSIP(%q) err = %v", bad, err)
 		}
+	}
+	// A value that begins with '>' is written after a space, so that
+	// "password=>x" does not read as "password=x".
+	arrow := provider("oscar")
+	arrow.Pwd = ">arrow"
+	out, err = renderWith(t, "asterisk/pjsip.conf", nil, arrow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := parseAsterisk(t, out)[0].vals["password"]; got != ">arrow" {
+		t.Errorf("password >arrow read back as %q", got)
 	}
 	// A newline cannot pass the registry's validation; a hand-built trunk
 	// shows the template refuses it too.
@@ -217,12 +227,12 @@ func TestAsteriskValuesStayInTheirPlace(t *testing.T) {
 	nl.Pwd = "two\n[lines]"
 	tg, _ := newTarget(TargetConfig{Name: "t", Template: "asterisk/pjsip.conf", Output: "unused"})
 	tr, _ := newTrunk(&nl)
-	if _, _, err := tg.render(tg.parsed, &Data{Trunks: []*Trunk{&tr}, Vars: map[string]string{}}); err == nil || strings.Contains(err.Error(), "two") {
+	if _, err := renderStrict(tg, tg.parsed, &Data{Trunks: []*Trunk{&tr}, Vars: map[string]string{}}); err == nil || strings.Contains(err.Error(), "two") {
 		t.Errorf("password with a newline: err = %v", err)
 	}
 	sec := provider("ok")
 	sec.Code = "quebec]\n[evil"
-	if _, _, err := tg.render(tg.parsed, &Data{Trunks: []*Trunk{mustTrunk(t, &sec)}, Vars: map[string]string{}}); err == nil {
+	if _, err := renderStrict(tg, tg.parsed, &Data{Trunks: []*Trunk{mustTrunk(t, &sec)}, Vars: map[string]string{}}); err == nil {
 		t.Error("code with ']' rendered as a pjsip section name")
 	}
 }
@@ -279,8 +289,8 @@ func TestFreeSWITCHValuesStayInTheirPlace(t *testing.T) {
 	for _, bad := range []string{"a${b}", "$${b}", "ctl\x01"} {
 		q := provider("sierra")
 		q.Pwd = bad
-		_, err := renderWith(t, "freeswitch/gateways.xml", nil, q)
-		if err == nil || !strings.Contains(err.Error(), `trunk "sierra"`) || strings.Contains(err.Error(), bad) {
+		err := refusedTwice(t, "freeswitch/gateways.xml", q, "pwd")
+		if strings.Contains(err.Error(), bad) {
 			t.Errorf("password %q: err = %v", bad, err)
 		}
 	}
@@ -304,10 +314,7 @@ func TestDispatcherAttributesStayInTheirPlace(t *testing.T) {
 	for _, code := range []string{"a;b", "a b", "a=b", "#a", `a"b`} {
 		q := provider("ok")
 		q.Code = code
-		_, err := renderWith(t, "kamailio/dispatcher.list", nil, q)
-		if err == nil {
-			t.Errorf("code %q rendered into the attribute list", code)
-		}
+		refusedTwice(t, "kamailio/dispatcher.list", q, "code")
 	}
 }
 
@@ -360,10 +367,30 @@ func TestDigestUserWithAt(t *testing.T) {
 	for _, bad := range []string{`a"b`, `a\b`, "a\x01b"} {
 		q := provider("whiskey")
 		q.Login = bad
-		if _, err := renderWith(t, "kamailio/uacreg", nil, q); err == nil || strings.Contains(err.Error(), bad) {
+		if err := refusedTwice(t, "kamailio/uacreg", q, "login"); strings.Contains(err.Error(), bad) {
 			t.Errorf("login %q: err = %v", bad, err)
 		}
 	}
+}
+
+// refusedTwice checks both lines of defence against a value an engine
+// cannot take: the registry refuses p in field, and the template, given a
+// trunk built by hand around the registry, fails naming the trunk. It
+// returns the template's error.
+func refusedTwice(t *testing.T, tmpl string, p registry.Provider, field string) error {
+	t.Helper()
+	if probs := registry.Validate(&p); len(probs) == 0 || probs[0].Field != field {
+		t.Errorf("registry: %s %+v: problems %v, want one for %s", tmpl, p, probs, field)
+	}
+	tg, err := newTarget(TargetConfig{Name: "t", Template: tmpl, Output: "unused"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = renderStrict(tg, tg.parsed, &Data{Trunks: []*Trunk{mustTrunk(t, &p)}, Registering: []*Trunk{mustTrunk(t, &p)}, Vars: map[string]string{}})
+	if err == nil {
+		t.Fatalf("template %s rendered %+v", tmpl, p)
+	}
+	return err
 }
 
 func mustRender(t *testing.T, tmpl string, ps ...registry.Provider) string {

@@ -10,63 +10,40 @@ import (
 	"time"
 )
 
-// liveFile is the output file as found before an apply. data may be the
-// target's read buffer: it is valid until the next read and must be copied
-// to be kept.
+// liveFile is the output file as found before an apply.
 type liveFile struct {
 	exists bool
 	data   []byte
 	info   os.FileInfo
 }
 
-// liveResult is a liveFile or the error reading it.
-type liveResult struct {
-	live liveFile
-	err  error
+// mtime is the live file's mtime, zero when there is none.
+func (l liveFile) mtime() time.Time {
+	if !l.exists {
+		return time.Time{}
+	}
+	return l.info.ModTime()
 }
 
-// readLive reads the target's output file into its read buffer (one file
-// of many megabytes per change would otherwise be garbage each time); a
-// missing file is not an error.
-func (t *target) readLive() liveResult {
-	live, buf, err := readLive(t.cfg.Output, t.liveBuf)
-	t.liveBuf = buf
-	return liveResult{live: live, err: err}
-}
-
-// readLive reads the file at path into buf (grown as needed) and returns
-// it with the buffer to keep; a missing file is not an error.
-func readLive(path string, buf []byte) (liveFile, []byte, error) {
+// readLive reads the file at path; a missing file is not an error.
+func readLive(path string) (liveFile, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return liveFile{}, buf, nil
+		return liveFile{}, nil
 	}
 	if err != nil {
-		return liveFile{}, buf, fmt.Errorf("read live file: %w", err)
+		return liveFile{}, fmt.Errorf("read live file: %w", err)
 	}
 	defer f.Close()
 	info, err := f.Stat()
 	if err != nil {
-		return liveFile{}, buf, fmt.Errorf("stat live file: %w", err)
+		return liveFile{}, fmt.Errorf("stat live file: %w", err)
 	}
-	if want := int(info.Size()) + 512; cap(buf) < want {
-		buf = make([]byte, 0, want+want/8)
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return liveFile{}, fmt.Errorf("read live file: %w", err)
 	}
-	data := buf[:0]
-	for {
-		n, err := f.Read(data[len(data):cap(data)])
-		data = data[:len(data)+n]
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return liveFile{}, buf, fmt.Errorf("read live file: %w", err)
-		}
-		if len(data) == cap(data) {
-			data = append(data, 0)[:len(data)] // grew while read
-		}
-	}
-	return liveFile{exists: true, data: data, info: info}, data[:0], nil
+	return liveFile{exists: true, data: data, info: info}, nil
 }
 
 // mtimeAfter returns a whole-second time that is now, or one second past
@@ -145,16 +122,23 @@ func removeStaleCandidates(output string) []string {
 	return removed
 }
 
-// replace renames candidate over output atomically and syncs the
+// renameInto renames candidate over output atomically and syncs the
 // directory so the rename survives a crash.
-func replace(candidate, output string) error {
+func renameInto(candidate, output string) error {
 	if err := os.Rename(candidate, output); err != nil {
 		os.Remove(candidate)
 		return fmt.Errorf("replace live file: %w", err)
 	}
-	if d, err := os.Open(filepath.Dir(output)); err == nil {
+	syncDir(output)
+	return nil
+}
+
+// syncDir syncs the directory of path, so that renames and new names in
+// it survive a crash. Best effort: some file systems cannot sync a
+// directory, and the rename itself has happened.
+func syncDir(path string) {
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
 		_ = d.Sync()
 		d.Close()
 	}
-	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"regexp"
+	"slices"
+	"strings"
 	"text/template"
 )
 
@@ -24,6 +26,12 @@ type fragments struct {
 	scratch bytes.Buffer
 	// executed counts the trunk blocks the last render executed.
 	executed int
+	// failed lists the trunks whose block failed in the last render.
+	failed []trunkFailure
+	// previous are the fragments of the template text before, kept as the
+	// last good output of trunks whose block fails with the new text
+	// (until a render without failures: see target.renderInto).
+	previous []fragment
 
 	// The layout of the last output, for the drop guard.
 	out       []byte
@@ -49,15 +57,19 @@ type fragment struct {
 // reset forgets every fragment (another template, or a whole-template
 // render).
 func (f *fragments) reset(key string) {
-	*f = fragments{key: key, scratch: f.scratch, spare: f.spare[:0]}
+	previous := f.previous
+	if len(f.entries) > 0 {
+		previous = f.entries
+	}
+	if key == "" {
+		previous = nil // rendered as a whole: no fragments to keep
+	}
+	*f = fragments{key: key, scratch: f.scratch, previous: previous}
 }
 
 // render executes a block program over data, reusing the fragments of
-// unchanged trunks, and writes the output into buf when it is large enough
-// (at 10,000 trunks a file is megabytes: a new one per change would keep
-// the garbage collector busy on the way to the reload). On error the kept
-// fragments stay as they were.
-func (f *fragments) render(prog *program, data *Data, buf []byte) ([]byte, error) {
+// unchanged trunks. On error the kept fragments stay as they were.
+func (f *fragments) render(prog *program, data *Data) ([]byte, error) {
 	if f.key != prog.key {
 		f.reset(prog.key)
 	}
@@ -78,10 +90,7 @@ func (f *fragments) render(prog *program, data *Data, buf []byte) ([]byte, error
 		return nil, err
 	}
 	size += len(header) + len(footer)
-	out := buf[:0]
-	if cap(out) < size {
-		out = make([]byte, 0, size+size/16)
-	}
+	out := make([]byte, 0, size)
 	out = append(out, header...)
 	out = f.assemble(out, next)
 	out = append(out, footer...)
@@ -93,19 +102,20 @@ func (f *fragments) render(prog *program, data *Data, buf []byte) ([]byte, error
 
 // trunks returns the fragment of every trunk, executing the trunk block
 // for those not kept from the last render. Both lists are sorted by code;
-// a fragment is reused only for the very same *Trunk.
+// a fragment is reused only for the very same *Trunk. A trunk whose block
+// fails keeps its last good fragment (found by code, also from the
+// template text before) or is left out, and is listed in f.failed; when
+// the block fails for every trunk, the template is broken as a whole.
 func (f *fragments) trunks(prog *program, trunks []*Trunk) ([]fragment, error) {
 	next := f.spare[:0]
 	if cap(next) < len(trunks) {
 		next = make([]fragment, 0, len(trunks)+len(trunks)/16)
 	}
-	f.executed = 0
+	f.executed, f.failed = 0, nil
 	j := 0
 	for _, tr := range trunks {
-		if j < len(f.entries) && f.entries[j].trunk != tr {
-			for j < len(f.entries) && f.entries[j].trunk.Code < tr.Code {
-				j++
-			}
+		for j < len(f.entries) && f.entries[j].trunk != tr && f.entries[j].trunk.Code < tr.Code {
+			j++
 		}
 		if j < len(f.entries) && f.entries[j].trunk == tr {
 			next = append(next, f.entries[j])
@@ -115,12 +125,45 @@ func (f *fragments) trunks(prog *program, trunks []*Trunk) ([]fragment, error) {
 		}
 		f.executed++
 		text, err := f.exec(prog.trunk, tr)
-		if err != nil {
-			return nil, fmt.Errorf("trunk %q: %w", tr.Code, err)
+		if err == nil {
+			next = append(next, fragment{trunk: tr, text: text, prev: -1})
+			continue
 		}
-		next = append(next, fragment{trunk: tr, text: text, prev: -1})
+		failure := trunkFailure{code: tr.Code, err: err}
+		if good, ok := f.lastGood(tr.Code, j); ok {
+			next, failure.kept = append(next, good), true
+		}
+		f.failed = append(f.failed, failure)
+	}
+	if len(trunks) > 0 && len(f.failed) == len(trunks) {
+		return nil, fmt.Errorf("the trunk block fails for every trunk: trunk %q: %w", f.failed[0].code, f.failed[0].err)
 	}
 	return next, nil
+}
+
+// lastGood returns the kept fragment of the trunk with code: the entry at
+// j of the last render (an older version of the trunk), else one kept from
+// the template text before.
+func (f *fragments) lastGood(code string, j int) (fragment, bool) {
+	if j < len(f.entries) && f.entries[j].trunk.Code == code {
+		good := f.entries[j]
+		good.prev = good.off // unchanged bytes of the last output
+		return good, true
+	}
+	i, ok := slices.BinarySearchFunc(f.previous, code, func(e fragment, c string) int { return strings.Compare(e.trunk.Code, c) })
+	if !ok {
+		return fragment{}, false
+	}
+	good := f.previous[i]
+	good.prev, good.num, good.scanned, good.names = -1, 0, false, nil
+	return good, true
+}
+
+// trunkFailure is a trunk whose block (or derived values) failed.
+type trunkFailure struct {
+	code string
+	err  error
+	kept bool // its last good output stays in the file
 }
 
 // number numbers the fragments that are not empty (when the program has
@@ -154,9 +197,6 @@ func (f *fragments) number(prog *program, next []fragment) (int, error) {
 // from all over the heap.
 func (f *fragments) assemble(out []byte, next []fragment) []byte {
 	last := f.out
-	if len(last) > 0 && cap(out) > 0 && &out[:cap(out)][0] == &last[:cap(last)][0] {
-		last = nil // never the case (out is the buffer before), but never copy onto itself
-	}
 	for i := 0; i < len(next); {
 		if e := &next[i]; e.prev < 0 || last == nil {
 			e.off = len(out)
@@ -234,7 +274,7 @@ func linesAligned(out []byte, headerLen int, entries []fragment, footerLen int) 
 // fragments not scanned before; false when out is not the last render or
 // its lines span pieces.
 func (f *fragments) names(re *regexp.Regexp, out []byte) (map[string]bool, bool) {
-	if !f.aligned || len(out) != len(f.out) || len(out) == 0 || &out[0] != &f.out[0] {
+	if !f.aligned || len(out) == 0 || !bytes.Equal(out, f.out) {
 		return nil, false
 	}
 	names := make(map[string]bool, len(f.entries))

@@ -122,7 +122,7 @@ func lineCount(path string) int {
 // targetStatus returns the status of the named target.
 func targetStatus(t testing.TB, r *Renderer, name string) TargetStatus {
 	t.Helper()
-	for _, ts := range r.Status().(Status).Targets {
+	for _, ts := range r.Status().Targets {
 		if ts.Name == name {
 			return ts
 		}
@@ -159,4 +159,22 @@ func isExecutable(path string) bool {
 // contextWithCancel returns a context that ends with the test or cancel.
 func contextWithCancel(t testing.TB) (context.Context, context.CancelFunc) {
 	return context.WithCancel(t.Context())
+}
+
+// renderStrict renders data with tg and prog like a target does, and
+// reports a trunk the template failed for as an error.
+func renderStrict(tg *target, prog *program, data *Data) ([]byte, error) {
+	out, _, failed, err := tg.render(prog, data)
+	if err == nil && len(failed) > 0 {
+		err = fmt.Errorf("trunk %q: %w", failed[0].code, failed[0].err)
+	}
+	return out, err
+}
+
+// subscribe returns the snapshot channel of a subscription to reg that
+// ends with the test.
+func subscribe(t testing.TB, reg *registry.Registry) <-chan *registry.Snapshot {
+	sub := reg.Subscribe()
+	t.Cleanup(sub.Close)
+	return sub.C()
 }

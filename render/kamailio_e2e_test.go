@@ -55,7 +55,7 @@ func TestKamailioEndToEnd(t *testing.T) {
 	rctx, cancelRun := context.WithCancel(ctx)
 	watchDone, runDone := make(chan error, 1), make(chan error, 1)
 	go func() { watchDone <- reg.Watch(ctx) }()
-	go func() { runDone <- r.Run(rctx, reg) }()
+	go func() { runDone <- r.Run(rctx, subscribe(t, reg)) }()
 	stopRenderer := sync.OnceFunc(func() { cancelRun(); <-runDone })
 	defer func() { stopRenderer(); cancel(); <-watchDone }()
 	uacreg := filepath.Join(l.db, "uacreg")

@@ -13,6 +13,7 @@ type metrics struct {
 	changes     *prometheus.CounterVec
 	held        *prometheus.GaugeVec
 	trunks      *prometheus.GaugeVec
+	trunkErrors *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer, targets []*target) (*metrics, error) {
@@ -37,6 +38,10 @@ func newMetrics(reg prometheus.Registerer, targets []*target) (*metrics, error) 
 			Name: "trunkd_render_trunks",
 			Help: "Active trunks in the target's last successful render.",
 		}, []string{"target"}),
+		trunkErrors: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "trunkd_render_trunk_errors",
+			Help: "Trunks the target's last render failed for (each keeps its last good output or is left out; the others are applied).",
+		}, []string{"target"}),
 	}
 	for _, t := range targets {
 		n := t.cfg.Name
@@ -45,11 +50,12 @@ func newMetrics(reg prometheus.Registerer, targets []*target) (*metrics, error) 
 		}
 		m.changes.WithLabelValues(n)
 		m.held.WithLabelValues(n)
+		m.trunkErrors.WithLabelValues(n)
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.lastSuccess, m.failures, m.changes, m.held, m.trunks} {
+	for _, c := range []prometheus.Collector{m.lastSuccess, m.failures, m.changes, m.held, m.trunks, m.trunkErrors} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if errors.As(err, &are) {

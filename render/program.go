@@ -35,8 +35,8 @@ type program struct {
 }
 
 // newProgram looks up the blocks of a parsed template.
-func newProgram(tmpl *template.Template, key string, verify bool) *program {
-	p := &program{whole: tmpl, key: key, verify: verify}
+func newProgram(tmpl *template.Template, key string) *program {
+	p := &program{whole: tmpl, key: key}
 	header, trunk, footer := tmpl.Lookup(blockHeader), tmpl.Lookup(blockTrunk), tmpl.Lookup(blockFooter)
 	if header != nil && trunk != nil && footer != nil {
 		p.header, p.trunk, p.footer, p.number = header, trunk, footer, tmpl.Lookup(blockNumber)
@@ -53,7 +53,7 @@ func builtinProgram(name, text string, vars map[string]string) (*program, error)
 	if err != nil {
 		return nil, err
 	}
-	return newProgram(tmpl, "builtin:"+name, false), nil
+	return newProgram(tmpl, "builtin:"+name), nil
 }
 
 // loadProgram reads and parses an operator's template file; when its text
@@ -72,5 +72,13 @@ func loadProgram(path string, vars map[string]string, last *program) (*program, 
 	if err != nil {
 		return nil, err
 	}
-	return newProgram(tmpl, key, true), nil
+	p := newProgram(tmpl, key)
+	p.verify = true
+	return p, nil
+}
+
+// parseTemplate parses a template with the helper functions; a missing map
+// key is an error.
+func parseTemplate(name, text string, vars map[string]string) (*template.Template, error) {
+	return template.New(name).Option("missingkey=error").Funcs(funcs(vars)).Parse(text)
 }

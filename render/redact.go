@@ -1,87 +1,205 @@
 package render
 
 import (
-	"sort"
+	"cmp"
+	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/trunkd/trunkd/registry"
 )
 
-// redactor masks every password the renderer has seen (as written raw and
-// in each engine's escaping, and as HA1) in command output and error
-// messages before they reach the log or /status. It only grows: a password
-// removed from the providers may still be in an engine's output.
+// redactor masks passwords (as written raw, in each engine's escaping, and
+// as HA1) in command output and error messages before they reach the log
+// or /status. Used by the applying goroutine only.
+//
+// Memory is bounded by the passwords in force plus those that may still
+// be in a live file: a password no provider has any more is "retired" and
+// forgotten once every target has applied a snapshot without it (see
+// forget).
+//
+// The masking rule: a password of at least longMask bytes is replaced by
+// *** wherever it occurs. A shorter one is replaced only where it stands
+// as a whole value: at the start or end of the text or next to a
+// character that is neither a letter, a digit, a backslash nor one of
+// "_-.+~%" (white space, ':', '=', quotes, brackets, ...). So with passwords "a" or ">",
+// "template: kamailio/uacreg" and "<sipUser .AORUser>" stay as they are
+// (masking letters inside words would make the text unreadable and show
+// where the password is), while "auth_password: a" and a db_text field
+// ":a:" are masked.
 type redactor struct {
-	secrets map[string]bool
-	seen    []*registry.Provider // providers of the last snapshot (unchanged ones are shared), sorted by code
-	stale   bool                 // secrets grew since r was built
-	r       *strings.Replacer
+	inForce map[string]int    // secret → providers of the last snapshot that have it
+	retired map[string]uint64 // secret no provider has → generation of the first snapshot without it
+	seen    []*registry.Provider
+	stale   bool // the secrets changed since the masks were built
+
+	long  *strings.Replacer
+	short map[string]bool
 }
 
 // mask is what a password is replaced with.
 const mask = "***"
 
-// learn adds the passwords of every provider in snap (active or not) that
-// was not in the last snapshot. The replacer is rebuilt when first used,
+// longMask is the length from which a password is masked wherever it
+// occurs, also inside a word.
+const longMask = 8
+
+// learn takes the passwords of snap's providers (active or not). Only
+// providers that changed since the last snapshot are looked at (the
+// registry shares unchanged ones). The masks are rebuilt when next used,
 // not here: learning is on the way from a file write to the reload.
 func (rd *redactor) learn(snap *registry.Snapshot) {
 	if snap == nil {
 		return
 	}
-	if rd.secrets == nil {
-		rd.secrets = map[string]bool{}
+	if rd.inForce == nil {
+		rd.inForce, rd.retired = map[string]int{}, map[string]uint64{}
 	}
-	add := func(s string) {
-		if s != "" && !rd.secrets[s] {
-			rd.secrets[s] = true
+	providers := snap.Providers()
+	kept := make([]bool, len(rd.seen))
+	j := 0
+	for _, p := range providers {
+		if k := findSame(rd.seen, p, &j); k >= 0 {
+			kept[k] = true
+			continue
+		}
+		for _, s := range secretsOf(p) {
+			rd.inForce[s]++
+			delete(rd.retired, s)
 			rd.stale = true
 		}
 	}
-	j := 0
-	for _, p := range snap.Providers() {
-		if p.Pwd == "" || findSame(rd.seen, p, &j) >= 0 {
+	for i, p := range rd.seen {
+		if kept[i] {
 			continue
 		}
-		add(p.Pwd)
-		add(escapeDBText(p.Pwd))
-		if s, err := escapePJSIP(p.Pwd); err == nil {
-			add(s)
+		for _, s := range secretsOf(p) {
+			if rd.inForce[s]--; rd.inForce[s] <= 0 {
+				delete(rd.inForce, s)
+				rd.retired[s] = snap.Generation()
+			}
 		}
-		if s, err := escapeXML(p.Pwd); err == nil {
-			add(s)
-		}
-		add(digestHA1(firstNonEmpty(p.Login, p.Username), p.Domain, p.Pwd))
 	}
-	rd.seen = snap.Providers()
+	rd.seen = providers
 }
 
-func (rd *redactor) build() {
-	list := make([]string, 0, len(rd.secrets))
-	for s := range rd.secrets {
-		list = append(list, s)
-	}
-	// Longer first, so that a password containing another is masked whole.
-	sort.Slice(list, func(i, j int) bool {
-		if len(list[i]) != len(list[j]) {
-			return len(list[i]) > len(list[j])
+// forget drops the retired passwords that left before generation applied:
+// every live file is the render of applied or a later snapshot.
+func (rd *redactor) forget(applied uint64) {
+	for s, gen := range rd.retired {
+		if gen <= applied {
+			delete(rd.retired, s)
+			rd.stale = true
 		}
-		return list[i] < list[j]
-	})
-	pairs := make([]string, 0, 2*len(list))
-	for _, s := range list {
+	}
+}
+
+// secretsOf lists p's password in every form it can take in a file.
+func secretsOf(p *registry.Provider) []string {
+	if p.Pwd == "" {
+		return nil
+	}
+	out := []string{p.Pwd, escapeDBText(p.Pwd), digestHA1(firstNonEmpty(p.Login, p.Username), p.Domain, p.Pwd)}
+	if s, err := escapePJSIP(p.Pwd); err == nil {
+		out = append(out, s)
+	}
+	if s, err := escapeXML(p.Pwd); err == nil {
+		out = append(out, s)
+	}
+	return out
+}
+
+// build makes the masks from the secrets in force and retired.
+func (rd *redactor) build() {
+	var long []string
+	rd.short = map[string]bool{}
+	add := func(s string) {
+		if len(s) >= longMask {
+			long = append(long, s)
+		} else {
+			rd.short[s] = true
+		}
+	}
+	for s := range rd.inForce {
+		add(s)
+	}
+	for s := range rd.retired {
+		add(s)
+	}
+	// strings.Replacer tries the old strings in argument order at each
+	// position: longer first, so a password containing another is masked
+	// whole.
+	slices.SortFunc(long, func(a, b string) int { return cmp.Or(len(b)-len(a), strings.Compare(a, b)) })
+	pairs := make([]string, 0, 2*len(long))
+	for _, s := range long {
 		pairs = append(pairs, s, mask)
 	}
-	rd.r = strings.NewReplacer(pairs...)
+	rd.long = strings.NewReplacer(pairs...)
 }
 
 // apply masks every known password in s.
 func (rd *redactor) apply(s string) string {
-	if rd.stale {
+	if rd.stale || rd.long == nil {
 		rd.build()
 		rd.stale = false
 	}
-	if rd.r == nil || s == "" {
+	if s == "" {
 		return s
 	}
-	return rd.r.Replace(s)
+	s = rd.long.Replace(s)
+	if len(rd.short) == 0 {
+		return s
+	}
+	return rd.maskShort(s)
+}
+
+// maskShort replaces the short passwords that stand as whole values in s.
+func (rd *redactor) maskShort(s string) string {
+	var b strings.Builder
+	last := 0
+	for i := 0; i < len(s); {
+		if n := rd.shortAt(s, i); n > 0 {
+			b.WriteString(s[last:i])
+			b.WriteString(mask)
+			i += n
+			last = i
+			continue
+		}
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// shortAt returns the length of the longest short password that stands
+// as a whole value at s[i:], or 0.
+func (rd *redactor) shortAt(s string, i int) int {
+	if i > 0 {
+		if r, _ := utf8.DecodeLastRuneInString(s[:i]); !isBoundary(r) {
+			return 0
+		}
+	}
+	for n := min(longMask-1, len(s)-i); n > 0; n-- {
+		if !rd.short[s[i:i+n]] {
+			continue
+		}
+		if i+n == len(s) {
+			return n
+		}
+		if r, _ := utf8.DecodeRuneInString(s[i+n:]); isBoundary(r) {
+			return n
+		}
+	}
+	return 0
+}
+
+// isBoundary reports whether r ends a value: anything but a letter, a
+// digit, a backslash (an escape inside a value) or one of "_-.+~%".
+func isBoundary(r rune) bool {
+	return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune("_-.+~%\\", r)
 }

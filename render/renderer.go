@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -21,8 +23,11 @@ type Options struct {
 	RetryMin    time.Duration         // first retry after a failure, default 5 s
 	RetryMax    time.Duration         // longest retry interval, default 5 min
 	MinInterval time.Duration         // least time between two renders of a target, default 1 s; < 0: none
-	Now         func() time.Time      // nil: time.Now
+	Clock       Clock                 // nil: the real clock
 }
+
+// Clock tells the time (injected by tests).
+type Clock interface{ Now() time.Time }
 
 // Renderer renders every target for each registry snapshot.
 type Renderer struct {
@@ -38,7 +43,7 @@ type Renderer struct {
 	minGap      time.Duration
 	wake        chan struct{}
 
-	mu     sync.Mutex // guards the targets' state (target.st, due, failures, confirmed)
+	mu     sync.Mutex // guards the targets' state (target.st, due, failingSince, confirmed)
 	red    redactor   // used by the applying goroutine only
 	trunks trunkCache // used by the applying goroutine only
 }
@@ -55,7 +60,7 @@ func New(cfg Config, opts Options) (*Renderer, error) {
 		maxDrop:     ratio,
 		autoConfirm: cfg.ConfirmDrop,
 		log:         opts.Logger,
-		now:         opts.Now,
+		now:         time.Now,
 		retryMin:    opts.RetryMin,
 		retryMax:    opts.RetryMax,
 		minGap:      opts.MinInterval,
@@ -64,8 +69,8 @@ func New(cfg Config, opts Options) (*Renderer, error) {
 	if r.log == nil {
 		r.log = slog.Default()
 	}
-	if r.now == nil {
-		r.now = time.Now
+	if opts.Clock != nil {
+		r.now = opts.Clock.Now
 	}
 	if r.retryMin <= 0 {
 		r.retryMin = 5 * time.Second
@@ -93,15 +98,13 @@ func New(cfg Config, opts Options) (*Renderer, error) {
 	return r, nil
 }
 
-// Run renders every target for each snapshot of reg until ctx ends. The
-// first change renders at once; snapshots that arrive while a target
-// renders, or within MinInterval of its last render, render once more
-// with the latest (the subscription keeps only the latest). A failed target
-// is retried with backoff; a held-back one waits for a new snapshot or
-// ConfirmDrop.
-func (r *Renderer) Run(ctx context.Context, reg *registry.Registry) error {
-	sub := reg.Subscribe()
-	defer sub.Close()
+// Run renders every target for each snapshot from snaps until ctx ends or
+// snaps is closed. The first change after a quiet period renders at once;
+// snapshots that arrive while a target renders, or within MinInterval of
+// its last render, render once more with the latest (a registry
+// subscription keeps only the latest). A failed target is retried with
+// backoff; a held-back one waits for a new snapshot or ConfirmDrop.
+func (r *Renderer) Run(ctx context.Context, snaps <-chan *registry.Snapshot) error {
 	var snap *registry.Snapshot
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -110,7 +113,10 @@ func (r *Renderer) Run(ctx context.Context, reg *registry.Registry) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case s := <-sub.C():
+		case s, ok := <-snaps:
+			if !ok {
+				return nil
+			}
 			snap = s
 			r.markAllDue()
 		case <-r.wake:
@@ -126,14 +132,18 @@ func (r *Renderer) Run(ctx context.Context, reg *registry.Registry) error {
 }
 
 // RenderOnce renders and applies every target for snap and returns the
-// failures (and held-back drops, wrapping ErrHeldBack) joined. Do not call
-// it while Run is running on the same Renderer.
+// failures (held-back drops wrapping ErrHeldBack, trunks the template
+// failed for wrapping ErrTrunkFailed) joined. Do not call it while Run is
+// running on the same Renderer.
 func (r *Renderer) RenderOnce(ctx context.Context, snap *registry.Snapshot) error {
 	r.red.learn(snap)
 	var errs []error
 	for _, t := range r.targets {
 		res := r.apply(ctx, t, snap)
 		r.record(t, snap, res)
+		for _, f := range res.failed {
+			errs = append(errs, fmt.Errorf("%s: %w: trunk %q: %s", t.cfg.Name, ErrTrunkFailed, f.code, r.red.apply(f.err.Error())))
+		}
 		switch res.outcome {
 		case outcomeFailed:
 			errs = append(errs, fmt.Errorf("%s: %s: %w", t.cfg.Name, res.stage, res.err))
@@ -141,7 +151,26 @@ func (r *Renderer) RenderOnce(ctx context.Context, snap *registry.Snapshot) erro
 			errs = append(errs, fmt.Errorf("%s: %w: %d of %d trunks would be removed", t.cfg.Name, ErrHeldBack, res.hold.Removed, res.hold.LiveTrunks))
 		}
 	}
+	r.forgetRetired()
 	return errors.Join(errs...)
+}
+
+// forgetRetired lets the redactor drop the passwords no live file can
+// hold any more: when every target is ok (its live file is the render of
+// its last snapshot) and keeps no trunk's older output.
+func (r *Renderer) forgetRetired() {
+	r.mu.Lock()
+	applied := uint64(math.MaxUint64)
+	for _, t := range r.targets {
+		if t.st.State != StateOK || slices.ContainsFunc(t.st.TrunkErrors, func(e TrunkError) bool { return e.Kept }) {
+			applied = 0
+		}
+		applied = min(applied, t.st.Generation)
+	}
+	r.mu.Unlock()
+	if applied > 0 && applied != math.MaxUint64 {
+		r.red.forget(applied)
+	}
 }
 
 func (r *Renderer) markAllDue() {
@@ -179,6 +208,7 @@ func (r *Renderer) applyDue(ctx context.Context, snap *registry.Snapshot) {
 		}
 		r.record(t, snap, res)
 	}
+	r.forgetRetired()
 }
 
 // nextDue returns the earliest time a target wants to run.

@@ -3,6 +3,7 @@ package render
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -38,11 +39,16 @@ func (notFoundError) NotFound() bool { return true }
 // ErrNotHeld is returned by ConfirmDrop when the target holds nothing back.
 var ErrNotHeld = errors.New("render target holds no drop back")
 
+// ErrTrunkFailed is wrapped by RenderOnce's error for each trunk the
+// template failed for (the other trunks were applied).
+var ErrTrunkFailed = errors.New("render failed for a trunk")
+
 // ErrHeldBack is wrapped by RenderOnce's error for a target whose render
 // the drop guard held back.
 var ErrHeldBack = errors.New("held back by the drop guard")
 
-// Status is what the renderer reports under "render" in /status.
+// Status is the state of every render target (served under "render" in
+// /status).
 type Status struct {
 	Targets []TargetStatus `json:"targets"`
 }
@@ -60,6 +66,20 @@ type TargetStatus struct {
 	LastError   *TargetError `json:"last_error,omitempty"`
 	HeldBack    *HeldDrop    `json:"held_back,omitempty"`
 	NextRetry   *time.Time   `json:"next_retry,omitempty"`
+	// TrunkErrors lists the trunks the last render could not render: each
+	// keeps its last good output in the file, or is left out when it has
+	// none. The other trunks are applied.
+	TrunkErrors []TrunkError `json:"trunk_errors,omitempty"`
+}
+
+// TrunkError is one trunk the template failed for. Reason never holds a
+// password.
+type TrunkError struct {
+	Code   string `json:"code"`
+	Reason string `json:"reason"`
+	// Kept: the file holds the trunk's last good output; false: the trunk
+	// is left out of the file.
+	Kept bool `json:"kept"`
 }
 
 // TargetError describes the last failure of a target.
@@ -86,11 +106,8 @@ type HeldDrop struct {
 // maxRemovedList bounds HeldDrop.RemovedList.
 const maxRemovedList = 50
 
-// StatusName is the key of the renderer in /status.
-func (r *Renderer) StatusName() string { return "render" }
-
 // Status returns a copy of every target's state.
-func (r *Renderer) Status() any {
+func (r *Renderer) Status() Status {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := Status{Targets: make([]TargetStatus, len(r.targets))}
@@ -100,6 +117,7 @@ func (r *Renderer) Status() any {
 			e := *st.LastError
 			st.LastError = &e
 		}
+		st.TrunkErrors = slices.Clone(st.TrunkErrors)
 		if st.HeldBack != nil {
 			h := *st.HeldBack
 			h.removed = nil

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"text/template"
 	"time"
@@ -23,28 +24,25 @@ type target struct {
 	trunkRe *regexp.Regexp
 
 	// Applying goroutine only (or one goroutine it waits for).
-	liveBuf  []byte    // read buffer of the live file
-	outputs  [2][]byte // the last output and the one before (a buffer for the next)
 	names    [2]namesMemo
 	frags    fragments // per-trunk outputs of a block program
 	file     *program  // the template file's program of the last render
 	verified string    // key of the file program whose blocks matched the whole template
 	mismatch string    // key of the file program whose blocks did not
-	// pendingReload: the live file may not be loaded by the engine (its
-	// reload failed and could not be rolled back). Applying goroutine only.
-	pendingReload bool
+	journal  journal   // an unfinished apply, on disk next to the output
+	// reloadFailed: the last reload of a new file failed (its next
+	// attempt gets two reloads before the rollback).
+	reloadFailed bool
 
-	st        TargetStatus
-	due       time.Time       // zero: nothing to do until a trigger
-	lastRun   time.Time       // end of the last render attempt
-	failures  int             // consecutive failures, for the retry backoff
-	confirmed map[string]bool // removals the operator confirmed
-}
-
-// parseTemplate parses a template with the helper functions; a missing map
-// key is an error.
-func parseTemplate(name, text string, vars map[string]string) (*template.Template, error) {
-	return template.New(name).Option("missingkey=error").Funcs(funcs(vars)).Parse(text)
+	st           TargetStatus
+	due          time.Time // zero: nothing to do until a trigger
+	lastRun      time.Time // end of the last render attempt
+	failingSince time.Time // start of the current run of failures; zero when ok
+	// trunkErrorsSince: start of the current run of renders that failed
+	// for some trunks (retried with backoff, so that a fixed template file
+	// is picked up).
+	trunkErrorsSince time.Time
+	confirmed        map[string]bool // removals the operator confirmed
 }
 
 // program returns the target's template; a template file is read again
@@ -64,58 +62,49 @@ func (t *target) program() (*program, error) {
 // render executes prog over data: trunk by trunk with the kept fragments
 // when it has blocks, else as a whole. The blocks of a template file are
 // used once they rendered the same bytes as the whole template; blocks
-// that did not are never used for that text, and warned reports it.
-func (t *target) render(prog *program, data *Data) (out []byte, warned bool, err error) {
-	buf := t.outputBuffer()
-	out, warned, err = t.renderInto(prog, data, buf)
-	if err != nil {
-		t.outputs[1] = buf
-		return nil, false, err
-	}
-	t.outputs[0], t.outputs[1] = out, t.outputs[0]
-	return out, warned, nil
-}
-
-// renderInto renders into buf when the program renders by blocks.
-func (t *target) renderInto(prog *program, data *Data, buf []byte) (out []byte, warned bool, err error) {
+// that did not are never used for that text, and warned reports it. The
+// trunks the template failed for are returned in failed: they keep their
+// last good output (blocks) or are left out (whole template).
+func (t *target) render(prog *program, data *Data) (out []byte, warned bool, failed []trunkFailure, err error) {
 	if !prog.blocks() || prog.key == t.mismatch {
 		t.frags.reset("")
-		out, err = execute(prog.whole, data)
-		return out, false, err
+		out, failed, err := executeIsolated(prog.whole, data)
+		return out, false, failed, err
 	}
 	if !prog.verify || prog.key == t.verified {
-		out, err = t.frags.render(prog, data, buf)
-		return out, false, err
+		return t.renderBlocks(prog, data)
 	}
-	whole, err := execute(prog.whole, data)
+	whole, failed, err := executeIsolated(prog.whole, data)
 	if err != nil {
-		return nil, false, err
+		return nil, false, nil, err
 	}
-	if out, err = t.frags.render(prog, data, buf); err == nil && bytes.Equal(out, whole) {
-		t.verified = prog.key
-		return out, false, nil
+	// Compare over the trunks the whole template rendered; the failed ones
+	// then keep their last good fragments.
+	out, err = t.frags.render(prog, without(data, failed))
+	if err != nil || !bytes.Equal(out, whole) {
+		t.frags.reset("")
+		t.mismatch = prog.key
+		return whole, true, failed, nil
 	}
-	t.frags.reset("")
-	t.mismatch = prog.key
-	return whole, true, nil
+	t.verified = prog.key
+	if len(failed) > 0 {
+		return t.renderBlocks(prog, data)
+	}
+	t.frags.previous = nil
+	return out, false, nil, nil
 }
 
-// outputBuffer returns the buffer of the output before the last one, for
-// the next output to be written into, after forgetting what is remembered
-// about its content. The last output is kept: it is usually the live file.
-func (t *target) outputBuffer() []byte {
-	buf := t.outputs[1]
-	t.outputs[1] = nil
-	if cap(buf) == 0 {
-		return nil
+// renderBlocks renders a block program trunk by trunk. The fragments of
+// the template text before are kept until no trunk fails.
+func (t *target) renderBlocks(prog *program, data *Data) ([]byte, bool, []trunkFailure, error) {
+	out, err := t.frags.render(prog, data)
+	if err != nil {
+		return nil, false, nil, err
 	}
-	buf = buf[:cap(buf)]
-	for i, m := range t.names {
-		if cap(m.data) > 0 && &m.data[:cap(m.data)][0] == &buf[0] {
-			t.names[i] = namesMemo{}
-		}
+	if len(t.frags.failed) == 0 {
+		t.frags.previous = nil
 	}
-	return buf[:0]
+	return out, false, t.frags.failed, nil
 }
 
 // execute renders data. On failure it names the first trunk whose values
@@ -128,17 +117,75 @@ func execute(tmpl *template.Template, data *Data) ([]byte, error) {
 		return buf.Bytes(), nil
 	}
 	for _, tr := range data.Trunks {
-		one := *data
-		one.Trunks = []*Trunk{tr}
-		one.Registering = nil
-		if tr.Registers {
-			one.Registering = one.Trunks
-		}
-		if tmpl.Execute(io.Discard, &one) != nil {
+		if tmpl.Execute(io.Discard, only(data, tr)) != nil {
 			return nil, fmt.Errorf("trunk %q: %w", tr.Code, err)
 		}
 	}
 	return nil, err
+}
+
+// executeIsolated renders data as a whole; when that fails for some
+// trunks only (each fails on its own, the template without trunks does
+// not, and not every trunk fails), it renders the others and returns the
+// failed ones. Anything else is a failure of the whole template.
+func executeIsolated(tmpl *template.Template, data *Data) ([]byte, []trunkFailure, error) {
+	out, err := execute(tmpl, data)
+	if err == nil || len(data.Trunks) < 2 || tmpl.Execute(io.Discard, noTrunks(data)) != nil {
+		return out, nil, err
+	}
+	var failed []trunkFailure
+	for _, tr := range data.Trunks {
+		if terr := tmpl.Execute(io.Discard, only(data, tr)); terr != nil {
+			failed = append(failed, trunkFailure{code: tr.Code, err: terr})
+		}
+	}
+	if len(failed) == 0 || len(failed) == len(data.Trunks) {
+		return nil, nil, err
+	}
+	if out, err = execute(tmpl, without(data, failed)); err != nil {
+		return nil, nil, err
+	}
+	return out, failed, nil
+}
+
+// only is data with tr as its only trunk.
+func only(data *Data, tr *Trunk) *Data {
+	one := *data
+	one.Trunks, one.Registering = []*Trunk{tr}, nil
+	if tr.Registers {
+		one.Registering = one.Trunks
+	}
+	return &one
+}
+
+// noTrunks is data without any trunk.
+func noTrunks(data *Data) *Data {
+	none := *data
+	none.Trunks, none.Registering = nil, nil
+	return &none
+}
+
+// without is data without the failed trunks.
+func without(data *Data, failed []trunkFailure) *Data {
+	if len(failed) == 0 {
+		return data
+	}
+	rest := *data
+	rest.Trunks, rest.Registering = nil, nil
+	bad := make(map[string]bool, len(failed))
+	for _, f := range failed {
+		bad[f.code] = true
+	}
+	for _, tr := range data.Trunks {
+		if bad[tr.Code] {
+			continue
+		}
+		rest.Trunks = append(rest.Trunks, tr)
+		if tr.Registers {
+			rest.Registering = append(rest.Registering, tr)
+		}
+	}
+	return &rest
 }
 
 // trunkNames returns the trunks found in a file by the target's trunk
@@ -150,7 +197,7 @@ func (t *target) trunkNames(data []byte) map[string]bool {
 		return names
 	}
 	names := scanNames(t.trunkRe, data)
-	t.rememberNames(bytes.Clone(data), names) // data may be the read buffer
+	t.rememberNames(data, names)
 	return names
 }
 
@@ -218,11 +265,12 @@ func scanLines(re *regexp.Regexp, data []byte, add func(string)) {
 	}
 }
 
-// removedNames lists the names of old that are not in next, sorted.
-func removedNames(old, next map[string]bool) []string {
+// removedNames lists the names of old that are not in next, sorted,
+// except those of trunks left out because the template failed for them.
+func removedNames(old, next map[string]bool, failed []trunkFailure) []string {
 	var out []string
 	for n := range old {
-		if !next[n] {
+		if !next[n] && !slices.ContainsFunc(failed, func(f trunkFailure) bool { return f.code == n }) {
 			out = append(out, n)
 		}
 	}

@@ -37,9 +37,9 @@ func (a answer) code() int {
 	case answered:
 		return a.res.StatusCode
 	case timedOut:
-		return 408
+		return sip.StatusRequestTimeout
 	case transport:
-		return 503
+		return sip.StatusServiceUnavailable
 	}
 	return 0
 }

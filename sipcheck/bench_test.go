@@ -188,7 +188,7 @@ func measureProber(b *testing.B, trunks, interval int, dur time.Duration) benchR
 		b.Fatal(err)
 	}
 	prom := prometheus.NewRegistry()
-	pr, err := New(Config{MaxNewPerSecond: trunks / interval}, Options{ServerIndex: -1, Logger: testLogger(b), Registerer: prom})
+	pr, err := New(Config{MaxNewPerSecond: trunks / interval}, Options{ServerIndex: registry.AnyServer, Logger: testLogger(b), Registerer: prom})
 	if err != nil {
 		b.Fatal(err)
 	}

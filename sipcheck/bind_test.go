@@ -1,9 +1,16 @@
 package sipcheck
 
 import (
+	"bytes"
+	"context"
+	"log/slog"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
 
 	"github.com/trunkd/trunkd/registry"
 	"github.com/trunkd/trunkd/sipcheck/fakeprovider"
@@ -78,4 +85,70 @@ func TestBindUnregisterOnDisableAndRemoval(t *testing.T) {
 	}
 	h.remove(b.ID)
 	waitFor(t, "b's binding removed", 5*time.Second, func() bool { return len(fp.Bindings("bob@demo.trunkd.test")) == 0 })
+}
+
+// TestBindUnregister423DoesNotRegisterAgain: a registrar that answers the
+// un-REGISTER (Expires: 0) with 423 must not get a REGISTER for Min-Expires
+// (issue 11: trunkd registered again while logging "trunk un-registered").
+func TestBindUnregister423DoesNotRegisterAgain(t *testing.T) {
+	var stopping atomic.Bool
+	var after []string
+	var mu sync.Mutex
+	fp := startFake(t, fakeprovider.Config{Hook: func(req *sip.Request) fakeprovider.Reply {
+		if req.Method != sip.REGISTER || !stopping.Load() {
+			return fakeprovider.Reply{}
+		}
+		exp := "none"
+		if h := req.GetHeader("Expires"); h != nil {
+			exp = h.Value()
+		}
+		mu.Lock()
+		after = append(after, exp)
+		mu.Unlock()
+		if exp == "0" && req.GetHeader("Authorization") != nil {
+			return fakeprovider.Reply{Response: fakeprovider.Response(req, 423, "Interval Too Brief", "Min-Expires", "3600")}
+		}
+		return fakeprovider.Reply{}
+	}})
+	var logs lockedBuffer
+	h := newHarnessWith(t, Config{RegisterMode: ModeBind, Timeout: 2 * time.Second}, slog.New(slog.NewTextHandler(&logs, nil)))
+	p := h.create(trunkAt("demo", fp.Addr(), "udp"))
+	h.waitState(p.ID, "registered", registered)
+	stopping.Store(true)
+	h.stop()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(after) != 2 || after[0] != "0" || after[1] != "0" {
+		t.Fatalf("REGISTERs after the stop have Expires %v, want the un-REGISTER and its digest answer (0, 0)", after)
+	}
+	text := logs.String()
+	if strings.Contains(text, "trunk un-registered") || !strings.Contains(text, "un-register failed") ||
+		!strings.Contains(text, "status_code=423") {
+		t.Fatalf("log:\n%s", text)
+	}
+}
+
+// TestBindNeverRegisteredIsNotUnregistered: a trunk whose credentials were
+// refused holds no binding, so stopping it sends nothing, and trunkd probe
+// sends 2 REGISTERs, not 4 (issue 11).
+func TestBindNeverRegisteredIsNotUnregistered(t *testing.T) {
+	fp := startFake(t, fakeprovider.Config{})
+	p := trunkAt("demo", fp.Addr(), "udp")
+	p.Pwd = "wrong-password-1"
+	var out bytes.Buffer
+	rep, err := CheckOnce(context.Background(), Config{Timeout: time.Second, RegisterMode: ModeBind}, &p, &out)
+	if err != nil || rep.OK {
+		t.Fatalf("CheckOnce: %v, OK %v", err, rep.OK)
+	}
+	if n := fp.Stats().Registers; n != 2 {
+		t.Fatalf("probe with a wrong password sent %d REGISTERs, want 2 (challenge and answer):\n%s", n, out.String())
+	}
+
+	h := newHarness(t, Config{RegisterMode: ModeBind, Timeout: 2 * time.Second})
+	got := h.create(p)
+	h.waitState(got.ID, "rejected", func(s State) bool { return s.Registration.State == RegRejected })
+	h.stop()
+	if n := fp.Stats().Registers; n != 4 {
+		t.Fatalf("the daemon sent %d REGISTERs in all, want 2 more for its one check", n)
+	}
 }

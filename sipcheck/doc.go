@@ -5,6 +5,25 @@
 // Prometheus metrics of DESIGN.md §7. CheckOnce is the one-shot check of
 // `trunkd probe`; package fakeprovider is the registrar its tests run against.
 //
+// # Layout
+//
+// Top down: prober.go keeps one trunk per active provider (reconcile,
+// shutdown, State, Summary). trunk.go is the trunk and its life (create,
+// stop, un-register); schedule.go its timers (start, runReg, runPing, next
+// delays); record.go keeps its state: outcomes into state, metrics and log,
+// and the State the API reads. register.go and ping.go run the exchanges;
+// request.go builds the requests and classify.go turns answers into
+// outcomes, both pure functions; digest.go answers challenges. state.go
+// holds the API's types and state names. Below them engine.go (the sipgo
+// user agent), answer.go (one transaction), keepalive.go and framing.go
+// (CRLF keep-alives), resolve.go; package sipconn closes stream
+// connections at shutdown. The trunk's and the engine's methods live in the
+// files of their concepts and refer to the type's file; the type's file
+// calls back into them only to create and stop (newSession, registerAt for
+// the un-REGISTER, the keep-alive read filter). A trunk's fields say who
+// owns them: set at creation; the registration goroutine's (the REGISTER
+// session and where our binding is); or guarded by its mutex.
+//
 // # Semantics decided here (where DESIGN.md §6 and the issue are silent)
 //
 // Transport. One UA and one UDP socket bound to probe.listen: every UDP
@@ -52,14 +71,31 @@
 // Registration. query mode sends no Contact and no Expires (unless a 423
 // asks for one) and counts as registered when the credentials are accepted
 // (2xx); the listed bindings are reported (trunkd_provider_bindings) — zero
-// means the SIP engine holds no registration. The check repeats every expires
+// means the SIP engine holds no registration.
+//
+// Engine binding. The prober's own success does not prove that the SIP
+// engine is registered: a registrar offering only SHA-256 digest accepts
+// sipgo's answer while Kamailio 5.6's uac (MD5 only) cannot register at
+// all. State.Registration.EngineBinding says present when the last 200
+// listed a binding besides the prober's own, missing when it listed none,
+// unknown before the first 200; trunkd_provider_engine_bindings counts them
+// and the alert TrunkdTrunkEngineNotRegistered fires after 15 minutes of
+// registered with 0. Limits: the prober does not know the engine's
+// Contact, so any other client of the same account counts as the engine;
+// a registrar that lists no contacts in its 200 always reads missing; an
+// engine that lost its binding shows only at the next check (up to
+// expires later). The check repeats every expires
 // seconds minus up to 10 % (expires 0: every 600 s). bind mode asks for
 // expires (0: no Expires header, the registrar decides), takes the granted
 // time from our Contact's expires, else the Expires header, else the request
 // (3600 when none), and refreshes at 70-80 % of it. A trunk prober keeps one
 // Call-ID and From tag and raises CSeq by one per request (digest answers
 // included); a restarted prober starts a new Call-ID. On removal, disable or
-// a SIP-relevant edit the binding is removed (Expires: 0, within 3 × timeout);
+// a SIP-relevant edit the binding is removed (Expires: 0, within 3 × timeout)
+// — only at the target whose last 2xx granted it (a trunk rejected or never
+// answered holds none; a rejection there forgets it, since an un-REGISTER
+// with refused credentials would be refused too), and a 423 to the
+// un-REGISTER is not retried with Min-Expires (that would register again);
 // at shutdown all bindings are removed within a shared 5 s grace, 256 at a
 // time. A binding left on a target we failed over away from expires by itself.
 //
@@ -82,10 +118,15 @@
 // interval: a peer is down at most down_after × pingtimeout + timeout after
 // its last answer. options: alive per probe.alive_codes. rn over TCP/TLS:
 // a double CRLF on the connection sipgo uses for the target, alive when a
-// read of exactly CRLF comes back; trunks sharing a connection share one
-// keep-alive in flight. rn over UDP: sent from the socket, not measured
+// CRLF comes back between two SIP messages (the prober follows each
+// connection's framing, so a pong counts wherever it sits in a read: alone,
+// before, after or between answers); trunks sharing a connection share one
+// keep-alive in flight. A peer that ignores a double CRLF arriving in the
+// same read as a request (sipgo's own server does) shows as down. rn over UDP: sent from the socket, not measured
 // (ping state unknown). Reachability comes from measurable pings, else from
 // REGISTER answers (any answer proves the peer), else it stays unknown. The
+// log line of a change names the method, status code and reason it was
+// derived from. The
 // hysteresis (down_after, up_after) starts from unknown.
 //
 // Metrics and state. A value that is not known has no series: before a
@@ -109,6 +150,10 @@
 // others go on untouched. Each first check (REGISTER and ping count one each)
 // takes a slot of probe.max_new_per_second: a new trunk is checked at once,
 // and up to 5 × that many first checks start within 5 s.
+//
+// Shutdown. TCP and TLS connections are closed socket first, before the
+// user agent, so that sipgo v1.7.3 does not log "TCP ref went negative" for
+// each one (package sipconn explains its reference counting).
 //
 // One-shot. CheckOnce (trunkd probe) checks a trunk whether or not it is
 // active, from the listen host on a free port (it can run next to the

@@ -16,6 +16,8 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/trunkd/trunkd/sipcheck/sipconn"
 )
 
 // engine is the one sipgo user agent shared by every trunk: a UDP socket
@@ -34,6 +36,7 @@ type engine struct {
 	advPort   int
 	dns       *resolver
 	ka        *keepalives
+	peers     sipconn.Peers // TCP/TLS peers, closed socket first at close
 	m         *metrics
 	trace     tracer
 	timeout   time.Duration
@@ -153,7 +156,7 @@ func (e *engine) build(roots *x509.CertPool) error {
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(e.userAgent), sipgo.WithUserAgentHostname(e.advHost),
 		sipgo.WithUserAgenTLSConfig(tlsConfig(roots)),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog),
-			sip.WithTransportLayerReadFilter(e.ka.readFilter)),
+			sip.WithTransportLayerReadFilter(e.readFilter)),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipLog),
 			sip.WithTransactionLayerUnhandledResponseHandler(func(*sip.Response) { e.m.late.Inc() })))
 	if err != nil {
@@ -182,7 +185,7 @@ func (e *engine) build(roots *x509.CertPool) error {
 		return fmt.Errorf("probe: sip client: %w", err)
 	}
 	e.srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
-		_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
 	})
 	return nil
 }
@@ -204,6 +207,7 @@ func (e *engine) waitListener() error {
 // close stops the UA and the socket and waits for the reader.
 func (e *engine) close() {
 	e.closeOnce.Do(func() {
+		e.peers.Close(e.ua.TransportLayer(), time.Second)
 		e.conn.Close()
 		e.ua.Close()
 		e.wg.Wait()
@@ -237,6 +241,10 @@ func (e *engine) route(ctx context.Context, req *sip.Request, t target) error {
 	if err != nil {
 		return err
 	}
-	req.SetDestination(netip.AddrPortFrom(ip, uint16(t.port)).String())
+	dest := netip.AddrPortFrom(ip, uint16(t.port)).String()
+	if t.transport == "tcp" {
+		e.peers.Add("tcp", dest)
+	}
+	req.SetDestination(dest)
 	return nil
 }

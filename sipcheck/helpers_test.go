@@ -159,7 +159,7 @@ func newHarnessWith(tb testing.TB, cfg Config, log *slog.Logger) *harness {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 300 * time.Millisecond
 	}
-	h.pr, err = New(cfg, Options{ServerIndex: -1, Logger: log, Registerer: h.prom, Clock: h.clock})
+	h.pr, err = New(cfg, Options{ServerIndex: registry.AnyServer, Logger: log, Registerer: h.prom, Clock: h.clock})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -222,7 +222,7 @@ func (h *harness) sync() {
 	h.tb.Helper()
 	gen := h.reg.Snapshot().Generation()
 	waitFor(h.tb, fmt.Sprintf("the prober to apply generation %d", gen), 10*time.Second, func() bool {
-		return h.pr.Status().(Status).Generation >= gen
+		return h.pr.Summary().Generation >= gen
 	})
 }
 

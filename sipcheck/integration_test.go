@@ -147,7 +147,7 @@ func waitMetric(t *testing.T, url, line string, timeout time.Duration) time.Dura
 // serveProber runs a prober with a real clock on reg and serves its metrics.
 func serveProber(t *testing.T, reg *registry.Registry, prom *prometheus.Registry, cfg Config) (*Prober, string) {
 	t.Helper()
-	pr, err := New(cfg, Options{ServerIndex: -1, Logger: testLogger(t), Registerer: prom})
+	pr, err := New(cfg, Options{ServerIndex: registry.AnyServer, Logger: testLogger(t), Registerer: prom})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,11 +247,16 @@ func TestPromtoolCheckMetrics1000Trunks(t *testing.T) {
 	pr, url := serveProber(t, reg, prom, Config{MaxNewPerSecond: 2000})
 	start := time.Now()
 	waitFor(t, "the first checks of 1000 trunks", 60*time.Second, func() bool {
-		st := pr.Status().(Status)
+		st := pr.Summary()
 		return st.Trunks == 1000 && st.Pending == 0
 	})
 	t.Logf("first checks of 1000 trunks done in %s", time.Since(start).Round(time.Millisecond))
-	if st := pr.Status().(Status); st.Registration[RegRegistered] != 250 || st.Registration[RegOff] != 750 {
+	if st := pr.Summary(); st.Registration[RegRegistered] != 250 || st.Registration[RegOff] != 750 {
+		for _, p := range reg.Snapshot().Providers() {
+			if s, ok := pr.State(p.ID); ok && s.Registration.State == RegFailing {
+				t.Logf("%s over %s: %s", p.Code, p.Transport, s.Registration.LastReason)
+			}
+		}
 		t.Fatalf("status %+v", st)
 	}
 	text := scrape(t, url)

@@ -13,19 +13,17 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-var (
-	crlfPing = []byte("\r\n\r\n")
-	// methodCRLF labels keep-alive metrics.
-	methodCRLF = "CRLF"
-)
+// crlfPing is the RFC 5626 keep-alive ping.
+var crlfPing = []byte("\r\n\r\n")
 
-// keepalives matches RFC 5626 pongs (a single CRLF read from a TCP or TLS
-// connection) to the pings waiting for them. Trunks that share a
+// keepalives matches RFC 5626 pongs (a CRLF between SIP messages on a TCP
+// or TLS connection) to the pings waiting for them. Trunks that share a
 // connection share one ping in flight: a burst of double CRLFs would reach
 // the peer as one read, which some stacks do not answer.
 type keepalives struct {
 	mu      sync.Mutex
 	pending map[string]*flight // by remote address of the connection
+	streams map[string]framer  // by local and remote address; only streams inside a message
 }
 
 type flight struct {
@@ -33,7 +31,9 @@ type flight struct {
 	sent time.Time
 }
 
-func newKeepalives() *keepalives { return &keepalives{pending: map[string]*flight{}} }
+func newKeepalives() *keepalives {
+	return &keepalives{pending: map[string]*flight{}, streams: map[string]framer{}}
+}
 
 // join returns the flight to key, starting one when none is pending.
 func (k *keepalives) join(key string) (f *flight, first bool) {
@@ -56,19 +56,38 @@ func (k *keepalives) abandon(key string, f *flight) {
 	}
 }
 
-// readFilter sees every read of the UA's transports before sipgo parses it.
-func (k *keepalives) readFilter(props sip.TransportReadProps, data []byte) ([]byte, error) {
-	if len(data) == 2 && data[0] == '\r' && data[1] == '\n' && props.RemoteAddr != nil &&
-		props.Transport != "UDP" {
-		key := props.RemoteAddr.String()
-		k.mu.Lock()
-		if f := k.pending[key]; f != nil {
-			delete(k.pending, key)
-			close(f.done)
-		}
-		k.mu.Unlock()
+// readFilter sees every read of the UA's transports before sipgo parses it
+// and passes it on unchanged (sipgo skips CRLFs before a start line). Reads
+// of TCP and TLS connections go to the keep-alive framing and name the
+// connection's peer for the shutdown (package sipconn).
+func (e *engine) readFilter(props sip.TransportReadProps, data []byte) ([]byte, error) {
+	if props.Transport == "UDP" || props.RemoteAddr == nil || props.LocalAddr == nil {
+		return data, nil
 	}
+	remote := props.RemoteAddr.String()
+	e.peers.Add(props.Transport, remote)
+	e.ka.observe(props.LocalAddr.String()+" "+remote, remote, data)
 	return data, nil
+}
+
+// observe feeds one read of a stream to its framer and completes the
+// flight to remote when the read held a pong. A framer is kept only while
+// its stream is inside a message: at a boundary a new one is the same, so
+// closed connections leave nothing behind (but one closed mid-message).
+func (k *keepalives) observe(stream, remote string, data []byte) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	f := k.streams[stream]
+	pongs := f.feed(data)
+	if f.idle() {
+		delete(k.streams, stream)
+	} else {
+		k.streams[stream] = f
+	}
+	if fl := k.pending[remote]; pongs > 0 && fl != nil {
+		delete(k.pending, remote)
+		close(fl.done)
+	}
 }
 
 // streamConn is the connection sipgo uses for t (dialled when missing).

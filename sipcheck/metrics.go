@@ -11,14 +11,15 @@ import (
 // metrics are the prober's Prometheus collectors (DESIGN.md §7). Per-trunk
 // series carry the trunk's code and are deleted when the trunk stops.
 type metrics struct {
-	registered *prometheus.GaugeVec     // {code}
-	reachable  *prometheus.GaugeVec     // {code}
-	bindings   *prometheus.GaugeVec     // {code}
-	lastCode   *prometheus.GaugeVec     // {code, method}
-	rtt        *prometheus.GaugeVec     // {code, method}
-	sipRTT     *prometheus.HistogramVec // {method}
-	requests   *prometheus.CounterVec   // {method, result}
-	late       prometheus.Counter
+	registered     *prometheus.GaugeVec     // {code}
+	reachable      *prometheus.GaugeVec     // {code}
+	bindings       *prometheus.GaugeVec     // {code}
+	engineBindings *prometheus.GaugeVec     // {code}
+	lastCode       *prometheus.GaugeVec     // {code, method}
+	rtt            *prometheus.GaugeVec     // {code, method}
+	sipRTT         *prometheus.HistogramVec // {method}
+	requests       *prometheus.CounterVec   // {method, result}
+	late           prometheus.Counter
 
 	counters  sync.Map // method + "\x00" + result → prometheus.Counter
 	observers sync.Map // method → prometheus.Observer
@@ -52,6 +53,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "1 when the trunk answers its pings (or REGISTER when it has no measurable ping), 0 after probe.down_after failures; absent while unknown."}, []string{"code"}),
 		bindings: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "trunkd_provider_bindings",
 			Help: "Contacts the registrar listed in its last 200 to REGISTER for the trunk's address of record."}, []string{"code"}),
+		engineBindings: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "trunkd_provider_engine_bindings",
+			Help: "Contacts the registrar listed in its last 200 to REGISTER besides the prober's own: 0 while registered means the credentials work but the SIP engine holds no binding."}, []string{"code"}),
 		lastCode: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "trunkd_provider_last_status_code",
 			Help: "Final status code of the trunk's last check per method (408 for no answer, 503 for a transport error, as RFC 3261 has the client assume)."}, []string{"code", "method"}),
 		rtt: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "trunkd_provider_rtt_seconds",
@@ -67,13 +70,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.registered, m.reachable, m.bindings, m.lastCode, m.rtt, m.sipRTT, m.requests, m.late} {
+	for _, c := range []prometheus.Collector{m.registered, m.reachable, m.bindings, m.engineBindings, m.lastCode, m.rtt, m.sipRTT, m.requests, m.late} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register probe metrics: %w", err)
 		}
 	}
 	return m, nil
 }
+
+// methodCRLF is the method label of RFC 5626 keep-alives.
+const methodCRLF = "CRLF"
 
 // trunkMethods are the method label values of per-trunk series.
 var trunkMethods = []string{"REGISTER", "OPTIONS", methodCRLF}
@@ -84,6 +90,7 @@ func (m *metrics) deleteTrunk(code string) {
 	m.registered.DeleteLabelValues(code)
 	m.reachable.DeleteLabelValues(code)
 	m.bindings.DeleteLabelValues(code)
+	m.engineBindings.DeleteLabelValues(code)
 	for _, method := range trunkMethods {
 		m.lastCode.DeleteLabelValues(code, method)
 		m.rtt.DeleteLabelValues(code, method)
@@ -95,7 +102,7 @@ func (m *metrics) unregister(reg prometheus.Registerer) {
 	if reg == nil {
 		return
 	}
-	for _, c := range []prometheus.Collector{m.registered, m.reachable, m.bindings, m.lastCode, m.rtt, m.sipRTT, m.requests, m.late} {
+	for _, c := range []prometheus.Collector{m.registered, m.reachable, m.bindings, m.engineBindings, m.lastCode, m.rtt, m.sipRTT, m.requests, m.late} {
 		reg.Unregister(c)
 	}
 }

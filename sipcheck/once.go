@@ -49,34 +49,40 @@ func CheckOnce(ctx context.Context, cfg Config, p *registry.Provider, out io.Wri
 	defer t.cancel()
 	fmt.Fprintf(out, "trunk %s (%s): registration %s, ping %s, from udp:%s\n\n", p.Code, p.ID,
 		regSummaryMode(t), p.PingMode, eng.laddr)
-	rep := Report{OK: true}
+	rep := Report{OK: checkOnce(ctx, t)}
+	st := t.view()
+	rep.Registration, rep.Ping = st.Registration, st.Ping
+	var unreg *regOutcome
+	if t.bind && t.boundTo != nil && ctx.Err() == nil {
+		uctx, cancel := context.WithTimeout(ctx, 3*set.timeout)
+		u := t.unregister(uctx)
+		cancel()
+		unreg = &u
+	}
+	writeSummary(out, st, unreg, rep.OK)
+	return rep, ctx.Err()
+}
+
+// checkOnce runs t's registration check and ping once each and records
+// them; false when one failed.
+func checkOnce(ctx context.Context, t *trunk) bool {
+	ok := true
 	if t.sp.reg {
-		ro := t.registerCheck(ctx, t.bind)
+		ro := t.registerCheck(ctx)
+		t.trackBinding(ro)
 		t.mu.Lock()
 		t.applyReg(ro, time.Now())
 		t.mu.Unlock()
-		if ro.canceled || ro.state != RegRegistered {
-			rep.OK = false
-		}
+		ok = !ro.canceled && ro.state == RegRegistered
 	}
 	if t.pings() {
 		po := t.pingCheck(ctx)
 		t.mu.Lock()
 		t.applyPing(po, time.Now())
 		t.mu.Unlock()
-		if po.canceled || !po.sentOnly && !po.alive {
-			rep.OK = false
-		}
+		ok = ok && !po.canceled && (po.sentOnly || po.alive)
 	}
-	if t.bind && t.boundTo != nil && ctx.Err() == nil {
-		uctx, cancel := context.WithTimeout(ctx, 3*set.timeout)
-		t.unregister(uctx)
-		cancel()
-	}
-	st := t.state()
-	rep.Registration, rep.Ping = st.Registration, st.Ping
-	writeSummary(out, st, rep.OK)
-	return rep, ctx.Err()
+	return ok
 }
 
 func regSummaryMode(t *trunk) string {
@@ -86,8 +92,9 @@ func regSummaryMode(t *trunk) string {
 	return t.set.registerMode + " mode to " + t.targets[0].String()
 }
 
-// writeSummary prints the outcome under the exchanges.
-func writeSummary(w io.Writer, st State, ok bool) {
+// writeSummary prints the outcome under the exchanges; unreg is the
+// outcome of removing a bind-mode binding again (nil when none was made).
+func writeSummary(w io.Writer, st State, unreg *regOutcome, ok bool) {
 	r := st.Registration
 	if r.State == RegOff {
 		fmt.Fprintln(w, "registration: off (reg 0)")
@@ -103,6 +110,13 @@ func writeSummary(w io.Writer, st State, ok bool) {
 			}
 			fmt.Fprintf(w, "  binding <%s> expires %d s%s\n", b.Contact, b.Expires, own)
 		}
+	}
+	switch {
+	case unreg == nil:
+	case unreg.state == RegRegistered:
+		fmt.Fprintf(w, "  binding removed again (%s)\n", codeReason(intPtr(unreg.code), unreg.reason))
+	default:
+		fmt.Fprintf(w, "  binding not removed (%s): it expires by itself\n", codeReason(intPtr(unreg.code), unreg.reason))
 	}
 	p := st.Ping
 	switch p.State {

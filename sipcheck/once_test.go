@@ -19,7 +19,8 @@ func TestCheckOnce(t *testing.T) {
 	}{
 		{"ok", "alice-secret", ModeQuery, true, []string{">>> REGISTER to udp:", "<<< 401 Unauthorized", `response="***"`,
 			"<<< 200 OK", ">>> OPTIONS to udp:", "registration: registered (200 OK)", "ping (options): up (200 OK)", "result: OK"}},
-		{"bind", "alice-secret", ModeBind, true, []string{"Contact: <sip:alice@127.0.0.1:", "(ours)", "Expires: 0", "result: OK"}},
+		{"bind", "alice-secret", ModeBind, true, []string{"Contact: <sip:alice@127.0.0.1:", "(ours)", "Expires: 0",
+			"registration: registered (200 OK)", "binding removed again (200 OK)", "result: OK"}},
 		{"wrong password", "bad-password-7", ModeQuery, false, []string{"registration: rejected (401", "credentials refused", "result: FAILED"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package sipcheck
 
 import (
 	"net"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -217,5 +218,99 @@ func TestCRLFOverUDPIsNotMeasured(t *testing.T) {
 	}
 	if v, _ := h.gauge("trunkd_sip_requests_total", "method", "CRLF", "result", "sent"); v != 1 {
 		t.Fatalf("sent counted %v", v)
+	}
+}
+
+// coalescingPeer is a TCP registrar that holds the answer to a REGISTER
+// until a CRLF ping arrives (or the pong until a REGISTER arrives) and then
+// writes the 200 and the pong in one write, as Kamailio did when its pong
+// came 9 ms after the ping, between two answers.
+func coalescingPeer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go serveCoalescing(c)
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func serveCoalescing(c net.Conn) {
+	defer c.Close()
+	var buf []byte
+	var answer string
+	pong := false
+	chunk := make([]byte, 4096)
+	for {
+		n, err := c.Read(chunk)
+		if err != nil {
+			return
+		}
+		buf = append(buf, chunk[:n]...)
+		for {
+			if strings.HasPrefix(string(buf), "\r\n\r\n") {
+				buf, pong = buf[4:], true
+				continue
+			}
+			head, rest, ok := strings.Cut(string(buf), "\r\n\r\n")
+			if !ok {
+				break
+			}
+			buf = []byte(rest)
+			answer += okAnswer(head)
+		}
+		if pong && answer != "" {
+			if _, err := c.Write([]byte(answer + "\r\n")); err != nil {
+				return
+			}
+			pong, answer = false, ""
+		}
+	}
+}
+
+// okAnswer is a 200 to the request whose header block is head.
+func okAnswer(head string) string {
+	var b strings.Builder
+	b.WriteString("SIP/2.0 200 OK\r\n")
+	for _, l := range strings.Split(head, "\r\n") {
+		name, _, _ := strings.Cut(l, ":")
+		switch strings.ToLower(name) {
+		case "via", "from", "call-id", "cseq":
+			b.WriteString(l + "\r\n")
+		case "to":
+			b.WriteString(l + ";tag=peer\r\n")
+		}
+	}
+	b.WriteString("Content-Length: 0\r\n\r\n")
+	return b.String()
+}
+
+// TestCRLFPongInSameReadAsAnswer: a pong that arrives in one read with a
+// SIP answer still counts (issue 11: 30 rn/TCP trunks against Kamailio all
+// timed out).
+func TestCRLFPongInSameReadAsAnswer(t *testing.T) {
+	addr := coalescingPeer(t)
+	h := newHarness(t, Config{Timeout: 5 * time.Second, MaxNewPerSecond: 1000})
+	tr := pingTrunkAt("peer", addr, "tcp", "rn")
+	tr.Reg = 1
+	p := h.create(tr)
+	h.clock.Advance(time.Second) // the ping's start slot
+	s := h.waitState(p.ID, "a ping and a registration", func(s State) bool {
+		return s.Ping.LastCheck != nil && s.Registration.LastCheck != nil
+	})
+	if s.Ping.State != Up || s.Registration.State != RegRegistered {
+		t.Fatalf("ping %+v registration %+v", s.Ping, s.Registration)
+	}
+	if v, _ := h.gauge("trunkd_sip_requests_total", "method", "CRLF", "result", "pong"); v != 1 {
+		t.Fatalf("pongs counted %v", v)
 	}
 }

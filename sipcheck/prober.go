@@ -14,7 +14,7 @@ import (
 
 // Options are what the daemon passes to New besides the config.
 type Options struct {
-	ServerIndex int                   // -1: probe every enabled trunk
+	ServerIndex int                   // registry.AnyServer: probe every enabled trunk
 	Logger      *slog.Logger          // nil: slog.Default(); debug level adds masked SIP traces
 	Registerer  prometheus.Registerer // nil: metrics are kept but not registered
 	Clock       Clock                 // nil: RealClock
@@ -204,7 +204,7 @@ func (p *Prober) State(id string) (State, bool) {
 	if t == nil {
 		return State{}, false
 	}
-	return t.state(), true
+	return t.view(), true
 }
 
 // ProviderState serves GET /rest/v1/uc/providers/{id}/state (api.StateSource).
@@ -219,8 +219,13 @@ func (p *Prober) ProviderState(id string) (any, bool) {
 // StatusName names the prober in /status (api.StatusSource).
 func (p *Prober) StatusName() string { return "probe" }
 
-// Status summarises the prober for /status (api.StatusSource).
-func (p *Prober) Status() any {
+// Status summarises the prober for /status (api.StatusSource); Summary
+// is the same, typed.
+func (p *Prober) Status() any { return p.Summary() }
+
+// Summary summarises the prober: trunks per registration and reachability
+// state, and how many still wait for their first checks.
+func (p *Prober) Summary() Status {
 	p.mu.Lock()
 	ts := make([]*trunk, 0, len(p.trunks))
 	for _, t := range p.trunks {

@@ -163,7 +163,7 @@ func TestStatusSummary(t *testing.T) {
 	h := newHarness(t, Config{})
 	p := h.create(trunkAt("demo", fp.Addr(), "udp"))
 	h.waitState(p.ID, "registered", registered)
-	st := h.pr.Status().(Status)
+	st := h.pr.Summary()
 	if h.pr.StatusName() != "probe" || st.Trunks != 1 || st.Registration[RegRegistered] != 1 || st.RegisterMode != ModeQuery {
 		t.Fatalf("status %+v", st)
 	}

@@ -273,14 +273,52 @@ func (s *syncWriter) Write(b []byte) (int, error) {
 	return s.w.Write(b)
 }
 
+// TestRegisterWithoutAccount: a registering trunk with neither username
+// nor login registers as its code (registry.Provider.AORUser), as the
+// engines' files do.
 func TestRegisterWithoutAccount(t *testing.T) {
-	fp := startFake(t, fakeprovider.Config{})
+	fp := startFake(t, fakeprovider.Config{Users: []fakeprovider.User{{Username: "demo", Password: "alice-secret"}}})
 	h := newHarness(t, Config{})
 	tr := trunkAt("demo", fp.Addr(), "udp")
 	tr.Username, tr.Login = "", ""
 	p := h.create(tr)
-	s := h.waitState(p.ID, "rejected", func(s State) bool { return s.Registration.State == RegRejected })
-	if !strings.Contains(s.Registration.LastReason, "username and login are empty") || fp.Stats().Registers != 0 {
-		t.Fatalf("registration %+v, provider saw %d REGISTERs", s.Registration, fp.Stats().Registers)
+	h.waitState(p.ID, "registered as its code", registered)
+}
+
+// TestReachabilityFromRegisterLogsItsAnswer: a trunk whose pings measure
+// nothing (rn over UDP) takes reachability from REGISTER; the log line of a
+// change names that answer, not the CRLF keep-alive (issue 11).
+func TestReachabilityFromRegisterLogsItsAnswer(t *testing.T) {
+	var drop atomic.Bool
+	fp := startFake(t, fakeprovider.Config{Hook: func(*sip.Request) fakeprovider.Reply {
+		return fakeprovider.Reply{Drop: drop.Load()}
+	}})
+	var logs lockedBuffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h := newHarnessWith(t, Config{DownAfter: 1, Timeout: 2 * time.Second}, log)
+	tr := pingTrunkAt("peer", fp.Addr(), "udp", "rn")
+	tr.Reg = 1
+	p := h.create(tr)
+	h.clock.Advance(time.Second) // the ping's start slot
+	s := h.waitState(p.ID, "registered and up", func(s State) bool {
+		return registered(s) && s.Reachable != nil && *s.Reachable && s.Ping.LastCheck != nil
+	})
+	drop.Store(true)
+	h.clock.Advance(s.Registration.NextCheck.Sub(h.clock.Now()))
+	h.waitState(p.ID, "down", func(s State) bool { return s.Reachable != nil && !*s.Reachable })
+	var up, down string
+	for _, l := range strings.Split(logs.String(), "\n") {
+		switch {
+		case strings.Contains(l, "reachability changed") && strings.Contains(l, "to=up"):
+			up = l
+		case strings.Contains(l, "reachability changed") && strings.Contains(l, "to=down"):
+			down = l
+		}
+	}
+	if !strings.Contains(up, "method=REGISTER status_code=200 reason=OK") {
+		t.Errorf("up line: %s", up)
+	}
+	if !strings.Contains(down, "method=REGISTER status_code=408") || strings.Contains(down, "CRLF") {
+		t.Errorf("down line: %s", down)
 	}
 }

@@ -2,6 +2,23 @@ package sipcheck
 
 import "time"
 
+// Registration states.
+const (
+	RegRegistered   = "registered"
+	RegRejected     = "rejected"
+	RegFailing      = "failing"
+	RegUnregistered = "unregistered"
+	RegOff          = "off"
+)
+
+// Reachability states.
+const (
+	Up      = "up"
+	Down    = "down"
+	Unknown = "unknown"
+	Off     = "off"
+)
+
 // State is the live SIP state of one trunk, served by
 // GET /rest/v1/uc/providers/{id}/state. It never holds the password.
 type State struct {
@@ -31,6 +48,41 @@ type RegistrationState struct {
 	BindingsSeen *time.Time `json:"bindings_seen"`
 	// ExpiresAt is when the prober's own binding ends (bind mode).
 	ExpiresAt *time.Time `json:"expires_at"`
+	// EngineBinding says whether the registrar listed a binding besides
+	// the prober's own in its last 200: present, missing (the credentials
+	// work but the SIP engine holds no registration) or unknown (no 200
+	// yet). See the package doc for its limits.
+	EngineBinding string `json:"engine_binding"`
+}
+
+// Values of RegistrationState.EngineBinding.
+const (
+	BindingPresent = "present"
+	BindingMissing = "missing"
+	BindingUnknown = "unknown"
+)
+
+// engineBindings counts the listed bindings that are not the prober's own.
+func engineBindings(bs []Binding) int {
+	n := 0
+	for _, b := range bs {
+		if !b.Own {
+			n++
+		}
+	}
+	return n
+}
+
+// engineBinding is the EngineBinding of bindings listed in a 200 (seen
+// false: no 200 yet).
+func engineBinding(bs []Binding, seen bool) string {
+	switch {
+	case !seen:
+		return BindingUnknown
+	case engineBindings(bs) > 0:
+		return BindingPresent
+	}
+	return BindingMissing
 }
 
 // Binding is one contact a registrar listed for the trunk's address of record.
@@ -92,50 +144,4 @@ func secondsPtr(d time.Duration, ok bool) *float64 {
 	}
 	s := d.Seconds()
 	return &s
-}
-
-// state is the trunk's State for the API.
-func (t *trunk) state() State {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	s := State{ID: t.sp.id, Code: t.sp.code, Target: t.targets[t.cur].String()}
-	for _, tg := range t.targets {
-		s.Targets = append(s.Targets, tg.String())
-	}
-	if t.reach.state != Unknown {
-		up := t.reach.state == Up
-		s.Reachable = &up
-	}
-	r := t.reg
-	s.Registration = RegistrationState{State: r.state, Mode: t.set.registerMode, LastCode: intPtr(r.code),
-		LastReason: r.reason, LastCheck: timePtr(r.lastCheck), NextCheck: timePtr(r.nextCheck),
-		ConsecutiveFailures: r.failures, RTTSeconds: secondsPtr(r.rtt, r.hasRTT),
-		Bindings: append([]Binding{}, r.bindings...), BindingsSeen: timePtr(r.bindingsSeen),
-		ExpiresAt: timePtr(r.expiresAt)}
-	if !t.sp.reg {
-		s.Registration.NextCheck = nil
-	}
-	s.Ping = t.pingState()
-	return s
-}
-
-func (t *trunk) pingState() PingState {
-	p := t.ping
-	ps := PingState{Mode: t.sp.pingMode, Target: p.target, LastCode: intPtr(p.code), LastReason: p.reason,
-		LastCheck: timePtr(p.lastCheck), RTTSeconds: secondsPtr(p.rtt, p.hasRTT),
-		ConsecutiveFailures: t.reach.fails, ConsecutiveSuccesses: t.reach.succ}
-	switch {
-	case !t.pings():
-		ps.State, ps.ConsecutiveFailures, ps.ConsecutiveSuccesses = Off, 0, 0
-		return ps
-	case p.sentOnly:
-		ps.State = Unknown
-	default:
-		ps.State = t.reach.state
-	}
-	ps.NextCheck = timePtr(p.nextCheck)
-	if ps.Target == "" {
-		ps.Target = t.currentPingTarget().String()
-	}
-	return ps
 }

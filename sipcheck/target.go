@@ -29,7 +29,7 @@ type spec struct {
 func specOf(p *registry.Provider) spec {
 	return spec{
 		id: p.ID, code: p.Code, reg: p.Reg == 1,
-		username: p.Username, login: p.Login, pwd: p.Pwd,
+		username: p.AORUser(), login: p.AuthUser(), pwd: p.Pwd,
 		domain: p.Domain, proxyAddr: p.ProxyAddr, proxyPort: p.ProxyPort,
 		transport: p.Transport, altProxies: p.AlternativeProxies,
 		expires: p.Expires, pingMode: p.PingMode, pingSrv: p.PingSrv,

@@ -3,18 +3,19 @@ package sipcheck
 import (
 	"context"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"time"
 
-	"github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // trunk probes one active provider: a registration timer and a ping timer,
 // each running at most one check at a time in its own goroutine, owned by
-// the trunk and stopped with it.
+// the trunk and stopped with it. The trunk owns scheduling (schedule.go)
+// and state (record.go); requests are built and answers classified by
+// pure functions (request.go, classify.go).
 type trunk struct {
+	// Set at creation, read-only after.
 	eng       *engine
 	clock     Clock
 	set       *settings
@@ -32,13 +33,17 @@ type trunk struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// Owned by the registration goroutine (runReg; after stop has waited
+	// for it, unregister), never touched by anything else: no lock.
+	sess    regSession
+	boundTo *target // bind mode: where the registrar holds our binding
+
+	// Guarded by mu.
 	mu        sync.Mutex
 	stopped   bool
 	regTimer  Timer
 	pingTimer Timer
-	sess      regSession
-	boundTo   *target // bind mode: where our binding may exist
-	cur       int     // index of the current target
+	cur       int // index of the current target
 	reg       regStatus
 	ping      pingStatus
 	reach     reachStatus
@@ -77,6 +82,7 @@ type reachStatus struct {
 // unknown value has no series.
 type gauges struct {
 	registered, reachable, bindings    prometheus.Gauge
+	engineBindings                     prometheus.Gauge
 	regCode, regRTT, pingCode, pingRTT prometheus.Gauge
 }
 
@@ -95,11 +101,7 @@ func newTrunk(parent context.Context, eng *engine, clock Clock, set *settings, m
 		log: log.With("trunk", sp.code, "trunk_id", sp.id)}
 	t.pingLimit = min(t.timeout, time.Duration(max(sp.pingTimeout, 1))*time.Second)
 	t.ctx, t.cancel = context.WithCancel(parent)
-	t.sess = regSession{callID: sip.GenerateTagN(24) + "@trunkd", fromTag: sip.GenerateTagN(16),
-		cseq: uint32(rand.N(1 << 15)), expires: sp.expires}
-	if sp.expires == 0 {
-		t.sess.expires = noExpires
-	}
+	t.sess = newSession(sp.expires)
 	t.reg.state = RegUnregistered
 	if !sp.reg {
 		t.reg.state = RegOff
@@ -129,49 +131,6 @@ func (t *trunk) currentPingTarget() target {
 	return t.targets[t.cur]
 }
 
-// start arms the first checks after the given delays.
-func (t *trunk) start(regDelay, pingDelay time.Duration) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.clock.Now()
-	if t.sp.reg {
-		t.reg.nextCheck, t.regTimer = t.arm(now, regDelay, t.fireReg)
-	}
-	if t.pings() {
-		t.ping.nextCheck, t.pingTimer = t.arm(now, pingDelay, t.firePing)
-	}
-}
-
-// timerTick is the granularity of check times: checks due within the same
-// 10 ms fire together, which saves the runtime a wake-up per trunk.
-const timerTick = 10 * time.Millisecond
-
-// arm schedules f after d, rounded up to the next timerTick boundary
-// (never earlier), and returns when it fires. Called with t.mu held.
-func (t *trunk) arm(now time.Time, d time.Duration, f func()) (time.Time, Timer) {
-	due := now.Add(d)
-	if r := due.Truncate(timerTick); r.Before(due) {
-		due = r.Add(timerTick)
-	}
-	return due, t.clock.AfterFunc(due.Sub(now), f)
-}
-
-func (t *trunk) fireReg()  { t.fire(t.runReg) }
-func (t *trunk) firePing() { t.fire(t.runPing) }
-
-// fire runs a check unless the trunk stopped; stop waits for it.
-func (t *trunk) fire(run func()) {
-	t.mu.Lock()
-	if t.stopped {
-		t.mu.Unlock()
-		return
-	}
-	t.wg.Add(1)
-	t.mu.Unlock()
-	defer t.wg.Done()
-	run()
-}
-
 // stop ends the trunk's checks and waits for the running ones; in bind
 // mode it then removes the binding (Expires: 0) within unregCtx.
 func (t *trunk) stop(unregCtx context.Context) {
@@ -190,21 +149,23 @@ func (t *trunk) stop(unregCtx context.Context) {
 	}
 }
 
-// unregister sends REGISTER with Expires: 0 for our contact. It runs after
-// every check has stopped, on its own bounded context.
-func (t *trunk) unregister(ctx context.Context) {
+// unregister sends REGISTER with Expires: 0 for our contact and returns
+// its outcome. It runs after every check has stopped, on its own bounded
+// context.
+func (t *trunk) unregister(ctx context.Context) regOutcome {
 	tg := *t.boundTo
-	out := t.registerAt(ctx, tg, true, 0)
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	out := t.registerAt(ctx, tg, 0)
 	if out.state == RegRegistered {
 		t.boundTo = nil
-		t.reg.state, t.reg.expiresAt, t.reg.code, t.reg.reason = RegUnregistered, time.Time{}, out.code, out.reason
-		t.log.Info("trunk un-registered", "target", tg.String())
-		return
+		t.log.Info("trunk un-registered", "target", tg.String(), "status_code", out.code, "reason", out.reason)
+		return out
 	}
+	t.mu.Lock()
+	expiresAt := t.reg.expiresAt
+	t.mu.Unlock()
 	t.log.Warn("trunk un-register failed; the binding expires by itself", "target", tg.String(),
-		"status_code", out.code, "reason", out.reason, "expires_at", t.reg.expiresAt)
+		"status_code", out.code, "reason", out.reason, "expires_at", expiresAt)
+	return out
 }
 
 // gauge returns the trunk's child of vec (labels: code, then method when

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
+	"github.com/trunkd/trunkd/registry"
 	"github.com/trunkd/trunkd/render/importer"
 )
 
@@ -67,7 +69,20 @@ func cmdImport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	if a.dryRun {
 		return importDryRun(res, stdout, stderr)
 	}
-	written, issues, err := importer.Write(a.out, res.Trunks, importer.WriteOptions{Force: a.force})
+	return importWrite(a, res, stdout, stderr)
+}
+
+// importWrite writes the imported trunks into a.out. A trunk whose file
+// already exists is skipped with that reason and counted as skipped, not
+// as an error (running the same import twice changes nothing), unless
+// --force; what Write refuses or fails to write is an error. Exit 1 when
+// any trunk ends up not written: skipped, refused or not imported.
+func importWrite(a importArgs, res *importer.Result, stdout, stderr io.Writer) int {
+	trunks, skipped := skipExisting(a, res.Trunks)
+	for _, s := range skipped {
+		fmt.Fprintln(stderr, s)
+	}
+	written, issues, err := importer.Write(a.out, trunks, importer.WriteOptions{Force: a.force})
 	if err != nil {
 		fmt.Fprintln(stderr, "trunkd import:", err)
 		return 2
@@ -76,11 +91,29 @@ func cmdImport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	for _, w := range written {
 		fmt.Fprintln(stdout, w.Path)
 	}
-	summary(stderr, res, len(written), len(issues), "into "+a.out)
-	if res.Failed() || len(issues) > 0 {
+	c := importCounts{written: len(written), skipped: len(skipped), writeErrors: len(issues)}
+	summary(stderr, res, c, "into "+a.out)
+	if res.Failed() || c.skipped > 0 || c.writeErrors > 0 {
 		return 1
 	}
 	return 0
+}
+
+// skipExisting keeps the trunks to write and describes, one line each, the
+// trunks skipped because their file exists in the output directory.
+func skipExisting(a importArgs, trunks []*importer.Trunk) (keep []*importer.Trunk, skipped []string) {
+	if a.force {
+		return trunks, nil
+	}
+	for _, t := range trunks {
+		path := filepath.Join(a.out, registry.FileName(t.Provider.Code))
+		if _, err := os.Lstat(path); err == nil {
+			skipped = append(skipped, fmt.Sprintf("%s: %s: skipped: the file exists (--force replaces it)", path, t.Provider.Code))
+			continue
+		}
+		keep = append(keep, t)
+	}
+	return keep, skipped
 }
 
 func parseImportArgs(args []string, stderr io.Writer) (importArgs, bool) {
@@ -149,9 +182,9 @@ func importDryRun(res *importer.Result, stdout, stderr io.Writer) int {
 		if i > 0 {
 			fmt.Fprintln(stdout, "---")
 		}
-		fmt.Fprintf(stdout, "# file: %s\n%s", importer.FileName(t.Provider.Code), data)
+		fmt.Fprintf(stdout, "# file: %s\n%s", registry.FileName(t.Provider.Code), data)
 	}
-	summary(stderr, res, len(res.Trunks), 0, "(dry run, nothing written)")
+	summary(stderr, res, importCounts{written: len(res.Trunks)}, "(dry run, nothing written)")
 	if res.Failed() {
 		return 1
 	}
@@ -164,19 +197,30 @@ func printIssues(w io.Writer, issues []importer.Issue) {
 	}
 }
 
-// summary prints one line: how many trunks were imported, which were
-// not, and how many issues of each kind.
-func summary(w io.Writer, res *importer.Result, written, writeErrors int, where string) {
-	line := fmt.Sprintf("trunkd import: %d of %d trunks imported %s", written, len(res.Trunks)+len(res.NotImported), where)
+// importCounts are the outcome of writing the imported trunks.
+type importCounts struct {
+	written     int // files written (or printed, in a dry run)
+	skipped     int // trunks whose file already existed
+	writeErrors int // trunks Write refused or failed to write
+}
+
+// summary prints one line: how many trunks were written, skipped and not
+// imported, and how many issues of each kind; write errors count as
+// errors.
+func summary(w io.Writer, res *importer.Result, c importCounts, where string) {
+	line := fmt.Sprintf("trunkd import: %d of %d trunks imported %s", c.written, len(res.Trunks)+len(res.NotImported), where)
+	if c.skipped > 0 {
+		line += fmt.Sprintf("; %d skipped: file exists (--force replaces it)", c.skipped)
+	}
+	if c.writeErrors > 0 {
+		line += fmt.Sprintf("; %d not written", c.writeErrors)
+	}
 	if len(res.NotImported) > 0 {
 		line += fmt.Sprintf("; not imported: %s", strings.Join(res.NotImported, ", "))
 	}
-	if writeErrors > 0 {
-		line += fmt.Sprintf("; %d not written", writeErrors)
-	}
-	line += fmt.Sprintf("; %d errors, %d warnings, %d notes", res.Count(importer.Error), res.Count(importer.Warning), res.Count(importer.Note))
+	line += fmt.Sprintf("; %d errors, %d warnings, %d notes", res.Count(importer.Error)+c.writeErrors, res.Count(importer.Warning), res.Count(importer.Note))
 	fmt.Fprintln(w, line)
-	if written > 0 && writeErrors == 0 && !res.Failed() && !strings.HasPrefix(where, "(") {
+	if c.written > 0 && c.skipped == 0 && c.writeErrors == 0 && !res.Failed() && !strings.HasPrefix(where, "(") {
 		fmt.Fprintln(w, "next: review the commented values, then run trunkd validate on the directory")
 	}
 }

@@ -85,7 +85,7 @@ from_domain=sip.bad.example
 	if err != nil || !strings.Contains(string(data), "pwd: Good-Secret-1") {
 		t.Fatalf("good.yaml: %v\n%s", err, data)
 	}
-	if code, _, errs := runCmd(t, "import", "--from", "asterisk", src, "--out", dir); code != 1 || !strings.Contains(errs, "use --force") {
+	if code, _, errs := runCmd(t, "import", "--from", "asterisk", src, "--out", dir); code != 1 || !strings.Contains(errs, "good: skipped: the file exists (--force replaces it)") {
 		t.Errorf("second import without --force: exit %d\n%s", code, errs)
 	}
 	if code, _, errs := runCmd(t, "import", "--from", "asterisk", "--force", src, "--out", dir); code != 1 || strings.Contains(errs, "use --force") {
@@ -94,6 +94,30 @@ from_domain=sip.bad.example
 	code, out, errs = runCmd(t, "import", "--from", "asterisk", "--dry-run", src)
 	if code != 1 || !strings.Contains(out, "# file: good.yaml") || strings.Contains(out, "Good-Secret-1") {
 		t.Errorf("dry run: exit %d\nstdout %s\nstderr %s", code, out, errs)
+	}
+}
+
+// TestImportTwice: a second identical import writes nothing, says per
+// trunk that its file exists, and counts the trunks as skipped, not as
+// errors (it used to print "error: not written" per trunk, then "0 errors").
+func TestImportTwice(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "providers")
+	args := []string{"import", "--from", "asterisk", importTestdata + "/asterisk/pjsip.conf", "--server-index", "11", "--out", dir}
+	if code, out, errs := runCmd(t, args...); code != 0 {
+		t.Fatalf("first import: exit %d\nstdout %s\nstderr %s", code, out, errs)
+	}
+	code, out, errs := runCmd(t, args...)
+	if code != 1 || out != "" || strings.Contains(errs, ": error: ") || strings.Contains(errs, "next:") {
+		t.Fatalf("second import: exit %d, want 1, no file listed and no error\nstdout %s\nstderr %s", code, out, errs)
+	}
+	for _, c := range []string{"acme", "carrier", "globex"} {
+		if want := filepath.Join(dir, c+".yaml") + ": " + c + ": skipped: the file exists (--force replaces it)\n"; !strings.Contains(errs, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errs)
+		}
+	}
+	want := "trunkd import: 0 of 3 trunks imported into " + dir + "; 3 skipped: file exists (--force replaces it); 0 errors, 4 warnings, 6 notes\n"
+	if !strings.Contains(errs, want) {
+		t.Errorf("summary: want %q in\n%s", want, errs)
 	}
 }
 

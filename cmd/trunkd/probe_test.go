@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -18,27 +16,17 @@ import (
 // free loopback port until the test ends and returns its address.
 func startFakeProvider(t *testing.T) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"fakeprovider", "--listen", "127.0.0.1:0", "--users", "../../examples/fakeprovider-users.yaml"}, pw, io.Discard)
-		pw.Close()
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if code := <-done; code != 0 {
-			t.Errorf("fakeprovider exited %d", code)
+	var addr string
+	args := []string{"fakeprovider", "--listen", "127.0.0.1:0", "--users", "../../examples/fakeprovider-users.yaml"}
+	serveInBackground(t, args, func(line string) bool {
+		// "fakeprovider listening on udp and tcp 127.0.0.1:PORT (realm …)"
+		rest, ok := strings.CutPrefix(line, "fakeprovider listening on udp and tcp ")
+		if f := strings.Fields(rest); ok && len(f) > 0 {
+			addr = f[0]
 		}
+		return addr != ""
 	})
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatalf("fakeprovider did not start: %v", err)
-	}
-	go io.Copy(io.Discard, pr)
-	// "fakeprovider listening on udp and tcp 127.0.0.1:PORT (realm …)"
-	fields := strings.Fields(strings.TrimPrefix(line, "fakeprovider listening on udp and tcp "))
-	return fields[0]
+	return addr
 }
 
 // writeTrunks writes a providers directory with a good and a bad trunk to

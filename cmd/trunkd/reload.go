@@ -128,6 +128,7 @@ func restartOnly(old, new *config) []string {
 		{"render", old.Render, new.Render},
 		{"probe", old.Probe, new.Probe},
 		{"log.format", old.Log.Format, new.Log.Format},
+		{"secrets", old.Secrets, new.Secrets},
 		{"demo", old.Demo, new.Demo},
 	} {
 		if !reflect.DeepEqual(c.old, c.new) {

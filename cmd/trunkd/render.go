@@ -26,8 +26,12 @@ func startRender(ctx context.Context, d *daemon, o *api.Options) error {
 	if err != nil {
 		return err
 	}
-	d.goRun("render", func() error { return r.Run(ctx, d.reg) })
-	o.Status = append(o.Status, r)
+	sub := d.reg.Subscribe()
+	d.goRun("render", func() error {
+		defer sub.Close()
+		return r.Run(ctx, sub.C())
+	})
+	o.Status = append(o.Status, renderSource{r})
 	o.Confirm = r
 	return nil
 }
@@ -86,7 +90,7 @@ func cmdRender(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 1
 	}
 	renderErr := r.RenderOnce(ctx, snap)
-	for _, t := range r.Status().(render.Status).Targets {
+	for _, t := range r.Status().Targets {
 		fmt.Fprintf(stdout, "%s\t%s\t%d trunks\t%s\n", t.Name, t.State, t.Trunks, t.Output)
 	}
 	if renderErr != nil {
@@ -95,3 +99,9 @@ func cmdRender(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	return 0
 }
+
+// renderSource shows the renderer's status under "render" in /status.
+type renderSource struct{ r *render.Renderer }
+
+func (s renderSource) StatusName() string { return "render" }
+func (s renderSource) Status() any        { return s.r.Status() }

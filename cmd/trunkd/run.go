@@ -29,6 +29,7 @@ func commands() []command {
 		{"render", "render --config FILE --once                         render all targets once and exit", cmdRender},
 		{"probe", "probe --config FILE CODE                            one registration check and one ping", cmdProbe},
 		{"import", "import --from asterisk|freeswitch FILE --out DIR        write provider files from an engine config", cmdImport},
+		{"secrets", "secrets encrypt [--age RECIPIENT,...] DIR|FILE...   encrypt the passwords of provider files in place (SOPS, age)", cmdSecrets},
 		{"fakeprovider", "fakeprovider --listen ADDR --users FILE             a loopback SIP registrar for demos and tests", cmdFakeProvider},
 		{"version", "version                                             print the version", cmdVersion},
 	}

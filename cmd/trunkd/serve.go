@@ -52,6 +52,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	cfgPath := fs.String("config", "", "config file (required)")
 	listen := fs.String("listen", "", "override the config's listen address")
 	providers := fs.String("providers", "", "override the config's providers_dir")
+	advertise := fs.String("probe-advertise", "", "override the config's probe.advertise (e.g. the pod IP from the downward API)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -71,6 +72,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		if *providers != "" {
 			cfg.ProvidersDir = *providers
+		}
+		if *advertise != "" {
+			cfg.Probe.Advertise = *advertise
 		}
 		return cfg, nil
 	}
@@ -108,7 +112,10 @@ func serve(ctx context.Context, cfg *config, load func() (*config, error), stdou
 	}()
 	opts := api.Options{Gatherer: d.prom, Logger: d.log, Version: version,
 		StatusAuth: cfg.Auth.StatusPageRequiresToken, ServerIndex: cfg.ServerIndex}
-	var err error
+	secrets, err := newSecrets(cfg.Secrets)
+	if err != nil {
+		return err
+	}
 	if cfg.Auth.TokensFile != "" {
 		if opts.Tokens, err = api.LoadTokens(cfg.Auth.TokensFile); err != nil {
 			return err
@@ -119,7 +126,7 @@ func serve(ctx context.Context, cfg *config, load func() (*config, error), stdou
 		return err
 	}
 	defer web.ln.Close()
-	reg, err := registry.Open(registry.Options{Dir: cfg.ProvidersDir, Logger: d.log, Registerer: d.prom})
+	reg, err := registry.Open(registry.Options{Dir: cfg.ProvidersDir, Logger: d.log, Registerer: d.prom, Secrets: secrets})
 	if err != nil {
 		return err
 	}

@@ -40,7 +40,7 @@ func TestServeFailsFastWhenListenFails(t *testing.T) {
 		if code != 1 || !strings.Contains(stderr.String(), "listen on") {
 			t.Fatalf("exit %d, stderr %q; want 1 and the listen error", code, stderr.String())
 		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("serve did not return within 15 s after its listen failed")
+	case <-time.After(stopTimeout):
+		t.Fatalf("serve did not return within %v after its listen failed", stopTimeout)
 	}
 }

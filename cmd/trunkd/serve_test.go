@@ -1,88 +1,12 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
-
-// startServe runs the daemon on cfg until the test ends and returns its
-// base URL. The config file is written to disk and loaded like a user's.
-func startServe(t *testing.T, cfgText string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "trunkd.yaml")
-	if err := os.WriteFile(path, []byte(cfgText), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var base string
-	serveInBackground(t, []string{"serve", "--config", path, "--listen", "127.0.0.1:0"}, func(line string) bool {
-		base = strings.TrimPrefix(line, "trunkd listening on ")
-		return base != line
-	})
-	return base
-}
-
-// serveInBackground runs `trunkd args...` through run() until the test
-// ends (then it must exit 0 within 15 s). It hands every stdout line to
-// seen until seen returns true, and fails the test if stdout ends first.
-func serveInBackground(t *testing.T, args []string, seen func(line string) bool) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, args, pw, io.Discard)
-		pw.Close()
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				t.Errorf("trunkd %s exited %d", args[0], code)
-			}
-		case <-time.After(15 * time.Second):
-			t.Errorf("trunkd %s did not stop within 15 s of cancel", args[0])
-		}
-	})
-	sc := bufio.NewScanner(pr)
-	for sc.Scan() {
-		if seen(sc.Text()) {
-			go io.Copy(io.Discard, pr)
-			return
-		}
-	}
-	t.Fatalf("trunkd %v ended its output before it was ready", args)
-}
-
-func get(t *testing.T, url string) (int, string) {
-	t.Helper()
-	res, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b)
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // TestServeOperationalEndpoints drives a real daemon: health, readiness,
 // status with invalid files, registry metrics, and a file edit picked up.
@@ -140,4 +64,24 @@ func TestServeOperationalEndpoints(t *testing.T) {
 		_, m := get(t, base+"/metrics")
 		return strings.Contains(m, `trunkd_providers{state="disabled"} 1`) && strings.Contains(m, "trunkd_registry_invalid_files 0")
 	})
+}
+
+// TestServeProbeAdvertiseFlag: --probe-advertise overrides probe.advertise,
+// so a Kubernetes pod can pass its IP from the downward API ($(POD_IP) in
+// args) while the config file stays a ConfigMap.
+func TestServeProbeAdvertiseFlag(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "trunkd.yaml")
+	if err := os.WriteFile(cfg, []byte("providers_dir: "+dir+"\nprobe:\n  enabled: true\n  listen: 127.0.0.1:0\n  advertise: 192.0.2.1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var base string
+	serveInBackground(t, []string{"serve", "--config", cfg, "--listen", "127.0.0.1:0", "--probe-advertise", "192.0.2.7"}, func(line string) bool {
+		base = strings.TrimPrefix(line, "trunkd listening on ")
+		return base != line
+	})
+	_, body := get(t, base+"/status")
+	if !strings.Contains(body, `"advertise": "192.0.2.7:`) && !strings.Contains(body, `"advertise":"192.0.2.7:`) {
+		t.Errorf("/status does not show the advertised address 192.0.2.7:\n%s", body)
+	}
 }

@@ -27,6 +27,13 @@ func TestSIGTERMStopsDaemon(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "serve", "--config", cfg)
+	var log lockedBuffer
+	cmd.Stderr = &log
+	defer func() {
+		if t.Failed() {
+			t.Logf("trunkd log:\n%s", log.String())
+		}
+	}()
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -46,8 +53,9 @@ func TestSIGTERMStopsDaemon(t *testing.T) {
 		if err != nil {
 			t.Errorf("exit after SIGTERM: %v", err)
 		}
-	case <-time.After(15 * time.Second):
+	case <-time.After(stopTimeout):
 		cmd.Process.Kill()
-		t.Fatal("still running 15 s after SIGTERM")
+		<-done
+		t.Fatalf("still running %v after SIGTERM", stopTimeout)
 	}
 }

@@ -219,7 +219,7 @@ func (t *pjTrunk) parseURIs() {
 		if len(items(v)) > 1 {
 			t.warn(opt.file, opt.line, "%s %s lists %d URIs: only the first is imported (a provider has one)", o.label(), key, len(items(v)))
 		}
-		a, err := parseSIPAddr(firstItem(v), false)
+		a, err := parseSIPAddr(firstItem(v))
 		if err != nil {
 			t.fail(opt.file, opt.line, "%s %s: cannot use %q: %v", o.label(), key, redactURI(firstItem(v)), err)
 			return sipAddr{}, false
@@ -244,7 +244,7 @@ func (t *pjTrunk) parseURIs() {
 			continue
 		}
 		v, opt := o.get("outbound_proxy")
-		if a, err := parseSIPAddr(firstItem(v), false); err != nil || a.Host != t.proxy.Host || a.Port != t.proxy.Port {
+		if a, err := parseSIPAddr(firstItem(v)); err != nil || a.Host != t.proxy.Host || a.Port != t.proxy.Port {
 			t.warn(opt.file, opt.line, "%s outbound_proxy %q differs from the %s's: a provider has one next hop, the %s's is imported", o.label(), redactURI(v), chosen.typ, chosen.typ)
 		}
 	}

@@ -161,10 +161,16 @@ func (t *fsTrunk) addresses() {
 	if hasRealm && !strings.EqualFold(realmText, p.Domain) {
 		t.warn(t.gw.file, realmParam.line, "realm %q differs from the domain %q: the freeswitch template writes realm=<domain> (FreeSWITCH matches incoming challenges to gateways by realm); trunkd's prober answers any realm", realmText, p.Domain)
 	}
-	t.nextHop(proxy, hasProxy)
+	var proxyAddr *sipAddr
+	if hasProxy {
+		proxyAddr = &proxy
+	}
+	t.nextHop(proxyAddr)
 }
 
-func (t *fsTrunk) nextHop(proxy sipAddr, hasProxy bool) {
+// nextHop sets the provider's proxy from register-proxy, outbound-proxy
+// or proxy (nil when the gateway has none).
+func (t *fsTrunk) nextHop(proxy *sipAddr) {
 	p := t.p()
 	regProxy, _, hasRP := t.addr("register-proxy")
 	outProxy, opParam, hasOP := t.addr("outbound-proxy")
@@ -177,7 +183,7 @@ func (t *fsTrunk) nextHop(proxy sipAddr, hasProxy bool) {
 	case hasOP:
 		p.ProxyAddr, p.ProxyPort = outProxy.Host, outProxy.Port
 		t.comment("proxyaddr", "from outbound-proxy (no register-proxy): trunkd registers and pings through it too")
-	case hasProxy && (!strings.EqualFold(proxy.Host, p.Domain) || proxy.Port != 0 && proxy.Port != defaultPort(proxy.transport())):
+	case proxy != nil && (!strings.EqualFold(proxy.Host, p.Domain) || proxy.Port != 0 && proxy.Port != defaultPort(proxy.transport())):
 		p.ProxyAddr, p.ProxyPort = proxy.Host, proxy.Port
 	}
 }
@@ -188,7 +194,7 @@ func (t *fsTrunk) addr(name string) (sipAddr, fsParam, bool) {
 	if !ok || v == "" {
 		return sipAddr{}, prm, false
 	}
-	a, err := parseSIPAddr(v, false)
+	a, err := parseSIPAddr(v)
 	if err != nil {
 		t.fail(t.gw.file, prm.line, "%s %q: %v", name, redactURI(v), err)
 		return sipAddr{}, prm, false
@@ -206,7 +212,7 @@ func (t *fsTrunk) transport() {
 		v, from = "", ""
 		for _, name := range []string{"register-proxy", "outbound-proxy", "proxy"} {
 			if raw := t.rawParam(name); raw != "" {
-				if a, err := parseSIPAddr(raw, false); err == nil && a.transport() != "" {
+				if a, err := parseSIPAddr(raw); err == nil && a.transport() != "" {
 					v, from = a.transport(), name
 					break
 				}

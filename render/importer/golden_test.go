@@ -97,7 +97,7 @@ func importGolden(t *testing.T, c goldenCase) map[string]string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		name := importer.FileName(tr.Provider.Code)
+		name := registry.FileName(tr.Provider.Code)
 		if _, err := registry.Parse(name, data); err != nil {
 			t.Errorf("%s does not load: %v", name, err)
 		}

@@ -71,19 +71,18 @@ type=aor
 
 func TestParseSIPAddr(t *testing.T) {
 	for _, c := range []struct {
-		in     string
-		scheme bool
-		want   sipAddr
-		tr     string
+		in   string
+		want sipAddr
+		tr   string
 	}{
-		{"sip:1001@sip.acme.example", true, sipAddr{Scheme: "sip", User: "1001", Host: "sip.acme.example"}, ""},
-		{"sip:sbc.acme.example:5060;lr", true, sipAddr{Scheme: "sip", Host: "sbc.acme.example", Port: 5060}, ""},
-		{"<sips:[2001:db8::1]:5061>", true, sipAddr{Scheme: "sips", Host: "2001:db8::1", Port: 5061}, "tls"},
-		{"sip:edge.example;transport=TCP?x=y", true, sipAddr{Scheme: "sip", Host: "edge.example"}, "tcp"},
-		{"sbc.example:5080", false, sipAddr{Host: "sbc.example", Port: 5080}, ""},
-		{"203.0.113.5", false, sipAddr{Host: "203.0.113.5"}, ""},
+		{"sip:1001@sip.acme.example", sipAddr{Scheme: "sip", User: "1001", Host: "sip.acme.example"}, ""},
+		{"sip:sbc.acme.example:5060;lr", sipAddr{Scheme: "sip", Host: "sbc.acme.example", Port: 5060}, ""},
+		{"<sips:[2001:db8::1]:5061>", sipAddr{Scheme: "sips", Host: "2001:db8::1", Port: 5061}, "tls"},
+		{"sip:edge.example;transport=TCP?x=y", sipAddr{Scheme: "sip", Host: "edge.example"}, "tcp"},
+		{"sbc.example:5080", sipAddr{Host: "sbc.example", Port: 5080}, ""},
+		{"203.0.113.5", sipAddr{Host: "203.0.113.5"}, ""},
 	} {
-		got, err := parseSIPAddr(c.in, c.scheme)
+		got, err := parseSIPAddr(c.in)
 		if err != nil {
 			t.Errorf("%q: %v", c.in, err)
 			continue
@@ -96,8 +95,8 @@ func TestParseSIPAddr(t *testing.T) {
 			t.Errorf("%q: %+v, want %+v", c.in, got, c.want)
 		}
 	}
-	for _, bad := range []string{"tel:+15551234", "sip:", "sip:@host", "sbc.example", "sip:bad host"} {
-		if _, err := parseSIPAddr(bad, true); err == nil {
+	for _, bad := range []string{"tel:+15551234", "sip:", "sip:@host", "sip:bad host"} {
+		if _, err := parseSIPAddr(bad); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
 	}

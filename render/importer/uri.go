@@ -31,9 +31,8 @@ func (a sipAddr) transport() string {
 }
 
 // parseSIPAddr parses "sip:user@host:port;params?headers", with or without
-// angle brackets. When schemeRequired is false a bare "host:port;params"
-// is accepted too (FreeSWITCH proxy values).
-func parseSIPAddr(s string, schemeRequired bool) (sipAddr, error) {
+// angle brackets, or a bare "host:port;params" (FreeSWITCH proxy values).
+func parseSIPAddr(s string) (sipAddr, error) {
 	var a sipAddr
 	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, "<") && strings.HasSuffix(s, ">") {
@@ -45,8 +44,6 @@ func parseSIPAddr(s string, schemeRequired bool) (sipAddr, error) {
 			return a, fmt.Errorf("%s: URIs are not SIP URIs", a.Scheme)
 		}
 		s = s[i+1:]
-	} else if schemeRequired {
-		return a, errors.New("not a sip: or sips: URI")
 	}
 	if i := strings.IndexByte(s, '?'); i >= 0 {
 		s = s[:i]

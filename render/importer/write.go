@@ -11,10 +11,6 @@ import (
 	"github.com/trunkd/trunkd/registry"
 )
 
-// FileName is the provider file name for a code: registry.FileName, the
-// same rule the daemon uses for files created through the API.
-func FileName(code string) string { return registry.FileName(code) }
-
 // WriteOptions tune Write.
 type WriteOptions struct {
 	// Force replaces a file of the same name (never a file holding another
@@ -46,7 +42,7 @@ func Write(dir string, trunks []*Trunk, opts WriteOptions) ([]Written, []Issue, 
 	taken := map[string]string{} // lower-case file name → code, within this run
 	for _, t := range trunks {
 		code := t.Provider.Code
-		name := FileName(code)
+		name := registry.FileName(code)
 		if other, dup := taken[strings.ToLower(name)]; dup {
 			issues = append(issues, Issue{File: filepath.Join(dir, name), Trunk: code, Severity: Error, Msg: fmt.Sprintf("not written: its file name is also the file of %q (on a case-insensitive file system)", other)})
 			continue
@@ -62,7 +58,7 @@ func Write(dir string, trunks []*Trunk, opts WriteOptions) ([]Written, []Issue, 
 			err = checkRoundTrip(name, data, &t.Provider)
 		}
 		if err == nil {
-			err = writeNew(dir, name, data, opts.Force)
+			err = writeNew(dir, name, data, opts)
 		}
 		if err != nil {
 			issues = append(issues, Issue{File: path, Trunk: code, Severity: Error, Msg: "not written: " + err.Error()})
@@ -118,9 +114,13 @@ func checkRoundTrip(name string, data []byte, want *registry.Provider) error {
 }
 
 // writeNew writes dir/name atomically with the registry's own file writer;
-// without force an existing file is never replaced.
-func writeNew(dir, name string, data []byte, force bool) error {
-	err := registry.WriteFile(dir, name, data, force)
+// without opts.Force an existing file is never replaced.
+func writeNew(dir, name string, data []byte, opts WriteOptions) error {
+	write := registry.CreateFile
+	if opts.Force {
+		write = registry.ReplaceFile
+	}
+	err := write(dir, name, data)
 	if errors.Is(err, os.ErrExist) {
 		return errors.New("the file exists (use --force to replace it)")
 	}

@@ -10,8 +10,9 @@ import (
 	"github.com/trunkd/trunkd/render/importer"
 )
 
-// TestFileName: names come from the code but can never escape the
-// directory, hide, or collide for different codes.
+// TestFileName: the files Write creates are named by registry.FileName:
+// from the code, but never escaping the directory, hidden, or colliding
+// for different codes.
 func TestFileName(t *testing.T) {
 	seen := map[string]string{}
 	for code, want := range map[string]string{
@@ -26,7 +27,7 @@ func TestFileName(t *testing.T) {
 		"..":            "",
 		"Ünïcode":       "n__code-",
 	} {
-		got := importer.FileName(code)
+		got := registry.FileName(code)
 		if want != "" && !strings.HasPrefix(got, want) || !strings.HasSuffix(got, ".yaml") {
 			t.Errorf("FileName(%q) = %q, want prefix %q", code, got, want)
 		}

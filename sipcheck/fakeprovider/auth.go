@@ -62,9 +62,9 @@ const (
 // authHeaders returns the challenge and credentials header names in use.
 func (p *Provider) authHeaders() (challenge, credentials string, code int, reason string) {
 	if p.cfg.ProxyAuth {
-		return "Proxy-Authenticate", "Proxy-Authorization", 407, "Proxy Authentication Required"
+		return "Proxy-Authenticate", "Proxy-Authorization", sip.StatusProxyAuthRequired, "Proxy Authentication Required"
 	}
-	return "WWW-Authenticate", "Authorization", 401, "Unauthorized"
+	return "WWW-Authenticate", "Authorization", sip.StatusUnauthorized, "Unauthorized"
 }
 
 // authenticate checks the request's digest credentials; user is the digest

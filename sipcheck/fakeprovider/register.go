@@ -75,7 +75,7 @@ func (p *Provider) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	res := p.register(req, &rec)
 	rec.Code = res.StatusCode
-	if res.StatusCode == 200 {
+	if res.StatusCode == sip.StatusOK {
 		p.registered.Add(1)
 	}
 	p.mu.Lock()
@@ -97,7 +97,7 @@ func (p *Provider) register(req *sip.Request, rec *Register) *sip.Response {
 		return p.challenge(req, true)
 	case authBad:
 		if p.cfg.ForbidBadCredentials {
-			return Response(req, 403, "Forbidden")
+			return Response(req, sip.StatusForbidden, "Forbidden")
 		}
 		return p.challenge(req, false)
 	default:
@@ -143,7 +143,7 @@ func (p *Provider) applyContacts(req *sip.Request, rec *Register) *sip.Response 
 			}
 		}
 		if exp > 0 && exp < p.cfg.MinExpires {
-			return Response(req, 423, "Interval Too Brief", "Min-Expires", strconv.Itoa(p.cfg.MinExpires))
+			return Response(req, sip.StatusIntervalToBrief, "Interval Too Brief", "Min-Expires", strconv.Itoa(p.cfg.MinExpires))
 		}
 		uri := c.Address.String()
 		if b := p.bindings[rec.AOR][uri]; b != nil && b.callID == rec.CallID && rec.CSeq <= b.cseq {
@@ -168,7 +168,7 @@ func (p *Provider) applyContacts(req *sip.Request, rec *Register) *sip.Response 
 // listBindings answers 200 with every live binding of aor. Called with p.mu held.
 func (p *Provider) listBindings(req *sip.Request, aor string) *sip.Response {
 	now := p.cfg.Now()
-	res := Response(req, 200, "OK")
+	res := Response(req, sip.StatusOK, "OK")
 	var uris []string
 	for uri, b := range p.bindings[aor] {
 		if !b.expires.After(now) {

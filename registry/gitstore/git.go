@@ -1,0 +1,118 @@
+package gitstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// gitCmd runs the git command-line tool for one working copy with an
+// environment that makes it deterministic: no global or system config (an
+// operator's commit.gpgsign or pull.rebase must not change what trunkd
+// does), no prompts, C locale for the messages it parses, and the remote's
+// credentials.
+type gitCmd struct {
+	dir     string
+	cfg     Config
+	timeout time.Duration
+	extra   []string // more environment, e.g. a commit's author
+}
+
+// run runs git with args in the working copy and returns its standard
+// output. The error carries git's standard error, which never holds a
+// credential: the token travels in the environment, not in the URL.
+func (g gitCmd) run(ctx context.Context, args ...string) (string, error) {
+	out, errOut, err := g.runSplit(ctx, args...)
+	if err != nil {
+		return out, fmt.Errorf("git %s: %w: %s", args[0], err, strings.TrimSpace(errOut))
+	}
+	return out, nil
+}
+
+// runEnv is run with extra environment variables.
+func (g gitCmd) runEnv(ctx context.Context, extra []string, args ...string) (string, error) {
+	g.extra = extra
+	return g.run(ctx, args...)
+}
+
+// runSplit is run returning standard error apart, for callers that parse it.
+func (g gitCmd) runSplit(ctx context.Context, args ...string) (stdout, stderr string, err error) {
+	ctx, cancel := context.WithTimeout(ctx, g.timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = g.dir
+	env, err := g.env()
+	if err != nil {
+		return "", "", err
+	}
+	cmd.Env = append(env, g.extra...)
+	cmd.WaitDelay = time.Second
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	if ctx.Err() != nil && err != nil {
+		err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+	}
+	return o.String(), e.String(), err
+}
+
+// env is the process environment of every git command.
+func (g gitCmd) env() ([]string, error) {
+	env := append(os.Environ(),
+		"LC_ALL=C", "LANGUAGE=C",
+		"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+os.DevNull,
+		"GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=", "SSH_ASKPASS=",
+		"GIT_COMMITTER_NAME="+g.cfg.Committer.Name, "GIT_COMMITTER_EMAIL="+g.cfg.Committer.Email,
+	)
+	switch transport(g.cfg.Remote) {
+	case "ssh":
+		env = append(env, "GIT_SSH_COMMAND="+sshCommand(g.cfg))
+	case "https":
+		header, err := tokenHeader(g.cfg)
+		if err != nil {
+			return nil, err
+		}
+		env = append(env, "GIT_CONFIG_COUNT=1",
+			"GIT_CONFIG_KEY_0=http.extraHeader", "GIT_CONFIG_VALUE_0="+header)
+	}
+	return env, nil
+}
+
+// sshCommand is OpenSSH with the configured key and strict host-key
+// checking against the configured known_hosts file only.
+func sshCommand(c Config) string {
+	return strings.Join([]string{"ssh",
+		"-i", shellQuote(c.SSHKeyFile),
+		"-o", "IdentitiesOnly=yes",
+		"-o", "UserKnownHostsFile=" + shellQuote(c.KnownHostsFile),
+		"-o", "GlobalKnownHostsFile=/dev/null",
+		"-o", "StrictHostKeyChecking=yes",
+		"-o", "BatchMode=yes",
+		"-o", "ConnectTimeout=10",
+	}, " ")
+}
+
+// tokenHeader reads the token file at every use, so that a rotated token is
+// picked up without a restart.
+func tokenHeader(c Config) (string, error) {
+	b, err := os.ReadFile(c.TokenFile)
+	if err != nil {
+		return "", fmt.Errorf("git.token_file: %w", err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" {
+		return "", fmt.Errorf("git.token_file %s: empty", c.TokenFile)
+	}
+	cred := base64.StdEncoding.EncodeToString([]byte(c.TokenUser + ":" + tok))
+	return "Authorization: Basic " + cred, nil
+}
+
+// shellQuote quotes s for the shell that git runs GIT_SSH_COMMAND with.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
