@@ -47,6 +47,9 @@ func (r *Registry) Create(p Provider) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
+	if data, err = r.encode(name, data, nil); err != nil {
+		return nil, err
+	}
 	if err := CreateFile(r.dir, name, data); err != nil {
 		return nil, r.clientError(fmt.Errorf("create provider %q: %w", p.Code, err))
 	}
@@ -68,7 +71,7 @@ func (r *Registry) Update(id string, change func(p *Provider) error) (*Provider,
 	if !ok {
 		return nil, ErrNotFound
 	}
-	name, data, pr, err := r.readCurrent(id)
+	name, stored, data, pr, err := r.readCurrent(id)
 	if err != nil {
 		return nil, err
 	}
@@ -98,6 +101,9 @@ func (r *Registry) Update(id string, change func(p *Provider) error) (*Provider,
 	}
 	out, written, err := editFile(name, data, pr.doc, &base, &next)
 	if err != nil {
+		return nil, err
+	}
+	if out, err = r.encode(name, out, stored); err != nil {
 		return nil, err
 	}
 	if err := ReplaceFile(r.dir, name, out); err != nil {
@@ -142,24 +148,28 @@ func (r *Registry) Delete(id string, check func(p *Provider) error) error {
 	return nil
 }
 
-// readCurrent reads and parses the file of provider id as it is on disk now.
-func (r *Registry) readCurrent(id string) (string, []byte, *parsed, error) {
-	name := r.Snapshot().FileOf(id)
+// readCurrent reads the file of provider id as it is on disk now: its
+// stored bytes and its plaintext, parsed.
+func (r *Registry) readCurrent(id string) (name string, stored, plain []byte, pr *parsed, err error) {
+	name = r.Snapshot().FileOf(id)
 	if name == "" {
-		return "", nil, nil, ErrNotFound
+		return "", nil, nil, nil, ErrNotFound
 	}
-	data, err := ReadFile(filepath.Join(r.dir, name)) // never blocks on a FIFO while holding r.mu
+	stored, err = ReadFile(filepath.Join(r.dir, name)) // never blocks on a FIFO while holding r.mu
 	if err != nil {
-		return "", nil, nil, r.clientError(fmt.Errorf("%w: read %s: %w", ErrConflict, name, err))
+		return "", nil, nil, nil, r.clientError(fmt.Errorf("%w: read %s: %w", ErrConflict, name, err))
 	}
-	pr, probs := parse(name, data) // name, not path: this error reaches API clients
+	plain, probs := r.decode(name, stored) // name, not path: this error reaches API clients
+	if probs == nil {
+		pr, probs = parse(name, plain)
+	}
 	if len(probs) > 0 {
-		return "", nil, nil, fmt.Errorf("%w: %s is invalid on disk, fix it first: %v", ErrConflict, name, probs[0])
+		return "", nil, nil, nil, fmt.Errorf("%w: %s is invalid on disk, fix it first: %v", ErrConflict, name, probs[0])
 	}
 	if got := pr.p.ID; got != "" && got != id || got == "" && DeriveID(pr.p.Code) != id {
-		return "", nil, nil, fmt.Errorf("%w: %s changed on disk since the last reload", ErrConflict, name)
+		return "", nil, nil, nil, fmt.Errorf("%w: %s changed on disk since the last reload", ErrConflict, name)
 	}
-	return name, data, pr, nil
+	return name, stored, plain, pr, nil
 }
 
 // checkUnique rejects a code or id that another provider already has.

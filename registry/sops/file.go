@@ -22,6 +22,16 @@ var ErrEncrypted = errors.New("already sops-encrypted")
 var macOnlyEncryptedInit = []byte{0x8a, 0x3f, 0xd2, 0xad, 0x54, 0xce, 0x66, 0x52, 0x7b, 0x10, 0x34, 0xf3, 0xd1, 0x47, 0xbe, 0xb,
 	0xb, 0x97, 0x5b, 0x3b, 0xf4, 0x4f, 0x72, 0xc6, 0xfd, 0xad, 0xec, 0x81, 0x76, 0xf2, 0x7d, 0x69}
 
+// sealedEdit writes the encrypted value tok in place of a leaf: quoted
+// when empty or in a flow collection, where ENC[…] holds flow indicators.
+func sealedEdit(l leaf, tok string) edit {
+	e := edit{node: l.node, flow: l.flow, text: tok, want: tok}
+	if tok == "" || l.flow {
+		e.text = `"` + tok + `"`
+	}
+	return e
+}
+
 // regexpPwd is EncryptedRegex compiled.
 var regexpPwd = regexp.MustCompile(EncryptedRegex)
 
@@ -126,11 +136,7 @@ func Encrypt(name string, data []byte, recipients []Recipient, now time.Time) ([
 		if err != nil {
 			return nil, err
 		}
-		e := edit{node: l.node, flow: l.flow, text: tok, want: tok}
-		if tok == "" || l.flow { // ENC[…] holds flow indicators
-			e.text = `"` + tok + `"`
-		}
-		edits = append(edits, e)
+		edits = append(edits, sealedEdit(l, tok))
 	}
 	if m.MAC, err = encryptValue(plainValue{fmt.Sprintf("%X", mac.Sum(nil)), "str"}, key, m.macAAD()); err != nil {
 		return nil, err
