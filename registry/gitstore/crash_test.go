@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,55 +33,72 @@ func TestCrashHelper(t *testing.T) {
 	os.Exit(1)
 }
 
-// kill -9 of the writer (the whole process group, as a container kill)
-// between its commit and its push: the next Open resets the working copy
-// to the remote, dropping the unacknowledged commit.
-func TestCrashBetweenCommitAndPush(t *testing.T) {
-	rem := newRemote(t)
-	d := startDaemon(t, filepath.Dir(rem.bare))
-	url, wd := d.url("remote.git"), filepath.Join(t.TempDir(), "wc")
-	out := &lockedBuffer{}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.v")
-	cmd.Env = append(os.Environ(), "GITSTORE_CRASH_URL="+url, "GITSTORE_CRASH_WORKDIR="+wd)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stdin, err := cmd.StdinPipe()
+// crashWriter is TestCrashHelper running in its own process group.
+type crashWriter struct {
+	cmd    *exec.Cmd
+	stdin  io.Writer
+	out    *lockedBuffer
+	killed bool
+}
+
+// startCrashWriter starts the writer and waits until it opened the working
+// copy; the test's cleanup kills it and prints its output on failure.
+func startCrashWriter(t *testing.T, url, wd string) *crashWriter {
+	t.Helper()
+	w := &crashWriter{out: &lockedBuffer{}}
+	w.cmd = exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.v")
+	w.cmd.Env = append(os.Environ(), "GITSTORE_CRASH_URL="+url, "GITSTORE_CRASH_WORKDIR="+wd)
+	w.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdin, err := w.cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
+	w.stdin = stdin
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stdout, cmd.Stderr = pw, out
-	if err := cmd.Start(); err != nil {
+	w.cmd.Stdout, w.cmd.Stderr = pw, w.out
+	if err := w.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	pw.Close()
-	killed := false
-	defer func() {
-		if !killed {
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			_ = cmd.Wait()
-		}
+	t.Cleanup(func() {
+		w.kill()
 		if t.Failed() {
-			t.Logf("writer process output:\n%s", out)
+			t.Logf("writer process output:\n%s", w.out)
 		}
-	}()
+	})
 	lines := bufio.NewScanner(pr)
 	for lines.Scan() && !strings.Contains(lines.Text(), "opened") {
-		fmt.Fprintln(out, lines.Text())
+		fmt.Fprintln(w.out, lines.Text())
 	}
+	return w
+}
+
+// kill sends SIGKILL to the whole process group, as a container kill.
+func (w *crashWriter) kill() {
+	if !w.killed {
+		_ = syscall.Kill(-w.cmd.Process.Pid, syscall.SIGKILL)
+		_ = w.cmd.Wait()
+		w.killed = true
+	}
+}
+
+// kill -9 of the writer between its commit and its push: the next Open
+// resets the working copy to the remote, dropping the unacknowledged commit.
+func TestCrashBetweenCommitAndPush(t *testing.T) {
+	rem := newRemote(t)
+	d := startDaemon(t, filepath.Dir(rem.bare))
+	url, wd := d.url("remote.git"), filepath.Join(t.TempDir(), "wc")
+	w := startCrashWriter(t, url, wd)
 	d.setMode(hang)
-	fmt.Fprintln(stdin, "write")
+	fmt.Fprintln(w.stdin, "write")
 	waitFor(t, "the writer's local commit and its hanging push", func() bool {
 		n, err := gitTry(wd, "rev-list", "--count", "refs/remotes/origin/main..HEAD")
 		return err == nil && strings.TrimSpace(n) == "1" && d.heldConns() > 0
 	})
-	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
-	killed = true
+	w.kill()
 	d.setMode(serve)
 
 	before := rem.head(t)
