@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -27,27 +28,45 @@ func TestCrashHelper(t *testing.T) {
 		os.Exit(1)
 	}
 	fmt.Println("opened")
+	if first := os.Getenv("GITSTORE_CRASH_LOOP"); first != "" {
+		writeForever(r, first)
+	}
 	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
 	_, err = r.Commit(context.Background(), Signature{Name: "ops"}, writeFile(r, "b.yaml", "code: b\n", "create b"))
 	fmt.Println("commit returned:", err)
 	os.Exit(1)
 }
 
+// writeForever writes w-N.yaml for N from first on, printing "ack N" after
+// each acknowledged write, until the process is killed.
+func writeForever(r *Repo, first string) {
+	n, _ := strconv.Atoi(first)
+	for ; ; n++ {
+		name := fmt.Sprintf("w-%d.yaml", n)
+		if _, err := r.Commit(context.Background(), Signature{Name: "ops"}, writeFile(r, name, fmt.Sprintf("n: %d\n", n), "write "+name)); err != nil {
+			fmt.Println("write failed:", err)
+			os.Exit(1)
+		}
+		fmt.Println("ack", n)
+	}
+}
+
 // crashWriter is TestCrashHelper running in its own process group.
 type crashWriter struct {
 	cmd    *exec.Cmd
 	stdin  io.Writer
+	lines  *bufio.Scanner // its standard output after "opened"
 	out    *lockedBuffer
 	killed bool
 }
 
 // startCrashWriter starts the writer and waits until it opened the working
 // copy; the test's cleanup kills it and prints its output on failure.
-func startCrashWriter(t *testing.T, url, wd string) *crashWriter {
+func startCrashWriter(t *testing.T, url, wd string, env ...string) *crashWriter {
 	t.Helper()
 	w := &crashWriter{out: &lockedBuffer{}}
 	w.cmd = exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.v")
-	w.cmd.Env = append(os.Environ(), "GITSTORE_CRASH_URL="+url, "GITSTORE_CRASH_WORKDIR="+wd)
+	w.cmd.Env = append(os.Environ(), append(env, "GITSTORE_CRASH_URL="+url, "GITSTORE_CRASH_WORKDIR="+wd)...)
 	w.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdin, err := w.cmd.StdinPipe()
 	if err != nil {
@@ -69,9 +88,9 @@ func startCrashWriter(t *testing.T, url, wd string) *crashWriter {
 			t.Logf("writer process output:\n%s", w.out)
 		}
 	})
-	lines := bufio.NewScanner(pr)
-	for lines.Scan() && !strings.Contains(lines.Text(), "opened") {
-		fmt.Fprintln(w.out, lines.Text())
+	w.lines = bufio.NewScanner(pr)
+	for w.lines.Scan() && !strings.Contains(w.lines.Text(), "opened") {
+		fmt.Fprintln(w.out, w.lines.Text())
 	}
 	return w
 }
@@ -113,4 +132,43 @@ func TestCrashBetweenCommitAndPush(t *testing.T) {
 		t.Error("the unacknowledged b.yaml is still in the working copy")
 	}
 	assertClean(t, r)
+}
+
+// kill -9 of a writer in the middle of its writes, 20 times, at whatever
+// step it is in (apply, add, commit, push): after each restart the working
+// copy equals the remote, every acknowledged write is on the remote, and
+// nothing of an unacknowledged one is left in the working copy.
+func TestCrashDuringWrites(t *testing.T) {
+	rem := newRemote(t)
+	wd := filepath.Join(t.TempDir(), "wc")
+	next := 0
+	for round := range 20 {
+		w := startCrashWriter(t, rem.url, wd, "GITSTORE_CRASH_LOOP="+strconv.Itoa(next))
+		for acks := 0; acks < 1+round%2; {
+			if !w.lines.Scan() {
+				t.Fatalf("round %d: the writer stopped", round)
+			}
+			if n, ok := strings.CutPrefix(w.lines.Text(), "ack "); ok {
+				acks++
+				next, _ = strconv.Atoi(n)
+				next++
+			}
+		}
+		w.kill()
+		r, _ := openRepo(t, rem.url, wd, nil)
+		assertClean(t, r)
+		if got, _ := r.Head(context.Background()); got != rem.head(t) {
+			t.Fatalf("round %d: HEAD %s, remote %s", round, got, rem.head(t))
+		}
+		for n := range next {
+			if got := rem.show(t, fmt.Sprintf("providers/w-%d.yaml", n)); got != fmt.Sprintf("n: %d", n) {
+				t.Fatalf("round %d: acknowledged w-%d.yaml is %q on the remote", round, n, got)
+			}
+		}
+		// The write in flight at the kill may have reached the remote
+		// (acknowledged or not); the next writer starts after it.
+		if _, err := os.Stat(filepath.Join(r.Dir(), fmt.Sprintf("w-%d.yaml", next))); err == nil {
+			next++
+		}
+	}
 }
