@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"regexp"
 	"sort"
 	"strconv"
@@ -213,14 +214,11 @@ func setFromNode(f *Field, p *Provider, v *yaml.Node) string {
 	}
 	switch f.Kind {
 	case KindInt:
-		if v.Tag != "!!int" {
-			return fmt.Sprintf("must be an integer, got %s", describe(v))
+		n, msg := intValue(v)
+		if msg != "" {
+			return msg
 		}
-		n, err := strconv.ParseInt(strings.ReplaceAll(v.Value, "_", ""), 0, 64)
-		if err != nil || n != int64(int(n)) || n > 1<<40 || n < -(1<<40) {
-			return "integer out of range"
-		}
-		*f.num(p) = int(n)
+		*f.num(p) = n
 	case KindTime:
 		t, err := ParseTimestamp(v.Value)
 		if err != nil {
@@ -228,12 +226,61 @@ func setFromNode(f *Field, p *Provider, v *yaml.Node) string {
 		}
 		*f.ts(p) = t
 	default:
-		if v.Tag == "!!binary" {
+		switch {
+		case v.Tag == "!!binary":
 			return "must be text"
+		case v.Tag == "!!bool" || v.Tag == "!!float" || v.Tag == "!!int" && !digitsAsText[f.Path]:
+			return fmt.Sprintf("must be text, got %s: quote it", describeText(v)) // no echo: it may be the pwd
 		}
 		*f.str(p) = v.Value
 	}
 	return ""
+}
+
+// digitsAsText are the string fields that take an unquoted integer as the
+// text written ("login: 3528769"), as the JSON schema does: account names
+// and free text (and id, whose UUID rule says more than "quote it"). Host
+// and enumeration fields want text.
+var digitsAsText = map[string]bool{
+	"id": true, "code": true, "username": true, "login": true, "pwd": true, "opts.title": true, "opts.comment": true,
+}
+
+// maxInt bounds integer fields: far beyond any real value, and exact in a
+// float64, so that the JSON schema's maximum says the same.
+const maxInt = 1 << 40
+
+// intValue reads an integer field. A YAML float with an integral value
+// (1.0, 6e2) is that integer: JSON Schema and every YAML editor see 1.0 and
+// 1 as the same number, so trunkd does too.
+func intValue(v *yaml.Node) (int, string) {
+	switch v.Tag {
+	case "!!int":
+		n, err := strconv.ParseInt(strings.ReplaceAll(v.Value, "_", ""), 0, 64)
+		if err != nil || n > maxInt || n < -maxInt {
+			return 0, "integer out of range"
+		}
+		return int(n), ""
+	case "!!float":
+		x, err := strconv.ParseFloat(strings.ReplaceAll(v.Value, "_", ""), 64)
+		if err != nil || x != math.Trunc(x) {
+			return 0, fmt.Sprintf("must be an integer, got %s", describe(v))
+		}
+		if x > maxInt || x < -maxInt {
+			return 0, "integer out of range"
+		}
+		return int(x), ""
+	}
+	return 0, fmt.Sprintf("must be an integer, got %s", describe(v))
+}
+
+func describeText(v *yaml.Node) string {
+	switch v.Tag {
+	case "!!bool":
+		return "a boolean"
+	case "!!float":
+		return "a decimal number"
+	}
+	return "a number"
 }
 
 func describe(v *yaml.Node) string {

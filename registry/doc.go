@@ -60,6 +60,14 @@
 //   - Hosts (domain, proxyaddr, localdomain, pingsrv, extaddrs,
 //     alternative_proxies): IsHost, which admits only characters that are
 //     safe in SIP URIs and every engine's syntax.
+//     Ports are decimal 1-65535 without sign or leading zero, and a ':'
+//     must be followed by one ("sbc.example:" is refused).
+//   - Types as JSON sees them, so that examples/schema agrees: an integer
+//     field takes an integral float (enabled: 1.0, expires: 6e2), at most
+//     2^40; code, username, login, pwd, opts and id take an unquoted
+//     integer as the text written (login: 3528769); a boolean or decimal
+//     number in a text field, or a number in a host or enumeration field,
+//     is refused ("quote it").
 //
 // Decisions where the contract is silent:
 //   - ext.lwt of a write is the time of the write; only when the stored

@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/trunkd/trunkd/registry/sops"
 	"github.com/trunkd/trunkd/render"
 	"github.com/trunkd/trunkd/sipcheck"
 )
@@ -24,6 +25,7 @@ type config struct {
 	Render       render.Config   `yaml:"render"`
 	Probe        sipcheck.Config `yaml:"probe"`
 	Log          logConfig       `yaml:"log"`
+	Secrets      sops.Config     `yaml:"secrets"`
 	Demo         demoConfig      `yaml:"demo"`
 }
 

@@ -104,6 +104,20 @@ func secretsPlaintext(name string, data []byte) ([]byte, error) {
 	return sops.Decrypt(name, data, ids)
 }
 
+// newSecrets is the registry's codec for the secrets: section: SOPS files
+// are decrypted, what the API writes is encrypted for
+// secrets.age_recipients. Until trunkd follows a git remote itself (the
+// git: section), a write without recipients keeps pwd in clear, as a plain
+// directory always did: allow_plaintext is implied.
+func newSecrets(c sops.Config) (*sops.Codec, error) {
+	c.AllowPlaintext = true
+	codec, err := sops.New(c, nil)
+	if err != nil {
+		return nil, fmt.Errorf("secrets: %w", err)
+	}
+	return codec, nil
+}
+
 // splitList splits a comma-separated list, dropping empty items.
 func splitList(s string) []string {
 	var out []string

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,5 +127,69 @@ func TestValidateEncrypted(t *testing.T) {
 	code, out = validate()
 	if code != 1 || !strings.Contains(out, "good.yaml:8: pwd: ") {
 		t.Errorf("with the key: exit %d\n%s", code, out)
+	}
+}
+
+// trunkd serve with a secrets: section reads a SOPS-encrypted provider
+// file and writes what the API changes encrypted.
+func TestServeEncryptedProviders(t *testing.T) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, _ := sops.ParseRecipients([]string{id.Recipient().String()})
+	keyFile := filepath.Join(t.TempDir(), "age.key")
+	if err := os.WriteFile(keyFile, []byte(id.String()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	example, err := os.ReadFile("../../examples/providers/Oktell.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := sops.Encrypt("Oktell.yaml", example, rs, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "Oktell.yaml")
+	if err := os.WriteFile(file, enc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tokens := filepath.Join(t.TempDir(), "tokens.yaml")
+	// sha256 of "demo-admin-token", as in examples/tokens.yaml.
+	os.WriteFile(tokens, []byte("tokens:\n  - name: admin\n    role: admin\n    sha256: 91c16f0d6cc1bec3c3603972182a07c66ff4fa71618a975e963d6dbe42b6dd37\n"), 0o600)
+	base := startServe(t, "providers_dir: "+dir+"\nprobe:\n  enabled: false\nauth:\n  tokens_file: "+tokens+
+		"\nsecrets:\n  age_identity_file: "+keyFile+"\n  age_recipients: ["+id.Recipient().String()+"]\n")
+	want, err := registry.Parse("Oktell.yaml", example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := base + "/rest/v1/uc/providers/" + want.ID
+	call := func(method, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, url, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer demo-admin-token")
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if code, body := call("GET", ""); code != 200 || !strings.Contains(body, `"oktell-secret"`) {
+		t.Fatalf("GET of the encrypted provider: %d %s", code, body)
+	}
+	if code, body := call("PATCH", `{"pwd":"n3w-secret"}`); code != 200 {
+		t.Fatalf("PATCH pwd: %d %s", code, body)
+	}
+	stored, _ := os.ReadFile(file)
+	if strings.Contains(string(stored), "n3w-secret") || !sops.IsEncrypted(stored) {
+		t.Fatalf("the written file holds the password in clear:\n%s", stored)
+	}
+	plain, err := sops.Decrypt("Oktell.yaml", stored, []age.Identity{id})
+	if err != nil || !strings.Contains(string(plain), `pwd: "n3w-secret"`) {
+		t.Errorf("decrypted file: %v\n%s", err, plain)
 	}
 }

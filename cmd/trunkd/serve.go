@@ -95,7 +95,11 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		cancel()
 		d.wg.Wait()
 	}()
-	reg, err := registry.Open(registry.Options{Dir: cfg.ProvidersDir, Logger: d.log, Registerer: d.prom})
+	secrets, err := newSecrets(cfg.Secrets)
+	if err != nil {
+		return err
+	}
+	reg, err := registry.Open(registry.Options{Dir: cfg.ProvidersDir, Logger: d.log, Registerer: d.prom, Secrets: secrets})
 	if err != nil {
 		return err
 	}
