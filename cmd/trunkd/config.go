@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"strings"
 	"time"
 
@@ -122,6 +123,17 @@ func loadConfig(path string) (*config, error) {
 	}
 	cfg := &config{Listen: "127.0.0.1:8080", ProvidersDir: "providers"}
 	cfg.Probe.Enabled = true
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := checkKeys(&doc, reflect.TypeOf(cfg), ""); err != nil {
+		var ke *keyError
+		if errors.As(err, &ke) {
+			return nil, fmt.Errorf("config %s:%d: %s", path, ke.line, ke.msg)
+		}
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {

@@ -77,7 +77,7 @@ func TestConfigUnknownKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := loadConfig(path)
-	if err == nil || !strings.Contains(err.Error(), "tragets") || !strings.Contains(err.Error(), "line 4") {
+	if err == nil || !strings.Contains(err.Error(), "tragets") || !strings.Contains(err.Error(), "trunkd.yaml:4: render.tragets: unknown key") {
 		t.Errorf("unknown key: %v", err)
 	}
 	if _, err := loadConfig("../../examples/trunkd.yaml"); err != nil {
