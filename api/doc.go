@@ -154,7 +154,8 @@
 // browser history). Relative times ("12 s ago") are computed when the page
 // is served; the exact UTC time is in each <time> element's title.
 //
-// OpenAPI 3.1 has no place for a custom method: LOOKUP is described under
-// the path item's "x-additionalOperations", the form OpenAPI 3.2
-// standardises as "additionalOperations".
+// openapi.json is OpenAPI 3.2, so LOOKUP is described where linters and
+// documentation tools look for a custom method: the path item's
+// "additionalOperations". Writes document the 500 they answer when the
+// providers directory cannot be written (read-only, full, removed).
 package api
