@@ -60,3 +60,19 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodePlaintext: what the codec costs a plaintext file (the
+// registry sends every changed file through it).
+func BenchmarkDecodePlaintext(b *testing.B) {
+	_, _, plain := benchFile(b)
+	c, err := New(Config{}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		if _, err := c.Decode("p.yaml", plain); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
