@@ -59,7 +59,7 @@ func loadOpenAPI(t *testing.T) openAPIDoc {
 
 // Every route the router serves is in the document, and vice versa.
 func TestRoutesMatchOpenAPI(t *testing.T) {
-	mux := newRouter(Options{Logger: discardLogger()})
+	mux, _ := newRouter(Options{Logger: discardLogger()})
 	var served []string
 	err := chi.Walk(mux, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
 		served = append(served, method+" "+route)

@@ -7,9 +7,11 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/trunkd/trunkd/api"
 	"github.com/trunkd/trunkd/registry/sops"
 	"github.com/trunkd/trunkd/render"
 	"github.com/trunkd/trunkd/sipcheck"
@@ -21,12 +23,60 @@ type config struct {
 	ProvidersDir string          `yaml:"providers_dir"`
 	Listen       string          `yaml:"listen"`
 	ServerIndex  *int            `yaml:"server_index"`
+	HTTP         httpConfig      `yaml:"http"`
 	Auth         authConfig      `yaml:"auth"`
 	Render       render.Config   `yaml:"render"`
 	Probe        sipcheck.Config `yaml:"probe"`
 	Log          logConfig       `yaml:"log"`
 	Secrets      sops.Config     `yaml:"secrets"`
 	Demo         demoConfig      `yaml:"demo"`
+}
+
+// httpConfig is the "http" section: limits on clients and TLS.
+type httpConfig struct {
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout       time.Duration `yaml:"read_timeout"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	MaxConnections    int           `yaml:"max_connections"`
+	TLS               tlsConfig     `yaml:"tls"`
+}
+
+// tlsConfig is "http.tls": serve HTTPS when cert_file is set.
+type tlsConfig struct {
+	CertFile     string `yaml:"cert_file"`
+	KeyFile      string `yaml:"key_file"`
+	ClientCAFile string `yaml:"client_ca_file"` // verify client certificates signed by these CAs
+}
+
+// limits are the HTTP server's limits of the config.
+func (h httpConfig) limits() api.Limits {
+	return api.Limits{ReadHeaderTimeout: h.ReadHeaderTimeout, ReadTimeout: h.ReadTimeout,
+		WriteTimeout: h.WriteTimeout, IdleTimeout: h.IdleTimeout, MaxConns: h.MaxConnections}
+}
+
+// check refuses negative limits and half a TLS setup.
+func (h httpConfig) check() error {
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"read_header_timeout", h.ReadHeaderTimeout}, {"read_timeout", h.ReadTimeout},
+		{"write_timeout", h.WriteTimeout}, {"idle_timeout", h.IdleTimeout}} {
+		if d.v < 0 {
+			return fmt.Errorf("http.%s: must not be negative, got %v", d.key, d.v)
+		}
+	}
+	if h.MaxConnections < 0 {
+		return fmt.Errorf("http.max_connections: must not be negative, got %d", h.MaxConnections)
+	}
+	t := h.TLS
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		return errors.New("http.tls: cert_file and key_file go together")
+	}
+	if t.ClientCAFile != "" && t.CertFile == "" {
+		return errors.New("http.tls.client_ca_file: needs cert_file and key_file (client certificates need TLS)")
+	}
+	return nil
 }
 
 type authConfig struct {
@@ -87,6 +137,9 @@ func loadConfig(path string) (*config, error) {
 	}
 	if f := cfg.Log.Format; f != "" && f != "text" && f != "json" {
 		return nil, fmt.Errorf("config %s: log.format: must be text or json, got %q", path, f)
+	}
+	if err := cfg.HTTP.check(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	return cfg, nil
 }
