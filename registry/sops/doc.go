@@ -57,6 +57,10 @@
 //     from where the sops tool looks (SOPS_AGE_KEY, SOPS_AGE_KEY_FILE,
 //     $XDG_CONFIG_HOME/sops/age/keys.txt), all that exist. SOPS_AGE_KEY_CMD
 //     and ssh keys are not read.
+//   - Encrypt stores every value as type str with the text as written: the
+//     registry reads pwd as a string, so `pwd: 0123` stays "0123" (the sops
+//     tool would type it as the integer 83). Decrypt honours the types the
+//     sops tool wrote.
 //   - A file without pwd (or with `pwd:` empty) gets no sops section; an
 //     empty string is kept as "" and covered by the MAC, as sops does.
 //   - A password written as a block scalar (| or >) over several lines, or

@@ -139,10 +139,7 @@ func Encrypt(name string, data []byte, recipients []Recipient, now time.Time) ([
 	mac := newMAC()
 	edits := make([]edit, 0, len(leaves))
 	for _, l := range leaves {
-		v, err := plainOf(l.node)
-		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %s %w", name, l.node.Line, dotted(l.path), err)
-		}
+		v := plainOf(l.node)
 		mac.Write([]byte(v.text))
 		tok, err := encryptValue(v, key, l.path)
 		if err != nil {
