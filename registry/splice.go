@@ -53,26 +53,20 @@ func spliceChanges(name string, data []byte, doc *yaml.Node, old, p *Provider) (
 	}
 	starts := lineStarts(data)
 	var edits []edit
-	added := map[string][]string{} // group ("" for the top) → new "key: value" lines
-	var groups []string            // keys of added, in field order
+	var add additions
 	for _, f := range Fields {
 		if f.Text(old) == f.Text(p) {
 			continue
 		}
-		group, key := "", f.Path
-		if g, leaf, ok := strings.Cut(f.Path, "."); ok {
-			group, key = g, leaf
+		group, key, _ := strings.Cut(f.Path, ".")
+		if key == "" {
+			group, key = "", f.Path
 		}
 		k, val := lookup(root, group, key)
 		if val == nil {
-			line, err := scalarText(f, p, 0)
-			if err != nil {
+			if err := add.add(group, key, f, p); err != nil {
 				return nil, err
 			}
-			if _, seen := added[group]; !seen {
-				groups = append(groups, group)
-			}
-			added[group] = append(added[group], key+": "+line)
 			continue
 		}
 		if val.Anchor != "" {
@@ -84,14 +78,36 @@ func spliceChanges(name string, data []byte, doc *yaml.Node, old, p *Provider) (
 		}
 		edits = append(edits, e)
 	}
-	for _, group := range groups {
-		e, err := insertLines(data, starts, root, group, added[group])
+	for _, group := range add.groups {
+		e, err := insertLines(data, starts, root, group, add.lines[group])
 		if err != nil {
 			return nil, err
 		}
 		edits = append(edits, e)
 	}
 	return applyEdits(data, edits), nil
+}
+
+// additions collects the "key: value" lines of fields the file lacks, per
+// group ("" for the top mapping), groups in field order.
+type additions struct {
+	groups []string
+	lines  map[string][]string
+}
+
+func (a *additions) add(group, key string, f *Field, p *Provider) error {
+	text, err := scalarText(f, p, 0)
+	if err != nil {
+		return err
+	}
+	if a.lines == nil {
+		a.lines = map[string][]string{}
+	}
+	if _, seen := a.lines[group]; !seen {
+		a.groups = append(a.groups, group)
+	}
+	a.lines[group] = append(a.lines[group], key+": "+text)
+	return nil
 }
 
 // lookup finds the key and value nodes of key in the top mapping (group
@@ -160,8 +176,7 @@ func scalarEnd(data []byte, start int, val *yaml.Node) (int, bool) {
 		eol = len(data) - start
 	}
 	line := data[start : start+eol]
-	switch {
-	case val.Kind == yaml.AliasNode || val.Style == 0:
+	if val.Kind == yaml.AliasNode || val.Style == 0 {
 		if len(line) > 0 && strings.IndexByte("!&|>'\"[{", line[0]) >= 0 && val.Kind != yaml.AliasNode {
 			return 0, false
 		}
@@ -174,24 +189,31 @@ func scalarEnd(data []byte, start int, val *yaml.Node) (int, bool) {
 			return 0, false // a plain scalar that goes on over more lines
 		}
 		return start + len(text), true
-	case val.Style == yaml.DoubleQuotedStyle && len(line) > 0 && line[0] == '"':
-		for i := 1; i < len(line); i++ {
-			switch line[i] {
-			case '\\':
-				i++
-			case '"':
-				return start + i + 1, true
-			}
-		}
-	case val.Style == yaml.SingleQuotedStyle && len(line) > 0 && line[0] == '\'':
-		for i := 1; i < len(line); i++ {
-			if line[i] == '\'' {
-				if i+1 < len(line) && line[i+1] == '\'' {
-					i++
-					continue
-				}
-				return start + i + 1, true
-			}
+	}
+	n, ok := closingQuote(line, val.Style)
+	return start + n, ok
+}
+
+// closingQuote returns the length of the quoted scalar at the start of line
+// up to and including its closing quote.
+func closingQuote(line []byte, style yaml.Style) (int, bool) {
+	q := byte('"')
+	if style == yaml.SingleQuotedStyle {
+		q = '\''
+	} else if style != yaml.DoubleQuotedStyle {
+		return 0, false
+	}
+	if len(line) == 0 || line[0] != q {
+		return 0, false
+	}
+	for i := 1; i < len(line); i++ {
+		switch {
+		case q == '"' && line[i] == '\\':
+			i++
+		case line[i] == q && q == '\'' && i+1 < len(line) && line[i+1] == '\'':
+			i++ // '' is a quote inside single quotes
+		case line[i] == q:
+			return i + 1, true
 		}
 	}
 	return 0, false

@@ -146,3 +146,36 @@ func TestUpdateStoresRealWriteTime(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkEditFile compares the update's file edit (splice, then parse
+// back) with the re-encoding of the node tree it replaced, on the seed's
+// example file with one changed value.
+func BenchmarkEditFile(b *testing.B) {
+	data, err := os.ReadFile("../examples/providers/3528769.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	pr, probs := parse("3528769.yaml", data)
+	if len(probs) > 0 {
+		b.Fatal(probs)
+	}
+	next := pr.p
+	next.Expires = 300
+	b.Run("splice+verify", func(b *testing.B) {
+		for b.Loop() {
+			pr, _ := parse("3528769.yaml", data)
+			if _, _, err := editFile("3528769.yaml", data, pr.doc, &pr.p, &next); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("reencode", func(b *testing.B) {
+		for b.Loop() {
+			pr, _ := parse("3528769.yaml", data)
+			editDoc(pr.doc, &pr.p, &next)
+			if _, err := encodeDoc(pr.doc); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

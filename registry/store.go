@@ -77,19 +77,8 @@ func (r *Registry) Update(id string, change func(p *Provider) error) (*Provider,
 	}
 	old := pr.p
 	old.ID, old.Ext = id, cur.Ext
-	next := old
-	if err := change(&next); err != nil {
-		return nil, err
-	}
-	next.normalize()
-	if next.ID != old.ID {
-		return nil, Problems{{Msg: "id is prohibited for modification"}}
-	}
-	next.Ext = Ext{CT: old.Ext.CT, LWT: r.writeTime(old.Ext.LWT)}
-	if probs := Validate(&next); len(probs) > 0 {
-		return nil, probs
-	}
-	if err := r.checkUnique(&next, id); err != nil {
+	next, err := r.nextVersion(old, change)
+	if err != nil {
 		return nil, err
 	}
 	// Compare with the file as written: absent ext gets written, and a
@@ -111,6 +100,24 @@ func (r *Registry) Update(id string, change func(p *Provider) error) (*Provider,
 	}
 	r.afterWrite(name, out, written, &next)
 	return &next, nil
+}
+
+// nextVersion applies change to old and checks the result: same id,
+// valid, code and id unique; ext.lwt becomes the time of the write.
+func (r *Registry) nextVersion(old Provider, change func(p *Provider) error) (Provider, error) {
+	next := old
+	if err := change(&next); err != nil {
+		return next, err
+	}
+	next.normalize()
+	if next.ID != old.ID {
+		return next, Problems{{Msg: "id is prohibited for modification"}}
+	}
+	next.Ext = Ext{CT: old.Ext.CT, LWT: r.writeTime(old.Ext.LWT)}
+	if probs := Validate(&next); len(probs) > 0 {
+		return next, probs
+	}
+	return next, r.checkUnique(&next, old.ID)
 }
 
 // writeTime is the ext.lwt of a write: the current time, or 10 ms after

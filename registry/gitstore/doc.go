@@ -3,7 +3,8 @@
 // and an immediate Trigger for the trigger endpoint and the forges' push
 // webhooks), turns each API write into one commit that is on the remote
 // before Commit returns ("acknowledged means on the remote"), and lists the
-// commits that touched a provider file.
+// commits that touched a provider file (History) and the last change of
+// every file in one pass (LastChanges, for the status page).
 //
 // The registry reads and writes the files in Dir as it does on a plain
 // directory; gitstore knows nothing of providers. The caller's apply

@@ -37,16 +37,17 @@ type Codec struct {
 	now            func() time.Time
 }
 
-// New loads the identities and parses the recipients of cfg. A missing
-// identity is no error here: plaintext files work, and each encrypted file
-// reports it. now is the clock of lastmodified (nil: time.Now).
+// New loads the identities and parses the recipients of cfg. Only a
+// configured identity file that cannot be read fails; an identity missing
+// or broken where the sops tool looks is reported by each encrypted file,
+// so that plaintext files work whatever the environment holds. now is the clock of lastmodified (nil: time.Now).
 func New(cfg Config, now func() time.Time) (*Codec, error) {
 	rs, err := ParseRecipients(cfg.AgeRecipients)
 	if err != nil {
 		return nil, err
 	}
 	ids, idsErr := LoadIdentities(cfg.AgeIdentityFile)
-	if idsErr != nil && (cfg.AgeIdentityFile != "" || !errors.Is(idsErr, ErrNoIdentity)) {
+	if idsErr != nil && cfg.AgeIdentityFile != "" {
 		return nil, fmt.Errorf("secrets.age_identity_file: %w", idsErr)
 	}
 	if now == nil {

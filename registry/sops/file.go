@@ -1,6 +1,7 @@
 package sops
 
 import (
+	"bytes"
 	"crypto/sha512"
 	"errors"
 	"fmt"
@@ -37,8 +38,19 @@ var regexpPwd = regexp.MustCompile(EncryptedRegex)
 
 // IsEncrypted tells whether a provider file has a sops section.
 func IsEncrypted(data []byte) bool {
+	if !mayHaveSection(data) {
+		return false
+	}
 	d, err := parseDocument("", data)
 	return err == nil && d.sops != nil
+}
+
+// mayHaveSection is the cheap test that keeps plaintext files from being
+// parsed twice: the sops tool (and Encrypt) writes the section as a
+// `sops:` line at column 0. A file that spells it otherwise ({sops: …},
+// "sops":) is read as plaintext, and the registry reports the unknown key.
+func mayHaveSection(data []byte) bool {
+	return bytes.HasPrefix(data, []byte("sops:")) || bytes.Contains(data, []byte("\nsops:"))
 }
 
 // Decrypt returns the plaintext of a sops file: its encrypted values
@@ -127,10 +139,7 @@ func Encrypt(name string, data []byte, recipients []Recipient, now time.Time) ([
 	mac := newMAC()
 	edits := make([]edit, 0, len(leaves))
 	for _, l := range leaves {
-		v, err := plainOf(l.node)
-		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %s %w", name, l.node.Line, dotted(l.path), err)
-		}
+		v := plainOf(l.node)
 		mac.Write([]byte(v.text))
 		tok, err := encryptValue(v, key, l.path)
 		if err != nil {
@@ -166,6 +175,9 @@ func appendSection(name string, data []byte, edits []edit, m *metadata) ([]byte,
 // open parses a file and, when it has a sops section, its metadata and
 // the values its rule encrypts.
 func open(name string, data []byte) (*document, *metadata, []leaf, error) {
+	if !mayHaveSection(data) {
+		return &document{}, nil, nil, nil
+	}
 	d, err := parseDocument(name, data)
 	if err != nil || d.sops == nil {
 		return d, nil, nil, err
