@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -93,6 +94,11 @@ func (h heldRender) ConfirmDrop(target string) error {
 	return nil
 }
 
+// docReloader reloads nothing, successfully.
+type docReloader struct{}
+
+func (docReloader) Reload(context.Context) error { return nil }
+
 type docNoTarget struct{}
 
 func (docNoTarget) Error() string  { return "no such render target" }
@@ -118,6 +124,7 @@ func newDocServer(t *testing.T, now time.Time, held string) *httptest.Server {
 	if held != "" {
 		o.Confirm = heldRender(held)
 	}
+	o.Reload = docReloader{}
 	srv := httptest.NewServer(New(o))
 	t.Cleanup(srv.Close)
 	return srv

@@ -28,7 +28,7 @@ func TestFilesAndAPIStayInStep(t *testing.T) {
 
 	edited := strings.Replace(string(data), "trunksout: 42", "trunksout: 43", 1)
 	writeFile(t, file, edited)
-	if _, err := e.reg.Reload(true); err != nil {
+	if err := e.reg.Reload(); err != nil {
 		t.Fatal(err)
 	}
 	if p := e.provider(oktellID); p["trunksout"] != float64(43) {

@@ -10,9 +10,11 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -32,10 +34,25 @@ type Options struct {
 	// StatusAuth makes the status page / and its JSON form /status require
 	// a valid token of any role (auth.status_page_requires_token).
 	StatusAuth bool
+	// Clock gives the time relative times on the status page are computed
+	// from; nil: the real clock.
+	Clock Clock
+	// Reload re-reads the daemon's config (POST /rest/v1/reload, admins;
+	// nil: 404).
+	Reload Reloader
 	// ServerIndex is the configured server_index (nil: unset, every enabled
 	// provider is active); the status page marks the active providers.
 	ServerIndex *int
 }
+
+// Clock tells the time.
+type Clock interface{ Now() time.Time }
+
+// realClock is the system clock.
+type realClock struct{}
+
+// Now is time.Now.
+func (realClock) Now() time.Time { return time.Now() }
 
 // methodLookup is the seed's custom method for searching ids.
 const methodLookup = "LOOKUP"
@@ -44,39 +61,73 @@ func init() { chi.RegisterMethod(methodLookup) }
 
 // server is the state the handlers share.
 type server struct {
-	o      Options
-	reg    *registry.Registry
-	log    *slog.Logger
-	tokens *Tokens
-	views  viewCache
+	o          Options
+	reg        *registry.Registry
+	log        *slog.Logger
+	tokens     atomic.Pointer[Tokens]
+	statusAuth atomic.Bool
+	views      viewCache
+}
+
+// Handler is the daemon's HTTP handler. Its tokens and status-page
+// protection can be swapped while it serves (a config reload).
+type Handler struct {
+	mux *chi.Mux
+	s   *server
 }
 
 // New returns the daemon's HTTP handler.
-func New(o Options) http.Handler { return newRouter(o) }
+func New(o Options) *Handler {
+	mux, s := newRouter(o)
+	return &Handler{mux: mux, s: s}
+}
 
-func newRouter(o Options) *chi.Mux {
+// ServeHTTP serves one request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// SetTokens replaces the accepted tokens and client certificates; requests
+// already authenticated finish under the old set.
+func (h *Handler) SetTokens(t *Tokens) {
+	h.s.tokens.Store(t)
+	h.s.warnNoTokens()
+}
+
+// SetStatusAuth sets whether / and /status need a token
+// (auth.status_page_requires_token).
+func (h *Handler) SetStatusAuth(on bool) { h.s.statusAuth.Store(on) }
+
+func (s *server) warnNoTokens() {
+	if s.tokens.Load().Len() == 0 {
+		s.log.Warn("no API tokens configured: every providers API request will be refused with 401")
+	}
+}
+
+func newRouter(o Options) (*chi.Mux, *server) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
 	if o.Gatherer == nil {
 		o.Gatherer = prometheus.DefaultGatherer
 	}
-	s := &server{o: o, reg: o.Registry, log: o.Logger, tokens: o.Tokens}
+	if o.Clock == nil {
+		o.Clock = realClock{}
+	}
+	s := &server{o: o, reg: o.Registry, log: o.Logger}
+	s.tokens.Store(o.Tokens)
+	s.statusAuth.Store(o.StatusAuth)
 	if _, err := rand.Read(s.views.etagKey[:]); err != nil {
 		panic(fmt.Sprintf("api: no randomness for the ETag key: %v", err))
 	}
-	if s.tokens.Len() == 0 {
-		s.log.Warn("no API tokens configured: every providers API request will be refused with 401")
-	}
+	s.warnNoTokens()
 	r := chi.NewRouter()
-	r.Use(s.recoverer)
+	r.Use(s.recoverer, middleware.GetHead)
 	if s.log.Enabled(context.Background(), slog.LevelDebug) {
 		r.Use(s.accessLog)
 	}
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed(r))
 	s.routes(r)
-	return r
+	return r, s
 }
 
 // routes registers every route; openapi.json must list exactly these.
@@ -86,9 +137,7 @@ func (s *server) routes(r chi.Router) {
 	})
 	r.Get("/readyz", s.readyz)
 	r.Group(func(r chi.Router) {
-		if s.o.StatusAuth {
-			r.Use(s.authenticate)
-		}
+		r.Use(s.statusGuard)
 		r.Get("/", s.statusPage)
 		r.Get("/status", s.status)
 	})
@@ -105,6 +154,20 @@ func (s *server) routes(r chi.Router) {
 		r.Get(collectionPath+"/{id}/state", s.state)
 	})
 	r.With(s.authenticate).Post("/rest/v1/render/{target}/confirm", require(RoleAdmin, s.confirm))
+	r.With(s.authenticate).Post("/rest/v1/reload", require(RoleAdmin, s.reload))
+}
+
+// statusGuard authenticates the status page and /status when
+// auth.status_page_requires_token is on.
+func (s *server) statusGuard(next http.Handler) http.Handler {
+	auth := s.authenticate(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.statusAuth.Load() {
+			auth.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (s *server) view() *view { return s.views.get(s.reg) }
@@ -173,6 +236,9 @@ func (s *server) methodNotAllowed(mux *chi.Mux) http.HandlerFunc {
 		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete, methodLookup} {
 			if mux.Match(chi.NewRouteContext(), m, r.URL.Path) {
 				allow = append(allow, m)
+			}
+			if m == http.MethodGet && len(allow) > 0 && allow[len(allow)-1] == http.MethodGet {
+				allow = append(allow, http.MethodHead)
 			}
 		}
 		if len(allow) > 0 {

@@ -25,11 +25,11 @@ func TestErrorShapeEverywhere(t *testing.T) {
 		{"unknown path", "GET", "/nope", 404, "no such endpoint: /nope", ""},
 		{"trailing slash", "GET", collectionPath + "/", 404, "no such endpoint", ""},
 		{"unknown nested path", "GET", collectionPath + "/" + sipnetID + "/nope", 404, "no such endpoint", ""},
-		{"PUT on the collection", "PUT", collectionPath, 405, "method PUT is not allowed", "GET, POST, LOOKUP"},
-		{"POST on an entity", "POST", collectionPath + "/" + sipnetID, 405, "method POST is not allowed", "GET, PATCH, DELETE"},
-		{"LOOKUP on an entity", "LOOKUP", collectionPath + "/" + sipnetID, 405, "method LOOKUP is not allowed", "GET, PATCH, DELETE"},
-		{"unknown method", "BREW", collectionPath, 405, "method BREW is not allowed", "GET, POST, LOOKUP"},
-		{"DELETE /healthz", "DELETE", "/healthz", 405, "not allowed", "GET"},
+		{"PUT on the collection", "PUT", collectionPath, 405, "method PUT is not allowed", "GET, HEAD, POST, LOOKUP"},
+		{"POST on an entity", "POST", collectionPath + "/" + sipnetID, 405, "method POST is not allowed", "GET, HEAD, PATCH, DELETE"},
+		{"LOOKUP on an entity", "LOOKUP", collectionPath + "/" + sipnetID, 405, "method LOOKUP is not allowed", "GET, HEAD, PATCH, DELETE"},
+		{"unknown method", "BREW", collectionPath, 405, "method BREW is not allowed", "GET, HEAD, POST, LOOKUP"},
+		{"DELETE /healthz", "DELETE", "/healthz", 405, "not allowed", "GET, HEAD"},
 		{"recovered panic", "GET", "/status", 500, "internal error", ""},
 	}
 	for _, tc := range cases {

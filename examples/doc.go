@@ -5,9 +5,14 @@
 //
 //   - prometheus/: promtool checks the scrape config and the rules and runs
 //     the rules' unit tests (trunkd.rules.test.yml); every alert is tested
-//     firing and not firing, and rules read only exported metrics;
+//     firing and not firing, has a severity and a runbook_url whose section
+//     exists in docs/runbook.md, never selects by job, and rules read only
+//     exported metrics;
 //   - grafana/trunkd.json: valid JSON, every query parses (promtool) and
-//     names only metrics the daemon exports;
+//     names only metrics the daemon exports; the dashboard linter's rules
+//     it relies on are encoded in grafana_lint_test.go (the linter does not
+//     install here); the trunks table's bindings column is evaluated by
+//     promtool against test series;
 //   - schema/provider.schema.json: checked field by field against
 //     registry.Fields and registry.Default, every example provider file
 //     validates against it, and invalid documents are rejected by both the
@@ -19,7 +24,11 @@
 //     kustomize builds them (where installed);
 //   - docs/configuration.md and docs/metrics.md: every config key and every
 //     metric of the code is documented, and nothing documented is unknown;
-//     example configs use known keys only.
+//     example configs use known keys only; every PromQL example of
+//     docs/metrics.md parses (promtool) and the filtering ones return what
+//     they promise against test series;
+//   - README.md and docs/: relative links resolve inside the repository, and
+//     docs/design.md describes every package.
 //
 // Tests that need promtool fail under CI (env CI set) and skip elsewhere
 // when it is missing; systemd-analyze and kubectl are optional extras.
@@ -34,17 +43,30 @@
 //     scrape target that is down, a render held by the drop guard and a
 //     providers directory not read for 5 minutes (the registry rescans
 //     every 60 s, so that means a vanished mount).
-//   - The schema is stricter than the registry in one respect: a string
-//     field written as an unquoted number or boolean (username: 1001) is
-//     accepted by trunkd, which keeps the text, but flagged by the schema,
-//     because the same value in an API body is a type error and YAML 1.1
-//     tools may rewrite it (0123, yes, 1e3). Empty values (pingsrv:) are
-//     allowed where the registry keeps the default. Host-name and code
-//     patterns are slightly more lenient than the registry (the registry has
-//     the last word on IPv6 forms and non-ASCII printable characters).
+//   - The schema and trunkd validate judge alike, checked with a maintained
+//     JSON Schema validator (santhosh-tekuri/jsonschema, with Go and with
+//     ECMAScript regexps, the dialect of editors) over a probe table and
+//     every provider fixture of the repository. Where JSON cannot tell two
+//     YAML forms apart, trunkd follows JSON: an integral float (enabled:
+//     1.0, expires: 6e2) is that integer, and an unquoted integer is the
+//     text written in code, username, login, pwd and opts (login: 3528769);
+//     host and enumeration fields want text. One corner stays: a code
+//     written "+5" is refused by trunkd (a code starts with a letter or
+//     digit) but an editor reads it as the number 5. The host pattern is
+//     compared with registry.IsHost over generated strings.
 //   - The systemd unit runs as a static user trunkd, not DynamicUser: the
 //     providers checkout and the rendered engine files must be owned by a
 //     stable uid that deploy tooling and the SIP engine's group can share.
+//   - Paging: one trunk down is a warning; TrunkdManyTrunksDown (3 or more
+//     trunks of one trunkd down) is the page, since there is no provider
+//     label to group by. Targets are found by the target label
+//     service="trunkd", which survives a renamed job; TrunkdTargetMissing
+//     (absent) fires when no such target exists at all.
+//   - Kubernetes: rendered files are 0640 and read by an engine container
+//     through the pod's fsGroup; the prober advertises the pod IP
+//     (--probe-advertise $(POD_IP)), which works for query mode behind the
+//     node's SNAT (answers return by rport); scrape annotations sit on the
+//     pod only.
 //   - In Kubernetes the providers directory is a ConfigMap (read-only): the
 //     daemon follows ConfigMap updates, and the REST API's writes fail, so
 //     give API clients the reader role there, or use the git-sync sidecar

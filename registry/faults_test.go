@@ -56,7 +56,7 @@ func TestFIFOInPlaceOfProviderFile(t *testing.T) {
 	r := openDir(t, dir)
 	a, _ := r.Snapshot().ByCode("a")
 	replaceWithFIFO(t, path)
-	within(t, 10*time.Second, "a rescan of a FIFO", func() { _, _ = r.Reload(true) })
+	within(t, 10*time.Second, "a rescan of a FIFO", func() { _ = r.Reload() })
 	inv := onlyProblem(t, r)
 	if !inv.KeptLast || inv.File != "a.yaml" || !strings.Contains(inv.Problems[0].Msg, "not a regular file") {
 		t.Errorf("invalid: %+v", inv)
@@ -152,7 +152,7 @@ func TestUnusableNameKeepsLastGood(t *testing.T) {
 			r := openDir(t, dir)
 			must(t, os.Remove(path))
 			c.make(t, path)
-			_, _ = r.Reload(true)
+			_ = r.Reload()
 			inv := onlyProblem(t, r)
 			if !inv.KeptLast || !strings.Contains(inv.Problems[0].Msg, c.want) || expiresOf(r, "a") != 600 {
 				t.Errorf("invalid %+v, expires %d: want the last good version kept and %q", inv, expiresOf(r, "a"), c.want)
@@ -161,7 +161,7 @@ func TestUnusableNameKeepsLastGood(t *testing.T) {
 				t.Errorf("the path is repeated: %s", inv.Problems[0].Error())
 			}
 			must(t, os.Remove(path))
-			_, _ = r.Reload(true)
+			_ = r.Reload()
 			if r.Snapshot().Len() != 0 || len(r.Snapshot().Invalid()) != 0 {
 				t.Error("a removed name must remove the provider and its problem")
 			}

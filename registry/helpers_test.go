@@ -24,6 +24,13 @@ func waitFor(tb testing.TB, what string, timeout time.Duration, cond func() bool
 // demonstrably sees changes.
 func startWatch(tb testing.TB, r *Registry) {
 	tb.Helper()
+	runWatch(tb, r)
+	waitWatching(tb, r, r.Dir())
+}
+
+// runWatch runs r.Watch until the test ends.
+func runWatch(tb testing.TB, r *Registry) {
+	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Watch(ctx) }()
@@ -33,7 +40,6 @@ func startWatch(tb testing.TB, r *Registry) {
 			tb.Errorf("Watch: %v", err)
 		}
 	})
-	waitWatching(tb, r, r.Dir())
 }
 
 // waitWatching proves the watcher is live: a probe provider file appears in

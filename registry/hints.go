@@ -12,61 +12,111 @@ import (
 // burst (a git checkout) gets one full directory rescan instead.
 const maxHints = 512
 
-// hints collects, between two rescans, which files events pointed at. Any
+// hints collects, between two rescans, which files events pointed at and
+// wakes the watcher loop. Events are never trusted for content: every
+// hinted file is stat'ed, hashed and parsed like in a full rescan.
+//
+// A name is touched by a plain event (write, create, remove, rename,
+// chmod): the writer may still hold the file, so the loop waits for a quiet
+// window. A name is finished by a completed save (closed after writing, or
+// renamed into the directory): the loop reacts after a short settle. Any
 // event that does not name a provider file directly (the directory itself,
 // Kubernetes "..data" swaps, overflow, watcher errors) asks for a full
-// rescan. Events are never trusted for content: every hinted file is stat'ed,
-// hashed and parsed like in a full rescan.
+// rescan.
 type hints struct {
-	mu    sync.Mutex
-	names map[string]struct{}
-	full  bool
+	mu       sync.Mutex
+	touched  map[string]struct{}
+	finished map[string]struct{}
+	full     bool
+	wake     chan struct{}
 }
 
-// note records what an event means for the next rescan; it reports whether
-// the event matters at all.
-func (h *hints) note(dir string, e fsnotify.Event) bool {
-	base := filepath.Base(e.Name)
-	if e.Op == fsnotify.Chmod && (e.Name == dir || !IsProviderFile(base)) {
-		return false // attribute noise; on a provider file it may be a touch
+func newHints() *hints { return &hints{wake: make(chan struct{}, 1)} }
+
+// signal wakes the loop without ever blocking the event reader.
+func (h *hints) signal() {
+	select {
+	case h.wake <- struct{}{}:
+	default:
 	}
+}
+
+// note records what an fsnotify event means for the next rescan.
+func (h *hints) note(dir string, e fsnotify.Event) {
+	base := filepath.Base(e.Name)
 	switch {
+	case e.Op == fsnotify.Chmod && (e.Name == dir || !IsProviderFile(base)):
+		return // attribute noise; on a provider file it may be a touch
 	case e.Name == dir:
 		h.setFull()
 	case filepath.Dir(e.Name) != dir:
-		return false // another entry of the parent directory
+		return // another entry of the parent directory
 	case IsProviderFile(base):
-		h.mu.Lock()
-		if h.names == nil {
-			h.names = map[string]struct{}{}
-		}
-		h.names[base] = struct{}{}
-		if len(h.names) > maxHints {
-			h.full = true
-		}
-		h.mu.Unlock()
+		h.add(&h.touched, base)
 	case strings.HasPrefix(base, ".."):
 		h.setFull() // ConfigMap symlink swap: names no provider file
 	default:
-		return false // temp files, editor backups and swap files, other files
+		return // temp files, editor backups and swap files, other files
 	}
-	return true
+	h.signal()
+}
+
+// saved records a finished save of name (relative to the directory).
+func (h *hints) saved(name string) {
+	if !IsProviderFile(name) {
+		return // a temp file closed before its rename, a swap file
+	}
+	h.add(&h.finished, name)
+	h.signal()
+}
+
+func (h *hints) add(set *map[string]struct{}, name string) {
+	h.mu.Lock()
+	if *set == nil {
+		*set = map[string]struct{}{}
+	}
+	(*set)[name] = struct{}{}
+	if len(*set) > maxHints {
+		h.full = true
+	}
+	h.mu.Unlock()
 }
 
 func (h *hints) setFull() {
 	h.mu.Lock()
 	h.full = true
 	h.mu.Unlock()
+	h.signal()
 }
 
-// take returns and clears the collected hints.
-func (h *hints) take() (names []string, full bool) {
+// quick reports whether the pending hints may be acted on after the short
+// settle: some save finished and no full rescan is asked for.
+func (h *hints) quick() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for n := range h.names {
-		names = append(names, n)
+	return len(h.finished) > 0 && !h.full
+}
+
+// take returns and clears what the next rescan covers: nil names mean the
+// whole directory. With finishedOnly, only finished names are taken and
+// touched ones stay for their quiet window; pending reports whether any did.
+func (h *hints) take(finishedOnly bool) (names []string, pending bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.full {
+		h.touched, h.finished, h.full = nil, nil, false
+		return nil, false
 	}
-	full = h.full || len(names) == 0
-	h.names, h.full = nil, false
-	return names, full
+	for n := range h.finished {
+		names = append(names, n)
+		delete(h.touched, n)
+	}
+	if !finishedOnly {
+		for n := range h.touched {
+			names = append(names, n)
+		}
+		h.touched = nil
+	}
+	h.finished = nil
+	return names, len(h.touched) > 0
 }

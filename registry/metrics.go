@@ -1,6 +1,10 @@
 package registry
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // metrics are the registry's Prometheus collectors (DESIGN.md §7).
 type metrics struct {
@@ -12,7 +16,7 @@ type metrics struct {
 	generation  prometheus.Gauge
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
+func newMetrics() *metrics {
 	m := &metrics{
 		providers: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "trunkd_providers", Help: "Valid providers in the current snapshot, by state.",
@@ -42,21 +46,31 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	for _, s := range []string{"overflow", "watch", "other"} {
 		m.watchErrors.WithLabelValues(s)
 	}
-	if reg != nil {
-		reg.MustRegister(m.providers, m.invalid, m.lastReload, m.reloads, m.watchErrors, m.generation)
-	}
 	return m
 }
 
-func (m *metrics) observe(s *Snapshot) {
-	enabled := 0
-	for _, p := range s.Providers() {
-		if p.Enabled == 1 {
-			enabled++
+// register registers the collectors with reg (nil: none). On a failure,
+// for example a second registry on the same registerer, it unregisters
+// what it registered and returns the error instead of panicking.
+func (m *metrics) register(reg prometheus.Registerer) error {
+	if reg == nil {
+		return nil
+	}
+	all := []prometheus.Collector{m.providers, m.invalid, m.lastReload, m.reloads, m.watchErrors, m.generation}
+	for i, c := range all {
+		if err := reg.Register(c); err != nil {
+			for _, done := range all[:i] {
+				reg.Unregister(done)
+			}
+			return fmt.Errorf("register registry metrics: %w", err)
 		}
 	}
-	m.providers.WithLabelValues("enabled").Set(float64(enabled))
-	m.providers.WithLabelValues("disabled").Set(float64(s.Len() - enabled))
+	return nil
+}
+
+func (m *metrics) observe(s *Snapshot) {
+	m.providers.WithLabelValues("enabled").Set(float64(s.enabled))
+	m.providers.WithLabelValues("disabled").Set(float64(s.Len() - s.enabled))
 	m.invalid.Set(float64(len(s.Invalid())))
 	m.generation.Set(float64(s.Generation()))
 }

@@ -8,14 +8,15 @@ import (
 )
 
 // Snapshot is an immutable, indexed view of all valid providers at one
-// moment. Nothing in it may be modified: providers are shared between
-// snapshots.
+// moment. Nothing in it may be modified: providers, and the shards of its
+// indexes, are shared between snapshots.
 type Snapshot struct {
 	generation uint64
 	built      time.Time
 	providers  []*Provider // sorted by code, then id
-	byID       map[string]*entry
-	byCode     map[string]*entry
+	enabled    int         // providers with enabled: 1
+	byID       *index
+	byCode     *index
 	invalid    []FileProblems
 }
 
@@ -59,7 +60,7 @@ func (s *Snapshot) ByID(id string) (*Provider, bool) {
 
 // ByCode returns the provider with the given code.
 func (s *Snapshot) ByCode(code string) (*Provider, bool) {
-	e, ok := s.byCode[code]
+	e, ok := s.byCode.get(code)
 	if !ok {
 		return nil, false
 	}
@@ -77,9 +78,9 @@ func (s *Snapshot) FileOf(id string) string {
 
 // entryByID looks an id up case-insensitively: ids are stored in lower case.
 func (s *Snapshot) entryByID(id string) (*entry, bool) {
-	e, ok := s.byID[id]
+	e, ok := s.byID.get(id)
 	if !ok {
-		e, ok = s.byID[strings.ToLower(id)]
+		e, ok = s.byID.get(strings.ToLower(id))
 	}
 	return e, ok
 }
@@ -89,13 +90,13 @@ func (s *Snapshot) Invalid() []FileProblems { return s.invalid }
 
 // buildSnapshot indexes the last good provider of every file. Files are
 // visited by name, so of two files with the same code or id the first wins.
-func buildSnapshot(gen uint64, now time.Time, dir string, names []string, states map[string]*fileState) *Snapshot {
-	s := &Snapshot{
-		generation: gen,
-		built:      now,
-		byID:       make(map[string]*entry, len(names)),
-		byCode:     make(map[string]*entry, len(names)),
+func buildSnapshot(gen uint64, now time.Time, dir string, states map[string]*fileState) *Snapshot {
+	names := make([]string, 0, len(states))
+	for name := range states {
+		names = append(names, name)
 	}
+	slices.Sort(names)
+	s := &Snapshot{generation: gen, built: now, byID: newIndex(len(names)), byCode: newIndex(len(names))}
 	entries := make([]entry, 0, len(names)) // never grows: pointers into it stay valid
 	sorted := make([]*entry, 0, len(names))
 	for _, name := range names {
@@ -113,7 +114,8 @@ func buildSnapshot(gen uint64, now time.Time, dir string, names []string, states
 		}
 		entries = append(entries, entry{p: p, file: name})
 		e := &entries[len(entries)-1]
-		s.byCode[p.Code], s.byID[p.ID] = e, e
+		s.byCode.set(p.Code, e)
+		s.byID.set(p.ID, e)
 		sorted = append(sorted, e)
 		if len(st.problems) > 0 {
 			s.invalid = append(s.invalid, FileProblems{File: name, Problems: st.problems, KeptLast: true})
@@ -123,19 +125,27 @@ func buildSnapshot(gen uint64, now time.Time, dir string, names []string, states
 	s.providers = make([]*Provider, len(sorted))
 	for i, e := range sorted {
 		s.providers[i] = e.p
+		s.enabled += enabledCount(e.p)
 	}
 	return s
+}
+
+func enabledCount(p *Provider) int {
+	if p.Enabled == 1 {
+		return 1
+	}
+	return 0
 }
 
 // duplicate reports the problem of a file whose provider's code or id an
 // earlier file (by name) already holds in s.
 func (s *Snapshot) duplicate(dir, name string, st *fileState) (Problem, bool) {
 	p := st.good
-	if other, ok := s.byCode[p.Code]; ok && other.file != name {
+	if other, ok := s.byCode.get(p.Code); ok && other.file != name {
 		return Problem{File: filepath.Join(dir, name), Line: st.line("code"), Field: "code",
 			Msg: "duplicate: " + quote(p.Code) + " is already defined in " + other.file}, true
 	}
-	if other, ok := s.byID[p.ID]; ok && other.file != name {
+	if other, ok := s.byID.get(p.ID); ok && other.file != name {
 		return Problem{File: filepath.Join(dir, name), Line: st.line("id"), Field: "id",
 			Msg: "duplicate: " + p.ID + " is already used in " + other.file}, true
 	}

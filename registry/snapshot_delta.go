@@ -1,16 +1,15 @@
 package registry
 
 import (
-	"maps"
 	"slices"
 	"time"
 )
 
 // withFile derives the next snapshot from s when only file name changed:
 // old is what the file held in s (nil: it was not in force), st its new
-// state (nil: the file is gone). Copying the indexes and splicing one
-// provider costs a fraction of rebuilding them, which makes one API write
-// or one edited file cheap at 10,000 providers. It returns nil when a full
+// state (nil: the file is gone). The indexes are persistent, so the cost is
+// two shard copies and one copy of the sorted provider slice (pointers
+// only), whatever the number of providers. It returns nil when a full
 // rebuild is needed: a duplicate code or id is involved anywhere, or s does
 // not hold old where expected.
 func (s *Snapshot) withFile(gen uint64, now time.Time, dir, name string, old *Provider, st *fileState) *Snapshot {
@@ -20,7 +19,7 @@ func (s *Snapshot) withFile(gen uint64, now time.Time, dir, name string, old *Pr
 		}
 	}
 	if old != nil {
-		if e, ok := s.byID[old.ID]; !ok || e.file != name || e.p != old {
+		if e, ok := s.byID.get(old.ID); !ok || e.file != name || e.p != old {
 			return nil
 		}
 	}
@@ -33,20 +32,25 @@ func (s *Snapshot) withFile(gen uint64, now time.Time, dir, name string, old *Pr
 			return nil
 		}
 	}
-	next := &Snapshot{generation: gen, built: now, byID: maps.Clone(s.byID), byCode: maps.Clone(s.byCode)}
+	byID, byCode := editIndex(s.byID), editIndex(s.byCode)
+	next := &Snapshot{generation: gen, built: now, enabled: s.enabled}
 	next.providers = slices.Clone(s.providers)
 	if old != nil {
-		delete(next.byID, old.ID)
-		delete(next.byCode, old.Code)
+		byID.delete(old.ID)
+		byCode.delete(old.Code)
 		i, _ := slices.BinarySearchFunc(next.providers, old, compareProviders)
 		next.providers = slices.Delete(next.providers, i, i+1)
+		next.enabled -= enabledCount(old)
 	}
 	if p != nil {
 		e := &entry{p: p, file: name}
-		next.byID[p.ID], next.byCode[p.Code] = e, e
+		byID.set(p.ID, e)
+		byCode.set(p.Code, e)
 		i, _ := slices.BinarySearchFunc(next.providers, p, compareProviders)
 		next.providers = slices.Insert(next.providers, i, p)
+		next.enabled += enabledCount(p)
 	}
+	next.byID, next.byCode = byID.ix, byCode.ix
 	next.invalid = spliceInvalid(s.invalid, name, st)
 	return next
 }

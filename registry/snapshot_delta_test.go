@@ -16,9 +16,8 @@ import (
 func TestWithFileMatchesRebuild(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
 	states := map[string]*fileState{}
-	var names []string
 	now := time.Unix(1e9, 0)
-	snap := buildSnapshot(1, now, "d", names, states)
+	snap := buildSnapshot(1, now, "d", states)
 	spliced := 0
 	for step := 0; step < 3000; step++ {
 		name := fmt.Sprintf("f%02d.yaml", rng.Intn(40))
@@ -29,12 +28,7 @@ func TestWithFileMatchesRebuild(t *testing.T) {
 		} else {
 			states[name] = st
 		}
-		names = names[:0]
-		for n := range states {
-			names = append(names, n)
-		}
-		slices.Sort(names)
-		want := buildSnapshot(snap.generation+1, now, "d", names, states)
+		want := buildSnapshot(snap.generation+1, now, "d", states)
 		var oldP *Provider
 		if old != nil {
 			oldP = old.good
@@ -67,7 +61,7 @@ func randomState(rng *rand.Rand, name string, old *fileState) *fileState {
 	if rng.Intn(20) == 0 {
 		code = fmt.Sprintf("c%02d", rng.Intn(5)) // a collision now and then
 	}
-	p := &Provider{Code: code, ID: DeriveID(code), Expires: rng.Intn(1000)}
+	p := &Provider{Code: code, ID: DeriveID(code), Expires: rng.Intn(1000), Enabled: rng.Intn(2)}
 	return &fileState{good: p, codeLine: 1, idLine: 1}
 }
 
@@ -76,13 +70,19 @@ func compareSnapshots(t *testing.T, step int, got, want *Snapshot) {
 	if !slices.Equal(got.providers, want.providers) {
 		t.Fatalf("step %d: providers differ", step)
 	}
-	for _, idx := range []struct{ g, w map[string]*entry }{{got.byID, want.byID}, {got.byCode, want.byCode}} {
-		if len(idx.g) != len(idx.w) {
-			t.Fatalf("step %d: index sizes %d != %d", step, len(idx.g), len(idx.w))
-		}
-		for k, e := range idx.w {
-			if g, ok := idx.g[k]; !ok || g.p != e.p || g.file != e.file {
-				t.Fatalf("step %d: index entry %s differs", step, k)
+	if got.enabled != want.enabled {
+		t.Fatalf("step %d: enabled %d != %d", step, got.enabled, want.enabled)
+	}
+	for _, idx := range []struct{ g, w *index }{{got.byID, want.byID}, {got.byCode, want.byCode}} {
+		for i := range idx.w.shards {
+			g, w := idx.g.shards[i], idx.w.shards[i]
+			if len(g) != len(w) {
+				t.Fatalf("step %d: shard %d sizes %d != %d", step, i, len(g), len(w))
+			}
+			for k, e := range w {
+				if ge, ok := g[k]; !ok || ge.p != e.p || ge.file != e.file {
+					t.Fatalf("step %d: index entry %s differs", step, k)
+				}
 			}
 		}
 	}

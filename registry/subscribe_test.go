@@ -18,7 +18,7 @@ func TestSubscribeLatestWins(t *testing.T) {
 	}
 	for i := 0; i < 5; i++ {
 		writeFile(t, filepath.Join(dir, "p.yaml"), "code: p\ndomain: sip.example.net\ntrunksout: "+itoa(i)+"\n")
-		if _, err := r.Reload(false); err != nil {
+		if err := r.Reload(); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -37,5 +37,5 @@ func TestSubscribeLatestWins(t *testing.T) {
 	}
 	sub.Close()
 	writeFile(t, filepath.Join(dir, "q.yaml"), "code: q\ndomain: sip.example.net\n")
-	r.Reload(false) // must not block on the closed subscription
+	_ = r.Reload() // must not block on the closed subscription
 }

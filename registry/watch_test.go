@@ -228,28 +228,52 @@ func TestWatchDeleteAndRename(t *testing.T) {
 func TestWatchErrorsRescan(t *testing.T) {
 	r := openDir(t, t.TempDir())
 	events, errs := make(chan fsnotify.Event), make(chan error)
-	dirty := make(chan struct{}, 1)
-	h := &hints{}
+	h := newHints()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); r.readEvents(ctx, events, errs, r.Dir(), h, dirty) }()
+	go func() { defer close(done); r.readEvents(ctx, events, errs, r.Dir(), h) }()
 	errs <- fsnotify.ErrEventOverflow
-	<-dirty
-	if _, full := h.take(); !full || testutil.ToFloat64(r.m.watchErrors.WithLabelValues("overflow")) != 1 {
+	<-h.wake
+	if names, _ := h.take(false); names != nil || testutil.ToFloat64(r.m.watchErrors.WithLabelValues("overflow")) != 1 {
 		t.Error("overflow not counted or no full rescan requested")
 	}
 	events <- fsnotify.Event{Name: filepath.Join(r.Dir(), "x.yaml"), Op: fsnotify.Write}
-	<-dirty
-	if names, full := h.take(); full || len(names) != 1 || names[0] != "x.yaml" {
-		t.Errorf("hint: %v %v", names, full)
+	<-h.wake
+	if names, _ := h.take(false); len(names) != 1 || names[0] != "x.yaml" {
+		t.Errorf("hint: %v", names)
 	}
 	events <- fsnotify.Event{Name: filepath.Join(r.Dir(), "..data"), Op: fsnotify.Create}
-	<-dirty
-	if _, full := h.take(); !full {
+	<-h.wake
+	if names, _ := h.take(false); names != nil {
 		t.Error("a ..data event must ask for a full rescan")
 	}
 	cancel()
 	<-done
+}
+
+// TestHintsFinishedFirst: after the short settle only finished saves are
+// rescanned; a file a writer may still hold waits for its quiet window.
+func TestHintsFinishedFirst(t *testing.T) {
+	h := newHints()
+	dir := "/p"
+	h.note(dir, fsnotify.Event{Name: "/p/held.yaml", Op: fsnotify.Write})
+	h.note(dir, fsnotify.Event{Name: "/p/a.yaml", Op: fsnotify.Write})
+	h.saved("a.yaml")
+	h.saved(".a.yaml.tmp")
+	if !h.quick() {
+		t.Fatal("a finished save must allow the short settle")
+	}
+	names, pending := h.take(true)
+	if len(names) != 1 || names[0] != "a.yaml" || !pending {
+		t.Errorf("quick take: %v pending %v, want [a.yaml] and held.yaml pending", names, pending)
+	}
+	if h.quick() {
+		t.Error("only a touched name is left: no short settle")
+	}
+	names, pending = h.take(false)
+	if len(names) != 1 || names[0] != "held.yaml" || pending {
+		t.Errorf("take: %v pending %v", names, pending)
+	}
 }
 
 // TestWatchResync: a change that makes no event in the directory (here the

@@ -43,7 +43,7 @@ func (f *fixture) set(t *testing.T, code, text string) {
 	} else {
 		writeFile(t, path, text)
 	}
-	if _, err := f.reg.Reload(true); err != nil {
+	if err := f.reg.Reload(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -531,7 +531,7 @@ func TestRunRendersBurstOnceAndRetries(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := f.reg.Reload(true); err != nil {
+	if err := f.reg.Reload(); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "the drop to be held back", func() bool {

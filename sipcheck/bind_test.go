@@ -111,7 +111,7 @@ func TestBindUnregister423DoesNotRegisterAgain(t *testing.T) {
 		return fakeprovider.Reply{}
 	}})
 	var logs lockedBuffer
-	h := newHarnessWith(t, Config{RegisterMode: ModeBind}, slog.New(slog.NewTextHandler(&logs, nil)))
+	h := newHarnessWith(t, Config{RegisterMode: ModeBind, Timeout: 2 * time.Second}, slog.New(slog.NewTextHandler(&logs, nil)))
 	p := h.create(trunkAt("demo", fp.Addr(), "udp"))
 	h.waitState(p.ID, "registered", registered)
 	stopping.Store(true)
@@ -144,7 +144,7 @@ func TestBindNeverRegisteredIsNotUnregistered(t *testing.T) {
 		t.Fatalf("probe with a wrong password sent %d REGISTERs, want 2 (challenge and answer):\n%s", n, out.String())
 	}
 
-	h := newHarness(t, Config{RegisterMode: ModeBind})
+	h := newHarness(t, Config{RegisterMode: ModeBind, Timeout: 2 * time.Second})
 	got := h.create(p)
 	h.waitState(got.ID, "rejected", func(s State) bool { return s.Registration.State == RegRejected })
 	h.stop()

@@ -252,6 +252,11 @@ func TestPromtoolCheckMetrics1000Trunks(t *testing.T) {
 	})
 	t.Logf("first checks of 1000 trunks done in %s", time.Since(start).Round(time.Millisecond))
 	if st := pr.Summary(); st.Registration[RegRegistered] != 250 || st.Registration[RegOff] != 750 {
+		for _, p := range reg.Snapshot().Providers() {
+			if s, ok := pr.State(p.ID); ok && s.Registration.State == RegFailing {
+				t.Logf("%s over %s: %s", p.Code, p.Transport, s.Registration.LastReason)
+			}
+		}
 		t.Fatalf("status %+v", st)
 	}
 	text := scrape(t, url)

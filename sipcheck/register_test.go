@@ -295,7 +295,7 @@ func TestReachabilityFromRegisterLogsItsAnswer(t *testing.T) {
 	}})
 	var logs lockedBuffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h := newHarnessWith(t, Config{DownAfter: 1}, log)
+	h := newHarnessWith(t, Config{DownAfter: 1, Timeout: 2 * time.Second}, log)
 	tr := pingTrunkAt("peer", fp.Addr(), "udp", "rn")
 	tr.Reg = 1
 	p := h.create(tr)

@@ -46,10 +46,12 @@ func TestMakeRunREADMELeavesCheckoutClean(t *testing.T) {
 			t.Errorf("%s\n-> %v %s %s", cmd, err, status, body)
 		}
 	}
+	posted := time.Now()
 	waitUntil(t, "the README's POSTed trunk registered", func() bool {
 		_, metrics := get(t, m.base+"/metrics")
 		return strings.Contains(metrics, `trunkd_provider_registered{code="demo-bob"} 1`)
 	})
+	t.Logf("the README's POSTed trunk registered %v after the README's commands ran", time.Since(posted).Round(time.Millisecond))
 	waitUntil(t, "the README's POSTed trunk rendered into out/kamailio/uacreg", func() bool {
 		data, _ := os.ReadFile(filepath.Join(repo, "out/kamailio/uacreg"))
 		return strings.Contains(string(data), "demo-bob")

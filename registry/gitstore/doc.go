@@ -3,7 +3,8 @@
 // and an immediate Trigger for the trigger endpoint and the forges' push
 // webhooks), turns each API write into one commit that is on the remote
 // before Commit returns ("acknowledged means on the remote"), and lists the
-// commits that touched a provider file.
+// commits that touched a provider file (History) and the last change of
+// every file in one pass (LastChanges, for the status page).
 //
 // The registry reads and writes the files in Dir as it does on a plain
 // directory; gitstore knows nothing of providers. The caller's apply
@@ -39,9 +40,17 @@
 // StrictHostKeyChecking=yes; https sends the token (re-read from its file
 // at every command, so a rotated token needs no restart) as an
 // Authorization header through git's GIT_CONFIG_* environment; file:// and
-// git:// need none. Every git command runs without global or system config
+// git:// need none. The tests run each transport for real: file://, git://
+// (git daemon), https (git http-backend behind TLS demanding the token) and
+// ssh (sshd, with a known_hosts that accepts and one that refuses). Every git command runs without global or system config
 // (an operator's commit.gpgsign or hooks must not change what trunkd does),
 // without prompts, in the C locale, with a timeout.
+//
+// Figures (BenchmarkCommit, BenchmarkFollow with -benchtime=20x, file://
+// remote, both cores busy with other work): one write, apply to push, about
+// 85 ms; a write of one Repo reaches a second one following the same remote
+// in p50 53 ms / p90 88 ms with Trigger (what a webhook does) and in
+// p50 0.94 s / p90 1.0 s with a 1 s poll alone (up to one poll interval).
 //
 // Decisions where the contract is silent:
 //   - The workdir belongs to trunkd and to one trunkd process: untracked

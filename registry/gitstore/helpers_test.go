@@ -16,7 +16,7 @@ import (
 )
 
 // requireGit skips outside CI when git is missing and fails in CI.
-func requireGit(t *testing.T) {
+func requireGit(t testing.TB) {
 	t.Helper()
 	if _, err := exec.LookPath("git"); err != nil {
 		if os.Getenv("CI") != "" {
@@ -45,7 +45,7 @@ func (l *lockedBuffer) String() string {
 }
 
 // testLogger returns a logger whose output the test prints when it fails.
-func testLogger(t *testing.T, name string) (*slog.Logger, *lockedBuffer) {
+func testLogger(t testing.TB, name string) (*slog.Logger, *lockedBuffer) {
 	buf := &lockedBuffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -56,7 +56,7 @@ func testLogger(t *testing.T, name string) (*slog.Logger, *lockedBuffer) {
 }
 
 // gitRun runs the real git CLI as a human would, in dir.
-func gitRun(t *testing.T, dir string, args ...string) string {
+func gitRun(t testing.TB, dir string, args ...string) string {
 	t.Helper()
 	out, err := gitTry(dir, args...)
 	if err != nil {
@@ -85,7 +85,7 @@ type remote struct {
 
 // newRemote creates a bare repository whose main branch holds
 // providers/a.yaml, pushed by the human.
-func newRemote(t *testing.T) *remote {
+func newRemote(t testing.TB) *remote {
 	t.Helper()
 	requireGit(t)
 	root := t.TempDir()
@@ -100,7 +100,7 @@ func newRemote(t *testing.T) *remote {
 }
 
 // write writes a file in the human's working copy.
-func (r *remote) write(t *testing.T, name, content string) {
+func (r *remote) write(t testing.TB, name, content string) {
 	t.Helper()
 	p := filepath.Join(r.human, name)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -113,7 +113,7 @@ func (r *remote) write(t *testing.T, name, content string) {
 
 // push commits everything in the human's copy and pushes, rebasing onto
 // the remote as often as a concurrent writer makes it necessary.
-func (r *remote) push(t *testing.T, msg string) {
+func (r *remote) push(t testing.TB, msg string) {
 	t.Helper()
 	gitRun(t, r.human, "add", "--all")
 	gitRun(t, r.human, "commit", "--quiet", "-m", msg)
@@ -131,13 +131,13 @@ func (r *remote) push(t *testing.T, msg string) {
 }
 
 // head is the remote's main branch.
-func (r *remote) head(t *testing.T) string {
+func (r *remote) head(t testing.TB) string {
 	t.Helper()
 	return gitRun(t, r.bare, "rev-parse", "refs/heads/main")
 }
 
 // show is a file's content at the remote's head.
-func (r *remote) show(t *testing.T, name string) string {
+func (r *remote) show(t testing.TB, name string) string {
 	t.Helper()
 	return gitRun(t, r.bare, "show", "main:"+name)
 }
@@ -151,39 +151,52 @@ const (
 	hang                     // hold it open without an answer
 )
 
-// gitDaemon is the real `git daemon`, one --inetd process per connection
-// accepted on a loopback listener with an ephemeral port.
+// gitDaemon is a real server of git over a loopback listener with an
+// ephemeral port, in inetd style: one process per accepted connection,
+// the connection as its standard input and output (`git daemon --inetd`,
+// `sshd -i`). The test switches it between serving, refusing and hanging.
 type gitDaemon struct {
-	ln   net.Listener
-	base string
-	log  *lockedBuffer
-	mu   sync.Mutex
-	mode daemonMode
-	held []net.Conn
-	wg   sync.WaitGroup
+	ln      net.Listener
+	scheme  string // "git://" or "ssh://user@"
+	command func() *exec.Cmd
+	log     *lockedBuffer
+	mu      sync.Mutex
+	mode    daemonMode
+	held    []net.Conn
+	wg      sync.WaitGroup
 }
 
-// startDaemon serves the bare repositories below base; the URL of
-// base/NAME is d.url(NAME).
-func startDaemon(t *testing.T, base string) *gitDaemon {
+// startDaemon serves the bare repositories below base with git daemon; the
+// URL of base/NAME is d.url(NAME).
+func startDaemon(t testing.TB, base string) *gitDaemon {
+	return startInetd(t, "git://", func() *exec.Cmd {
+		return exec.Command("git", "daemon", "--inetd", "--export-all", "--enable=receive-pack",
+			"--log-destination=stderr", "--verbose", "--base-path="+base, base)
+	})
+}
+
+// startInetd runs command for every connection of a new loopback listener.
+func startInetd(t testing.TB, scheme string, command func() *exec.Cmd) *gitDaemon {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &gitDaemon{ln: ln, base: base, log: &lockedBuffer{}}
+	d := &gitDaemon{ln: ln, scheme: scheme, command: command, log: &lockedBuffer{}}
 	d.wg.Add(1)
 	go d.accept()
 	t.Cleanup(func() {
 		d.close()
 		if t.Failed() {
-			t.Logf("git daemon log:\n%s", d.log.String())
+			t.Logf("%sserver log:\n%s", scheme, d.log.String())
 		}
 	})
 	return d
 }
 
-func (d *gitDaemon) url(name string) string { return "git://" + d.ln.Addr().String() + "/" + name }
+func (d *gitDaemon) url(path string) string {
+	return d.scheme + d.ln.Addr().String() + "/" + strings.TrimPrefix(path, "/")
+}
 
 func (d *gitDaemon) setMode(m daemonMode) {
 	d.mu.Lock()
@@ -230,12 +243,11 @@ func (d *gitDaemon) accept() {
 func (d *gitDaemon) serve(c net.Conn) {
 	defer d.wg.Done()
 	defer c.Close()
-	cmd := exec.Command("git", "daemon", "--inetd", "--export-all", "--enable=receive-pack",
-		"--log-destination=stderr", "--verbose", "--base-path="+d.base, d.base)
+	cmd := d.command()
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c, c, d.log
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Run(); err != nil {
-		io.WriteString(d.log, "git daemon: "+err.Error()+"\n")
+		io.WriteString(d.log, cmd.Path+": "+err.Error()+"\n")
 	}
 }
 
@@ -259,7 +271,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // openRepo opens a Repo on url with a test logger.
-func openRepo(t *testing.T, url, workdir string, mod func(*Config, *Options)) (*Repo, *lockedBuffer) {
+func openRepo(t testing.TB, url, workdir string, mod func(*Config, *Options)) (*Repo, *lockedBuffer) {
 	t.Helper()
 	log, buf := testLogger(t, "gitstore")
 	cfg := Config{Remote: url, Branch: "main", Path: "providers", Workdir: workdir,

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/trunkd/trunkd/registry"
+	"github.com/trunkd/trunkd/registry/sops"
+)
+
+// cmdSecrets dispatches `trunkd secrets SUBCOMMAND`.
+func cmdSecrets(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "encrypt" {
+		fmt.Fprintln(stderr, "usage: trunkd secrets encrypt [--age RECIPIENT,...] DIR|FILE...")
+		return 2
+	}
+	return cmdSecretsEncrypt(ctx, args[1:], stdout, stderr)
+}
+
+// cmdSecretsEncrypt encrypts the pwd of every plaintext provider file in
+// place (SOPS, age, only pwd), for the recipients of --age or, as the sops
+// tool, SOPS_AGE_RECIPIENTS. Encrypted files and files without pwd are
+// left as they are.
+func cmdSecretsEncrypt(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("secrets encrypt", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	ageList := fs.String("age", os.Getenv("SOPS_AGE_RECIPIENTS"), "comma-separated age recipients (default $SOPS_AGE_RECIPIENTS)")
+	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "usage: trunkd secrets encrypt [--age RECIPIENT,...] DIR|FILE...")
+		return 2
+	}
+	recipients, err := sops.ParseRecipients(splitList(*ageList))
+	if err == nil && len(recipients) == 0 {
+		err = errors.New("no age recipient: give --age or set SOPS_AGE_RECIPIENTS")
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "trunkd secrets encrypt:", err)
+		return 2
+	}
+	files, _, err := providerFiles(fs.Args()) // as the daemon: files in subdirectories are not providers
+	if err != nil {
+		fmt.Fprintln(stderr, "trunkd secrets encrypt:", err)
+		return 2
+	}
+	failed := 0
+	for _, f := range files {
+		msg, err := encryptFile(f, recipients)
+		if err != nil {
+			fmt.Fprintf(stderr, "%v\n", err)
+			failed++
+			continue
+		}
+		fmt.Fprintf(stdout, "%s: %s\n", f, msg)
+	}
+	if failed > 0 {
+		return 1
+	}
+	return 0
+}
+
+// encryptFile encrypts one file in place, atomically.
+func encryptFile(path string, recipients []sops.Recipient) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	enc, err := sops.Encrypt(path, data, recipients, time.Now())
+	switch {
+	case errors.Is(err, sops.ErrEncrypted):
+		return "already encrypted", nil
+	case err != nil:
+		return "", err
+	case string(enc) == string(data):
+		return "no password, unchanged", nil
+	}
+	if err := registry.ReplaceFile(filepath.Dir(path), filepath.Base(path), enc); err != nil {
+		return "", err
+	}
+	return "pwd encrypted", nil
+}
+
+// secretsPlaintext is what `trunkd validate` checks of a provider file: a
+// SOPS file decrypted (MAC included) when an age identity is found where
+// the sops tool looks, otherwise checked without the key and validated with
+// everything but the password; a plaintext file as it is.
+func secretsPlaintext(name string, data []byte) ([]byte, error) {
+	if !sops.IsEncrypted(data) {
+		return data, nil
+	}
+	ids, err := sops.LoadIdentities("")
+	if errors.Is(err, sops.ErrNoIdentity) {
+		return sops.Strip(name, data)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return sops.Decrypt(name, data, ids)
+}
+
+// newSecrets is the registry's codec for the secrets: section: SOPS files
+// are decrypted, what the API writes is encrypted for
+// secrets.age_recipients. Until trunkd follows a git remote itself (the
+// git: section), a write without recipients keeps pwd in clear, as a plain
+// directory always did: allow_plaintext is implied.
+func newSecrets(c sops.Config) (*sops.Codec, error) {
+	c.AllowPlaintext = true
+	codec, err := sops.New(c, nil)
+	if err != nil {
+		return nil, fmt.Errorf("secrets: %w", err)
+	}
+	return codec, nil
+}
+
+// splitList splits a comma-separated list, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
