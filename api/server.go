@@ -203,10 +203,7 @@ func (s *server) status(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	snap := s.reg.Snapshot()
-	invalid := snap.Invalid()
-	if invalid == nil {
-		invalid = []registry.FileProblems{}
-	}
+	invalid := clientInvalid(snap.Invalid())
 	out := map[string]any{
 		"version": s.o.Version,
 		"registry": map[string]any{
