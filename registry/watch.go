@@ -128,21 +128,27 @@ func (r *Registry) loop(ctx context.Context, w *fsnotify.Watcher, saves *saveWat
 		if r.ensureWatched(w, saves, dir) {
 			h.setFull()
 		}
-		names, pending := h.take(quick)
-		if backstop {
-			names = nil // the whole directory
-		}
-		published, err := r.rescan(scope{names: names})
-		if err != nil {
-			r.log.Warn("providers directory not readable; keeping the current snapshot", "error", err)
-		}
-		if published {
+		if r.rescanHinted(h, quick, backstop) {
 			lastPublish = time.Now()
 		}
-		if pending {
-			h.signal() // touched names still wait for their quiet window
-		}
 	}
+}
+
+// rescanHinted rescans what the hints name (the whole directory for a
+// backstop) and reports whether a snapshot was published.
+func (r *Registry) rescanHinted(h *hints, quick, backstop bool) bool {
+	names, pending := h.take(quick)
+	if backstop {
+		names = nil // the whole directory
+	}
+	published, err := r.rescan(scope{names: names})
+	if err != nil {
+		r.log.Warn("providers directory not readable; keeping the current snapshot", "error", err)
+	}
+	if pending {
+		h.signal() // touched names still wait for their quiet window
+	}
+	return published
 }
 
 // settle waits for the end of a burst of events: Settle of quiet once a
