@@ -32,7 +32,7 @@
 // fsnotify reports plain events; fsnotify v1.10.1 does not export its
 // close-write op, so on Linux a second small inotify reader
 // (savewatch_linux.go) reports finished saves (IN_CLOSE_WRITE, IN_MOVED_TO).
-// A finished save is rescanned after Options.Settle (20 ms) of quiet; plain
+// A finished save is rescanned after Options.Settle (10 ms) of quiet; plain
 // events (a writer that still holds the file, removals, renames away: vim's
 // backup step) wait for Options.Debounce (250 ms), at most MaxWait (2 s).
 // A save within Debounce of the last published change counts as part of a
