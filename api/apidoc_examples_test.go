@@ -99,7 +99,6 @@ type docReloader struct{}
 
 func (docReloader) Reload(context.Context) error { return nil }
 
-
 // newDocServer serves the API over the seed's two providers in a fresh
 // directory, with the example tokens and the given clock.
 func newDocServer(t *testing.T, now time.Time, held string) *httptest.Server {

@@ -23,7 +23,7 @@ import (
 
 // Options wire the API to the rest of the daemon.
 type Options struct {
-	Registry Providers // required
+	Registry Providers           // required
 	Tokens   *Tokens             // nil: every /rest/v1/uc and /rest/v1/render request is a 401
 	Gatherer prometheus.Gatherer // for /metrics; nil: prometheus.DefaultGatherer
 	Logger   *slog.Logger
