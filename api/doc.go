@@ -113,8 +113,8 @@
 //
 // State and confirm: the state endpoint answers 404 for an unknown id, when
 // Options.States is nil (no prober) and when the provider is not probed.
-// Confirm answers 404 when Options.Confirm is nil or its error has a
-// NotFound() bool method returning true, 409 for any other error, and 200
+// Confirm answers 404 when Options.Confirm is nil or its error wraps
+// ErrNoTarget, 409 for any other error, and 200
 // {"target": …, "status": "confirmed"} on success.
 //
 // Performance: a view per registry snapshot caches, per provider, its

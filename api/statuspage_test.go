@@ -132,7 +132,7 @@ func newPageEnv(t *testing.T, opts ...envOption) *env {
 	// times ("checked 12 s ago") do not depend on how long the test takes.
 	now := time.Now()
 	all := append([]envOption{func(o *Options) {
-		o.ServerIndex = &idx
+		o.ServerIndex = idx
 		o.States = states
 		o.Status = pageSources(now)
 		o.Clock = fixedClock{now}

@@ -111,7 +111,7 @@ func serve(ctx context.Context, cfg *config, load func() (*config, error), stdou
 		d.wg.Wait()
 	}()
 	opts := api.Options{Gatherer: d.prom, Logger: d.log, Version: version,
-		StatusAuth: cfg.Auth.StatusPageRequiresToken, ServerIndex: cfg.ServerIndex}
+		StatusAuth: cfg.Auth.StatusPageRequiresToken, ServerIndex: cfg.serverIndex()}
 	secrets, err := newSecrets(cfg.Secrets)
 	if err != nil {
 		return err
