@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -88,15 +89,15 @@ type heldRender string
 
 func (h heldRender) ConfirmDrop(target string) error {
 	if target != string(h) {
-		return docNoTarget{}
+		return ErrNoTarget
 	}
 	return nil
 }
 
-type docNoTarget struct{}
+// docReloader reloads nothing, successfully.
+type docReloader struct{}
 
-func (docNoTarget) Error() string  { return "no such render target" }
-func (docNoTarget) NotFound() bool { return true }
+func (docReloader) Reload(context.Context) error { return nil }
 
 // newDocServer serves the API over the seed's two providers in a fresh
 // directory, with the example tokens and the given clock.
@@ -118,6 +119,7 @@ func newDocServer(t *testing.T, now time.Time, held string) *httptest.Server {
 	if held != "" {
 		o.Confirm = heldRender(held)
 	}
+	o.Reload = docReloader{}
 	srv := httptest.NewServer(New(o))
 	t.Cleanup(srv.Close)
 	return srv

@@ -129,7 +129,7 @@ func (d *apiDoc) resolve(o *jobj) (*jobj, string) {
 }
 
 // operations lists every path and method in document order, the custom
-// methods of x-additionalOperations included.
+// methods of additionalOperations included.
 func (d *apiDoc) operations() []*docOp {
 	var ops []*docOp
 	paths := d.root.obj("paths")
@@ -140,7 +140,7 @@ func (d *apiDoc) operations() []*docOp {
 			switch {
 			case slices.Contains(pathItemMethods, key):
 				ops = append(ops, d.operation(path, strings.ToUpper(key), item, item.obj(key)))
-			case key == "x-additionalOperations":
+			case key == "additionalOperations":
 				extra := item.obj(key)
 				for _, method := range extra.keys {
 					ops = append(ops, d.operation(path, method, item, extra.obj(method)))

@@ -31,24 +31,40 @@ func bearer(r *http.Request) (string, bool) {
 	return token, token != ""
 }
 
-// authenticate answers 401 unless the request carries a valid token.
+// authenticate answers 401 unless the request carries a valid token or a
+// verified client certificate with an entry in the tokens file. A token,
+// when sent, decides alone.
 func (s *server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tokens := s.tokens.Load()
 		secret, ok := bearer(r)
-		if !ok {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="trunkd"`)
-			writeError(w, r, s.log, errorf(http.StatusUnauthorized, "authentication required: send Authorization: Bearer <token>"))
-			return
-		}
-		tok, ok := s.tokens.match(secret)
-		if !ok {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="trunkd", error="invalid_token"`)
-			writeError(w, r, s.log, errorf(http.StatusUnauthorized, "invalid token"))
-			return
+		var tok Token
+		switch {
+		case ok:
+			if tok, ok = tokens.match(secret); !ok {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="trunkd", error="invalid_token"`)
+				writeError(w, r, s.log, errorf(http.StatusUnauthorized, "invalid token"))
+				return
+			}
+		default:
+			if tok, ok = tokens.certificate(clientCommonName(r)); !ok {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="trunkd"`)
+				writeError(w, r, s.log, errorf(http.StatusUnauthorized, "authentication required: send Authorization: Bearer <token>"))
+				return
+			}
 		}
 		ctx := context.WithValue(r.Context(), principalKey{}, principal{name: tok.Name, role: tok.Role})
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// clientCommonName is the subject common name of the request's verified
+// client certificate, or "".
+func clientCommonName(r *http.Request) string {
+	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
+		return ""
+	}
+	return r.TLS.VerifiedChains[0][0].Subject.CommonName
 }
 
 // require answers 403 unless the caller's role is at least min. It runs

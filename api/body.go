@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -39,8 +40,14 @@ func readJSONBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if errors.As(err, &tooBig) {
 		return nil, errorf(http.StatusRequestEntityTooLarge, "request body is larger than 1 MiB")
 	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		w.Header().Set("Connection", "close")
+		return nil, errorf(http.StatusRequestTimeout, "the request body did not arrive within the server's read timeout")
+	}
 	if err != nil {
-		return nil, badRequest("cannot read the request body: %s", err.Error())
+		w.Header().Set("Connection", "close")
+		return nil, badRequest("cannot read the request body: it ended early or is malformed")
 	}
 	return data, nil
 }
@@ -208,16 +215,6 @@ func unknownField(path string) string {
 		}
 	}
 	return "unknown field " + strconv.Quote(path)
-}
-
-// has reports whether the body sets the field.
-func (b *entityBody) has(path string) bool {
-	for _, l := range b.leaves {
-		if l.field.Path == path {
-			return true
-		}
-	}
-	return false
 }
 
 // apply sets the body's fields in p, leaving the others as they are.

@@ -90,12 +90,31 @@
 // header) and a recovered panic (500, logged with its stack), has the
 // {"error_code", "error_message"} shape. Messages are scrubbed of the
 // passwords the request carried or touched, as a second line of defence.
-// HEAD is not served (405); a trailing slash is a 404.
+// HEAD is served wherever GET is (chi's GetHead; the 405 Allow header lists
+// it); a trailing slash is a 404.
+//
+// Hostile clients (HTTPServer, Limits): every request must arrive within
+// a read timeout (a trickled body is a 408 and the connection closes), the
+// answer be read within a write timeout, idle keep-alives close, and the
+// open connections are bounded. At the bound a new connection closes the
+// one idle (or silent since it connected) the longest, skipping any whose
+// request already waits unread in its socket, so a flood of idle
+// connections cannot lock out /healthz; netutil.LimitListener would stop
+// accepting instead and lock everyone out until the flood timed out. A
+// request line and headers over 1 MiB are a 431 with the error body
+// (net/http's own plain-text 431 stays above 2 MiB, the most it buffers).
+// Transfer-Encoding is refused with 400 and the connection closed:
+// net/http drops Content-Length when both are sent, so a handler cannot
+// tell the smuggling form from plain chunked, and RFC 9112 §6.1 wants the
+// connection closed; the API's bodies are small and sent with
+// Content-Length by every client. $like patterns are at most 1024
+// characters and match in time linear in the value; a list stops filtering
+// when its client goes away.
 //
 // State and confirm: the state endpoint answers 404 for an unknown id, when
 // Options.States is nil (no prober) and when the provider is not probed.
-// Confirm answers 404 when Options.Confirm is nil or its error has a
-// NotFound() bool method returning true, 409 for any other error, and 200
+// Confirm answers 404 when Options.Confirm is nil or its error wraps
+// ErrNoTarget, 409 for any other error, and 200
 // {"target": …, "status": "confirmed"} on success.
 //
 // Performance: a view per registry snapshot caches, per provider, its
@@ -135,7 +154,8 @@
 // browser history). Relative times ("12 s ago") are computed when the page
 // is served; the exact UTC time is in each <time> element's title.
 //
-// OpenAPI 3.1 has no place for a custom method: LOOKUP is described under
-// the path item's "x-additionalOperations", the form OpenAPI 3.2
-// standardises as "additionalOperations".
+// openapi.json is OpenAPI 3.2, so LOOKUP is described where linters and
+// documentation tools look for a custom method: the path item's
+// "additionalOperations". Writes document the 500 they answer when the
+// providers directory cannot be written (read-only, full, removed).
 package api

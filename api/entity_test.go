@@ -168,7 +168,7 @@ func TestPatchErrors(t *testing.T) {
 		status int
 		want   string
 	}{
-		{"other id", sipnetID, writerToken, `{"id":"` + oktellID + `"}`, nil, 400, "id: is prohibited for modification"},
+		{"other id", sipnetID, writerToken, `{"id":"` + oktellID + `"}`, nil, 400, "id is prohibited for modification"},
 		{"invalid value", sipnetID, writerToken, `{"transport":"sctp"}`, nil, 400, "transport: must be one of udp, tcp, tls"},
 		{"wrong type", sipnetID, writerToken, `{"proxyport":"5060"}`, nil, 400, "proxyport: must be an integer, got a string"},
 		{"unknown field", sipnetID, writerToken, `{"port":5060}`, nil, 400, `unknown field "port"`},

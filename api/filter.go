@@ -113,7 +113,11 @@ func (fl *filter) add(f *registry.Field, op string, v jvalue) error {
 		if v.kind != jString {
 			return badRequest("filter: %s: $like takes a string pattern with * and ?, got %s", f.Path, v.kind)
 		}
-		c.like = compileWildcard(v.text)
+		like, err := compileWildcard(v.text)
+		if err != nil {
+			return badRequest("filter: %s: %s", f.Path, err.Error())
+		}
+		c.like = like
 	case "$in", "$nin":
 		if v.kind != jArray {
 			return badRequest("filter: %s: %s takes an array, got %s", f.Path, op, v.kind)

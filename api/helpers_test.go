@@ -37,6 +37,7 @@ type env struct {
 	reg  *registry.Registry
 	srv  *httptest.Server
 	logs *syncBuffer
+	opts Options // what srv serves, for tests that serve it another way
 }
 
 type envOption func(*Options)
@@ -62,13 +63,13 @@ func newEnv(t *testing.T, extra map[string]string, opts ...envOption) *env {
 	if err != nil {
 		t.Fatalf("load example tokens: %v", err)
 	}
-	o := Options{Registry: reg, Tokens: tokens, Logger: log, Version: "test"}
+	o := Options{Registry: reg, Tokens: tokens, Logger: log, Version: "test", ServerIndex: registry.AnyServer}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	srv := httptest.NewServer(New(o))
 	t.Cleanup(srv.Close)
-	return &env{t: t, dir: dir, reg: reg, srv: srv, logs: logs}
+	return &env{t: t, dir: dir, reg: reg, srv: srv, logs: logs, opts: o}
 }
 
 func copyFile(t testing.TB, from, to string) {

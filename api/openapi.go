@@ -5,7 +5,7 @@ import (
 	"net/http"
 )
 
-// openAPI is the OpenAPI 3.1 document of the whole HTTP interface; a test
+// openAPI is the OpenAPI 3.2 document of the whole HTTP interface; a test
 // checks that it lists exactly the routes the router serves.
 //
 //go:embed openapi.json

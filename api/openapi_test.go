@@ -21,7 +21,7 @@ type openAPIDoc struct {
 var pathItemMethods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
 // documentedRoutes lists "METHOD /path" for every operation of the
-// document, LOOKUP from x-additionalOperations.
+// document, LOOKUP from additionalOperations.
 func documentedRoutes(t *testing.T, doc openAPIDoc) []string {
 	t.Helper()
 	var out []string
@@ -30,7 +30,7 @@ func documentedRoutes(t *testing.T, doc openAPIDoc) []string {
 			switch {
 			case slices.Contains(pathItemMethods, key):
 				out = append(out, strings.ToUpper(key)+" "+path)
-			case key == "x-additionalOperations":
+			case key == "additionalOperations":
 				var ops map[string]json.RawMessage
 				if err := json.Unmarshal(raw, &ops); err != nil {
 					t.Fatal(err)
@@ -59,7 +59,7 @@ func loadOpenAPI(t *testing.T) openAPIDoc {
 
 // Every route the router serves is in the document, and vice versa.
 func TestRoutesMatchOpenAPI(t *testing.T) {
-	mux := newRouter(Options{Logger: discardLogger()})
+	mux, _ := newRouter(Options{Logger: discardLogger()})
 	var served []string
 	err := chi.Walk(mux, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
 		served = append(served, method+" "+route)
@@ -85,12 +85,12 @@ func TestRoutesMatchOpenAPI(t *testing.T) {
 	}
 }
 
-// The document is OpenAPI 3.1, every $ref resolves, every operation has an
+// The document is OpenAPI 3.2, every $ref resolves, every operation has an
 // operationId (unique) and responses, and the served copy is the embedded one.
 func TestOpenAPIDocument(t *testing.T) {
 	doc := loadOpenAPI(t)
-	if !strings.HasPrefix(doc.OpenAPI, "3.1.") {
-		t.Errorf("openapi %q, want 3.1.x", doc.OpenAPI)
+	if !strings.HasPrefix(doc.OpenAPI, "3.2.") {
+		t.Errorf("openapi %q, want 3.2.x", doc.OpenAPI)
 	}
 	var all any
 	if err := json.Unmarshal(openAPI, &all); err != nil {
@@ -105,11 +105,11 @@ func TestOpenAPIDocument(t *testing.T) {
 	ids := map[string]bool{}
 	for path, item := range doc.Paths {
 		for key, raw := range item {
-			if !slices.Contains(pathItemMethods, key) && key != "x-additionalOperations" {
+			if !slices.Contains(pathItemMethods, key) && key != "additionalOperations" {
 				continue
 			}
 			ops := map[string]json.RawMessage{key: raw}
-			if key == "x-additionalOperations" {
+			if key == "additionalOperations" {
 				ops = map[string]json.RawMessage{}
 				if err := json.Unmarshal(raw, &ops); err != nil {
 					t.Fatal(err)

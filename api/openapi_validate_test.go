@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
+	"github.com/pb33f/libopenapi-validator/schema_validation"
 )
 
 func newOpenAPIValidator(t *testing.T) validator.Validator {
@@ -24,8 +27,9 @@ func newOpenAPIValidator(t *testing.T) validator.Validator {
 	return v
 }
 
-// The document is valid OpenAPI 3.1 by the specification's own schema.
-func TestOpenAPIIsValid31(t *testing.T) {
+// The document is valid OpenAPI 3.2 by the specification's own schema
+// (libopenapi-validator embeds it), additionalOperations included.
+func TestOpenAPIIsValid32(t *testing.T) {
 	v := newOpenAPIValidator(t)
 	if ok, errs := v.ValidateDocument(); !ok {
 		for _, e := range errs {
@@ -37,9 +41,9 @@ func TestOpenAPIIsValid31(t *testing.T) {
 	}
 }
 
-// Real responses of every documented operation (LOOKUP aside, which
-// OpenAPI 3.1 cannot express) conform to the document:
-// status codes, headers and body schemas, for good and for bad requests.
+// Real responses of every documented operation conform to the document:
+// status codes, headers and body schemas, for good and for bad requests
+// (LOOKUP: TestLookupMatchesOpenAPI).
 func TestResponsesMatchOpenAPI(t *testing.T) {
 	e := newEnv(t, listFixture, func(o *Options) {
 		o.States = probed{sipnetID: map[string]any{"registered": true}}
@@ -109,6 +113,84 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 				for _, se := range ve.SchemaValidationErrors {
 					t.Errorf("    %+v", se)
 				}
+			}
+		}
+	}
+}
+
+// LOOKUP's real answers conform to its additionalOperations entry: the
+// validator finds the operation in the document's model, but its request
+// and response validation only knows the fixed methods, so the body is
+// checked against the documented schema directly.
+func TestLookupMatchesOpenAPI(t *testing.T) {
+	e := newEnv(t, nil)
+	doc, err := libopenapi.NewDocument(openAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, err := doc.BuildV3Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	item := model.Model.Paths.PathItems.GetOrZero(collectionPath)
+	if item == nil || item.AdditionalOperations == nil {
+		t.Fatal("the collection has no additionalOperations")
+	}
+	op := item.AdditionalOperations.GetOrZero(methodLookup)
+	if op == nil {
+		t.Fatal("additionalOperations has no LOOKUP")
+	}
+	sv := schema_validation.NewSchemaValidator()
+	for _, key := range []string{`"Oktell"`, `"nobody"`, `42`} {
+		r := e.do(req{method: methodLookup, path: collectionPath, token: readerToken, body: key})
+		resp := op.Responses.Codes.GetOrZero(strconv.Itoa(r.status))
+		if resp == nil {
+			t.Errorf("LOOKUP %s → %d: status not documented", key, r.status)
+			continue
+		}
+		media := resp.Content.GetOrZero("application/json")
+		if media == nil || media.Schema == nil {
+			t.Errorf("LOOKUP %s → %d: no application/json schema", key, r.status)
+			continue
+		}
+		if ok, errs := sv.ValidateSchemaBytes(media.Schema.Schema(), r.body); !ok {
+			for _, ve := range errs {
+				t.Errorf("LOOKUP %s → %d: %s: %s", key, r.status, ve.Message, ve.Reason)
+			}
+		}
+	}
+}
+
+// A write the providers directory refuses answers the documented 500. The
+// tests run as root, whom a read-only mode does not stop, so the directory
+// is taken away instead: the same failure to write, reached the same way.
+func TestWriteFailureMatchesOpenAPI(t *testing.T) {
+	e := newEnv(t, nil)
+	v := newOpenAPIValidator(t)
+	if err := os.RemoveAll(e.dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ method, path, body string }{
+		{"POST", collectionPath, `{"code":"nowhere","domain":"nowhere.example"}`},
+	} {
+		rq, _ := http.NewRequest(tc.method, e.srv.URL+tc.path, strings.NewReader(tc.body))
+		rq.Header.Set("Content-Type", "application/json")
+		rq.Header.Set("Authorization", "Bearer "+writerToken)
+		res, err := http.DefaultClient.Do(rq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusInternalServerError {
+			t.Errorf("%s into a missing directory: %d %s, want 500", tc.method, res.StatusCode, body)
+			continue
+		}
+		res.Body = io.NopCloser(bytes.NewReader(body))
+		rq.Body = io.NopCloser(strings.NewReader(tc.body))
+		if ok, errs := v.ValidateHttpResponse(rq, res); !ok {
+			for _, ve := range errs {
+				t.Errorf("%s → 500: %s: %s", tc.method, ve.Message, ve.Reason)
 			}
 		}
 	}

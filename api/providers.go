@@ -36,7 +36,11 @@ func (s *server) listOn(v *view, w http.ResponseWriter, r *http.Request) {
 	if len(q.filter) == 0 && len(q.order) == 0 {
 		page = identityWindow(total, q.offset, q.limit)
 	} else {
-		all := v.matching(q.filterText+"\x00"+orderSpec(q.order), q.filter, q.order)
+		all, err := v.matching(r.Context(), q.filterText+"\x00"+orderSpec(q.order), q.filter, q.order)
+		if err != nil {
+			s.log.Debug("list abandoned by the client", "path", r.URL.Path, "error", err)
+			return
+		}
 		total = len(all)
 		page = sliceWindow(all, q.offset, q.limit)
 	}

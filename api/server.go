@@ -10,9 +10,11 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -21,7 +23,7 @@ import (
 
 // Options wire the API to the rest of the daemon.
 type Options struct {
-	Registry *registry.Registry
+	Registry Providers           // required
 	Tokens   *Tokens             // nil: every /rest/v1/uc and /rest/v1/render request is a 401
 	Gatherer prometheus.Gatherer // for /metrics; nil: prometheus.DefaultGatherer
 	Logger   *slog.Logger
@@ -32,10 +34,26 @@ type Options struct {
 	// StatusAuth makes the status page / and its JSON form /status require
 	// a valid token of any role (auth.status_page_requires_token).
 	StatusAuth bool
-	// ServerIndex is the configured server_index (nil: unset, every enabled
-	// provider is active); the status page marks the active providers.
-	ServerIndex *int
+	// Clock gives the time relative times on the status page are computed
+	// from; nil: the real clock.
+	Clock Clock
+	// Reload re-reads the daemon's config (POST /rest/v1/reload, admins;
+	// nil: 404).
+	Reload Reloader
+	// ServerIndex is the configured server_index, registry.AnyServer when
+	// unset (every enabled provider is active; the zero value is index 0);
+	// the status page marks the active providers.
+	ServerIndex int
 }
+
+// Clock tells the time.
+type Clock interface{ Now() time.Time }
+
+// realClock is the system clock.
+type realClock struct{}
+
+// Now is time.Now.
+func (realClock) Now() time.Time { return time.Now() }
 
 // methodLookup is the seed's custom method for searching ids.
 const methodLookup = "LOOKUP"
@@ -44,39 +62,73 @@ func init() { chi.RegisterMethod(methodLookup) }
 
 // server is the state the handlers share.
 type server struct {
-	o      Options
-	reg    *registry.Registry
-	log    *slog.Logger
-	tokens *Tokens
-	views  viewCache
+	o          Options
+	reg        Providers
+	log        *slog.Logger
+	tokens     atomic.Pointer[Tokens]
+	statusAuth atomic.Bool
+	views      viewCache
+}
+
+// Handler is the daemon's HTTP handler. Its tokens and status-page
+// protection can be swapped while it serves (a config reload).
+type Handler struct {
+	mux *chi.Mux
+	s   *server
 }
 
 // New returns the daemon's HTTP handler.
-func New(o Options) http.Handler { return newRouter(o) }
+func New(o Options) *Handler {
+	mux, s := newRouter(o)
+	return &Handler{mux: mux, s: s}
+}
 
-func newRouter(o Options) *chi.Mux {
+// ServeHTTP serves one request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// SetTokens replaces the accepted tokens and client certificates; requests
+// already authenticated finish under the old set.
+func (h *Handler) SetTokens(t *Tokens) {
+	h.s.tokens.Store(t)
+	h.s.warnNoTokens()
+}
+
+// SetStatusAuth sets whether / and /status need a token
+// (auth.status_page_requires_token).
+func (h *Handler) SetStatusAuth(on bool) { h.s.statusAuth.Store(on) }
+
+func (s *server) warnNoTokens() {
+	if s.tokens.Load().Len() == 0 {
+		s.log.Warn("no API tokens configured: every providers API request will be refused with 401")
+	}
+}
+
+func newRouter(o Options) (*chi.Mux, *server) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
 	if o.Gatherer == nil {
 		o.Gatherer = prometheus.DefaultGatherer
 	}
-	s := &server{o: o, reg: o.Registry, log: o.Logger, tokens: o.Tokens}
+	if o.Clock == nil {
+		o.Clock = realClock{}
+	}
+	s := &server{o: o, reg: o.Registry, log: o.Logger}
+	s.tokens.Store(o.Tokens)
+	s.statusAuth.Store(o.StatusAuth)
 	if _, err := rand.Read(s.views.etagKey[:]); err != nil {
 		panic(fmt.Sprintf("api: no randomness for the ETag key: %v", err))
 	}
-	if s.tokens.Len() == 0 {
-		s.log.Warn("no API tokens configured: every providers API request will be refused with 401")
-	}
+	s.warnNoTokens()
 	r := chi.NewRouter()
-	r.Use(s.recoverer)
+	r.Use(s.recoverer, middleware.GetHead)
 	if s.log.Enabled(context.Background(), slog.LevelDebug) {
 		r.Use(s.accessLog)
 	}
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed(r))
 	s.routes(r)
-	return r
+	return r, s
 }
 
 // routes registers every route; openapi.json must list exactly these.
@@ -86,16 +138,14 @@ func (s *server) routes(r chi.Router) {
 	})
 	r.Get("/readyz", s.readyz)
 	r.Group(func(r chi.Router) {
-		if s.o.StatusAuth {
-			r.Use(s.authenticate)
-		}
+		r.Use(s.statusGuard)
 		r.Get("/", s.statusPage)
 		r.Get("/status", s.status)
 	})
 	r.Get("/metrics", promhttp.HandlerFor(s.o.Gatherer, promhttp.HandlerOpts{}).ServeHTTP)
 	r.Get("/rest/v1/openapi.json", serveOpenAPI)
 	r.Group(func(r chi.Router) {
-		r.Use(s.authenticate, s.needRegistry)
+		r.Use(s.authenticate)
 		r.Get(collectionPath, s.list)
 		r.Post(collectionPath, require(RoleWriter, s.create))
 		r.Method(methodLookup, collectionPath, http.HandlerFunc(s.lookup))
@@ -105,6 +155,20 @@ func (s *server) routes(r chi.Router) {
 		r.Get(collectionPath+"/{id}/state", s.state)
 	})
 	r.With(s.authenticate).Post("/rest/v1/render/{target}/confirm", require(RoleAdmin, s.confirm))
+	r.With(s.authenticate).Post("/rest/v1/reload", require(RoleAdmin, s.reload))
+}
+
+// statusGuard authenticates the status page and /status when
+// auth.status_page_requires_token is on.
+func (s *server) statusGuard(next http.Handler) http.Handler {
+	auth := s.authenticate(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.statusAuth.Load() {
+			auth.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (s *server) view() *view { return s.views.get(s.reg) }
@@ -114,31 +178,15 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error, secrets
 	writeError(w, r, s.log, err, secrets...)
 }
 
-func (s *server) needRegistry(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.reg == nil || s.reg.Snapshot() == nil {
-			s.fail(w, r, errorf(http.StatusServiceUnavailable, "providers are not loaded yet"))
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
+// readyz answers ready: the daemon serves only after the registry loaded
+// the providers directory.
 func (s *server) readyz(w http.ResponseWriter, _ *http.Request) {
-	if s.reg == nil || s.reg.Snapshot() == nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "loading"})
-		return
-	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
 // status reports the registry (providers, invalid files, last reload) and
 // every StatusSource. It never contains a password.
-func (s *server) status(w http.ResponseWriter, r *http.Request) {
-	if s.reg == nil || s.reg.Snapshot() == nil {
-		s.fail(w, r, errorf(http.StatusServiceUnavailable, "providers are not loaded yet"))
-		return
-	}
+func (s *server) status(w http.ResponseWriter, _ *http.Request) {
 	snap := s.reg.Snapshot()
 	invalid := snap.Invalid()
 	if invalid == nil {
@@ -173,6 +221,9 @@ func (s *server) methodNotAllowed(mux *chi.Mux) http.HandlerFunc {
 		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete, methodLookup} {
 			if mux.Match(chi.NewRouteContext(), m, r.URL.Path) {
 				allow = append(allow, m)
+			}
+			if m == http.MethodGet && len(allow) > 0 && allow[len(allow)-1] == http.MethodGet {
+				allow = append(allow, http.MethodHead)
 			}
 		}
 		if len(allow) > 0 {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -25,11 +26,11 @@ func TestErrorShapeEverywhere(t *testing.T) {
 		{"unknown path", "GET", "/nope", 404, "no such endpoint: /nope", ""},
 		{"trailing slash", "GET", collectionPath + "/", 404, "no such endpoint", ""},
 		{"unknown nested path", "GET", collectionPath + "/" + sipnetID + "/nope", 404, "no such endpoint", ""},
-		{"PUT on the collection", "PUT", collectionPath, 405, "method PUT is not allowed", "GET, POST, LOOKUP"},
-		{"POST on an entity", "POST", collectionPath + "/" + sipnetID, 405, "method POST is not allowed", "GET, PATCH, DELETE"},
-		{"LOOKUP on an entity", "LOOKUP", collectionPath + "/" + sipnetID, 405, "method LOOKUP is not allowed", "GET, PATCH, DELETE"},
-		{"unknown method", "BREW", collectionPath, 405, "method BREW is not allowed", "GET, POST, LOOKUP"},
-		{"DELETE /healthz", "DELETE", "/healthz", 405, "not allowed", "GET"},
+		{"PUT on the collection", "PUT", collectionPath, 405, "method PUT is not allowed", "GET, HEAD, POST, LOOKUP"},
+		{"POST on an entity", "POST", collectionPath + "/" + sipnetID, 405, "method POST is not allowed", "GET, HEAD, PATCH, DELETE"},
+		{"LOOKUP on an entity", "LOOKUP", collectionPath + "/" + sipnetID, 405, "method LOOKUP is not allowed", "GET, HEAD, PATCH, DELETE"},
+		{"unknown method", "BREW", collectionPath, 405, "method BREW is not allowed", "GET, HEAD, POST, LOOKUP"},
+		{"DELETE /healthz", "DELETE", "/healthz", 405, "not allowed", "GET, HEAD"},
 		{"recovered panic", "GET", "/status", 500, "internal error", ""},
 	}
 	for _, tc := range cases {
@@ -127,11 +128,6 @@ func (p probed) ProviderState(id string) (any, bool) {
 // confirmer records confirmations; "held" is the only target with a held render.
 type confirmer struct{ confirmed []string }
 
-type unknownTarget struct{}
-
-func (unknownTarget) Error() string  { return "no such target" }
-func (unknownTarget) NotFound() bool { return true }
-
 func (c *confirmer) ConfirmDrop(target string) error {
 	switch target {
 	case "held":
@@ -140,7 +136,7 @@ func (c *confirmer) ConfirmDrop(target string) error {
 	case "idle":
 		return errors.New("nothing is held back")
 	}
-	return unknownTarget{}
+	return fmt.Errorf("%w: %q", ErrNoTarget, target)
 }
 
 func TestStateAndConfirm(t *testing.T) {
@@ -164,7 +160,7 @@ func TestStateAndConfirm(t *testing.T) {
 		{"state needs a token", e, "GET", collectionPath + "/" + sipnetID + "/state", "", 401, "authentication required"},
 		{"confirm", e, "POST", "/rest/v1/render/held/confirm", adminToken, 200, `"status": "confirmed"`},
 		{"confirm nothing held", e, "POST", "/rest/v1/render/idle/confirm", adminToken, 409, "nothing is held back"},
-		{"confirm unknown target", e, "POST", "/rest/v1/render/other/confirm", adminToken, 404, "no such target"},
+		{"confirm unknown target", e, "POST", "/rest/v1/render/other/confirm", adminToken, 404, "no such render target"},
 		{"confirm by a writer", e, "POST", "/rest/v1/render/held/confirm", writerToken, 403, "needs admin"},
 		{"confirm without token", e, "POST", "/rest/v1/render/held/confirm", "", 401, "authentication required"},
 		{"confirm without render", bare, "POST", "/rest/v1/render/held/confirm", adminToken, 404, "rendering is not configured"},

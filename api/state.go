@@ -31,10 +31,6 @@ func (s *server) state(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, st)
 }
 
-// notFounder is implemented by DropConfirmer errors that mean "no such
-// render target".
-type notFounder interface{ NotFound() bool }
-
 // confirm answers POST /rest/v1/render/{target}/confirm: an admin releases
 // a render the drop guard held back.
 func (s *server) confirm(w http.ResponseWriter, r *http.Request) {
@@ -49,8 +45,7 @@ func (s *server) confirm(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.o.Confirm.ConfirmDrop(target); err != nil {
 		status := http.StatusConflict
-		var nf notFounder
-		if errors.As(err, &nf) && nf.NotFound() {
+		if errors.Is(err, ErrNoTarget) {
 			status = http.StatusNotFound
 		}
 		s.fail(w, r, errorf(status, "confirm render target %q: %s", target, err.Error()))

@@ -6,7 +6,6 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
-	"time"
 )
 
 // statusPageHTML is the status page template (html/template: every value
@@ -38,15 +37,11 @@ func (s *server) statusPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if s.reg == nil || s.reg.Snapshot() == nil {
-		s.fail(w, r, errorf(http.StatusServiceUnavailable, "providers are not loaded yet"))
-		return
-	}
-	page := s.buildStatusPage(time.Now())
+	page := s.buildStatusPage(s.o.Clock.Now())
 	page.Refresh = refresh
 	var buf bytes.Buffer
 	if err := statusPageTmpl.Execute(&buf, page); err != nil {
-		s.log.Error("render the status page", "err", err)
+		s.log.Error("render the status page", "error", err)
 		s.fail(w, r, errorf(http.StatusInternalServerError, "internal error: cannot render the status page"))
 		return
 	}

@@ -128,17 +128,26 @@ func newPageEnv(t *testing.T, opts ...envOption) *env {
 	idx := 11
 	var e *env
 	states := jsonStates{}
+	// One instant for the fixture's times and the page's clock: relative
+	// times ("checked 12 s ago") do not depend on how long the test takes.
+	now := time.Now()
 	all := append([]envOption{func(o *Options) {
-		o.ServerIndex = &idx
+		o.ServerIndex = idx
 		o.States = states
-		o.Status = pageSources(time.Now())
+		o.Status = pageSources(now)
+		o.Clock = fixedClock{now}
 	}}, opts...)
 	e = newEnv(t, pageFixture, all...)
-	for id, st := range pageStates(t, e, time.Now()) {
+	for id, st := range pageStates(t, e, now) {
 		states[id] = st
 	}
 	return e
 }
+
+// fixedClock is a clock stopped at one instant.
+type fixedClock struct{ t time.Time }
+
+func (c fixedClock) Now() time.Time { return c.t }
 
 // fetchPage GETs the page and checks the status and the headers of a 200.
 func fetchPage(t *testing.T, e *env, path, token string) resp {

@@ -143,12 +143,8 @@ func (s *server) trunkRows(snap *registry.Snapshot, now time.Time, trunkRegex st
 
 // activity says whether the provider is in force on this server.
 func (s *server) activity(p *registry.Provider) (string, string) {
-	idx := -1
-	if s.o.ServerIndex != nil {
-		idx = *s.o.ServerIndex
-	}
 	switch {
-	case p.Active(idx):
+	case p.Active(s.o.ServerIndex):
 		return "active", "ok"
 	case p.Enabled != 1:
 		return "disabled", "off"

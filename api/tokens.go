@@ -55,9 +55,10 @@ type Token struct {
 	SHA256 [sha256.Size]byte
 }
 
-// Tokens is the set of accepted bearer tokens.
+// Tokens is the set of accepted bearer tokens and client certificates.
 type Tokens struct {
-	list []Token
+	list  []Token
+	certs map[string]Token // by subject common name; SHA256 unused
 }
 
 // NewTokens builds a token set; names must be unique and non-empty.
@@ -80,13 +81,20 @@ func NewTokens(list []Token) (*Tokens, error) {
 	return &Tokens{list: append([]Token(nil), list...)}, nil
 }
 
-// tokensFile is the YAML layout of DESIGN.md §3.
+// tokensFile is the YAML layout of DESIGN.md §3, plus the client
+// certificates (http.tls.client_ca_file) that authenticate by their
+// subject common name.
 type tokensFile struct {
 	Tokens []struct {
 		Name   string `yaml:"name"`
 		Role   string `yaml:"role"`
 		SHA256 string `yaml:"sha256"`
 	} `yaml:"tokens"`
+	Certificates []struct {
+		Name       string `yaml:"name"`
+		Role       string `yaml:"role"`
+		CommonName string `yaml:"common_name"`
+	} `yaml:"certificates"`
 }
 
 // LoadTokens reads a tokens file: `tokens: [{name, role, sha256}]` with
@@ -121,7 +129,30 @@ func LoadTokens(path string) (*Tokens, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tokens file %s: %w", path, err)
 	}
+	ts.certs = map[string]Token{}
+	for i, c := range f.Certificates {
+		role, ok := parseRole(c.Role)
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("tokens file %s: certificate %d (%q): role must be admin, writer or reader, got %q", path, i+1, c.Name, c.Role)
+		case c.Name == "" || c.CommonName == "":
+			return nil, fmt.Errorf("tokens file %s: certificate %d: name and common_name are required", path, i+1)
+		case ts.certs[c.CommonName].Name != "":
+			return nil, fmt.Errorf("tokens file %s: certificate %d (%q): common_name %q used twice", path, i+1, c.Name, c.CommonName)
+		}
+		ts.certs[c.CommonName] = Token{Name: c.Name, Role: role}
+	}
 	return ts, nil
+}
+
+// certificate returns the entry for a verified client certificate's
+// subject common name.
+func (ts *Tokens) certificate(commonName string) (Token, bool) {
+	if ts == nil || commonName == "" {
+		return Token{}, false
+	}
+	t, ok := ts.certs[commonName]
+	return t, ok
 }
 
 // Len is the number of tokens.
@@ -152,6 +183,18 @@ func (ts *Tokens) match(secret string) (Token, bool) {
 	return ts.list[found], true
 }
 
+// Named returns the token called name.
+func (ts *Tokens) Named(name string) (Token, bool) {
+	if ts != nil {
+		for _, t := range ts.list {
+			if t.Name == name {
+				return t, true
+			}
+		}
+	}
+	return Token{}, false
+}
+
 // With returns a copy of ts with one more token (nil ts is empty): for a
 // token made at start, such as the demo run's admin token.
 func (ts *Tokens) With(t Token) (*Tokens, error) {
@@ -159,5 +202,9 @@ func (ts *Tokens) With(t Token) (*Tokens, error) {
 	if ts != nil {
 		list = ts.list
 	}
-	return NewTokens(append(append([]Token(nil), list...), t))
+	out, err := NewTokens(append(append([]Token(nil), list...), t))
+	if err == nil && ts != nil {
+		out.certs = ts.certs
+	}
+	return out, err
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -30,8 +31,10 @@ type view struct {
 	matches map[string][]int32 // filter text + order spec → matching positions in order
 }
 
-// maxCachedOrders bounds the permutations and maxCachedQueries the match
-// lists kept per view; past the bound the cache starts over.
+// maxCachedOrders bounds the permutations kept per view (past it, new
+// orders are computed for each request and not kept) and maxCachedQueries
+// the match lists (past it, the kept ones are dropped and caching starts
+// over).
 const (
 	maxCachedOrders  = 32
 	maxCachedQueries = 64
@@ -76,7 +79,7 @@ type viewCache struct {
 
 // get returns the view of the registry's current snapshot, building it
 // from the previous view when the snapshot changed.
-func (c *viewCache) get(reg *registry.Registry) *view {
+func (c *viewCache) get(reg Providers) *view {
 	snap := reg.Snapshot()
 	if v := c.cur.Load(); v != nil && v.snap == snap {
 		return v
@@ -223,18 +226,22 @@ func (v *view) order(keys []orderKey) []int32 {
 // matching returns the positions of the providers that match fl, in the
 // order of keys. The result is cached per view under key (the filter's
 // text and the order), so that paging through one query costs the page,
-// not a scan of every provider.
-func (v *view) matching(key string, fl filter, keys []orderKey) []int32 {
+// not a scan of every provider. The scan stops with ctx's error when the
+// client goes away; a cut-short scan is not cached.
+func (v *view) matching(ctx context.Context, key string, fl filter, keys []orderKey) ([]int32, error) {
 	v.permMu.Lock()
 	m, ok := v.matches[key]
 	v.permMu.Unlock()
 	if ok {
-		return m
+		return m, nil
 	}
 	match := fl.bind(v)
 	perm := v.order(keys)
 	m = make([]int32, 0, len(v.entries))
 	for k := range v.entries {
+		if k%cancelCheckEvery == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		i := int32(k)
 		if perm != nil {
 			i = perm[k]
@@ -250,8 +257,12 @@ func (v *view) matching(key string, fl filter, keys []orderKey) []int32 {
 	}
 	v.matches[key] = m
 	v.permMu.Unlock()
-	return m
+	return m, nil
 }
+
+// cancelCheckEvery is how many providers a filter scan matches between
+// two looks at the request's context.
+const cancelCheckEvery = 64
 
 func (v *view) sortAll(keys []orderKey) []int32 {
 	n := len(v.entries)

@@ -360,7 +360,7 @@ func checkDeploymentOperable(t *testing.T, o k8sObject) {
 
 func checkConfigMapProviders(t *testing.T, data map[string]string) {
 	t.Helper()
-	s := loadSchema(t, schemaPath)
+	s := schemaValidators(t, schemaPath)
 	if len(data) == 0 {
 		t.Error("trunkd-providers ConfigMap has no provider files")
 	}
@@ -376,7 +376,7 @@ func checkConfigMapProviders(t *testing.T, data map[string]string) {
 			t.Errorf("ConfigMap provider %s: %v", name, err)
 			continue
 		}
-		for _, e := range validate(s, doc, "") {
+		for _, e := range validate(t, s, doc) {
 			t.Errorf("ConfigMap provider %s: schema: %s", name, e)
 		}
 	}

@@ -43,14 +43,17 @@
 //     scrape target that is down, a render held by the drop guard and a
 //     providers directory not read for 5 minutes (the registry rescans
 //     every 60 s, so that means a vanished mount).
-//   - The schema is stricter than the registry in one respect: a string
-//     field written as an unquoted number or boolean (username: 1001) is
-//     accepted by trunkd, which keeps the text, but flagged by the schema,
-//     because the same value in an API body is a type error and YAML 1.1
-//     tools may rewrite it (0123, yes, 1e3). Empty values (pingsrv:) are
-//     allowed where the registry keeps the default. Host-name and code
-//     patterns are slightly more lenient than the registry (the registry has
-//     the last word on IPv6 forms and non-ASCII printable characters).
+//   - The schema and trunkd validate judge alike, checked with a maintained
+//     JSON Schema validator (santhosh-tekuri/jsonschema, with Go and with
+//     ECMAScript regexps, the dialect of editors) over a probe table and
+//     every provider fixture of the repository. Where JSON cannot tell two
+//     YAML forms apart, trunkd follows JSON: an integral float (enabled:
+//     1.0, expires: 6e2) is that integer, and an unquoted integer is the
+//     text written in code, username, login, pwd and opts (login: 3528769);
+//     host and enumeration fields want text. One corner stays: a code
+//     written "+5" is refused by trunkd (a code starts with a letter or
+//     digit) but an editor reads it as the number 5. The host pattern is
+//     compared with registry.IsHost over generated strings.
 //   - The systemd unit runs as a static user trunkd, not DynamicUser: the
 //     providers checkout and the rendered engine files must be owned by a
 //     stable uid that deploy tooling and the SIP engine's group can share.

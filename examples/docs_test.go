@@ -13,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/trunkd/trunkd/registry/sops"
 	"github.com/trunkd/trunkd/render"
 	"github.com/trunkd/trunkd/sipcheck"
 )
@@ -103,6 +104,7 @@ func configKeys(t *testing.T) []string {
 	external := map[string]reflect.Type{
 		"render.Config":   reflect.TypeOf(render.Config{}),
 		"sipcheck.Config": reflect.TypeOf(sipcheck.Config{}),
+		"sops.Config":     reflect.TypeOf(sops.Config{}),
 	}
 	var keys []string
 	var walkAST func(prefix string, st *ast.StructType)

@@ -66,6 +66,9 @@ func (r *hookRepo) git(args ...string) string {
 
 func (r *hookRepo) write(name, content string) {
 	r.t.Helper()
+	if err := os.MkdirAll(filepath.Dir(filepath.Join(r.dir, name)), 0o755); err != nil {
+		r.t.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(r.dir, name), []byte(content), 0o644); err != nil {
 		r.t.Fatal(err)
 	}
@@ -132,10 +135,18 @@ func TestPreCommitHook(t *testing.T) {
 	// A second file with an existing code.
 	r.write("providers/acme-copy.yaml", goodProvider)
 	r.git("add", "providers/acme-copy.yaml")
-	if out, ok := r.run("commit", "-q", "-m", "duplicate"); ok || !strings.Contains(out, "duplicate") {
+	if out, ok := r.run("commit", "-q", "-m", "duplicate"); ok || !strings.Contains(out, "providers/acme.yaml:1: code: duplicate") {
 		t.Errorf("duplicate code: committed=%v\n%s", ok, out)
 	}
 	r.git("rm", "-q", "--cached", "providers/acme-copy.yaml")
+
+	// A provider file in a subdirectory, which the daemon would ignore.
+	r.write("providers/old/retired.yaml", strings.Replace(goodProvider, "acme", "retired", -1))
+	r.git("add", "providers/old/retired.yaml")
+	if out, ok := r.run("commit", "-q", "-m", "nested"); ok || !strings.Contains(out, "providers/old/retired.yaml: ignored") {
+		t.Errorf("provider file in a subdirectory: committed=%v\n%s", ok, out)
+	}
+	r.git("rm", "-q", "--cached", "providers/old/retired.yaml")
 
 	// A commit that does not touch providers/ does not need trunkd at all.
 	r.env = append(r.env, "TRUNKD="+filepath.Join(t.TempDir(), "no-such-trunkd"))

@@ -54,30 +54,45 @@ func SplitList(s string) []string {
 // SplitHostPort splits "host", "host:port", "[v6]" or "[v6]:port"; a
 // missing port is 0. The host must pass IsHost.
 func SplitHostPort(s string) (string, int, error) {
-	host, portText := s, ""
+	host, portText, hasPort := s, "", false
 	if strings.HasPrefix(s, "[") {
 		end := strings.IndexByte(s, ']')
 		if end < 0 {
 			return "", 0, fmt.Errorf("unclosed [ in %q", s)
 		}
-		host, portText = s[1:end], strings.TrimPrefix(s[end+1:], ":")
-		if end+1 < len(s) && s[end+1] != ':' {
+		host, portText, hasPort = s[1:end], strings.TrimPrefix(s[end+1:], ":"), end+1 < len(s)
+		if hasPort && s[end+1] != ':' {
 			return "", 0, fmt.Errorf("unexpected text after ] in %q", s)
 		}
 	} else if i := strings.LastIndexByte(s, ':'); i >= 0 && strings.Count(s, ":") == 1 {
-		host, portText = s[:i], s[i+1:]
+		host, portText, hasPort = s[:i], s[i+1:], true
 	}
 	if !IsHost(host) {
 		return "", 0, fmt.Errorf("%q is not a host name or IP address", host)
 	}
-	if portText == "" {
+	if !hasPort {
 		return host, 0, nil
 	}
-	port, err := strconv.Atoi(portText)
-	if err != nil || port < 1 || port > 65535 {
+	port, ok := parsePort(portText)
+	if !ok {
 		return "", 0, fmt.Errorf("%q is not a port 1-65535", portText)
 	}
 	return host, port, nil
+}
+
+// parsePort reads a port 1-65535 written in decimal digits without a
+// leading zero or sign, the one form the JSON schema's pattern admits.
+func parsePort(s string) (int, bool) {
+	if s == "" || len(s) > 5 || s[0] == '0' {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	port, _ := strconv.Atoi(s)
+	return port, port <= 65535
 }
 
 // JoinHostPort is the inverse of SplitHostPort; port 0 is left out.

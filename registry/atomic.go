@@ -18,12 +18,20 @@ const tempMarker = ".trunkd-tmp-"
 // durable and before it is renamed into place: the crash window.
 var testHookBeforeRename func(tmpPath string)
 
-// WriteFile writes dir/name atomically with mode 0600: a hidden temporary
+// CreateFile writes the new file dir/name atomically (see writeAtomic); an
+// existing dir/name is never touched and the error wraps os.ErrExist.
+func CreateFile(dir, name string, data []byte) error { return writeAtomic(dir, name, data, false) }
+
+// ReplaceFile writes dir/name atomically (see writeAtomic), replacing the
+// file that is there.
+func ReplaceFile(dir, name string, data []byte) error { return writeAtomic(dir, name, data, true) }
+
+// writeAtomic writes dir/name atomically with mode 0600: a hidden temporary
 // file in the same directory, fsync, then into place, then fsync of the
 // directory. A crash at any point leaves either the old or the new file,
 // never a torn one. With replace false an existing dir/name is never
 // touched and the error wraps os.ErrExist.
-func WriteFile(dir, name string, data []byte, replace bool) error {
+func writeAtomic(dir, name string, data []byte, replace bool) error {
 	tmp, err := os.CreateTemp(dir, "."+name+tempMarker+"*")
 	if err != nil {
 		return fmt.Errorf("create temporary file for %s: %w", name, err)

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -34,19 +36,52 @@ func Parse(name string, data []byte) (Provider, error) {
 
 func parse(name string, data []byte) (*parsed, Problems) {
 	pr, probs := decode(name, data)
-	if len(probs) > 0 {
+	if pr == nil {
 		return nil, probs
 	}
 	pr.p.normalize()
-	probs = Validate(&pr.p)
-	for i := range probs {
-		probs[i].File = name
-		probs[i].Line = pr.lineOf(probs[i].Field)
+	decoded := make(map[string]bool, len(probs))
+	for _, p := range probs {
+		decoded[p.Field] = true
+	}
+	for _, p := range Validate(&pr.p) {
+		if decoded[p.Field] {
+			continue // a value that did not decode left the default behind
+		}
+		p.File, p.Line = name, pr.lineOf(p.Field)
+		probs = append(probs, p)
 	}
 	if len(probs) > 0 {
-		return nil, probs
+		return nil, capProblems(probs)
 	}
 	return pr, nil
+}
+
+// MaxProblemsPerFile caps the problems reported for one file: a file of
+// 10,000 unknown keys must not flood the log and /status.
+const MaxProblemsPerFile = 20
+
+// capProblems sorts the problems of one file by line (stable: field order
+// within a line) and keeps the first MaxProblemsPerFile, followed by one
+// problem that says how many more there are.
+func capProblems(probs Problems) Problems {
+	sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
+	if len(probs) <= MaxProblemsPerFile {
+		return probs
+	}
+	next := probs[MaxProblemsPerFile]
+	more := Problem{File: next.File, Line: next.Line,
+		Msg: fmt.Sprintf("and %d more problems in this file, not shown", len(probs)-MaxProblemsPerFile)}
+	return append(probs[:MaxProblemsPerFile:MaxProblemsPerFile], more)
+}
+
+// idLine is the line of the id key, or of the code key when the id is
+// derived from the code.
+func (pr *parsed) idLine() int {
+	if l, ok := pr.lines["id"]; ok {
+		return l
+	}
+	return pr.lineOf("code")
 }
 
 func (pr *parsed) lineOf(field string) int {
@@ -99,13 +134,37 @@ func decode(name string, data []byte) (*parsed, Problems) {
 	return pr, probs
 }
 
-// syntaxError locates a yaml.v3 parse error ("yaml: line 3: ...").
+// syntaxError locates a yaml.v3 parse error ("yaml: line 3: ..."). yaml.v3
+// numbers the lines of parser errors from 0 and of scanner errors from 1;
+// the parser's messages are few and known, so they are moved down one line
+// (an unclosed "[" on line 2 is reported on line 2, not 1).
 func syntaxError(err error) (int, string) {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
 	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		return max(n, 1), "invalid YAML: " + m[2]
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
 	}
-	return 1, "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")
+	if parserErrors[msg] {
+		line++
+	}
+	return max(line, 1), "invalid YAML: " + msg
+}
+
+// parserErrors are the messages of yaml.v3's parser (parserc.go), whose
+// line numbers count from 0; every other message comes from the scanner.
+var parserErrors = map[string]bool{
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"did not find expected node content":     true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected key":              true,
+	"did not find expected <document start>": true,
+	"did not find expected <stream-start>":   true,
+	"found undefined tag handle":             true,
+	"found duplicate %TAG directive":         true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
 }
 
 // mapping decodes the keys of m; prefix is "" at the top and "lic." etc. below.
@@ -155,14 +214,11 @@ func setFromNode(f *Field, p *Provider, v *yaml.Node) string {
 	}
 	switch f.Kind {
 	case KindInt:
-		if v.Tag != "!!int" {
-			return fmt.Sprintf("must be an integer, got %s", describe(v))
+		n, msg := intValue(v)
+		if msg != "" {
+			return msg
 		}
-		n, err := strconv.ParseInt(strings.ReplaceAll(v.Value, "_", ""), 0, 64)
-		if err != nil || n != int64(int(n)) || n > 1<<40 || n < -(1<<40) {
-			return "integer out of range"
-		}
-		*f.num(p) = int(n)
+		*f.num(p) = n
 	case KindTime:
 		t, err := ParseTimestamp(v.Value)
 		if err != nil {
@@ -170,12 +226,61 @@ func setFromNode(f *Field, p *Provider, v *yaml.Node) string {
 		}
 		*f.ts(p) = t
 	default:
-		if v.Tag == "!!binary" {
+		switch {
+		case v.Tag == "!!binary":
 			return "must be text"
+		case v.Tag == "!!bool" || v.Tag == "!!float" || v.Tag == "!!int" && !digitsAsText[f.Path]:
+			return fmt.Sprintf("must be text, got %s: quote it", describeText(v)) // no echo: it may be the pwd
 		}
 		*f.str(p) = v.Value
 	}
 	return ""
+}
+
+// digitsAsText are the string fields that take an unquoted integer as the
+// text written ("login: 3528769"), as the JSON schema does: account names
+// and free text (and id, whose UUID rule says more than "quote it"). Host
+// and enumeration fields want text.
+var digitsAsText = map[string]bool{
+	"id": true, "code": true, "username": true, "login": true, "pwd": true, "opts.title": true, "opts.comment": true,
+}
+
+// maxInt bounds integer fields: far beyond any real value, and exact in a
+// float64, so that the JSON schema's maximum says the same.
+const maxInt = 1 << 40
+
+// intValue reads an integer field. A YAML float with an integral value
+// (1.0, 6e2) is that integer: JSON Schema and every YAML editor see 1.0 and
+// 1 as the same number, so trunkd does too.
+func intValue(v *yaml.Node) (int, string) {
+	switch v.Tag {
+	case "!!int":
+		n, err := strconv.ParseInt(strings.ReplaceAll(v.Value, "_", ""), 0, 64)
+		if err != nil || n > maxInt || n < -maxInt {
+			return 0, "integer out of range"
+		}
+		return int(n), ""
+	case "!!float":
+		x, err := strconv.ParseFloat(strings.ReplaceAll(v.Value, "_", ""), 64)
+		if err != nil || x != math.Trunc(x) {
+			return 0, fmt.Sprintf("must be an integer, got %s", describe(v))
+		}
+		if x > maxInt || x < -maxInt {
+			return 0, "integer out of range"
+		}
+		return int(x), ""
+	}
+	return 0, fmt.Sprintf("must be an integer, got %s", describe(v))
+}
+
+func describeText(v *yaml.Node) string {
+	switch v.Tag {
+	case "!!bool":
+		return "a boolean"
+	case "!!float":
+		return "a decimal number"
+	}
+	return "a number"
 }
 
 func describe(v *yaml.Node) string {

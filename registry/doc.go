@@ -12,8 +12,20 @@
 // new snapshot, the latest winning when they are slow. The watcher treats
 // fsnotify events as hints, debounces them and rescans. Writes (Create,
 // Update, Delete) go to the files atomically and are in the snapshot when
-// they return; an Update edits the YAML node tree so that comments, key order
-// and untouched values stay as the operator wrote them.
+// they return. An Update replaces only the bytes of the changed values in
+// the file (new fields are added at the end of their mapping), so every
+// untouched line stays byte-identical: alignment, comments, quoting. Where
+// a value cannot be located in place it re-encodes the node tree, which
+// keeps comments and key order. Either way the new content is parsed back
+// before it replaces the file and must read as exactly the intended
+// provider; an edit of a value shared through a YAML anchor is refused
+// (AnchorError, a conflict) rather than silently changing its aliases.
+//
+// Problems of one file are reported all at once (an unknown key does not
+// hide a bad value), sorted by line, at most MaxProblemsPerFile of them
+// and then how many more. trunkd validate and the git hook judge files
+// with a Checker, as the daemon does; errors of writes name the file, never
+// the providers directory, because they reach API clients.
 //
 // # One update path
 //
@@ -75,8 +87,22 @@
 //   - Hosts (domain, proxyaddr, localdomain, pingsrv, extaddrs,
 //     alternative_proxies): IsHost, which admits only characters that are
 //     safe in SIP URIs and every engine's syntax.
+//     Ports are decimal 1-65535 without sign or leading zero, and a ':'
+//     must be followed by one ("sbc.example:" is refused).
+//   - Types as JSON sees them, so that examples/schema agrees: an integer
+//     field takes an integral float (enabled: 1.0, expires: 6e2), at most
+//     2^40; code, username, login, pwd, opts and id take an unquoted
+//     integer as the text written (login: 3528769); a boolean or decimal
+//     number in a text field, or a number in a host or enumeration field,
+//     is refused ("quote it").
 //
 // Decisions where the contract is silent:
+//   - ext.lwt of a write is the time of the write; only when the stored
+//     lwt is less than a second ahead (two writes in one tick) is it moved
+//     on by 10 ms instead, so a lwt far in the future (a wrong clock, a
+//     hand edit) does not stick. ext.ct never changes.
+//   - Changing the id through an update is refused with the contract's
+//     words, "id is prohibited for modification".
 //   - A file without id gets DeriveID(code), a name-based UUID; the file is
 //     not rewritten. A file without ext gets ext.ct = ext.lwt = its mtime,
 //     clamped to now (a file stamped in the future claims no future write);

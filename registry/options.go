@@ -18,6 +18,16 @@ type Options struct {
 	Resync     time.Duration         // backstop rescan period, default 60 s
 	StuckAfter time.Duration         // Healthy fails when the lock is held longer, default DefaultStuckAfter
 	Clock      Clock                 // nil: the real clock
+	Secrets    Secrets               // nil: provider files are plaintext
+}
+
+// Secrets turns a stored provider file into the plaintext the registry
+// parses (Decode), and a written plaintext into what is stored (Encode;
+// stored is the file as it is now, nil for a new one): SOPS-encrypted
+// passwords, registry/sops's Codec. Errors name the file, never a value.
+type Secrets interface {
+	Decode(name string, data []byte) ([]byte, error)
+	Encode(name string, plain, stored []byte) ([]byte, error)
 }
 
 // Clock is the registry's source of time (ext times, snapshot times,

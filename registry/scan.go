@@ -147,7 +147,11 @@ func (r *Registry) deriveExt(p *Provider, fp fingerprint, ct, lwt bool) {
 // parseState turns file content into a state; on failure the last good
 // version of old is kept.
 func (r *Registry) parseState(path string, data []byte, hash [32]byte, fp fingerprint, old *fileState) *fileState {
-	pr, probs := parse(path, data)
+	plain, probs := r.decode(path, data)
+	var pr *parsed
+	if probs == nil {
+		pr, probs = parse(path, plain)
+	}
 	if len(probs) > 0 {
 		st := r.failedState(old, fp, probs)
 		st.hash = hash
@@ -157,7 +161,7 @@ func (r *Registry) parseState(path string, data []byte, hash [32]byte, fp finger
 	if p.ID == "" {
 		p.ID = DeriveID(p.Code)
 	}
-	st := &fileState{fp: fp, hash: hash, good: &p, codeLine: pr.lineOf("code"), idLine: pr.lineOf("id"),
+	st := &fileState{fp: fp, hash: hash, good: &p, codeLine: pr.lineOf("code"), idLine: pr.idLine(),
 		ctFromMtime: !pr.has["ext.ct"], lwtFromMtime: !pr.has["ext.lwt"]}
 	r.deriveExt(&p, fp, st.ctFromMtime, st.lwtFromMtime)
 	return st

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Errors of the store; API handlers map them to status codes.
@@ -42,45 +43,42 @@ func (r *Registry) Create(p Provider) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := WriteFile(r.dir, name, data, false); err != nil {
-		return nil, fmt.Errorf("create provider %q: %w", p.Code, err)
+	written, err := verifyWrite(name, data, &p)
+	if err != nil {
+		return nil, err
 	}
-	return r.afterWrite(name, data, &p)
+	if data, err = r.encode(name, data, nil); err != nil {
+		return nil, err
+	}
+	if err := CreateFile(r.dir, name, data); err != nil {
+		return nil, r.clientError(fmt.Errorf("create provider %q: %w", p.Code, err))
+	}
+	r.afterWrite(name, data, written, &p)
+	return &p, nil
 }
 
 // Update applies change to the current version of provider id and writes
-// the result into its file, editing only the changed values. change may
-// return an error (a failed precondition) to abort. ext.lwt advances; id and
-// ext.ct cannot change.
+// the result into its file, replacing only the bytes of the changed values
+// (see splice.go); the file is parsed back before it replaces the old one
+// and must read as exactly the intended provider. change may return an
+// error (a failed precondition) to abort. ext.lwt becomes the time of the
+// write; id and ext.ct cannot change.
 func (r *Registry) Update(id string, change func(p *Provider) error) (*Provider, error) {
 	id = strings.ToLower(id)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	name, pr, err := r.readCurrent(id)
+	cur, ok := r.Snapshot().ByID(id)
+	if !ok {
+		return nil, ErrNotFound
+	}
+	name, stored, data, pr, err := r.readCurrent(id)
 	if err != nil {
 		return nil, err
 	}
 	old := pr.p
-	if old.ID == "" {
-		old.ID = id
-	}
-	old.Ext = r.Snapshot().mustByID(id).Ext
-	next := old
-	if err := change(&next); err != nil {
-		return nil, err
-	}
-	next.normalize()
-	if next.ID != old.ID {
-		return nil, Problems{{Field: "id", Msg: "is prohibited for modification"}}
-	}
-	next.Ext = Ext{CT: old.Ext.CT, LWT: NewTimestamp(r.now())}
-	if !next.Ext.LWT.After(old.Ext.LWT.Time) {
-		next.Ext.LWT = NewTimestamp(old.Ext.LWT.Add(10 * 1e6))
-	}
-	if probs := Validate(&next); len(probs) > 0 {
-		return nil, probs
-	}
-	if err := r.checkUnique(&next, id); err != nil {
+	old.ID, old.Ext = id, cur.Ext
+	next, err := r.nextVersion(old, change)
+	if err != nil {
 		return nil, err
 	}
 	// Compare with the file as written: absent ext gets written, and a
@@ -90,15 +88,49 @@ func (r *Registry) Update(id string, change func(p *Provider) error) (*Provider,
 	if next.Code == old.Code {
 		base.ID = old.ID
 	}
-	editDoc(pr.doc, &base, &next)
-	data, err := encodeDoc(pr.doc)
+	out, written, err := editFile(name, data, pr.doc, &base, &next)
 	if err != nil {
 		return nil, err
 	}
-	if err := WriteFile(r.dir, name, data, true); err != nil {
-		return nil, fmt.Errorf("update provider %q: %w", next.Code, err)
+	if out, err = r.encode(name, out, stored); err != nil {
+		return nil, err
 	}
-	return r.afterWrite(name, data, &next)
+	if err := ReplaceFile(r.dir, name, out); err != nil {
+		return nil, r.clientError(fmt.Errorf("update provider %q: %w", next.Code, err))
+	}
+	r.afterWrite(name, out, written, &next)
+	return &next, nil
+}
+
+// nextVersion applies change to old and checks the result: same id,
+// valid, code and id unique; ext.lwt becomes the time of the write.
+func (r *Registry) nextVersion(old Provider, change func(p *Provider) error) (Provider, error) {
+	next := old
+	if err := change(&next); err != nil {
+		return next, err
+	}
+	next.normalize()
+	if next.ID != old.ID {
+		return next, Problems{{Msg: "id is prohibited for modification"}}
+	}
+	next.Ext = Ext{CT: old.Ext.CT, LWT: r.writeTime(old.Ext.LWT)}
+	if probs := Validate(&next); len(probs) > 0 {
+		return next, probs
+	}
+	return next, r.checkUnique(&next, old.ID)
+}
+
+// writeTime is the ext.lwt of a write: the current time, or 10 ms after
+// the last write when that is less than a second ahead (two writes within
+// one tick, a small step back of the clock), so that lwt keeps increasing.
+// A last write time further ahead (a wrong clock, a hand-edited 2099) is
+// not carried on: the real time replaces it.
+func (r *Registry) writeTime(last Timestamp) Timestamp {
+	now := NewTimestamp(r.now())
+	if !now.After(last.Time) && last.Sub(now.Time) < time.Second {
+		return NewTimestamp(last.Add(10 * time.Millisecond))
+	}
+	return now
 }
 
 // Delete removes the file of provider id after check (a precondition, may
@@ -123,25 +155,28 @@ func (r *Registry) Delete(id string, check func(p *Provider) error) error {
 	return nil
 }
 
-// readCurrent reads and parses the file of provider id as it is on disk now.
-func (r *Registry) readCurrent(id string) (string, *parsed, error) {
-	name := r.Snapshot().FileOf(id)
+// readCurrent reads the file of provider id as it is on disk now: its
+// stored bytes and its plaintext, parsed.
+func (r *Registry) readCurrent(id string) (name string, stored, plain []byte, pr *parsed, err error) {
+	name = r.Snapshot().FileOf(id)
 	if name == "" {
-		return "", nil, ErrNotFound
+		return "", nil, nil, nil, ErrNotFound
 	}
-	path := filepath.Join(r.dir, name)
-	data, err := ReadFile(path) // never blocks on a FIFO while holding r.mu
+	stored, err = ReadFile(filepath.Join(r.dir, name)) // never blocks on a FIFO while holding r.mu
 	if err != nil {
-		return "", nil, fmt.Errorf("%w: read %s: %v", ErrConflict, name, err)
+		return "", nil, nil, nil, r.clientError(fmt.Errorf("%w: read %s: %w", ErrConflict, name, err))
 	}
-	pr, probs := parse(name, data) // name, not path: this error reaches API clients
+	plain, probs := r.decode(name, stored) // name, not path: this error reaches API clients
+	if probs == nil {
+		pr, probs = parse(name, plain)
+	}
 	if len(probs) > 0 {
-		return "", nil, fmt.Errorf("%w: %s is invalid on disk, fix it first: %v", ErrConflict, name, probs[0])
+		return "", nil, nil, nil, fmt.Errorf("%w: %s is invalid on disk, fix it first: %v", ErrConflict, name, probs[0])
 	}
 	if got := pr.p.ID; got != "" && got != id || got == "" && DeriveID(pr.p.Code) != id {
-		return "", nil, fmt.Errorf("%w: %s changed on disk since the last reload", ErrConflict, name)
+		return "", nil, nil, nil, fmt.Errorf("%w: %s changed on disk since the last reload", ErrConflict, name)
 	}
-	return name, pr, nil
+	return name, stored, plain, pr, nil
 }
 
 // checkUnique rejects a code or id that another provider already has.
@@ -158,18 +193,32 @@ func (r *Registry) checkUnique(p *Provider, self string) error {
 	return nil
 }
 
-// afterWrite records a file the store just wrote and publishes the snapshot
-// that holds it, so the watcher's later rescan finds nothing new.
-func (r *Registry) afterWrite(name string, data []byte, p *Provider) (*Provider, error) {
-	st := &fileState{hash: sha256.Sum256(data), good: p, codeLine: 1, idLine: 1}
+// afterWrite records a file the store just wrote (pr is its content parsed
+// back) and publishes the snapshot that holds p, so the watcher's later
+// rescan finds nothing new.
+func (r *Registry) afterWrite(name string, data []byte, pr *parsed, p *Provider) {
+	st := &fileState{hash: sha256.Sum256(data), good: p, codeLine: pr.lineOf("code"), idLine: pr.idLine()}
 	if fp, err := statFingerprint(filepath.Join(r.dir, name)); err == nil {
 		st.fp = fp
 	}
 	r.commit(name, st)
-	return p, nil
 }
 
-func (s *Snapshot) mustByID(id string) *Provider {
-	p, _ := s.ByID(id)
-	return p
+// clientError keeps the providers directory out of err's text: store
+// errors reach API clients, which get file names only. errors.Is and As
+// still see the wrapped errors.
+func (r *Registry) clientError(err error) error {
+	msg := strings.ReplaceAll(err.Error(), r.dir+string(filepath.Separator), "")
+	if msg == err.Error() {
+		return err
+	}
+	return &scrubbedError{msg: strings.ReplaceAll(msg, r.dir, "the providers directory"), err: err}
 }
+
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }

@@ -166,7 +166,7 @@ func TestUpdateErrors(t *testing.T) {
 	before, _ := os.ReadFile(path)
 	var probs Problems
 	if _, err := r.Update(p.ID, func(q *Provider) error { q.ID = DeriveID("x"); return nil }); !errors.As(err, &probs) ||
-		probs[0].Error() != "id: is prohibited for modification" {
+		probs[0].Error() != "id is prohibited for modification" {
 		t.Errorf("id change: %v", err)
 	}
 	if _, err := r.Update(p.ID, func(q *Provider) error { q.Code = "Oktell"; return nil }); !errors.Is(err, ErrConflict) {

@@ -36,14 +36,7 @@ func Validate(p *Provider) Problems {
 		add("code", "%s", msg)
 	}
 	validateUsers(p, add)
-	for _, f := range []struct {
-		name string
-		v    int
-	}{{"enabled", p.Enabled}, {"reg", p.Reg}, {"media", p.Media}, {"reinvite", p.Reinvite}, {"translit", p.Translit}} {
-		if f.v != 0 && f.v != 1 {
-			add(f.name, "must be 0 or 1, got %d", f.v)
-		}
-	}
+	validateFlags(p, add)
 	validateAddresses(p, add)
 	validateNumbers(p, add)
 	if !oneOf(p.PingMode, "none", "rn", "options") {
@@ -125,6 +118,18 @@ func badSIPUser(s string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// validateFlags checks the 0/1 fields.
+func validateFlags(p *Provider, add func(field, format string, args ...any)) {
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"enabled", p.Enabled}, {"reg", p.Reg}, {"media", p.Media}, {"reinvite", p.Reinvite}, {"translit", p.Translit}} {
+		if f.v != 0 && f.v != 1 {
+			add(f.name, "must be 0 or 1, got %d", f.v)
+		}
+	}
 }
 
 // validateAddresses checks domain, proxy, transport and address lists.

@@ -12,9 +12,10 @@
 // the configured server_index when one is set) sorted by code, the subset
 // with reg: 1, the target's vars and name. A Trunk carries every provider
 // field under its Go name plus the derived values of DESIGN.md §6: AOR user
-// (username, else login), digest user (login, else username), next hop
-// (proxyaddr:proxyport with port 0 → 5060, 5061 for tls; else domain with
-// no port, so the engine uses DNS), alternative proxies, the hosts inbound
+// (username, else login), digest user (login, else username), both the
+// code for a registering trunk with neither (registry.Provider.AORUser),
+// next hop (proxyaddr:proxyport with port 0 → 5060, 5061 for tls; else
+// domain with no port, so the engine uses DNS), alternative proxies, the hosts inbound
 // requests come from, and expires (0 → 600, the registry default). Helper
 // functions are documented on funcs: engine escapes, SIP URIs, HA1.
 //

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -193,4 +194,72 @@ func TestBackoffCountsTime(t *testing.T) {
 	if wait := st.NextRetry.Sub(st.LastError.Time); wait != 5*time.Minute {
 		t.Fatalf("after 10 minutes of failures the wait is %s, want RetryMax 5m", wait)
 	}
+}
+
+// TestKillDuringReloadIsUndoneAtStart is TestStopDuringReloadIsFinishedAtStart
+// with a real kill -9: a child process (this test binary) renders a change
+// whose reload hangs, is killed while the reload runs, and a renderer
+// started afterwards rolls the change back when the engine rejects it.
+func TestKillDuringReloadIsUndoneAtStart(t *testing.T) {
+	if os.Getenv("TRUNKD_RENDER_CHILD") != "" {
+		renderChild(t)
+		return
+	}
+	f := newFixture(t, "alpha")
+	started, rejecting := filepath.Join(f.out, "started"), filepath.Join(f.out, "rejecting")
+	tc := f.uacreg(func(tc *TargetConfig) {
+		tc.ReloadCmd = `echo reload >> ` + filepath.Join(f.out, "reloads") +
+			`; if grep -q ':120:' "$TRUNKD_OUTPUT"; then [ -e ` + rejecting + ` ] && { echo rejected; exit 1; }; echo $$ > ` + started + `; sleep 30; fi`
+	})
+	r, _, _ := testRenderer(t, Config{Targets: []TargetConfig{tc}}, -1)
+	if err := r.RenderOnce(t.Context(), f.reg.Snapshot()); err != nil {
+		t.Fatal(err)
+	}
+	good := readFile(t, tc.Output)
+	f.set(t, "alpha", trunkYAML("alpha", "alpha-pw", 120))
+
+	child := exec.Command(os.Args[0], "-test.run=^TestKillDuringReloadIsUndoneAtStart$")
+	child.Env = append(os.Environ(), "TRUNKD_RENDER_CHILD=1", "TRUNKD_CHILD_PROVIDERS="+f.dir,
+		"TRUNKD_CHILD_OUTPUT="+tc.Output, "TRUNKD_CHILD_RELOAD="+tc.ReloadCmd)
+	var childOut strings.Builder
+	child.Stdout, child.Stderr = &childOut, &childOut
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "the child's reload to start", func() bool {
+		data, _ := os.ReadFile(started)
+		return strings.HasSuffix(string(data), "\n")
+	})
+	if err := child.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = child.Wait()
+	// The killed daemon's reload (its own process group) outlives it, as
+	// it would in production; stop it here.
+	if pgid, err := strconv.Atoi(strings.TrimSpace(readFile(t, started))); err == nil {
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	}
+	if !newJournal(tc.Output).pending() || !strings.Contains(readFile(t, tc.Output), ":120:") {
+		t.Fatalf("after kill -9: no journal or not the new file; child output:\n%s", childOut.String())
+	}
+
+	writeFile(t, rejecting, "")
+	restarted, _, _ := testRenderer(t, Config{Targets: []TargetConfig{tc}}, -1)
+	err := restarted.RenderOnce(t.Context(), f.reg.Snapshot())
+	if err == nil || !strings.Contains(err.Error(), "previous file restored and reloaded") || readFile(t, tc.Output) != good {
+		t.Fatalf("start after kill -9: %v; rolled back: %v", err, readFile(t, tc.Output) == good)
+	}
+	if newJournal(tc.Output).pending() {
+		t.Error("journal left after the rollback")
+	}
+}
+
+// renderChild is the daemon that TestKillDuringReloadIsUndoneAtStart kills.
+func renderChild(t *testing.T) {
+	reg := openRegistry(t, os.Getenv("TRUNKD_CHILD_PROVIDERS"))
+	tc := TargetConfig{Name: "uacreg", Template: "kamailio/uacreg", Output: os.Getenv("TRUNKD_CHILD_OUTPUT"),
+		ReloadCmd: os.Getenv("TRUNKD_CHILD_RELOAD"), Timeout: time.Minute}
+	r, _, _ := testRenderer(t, Config{Targets: []TargetConfig{tc}}, -1)
+	_ = r.RenderOnce(context.Background(), reg.Snapshot())
+	t.Fatal("the child should have been killed during the reload")
 }

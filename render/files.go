@@ -1,9 +1,9 @@
 package render
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -39,11 +39,11 @@ func readLive(path string) (liveFile, error) {
 	if err != nil {
 		return liveFile{}, fmt.Errorf("stat live file: %w", err)
 	}
-	data, err := io.ReadAll(f)
-	if err != nil {
+	buf := bytes.NewBuffer(make([]byte, 0, info.Size()+bytes.MinRead)) // one allocation for megabytes
+	if _, err := buf.ReadFrom(f); err != nil {
 		return liveFile{}, fmt.Errorf("read live file: %w", err)
 	}
-	return liveFile{exists: true, data: data, info: info}, nil
+	return liveFile{exists: true, data: buf.Bytes(), info: info}, nil
 }
 
 // mtimeAfter returns a whole-second time that is now, or one second past

@@ -11,7 +11,6 @@ import (
 // record stores the result in the target's status, metrics and log.
 func (r *Renderer) record(t *target, snap *registry.Snapshot, res result) {
 	now := r.now()
-	name := t.cfg.Name
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	t.lastRun = now
@@ -24,42 +23,58 @@ func (r *Renderer) record(t *target, snap *registry.Snapshot, res result) {
 	}
 	switch res.outcome {
 	case outcomeUnchanged, outcomeApplied:
-		t.st.State, t.st.Trunks, t.st.LastSuccess, t.st.HeldBack = StateOK, res.trunks, &now, nil
-		t.failingSince, t.confirmed = time.Time{}, nil
-		if len(res.failed) == 0 {
-			t.trunkErrorsSince = time.Time{}
-		} else {
-			t.trunkErrorsSince = cmp.Or(t.trunkErrorsSince, now)
-			r.scheduleRetry(t, now, t.trunkErrorsSince) // a fixed template file is picked up without a new snapshot
-		}
-		r.m.lastSuccess.WithLabelValues(name).Set(float64(now.UnixNano()) / 1e9)
-		r.m.trunks.WithLabelValues(name).Set(float64(res.trunks))
-		r.m.held.WithLabelValues(name).Set(0)
-		if res.outcome == outcomeApplied {
-			t.st.LastChange = &now
-			r.m.changes.WithLabelValues(name).Inc()
-			r.log.Info("render applied", "target", name, "output", t.cfg.Output, "trunks", res.trunks, "generation", t.st.Generation)
-		}
+		r.recordSuccess(t, now, res)
 	case outcomeHeld:
-		if t.st.HeldBack != nil {
-			res.hold.Since = t.st.HeldBack.Since
-		}
-		t.st.State, t.st.HeldBack = StateHeldBack, res.hold
-		r.m.held.WithLabelValues(name).Set(1)
-		r.log.Warn("render held back by the drop guard; confirm with the API or confirm_drop",
-			"target", name, "live_trunks", res.hold.LiveTrunks, "new_trunks", res.hold.NewTrunks,
-			"removed", res.hold.Removed, "max_drop_ratio", r.maxDrop)
+		r.recordHeld(t, res.hold)
 	case outcomeFailed:
-		msg := r.red.apply(res.err.Error())
-		out := r.red.apply(res.output)
-		t.st.State = StateFailed
-		t.st.LastError = &TargetError{Time: now, Stage: res.stage, Message: msg, Output: tail(out, 2048)}
-		t.failingSince = cmp.Or(t.failingSince, now)
-		retry := r.scheduleRetry(t, now, t.failingSince)
-		r.m.failures.WithLabelValues(name, res.stage).Inc()
-		r.log.Error("render failed", "target", name, "stage", res.stage,
-			"error", msg, "output", tail(out, 4096), "retry_in", retry.Sub(now).Round(time.Second))
+		r.recordFailure(t, now, res)
 	}
+}
+
+// recordSuccess: the live file is the render. Guarded by r.mu.
+func (r *Renderer) recordSuccess(t *target, now time.Time, res result) {
+	name := t.cfg.Name
+	t.st.State, t.st.Trunks, t.st.LastSuccess, t.st.HeldBack = StateOK, res.trunks, &now, nil
+	t.failingSince, t.confirmed = time.Time{}, nil
+	if len(res.failed) == 0 {
+		t.trunkErrorsSince = time.Time{}
+	} else {
+		t.trunkErrorsSince = cmp.Or(t.trunkErrorsSince, now)
+		r.scheduleRetry(t, now, t.trunkErrorsSince) // a fixed template file is picked up without a new snapshot
+	}
+	r.m.lastSuccess.WithLabelValues(name).Set(float64(now.UnixNano()) / 1e9)
+	r.m.trunks.WithLabelValues(name).Set(float64(res.trunks))
+	r.m.held.WithLabelValues(name).Set(0)
+	if res.outcome == outcomeApplied {
+		t.st.LastChange = &now
+		r.m.changes.WithLabelValues(name).Inc()
+		r.log.Info("render applied", "target", name, "output", t.cfg.Output, "trunks", res.trunks, "generation", t.st.Generation)
+	}
+}
+
+// recordHeld: the drop guard holds the render back. Guarded by r.mu.
+func (r *Renderer) recordHeld(t *target, hold *HeldDrop) {
+	if t.st.HeldBack != nil {
+		hold.Since = t.st.HeldBack.Since
+	}
+	t.st.State, t.st.HeldBack = StateHeldBack, hold
+	r.m.held.WithLabelValues(t.cfg.Name).Set(1)
+	r.log.Warn("render held back by the drop guard; confirm with the API or confirm_drop",
+		"target", t.cfg.Name, "live_trunks", hold.LiveTrunks, "new_trunks", hold.NewTrunks,
+		"removed", hold.Removed, "max_drop_ratio", r.maxDrop)
+}
+
+// recordFailure: a stage failed; a retry is scheduled. Guarded by r.mu.
+func (r *Renderer) recordFailure(t *target, now time.Time, res result) {
+	msg := r.red.apply(res.err.Error())
+	out := r.red.apply(res.output)
+	t.st.State = StateFailed
+	t.st.LastError = &TargetError{Time: now, Stage: res.stage, Message: msg, Output: tail(out, 2048)}
+	t.failingSince = cmp.Or(t.failingSince, now)
+	retry := r.scheduleRetry(t, now, t.failingSince)
+	r.m.failures.WithLabelValues(t.cfg.Name, res.stage).Inc()
+	r.log.Error("render failed", "target", t.cfg.Name, "stage", res.stage,
+		"error", msg, "output", tail(out, 4096), "retry_in", retry.Sub(now).Round(time.Second))
 }
 
 // scheduleRetry makes t due after the backoff for a problem that began

@@ -8,6 +8,29 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
+// regOutcome is the result of one registration check.
+type regOutcome struct {
+	state      string
+	code       int
+	reason     string
+	answered   bool // a target answered (proves reachability)
+	target     int  // index of the last target tried
+	bindings   []Binding
+	granted    int // bind mode: seconds the registrar granted our binding
+	retryAfter time.Duration
+	rtt        time.Duration
+	canceled   bool
+}
+
+// pingOutcome is the result of one ping.
+type pingOutcome struct {
+	alive, answered, sentOnly, canceled bool
+	code                                int // 0 for CRLF
+	reason                              string
+	rtt                                 time.Duration
+	target                              target
+}
+
 // classifyRegister turns the final answer to a REGISTER into an outcome.
 // own is our Contact in bind mode (nil for a query), requested the expiry
 // asked for (noExpires: none).

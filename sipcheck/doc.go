@@ -10,15 +10,19 @@
 // Top down: prober.go keeps one trunk per active provider (reconcile,
 // shutdown, State, Summary). trunk.go is the trunk and its life (create,
 // stop, un-register); schedule.go its timers (start, runReg, runPing, next
-// delays); record.go writes outcomes into its state, metrics and log
-// (state.go turns that into the API's State). register.go and ping.go run
-// the exchanges; request.go builds the requests and classify.go turns
-// answers into outcomes, both pure functions; digest.go answers challenges.
-// Below them engine.go (the sipgo user agent), answer.go (one transaction),
-// keepalive.go and framing.go (CRLF keep-alives), streamclose.go, resolve.go.
-// A trunk's fields say who owns them: set at creation; the registration
-// goroutine's (the REGISTER session and where our binding is); or guarded
-// by its mutex.
+// delays); record.go keeps its state: outcomes into state, metrics and log,
+// and the State the API reads. register.go and ping.go run the exchanges;
+// request.go builds the requests and classify.go turns answers into
+// outcomes, both pure functions; digest.go answers challenges. state.go
+// holds the API's types and state names. Below them engine.go (the sipgo
+// user agent), answer.go (one transaction), keepalive.go and framing.go
+// (CRLF keep-alives), resolve.go; package sipconn closes stream
+// connections at shutdown. The trunk's and the engine's methods live in the
+// files of their concepts and refer to the type's file; the type's file
+// calls back into them only to create and stop (newSession, registerAt for
+// the un-REGISTER, the keep-alive read filter). A trunk's fields say who
+// owns them: set at creation; the registration goroutine's (the REGISTER
+// session and where our binding is); or guarded by its mutex.
 //
 // # Semantics decided here (where DESIGN.md §6 and the issue are silent)
 //
@@ -149,7 +153,7 @@
 //
 // Shutdown. TCP and TLS connections are closed socket first, before the
 // user agent, so that sipgo v1.7.3 does not log "TCP ref went negative" for
-// each one (see closeStreams for its reference counting).
+// each one (package sipconn explains its reference counting).
 //
 // One-shot. CheckOnce (trunkd probe) checks a trunk whether or not it is
 // active, from the listen host on a free port (it can run next to the

@@ -16,6 +16,8 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/trunkd/trunkd/sipcheck/sipconn"
 )
 
 // engine is the one sipgo user agent shared by every trunk: a UDP socket
@@ -34,7 +36,7 @@ type engine struct {
 	advPort   int
 	dns       *resolver
 	ka        *keepalives
-	peers     streamPeers
+	peers     sipconn.Peers // TCP/TLS peers, closed socket first at close
 	m         *metrics
 	trace     tracer
 	timeout   time.Duration
@@ -205,7 +207,7 @@ func (e *engine) waitListener() error {
 // close stops the UA and the socket and waits for the reader.
 func (e *engine) close() {
 	e.closeOnce.Do(func() {
-		e.closeStreams()
+		e.peers.Close(e.ua.TransportLayer(), time.Second)
 		e.conn.Close()
 		e.ua.Close()
 		e.wg.Wait()
@@ -241,7 +243,7 @@ func (e *engine) route(ctx context.Context, req *sip.Request, t target) error {
 	}
 	dest := netip.AddrPortFrom(ip, uint16(t.port)).String()
 	if t.transport == "tcp" {
-		e.peers.add("tcp", dest)
+		e.peers.Add("tcp", dest)
 	}
 	req.SetDestination(dest)
 	return nil

@@ -13,11 +13,8 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-var (
-	crlfPing = []byte("\r\n\r\n")
-	// methodCRLF labels keep-alive metrics.
-	methodCRLF = "CRLF"
-)
+// crlfPing is the RFC 5626 keep-alive ping.
+var crlfPing = []byte("\r\n\r\n")
 
 // keepalives matches RFC 5626 pongs (a CRLF between SIP messages on a TCP
 // or TLS connection) to the pings waiting for them. Trunks that share a
@@ -62,13 +59,13 @@ func (k *keepalives) abandon(key string, f *flight) {
 // readFilter sees every read of the UA's transports before sipgo parses it
 // and passes it on unchanged (sipgo skips CRLFs before a start line). Reads
 // of TCP and TLS connections go to the keep-alive framing and name the
-// connection's peer for closeStreams.
+// connection's peer for the shutdown (package sipconn).
 func (e *engine) readFilter(props sip.TransportReadProps, data []byte) ([]byte, error) {
 	if props.Transport == "UDP" || props.RemoteAddr == nil || props.LocalAddr == nil {
 		return data, nil
 	}
 	remote := props.RemoteAddr.String()
-	e.peers.add(props.Transport, remote)
+	e.peers.Add(props.Transport, remote)
 	e.ka.observe(props.LocalAddr.String()+" "+remote, remote, data)
 	return data, nil
 }

@@ -78,6 +78,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	return m, nil
 }
 
+// methodCRLF is the method label of RFC 5626 keep-alives.
+const methodCRLF = "CRLF"
+
 // trunkMethods are the method label values of per-trunk series.
 var trunkMethods = []string{"REGISTER", "OPTIONS", methodCRLF}
 

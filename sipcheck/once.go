@@ -50,7 +50,7 @@ func CheckOnce(ctx context.Context, cfg Config, p *registry.Provider, out io.Wri
 	fmt.Fprintf(out, "trunk %s (%s): registration %s, ping %s, from udp:%s\n\n", p.Code, p.ID,
 		regSummaryMode(t), p.PingMode, eng.laddr)
 	rep := Report{OK: checkOnce(ctx, t)}
-	st := t.state()
+	st := t.view()
 	rep.Registration, rep.Ping = st.Registration, st.Ping
 	var unreg *regOutcome
 	if t.bind && t.boundTo != nil && ctx.Err() == nil {

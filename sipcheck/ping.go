@@ -2,25 +2,7 @@ package sipcheck
 
 import (
 	"context"
-	"time"
 )
-
-// Reachability states.
-const (
-	Up      = "up"
-	Down    = "down"
-	Unknown = "unknown"
-	Off     = "off"
-)
-
-// pingOutcome is the result of one ping.
-type pingOutcome struct {
-	alive, answered, sentOnly, canceled bool
-	code                                int // 0 for CRLF
-	reason                              string
-	rtt                                 time.Duration
-	target                              target
-}
 
 // pingCheck sends one ping per pingmode to pingsrv or the current target.
 func (t *trunk) pingCheck(ctx context.Context) pingOutcome {

@@ -204,7 +204,7 @@ func (p *Prober) State(id string) (State, bool) {
 	if t == nil {
 		return State{}, false
 	}
-	return t.state(), true
+	return t.view(), true
 }
 
 // ProviderState serves GET /rest/v1/uc/providers/{id}/state (api.StateSource).

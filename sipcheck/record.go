@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// This file records outcomes: the trunk's state, its metrics and the log
-// lines of state changes.
+// This file keeps the trunk's state: it records outcomes in the state, the
+// metrics and the log lines of changes, and reads the state for the API.
 
 // applyReg records an outcome in the state and the metrics. Called with t.mu held.
 func (t *trunk) applyReg(out regOutcome, at time.Time) {
@@ -143,4 +143,51 @@ func (t *trunk) observeReach(ok bool, ev reachEvidence) {
 	}
 	attrs = append(attrs, "reason", ev.reason, "target", ev.target.String())
 	t.log.Log(context.Background(), lvl, "trunk reachability changed", attrs...)
+}
+
+// view is the trunk's State for the API.
+func (t *trunk) view() State {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := State{ID: t.sp.id, Code: t.sp.code, Target: t.targets[t.cur].String()}
+	for _, tg := range t.targets {
+		s.Targets = append(s.Targets, tg.String())
+	}
+	if t.reach.state != Unknown {
+		up := t.reach.state == Up
+		s.Reachable = &up
+	}
+	r := t.reg
+	s.Registration = RegistrationState{State: r.state, Mode: t.set.registerMode, LastCode: intPtr(r.code),
+		LastReason: r.reason, LastCheck: timePtr(r.lastCheck), NextCheck: timePtr(r.nextCheck),
+		ConsecutiveFailures: r.failures, RTTSeconds: secondsPtr(r.rtt, r.hasRTT),
+		Bindings: append([]Binding{}, r.bindings...), BindingsSeen: timePtr(r.bindingsSeen),
+		ExpiresAt: timePtr(r.expiresAt), EngineBinding: engineBinding(r.bindings, !r.bindingsSeen.IsZero())}
+	if !t.sp.reg {
+		s.Registration.NextCheck = nil
+	}
+	s.Ping = t.pingState()
+	return s
+}
+
+// pingState is the ping part of view. Called with t.mu held.
+func (t *trunk) pingState() PingState {
+	p := t.ping
+	ps := PingState{Mode: t.sp.pingMode, Target: p.target, LastCode: intPtr(p.code), LastReason: p.reason,
+		LastCheck: timePtr(p.lastCheck), RTTSeconds: secondsPtr(p.rtt, p.hasRTT),
+		ConsecutiveFailures: t.reach.fails, ConsecutiveSuccesses: t.reach.succ}
+	switch {
+	case !t.pings():
+		ps.State, ps.ConsecutiveFailures, ps.ConsecutiveSuccesses = Off, 0, 0
+		return ps
+	case p.sentOnly:
+		ps.State = Unknown
+	default:
+		ps.State = t.reach.state
+	}
+	ps.NextCheck = timePtr(p.nextCheck)
+	if ps.Target == "" {
+		ps.Target = t.currentPingTarget().String()
+	}
+	return ps
 }

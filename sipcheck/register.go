@@ -3,37 +3,9 @@ package sipcheck
 import (
 	"context"
 	"math/rand/v2"
-	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
-
-// Registration states.
-const (
-	RegRegistered   = "registered"
-	RegRejected     = "rejected"
-	RegFailing      = "failing"
-	RegUnregistered = "unregistered"
-	RegOff          = "off"
-)
-
-// noExpires asks for no Expires header (expires: 0 in the provider file:
-// the registrar picks the expiry; query mode until a 423 asks for one).
-const noExpires = -1
-
-// regOutcome is the result of one registration check.
-type regOutcome struct {
-	state      string
-	code       int
-	reason     string
-	answered   bool // a target answered (proves reachability)
-	target     int  // index of the last target tried
-	bindings   []Binding
-	granted    int // bind mode: seconds the registrar granted our binding
-	retryAfter time.Duration
-	rtt        time.Duration
-	canceled   bool
-}
 
 // regSession is what consecutive REGISTERs of a trunk share (RFC 3261
 // §10.2.4: same Call-ID, CSeq + 1, same From tag). It belongs to the

@@ -2,6 +2,10 @@ package sipcheck
 
 import "github.com/emiago/sipgo/sip"
 
+// noExpires asks for no Expires header (expires: 0 in the provider file:
+// the registrar picks the expiry; query mode until a 423 asks for one).
+const noExpires = -1
+
 // registerRequest is what one REGISTER carries.
 type registerRequest struct {
 	domain, user    string // R-URI sip:domain; address of record sip:user@domain

@@ -2,6 +2,23 @@ package sipcheck
 
 import "time"
 
+// Registration states.
+const (
+	RegRegistered   = "registered"
+	RegRejected     = "rejected"
+	RegFailing      = "failing"
+	RegUnregistered = "unregistered"
+	RegOff          = "off"
+)
+
+// Reachability states.
+const (
+	Up      = "up"
+	Down    = "down"
+	Unknown = "unknown"
+	Off     = "off"
+)
+
 // State is the live SIP state of one trunk, served by
 // GET /rest/v1/uc/providers/{id}/state. It never holds the password.
 type State struct {
@@ -127,50 +144,4 @@ func secondsPtr(d time.Duration, ok bool) *float64 {
 	}
 	s := d.Seconds()
 	return &s
-}
-
-// state is the trunk's State for the API.
-func (t *trunk) state() State {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	s := State{ID: t.sp.id, Code: t.sp.code, Target: t.targets[t.cur].String()}
-	for _, tg := range t.targets {
-		s.Targets = append(s.Targets, tg.String())
-	}
-	if t.reach.state != Unknown {
-		up := t.reach.state == Up
-		s.Reachable = &up
-	}
-	r := t.reg
-	s.Registration = RegistrationState{State: r.state, Mode: t.set.registerMode, LastCode: intPtr(r.code),
-		LastReason: r.reason, LastCheck: timePtr(r.lastCheck), NextCheck: timePtr(r.nextCheck),
-		ConsecutiveFailures: r.failures, RTTSeconds: secondsPtr(r.rtt, r.hasRTT),
-		Bindings: append([]Binding{}, r.bindings...), BindingsSeen: timePtr(r.bindingsSeen),
-		ExpiresAt: timePtr(r.expiresAt), EngineBinding: engineBinding(r.bindings, !r.bindingsSeen.IsZero())}
-	if !t.sp.reg {
-		s.Registration.NextCheck = nil
-	}
-	s.Ping = t.pingState()
-	return s
-}
-
-func (t *trunk) pingState() PingState {
-	p := t.ping
-	ps := PingState{Mode: t.sp.pingMode, Target: p.target, LastCode: intPtr(p.code), LastReason: p.reason,
-		LastCheck: timePtr(p.lastCheck), RTTSeconds: secondsPtr(p.rtt, p.hasRTT),
-		ConsecutiveFailures: t.reach.fails, ConsecutiveSuccesses: t.reach.succ}
-	switch {
-	case !t.pings():
-		ps.State, ps.ConsecutiveFailures, ps.ConsecutiveSuccesses = Off, 0, 0
-		return ps
-	case p.sentOnly:
-		ps.State = Unknown
-	default:
-		ps.State = t.reach.state
-	}
-	ps.NextCheck = timePtr(p.nextCheck)
-	if ps.Target == "" {
-		ps.Target = t.currentPingTarget().String()
-	}
-	return ps
 }

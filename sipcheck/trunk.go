@@ -34,7 +34,8 @@ type trunk struct {
 	wg     sync.WaitGroup
 
 	// Owned by the registration goroutine (runReg; after stop has waited
-	// for it, unregister), never touched by anything else: no lock.
+	// for it, unregister; in CheckOnce its one goroutine), never touched
+	// by anything else: no lock.
 	sess    regSession
 	boundTo *target // bind mode: where the registrar holds our binding
 

@@ -6,10 +6,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/trunkd/trunkd/api"
+	"github.com/trunkd/trunkd/registry"
+	"github.com/trunkd/trunkd/registry/sops"
 	"github.com/trunkd/trunkd/render"
 	"github.com/trunkd/trunkd/sipcheck"
 )
@@ -20,11 +25,60 @@ type config struct {
 	ProvidersDir string          `yaml:"providers_dir"`
 	Listen       string          `yaml:"listen"`
 	ServerIndex  *int            `yaml:"server_index"`
+	HTTP         httpConfig      `yaml:"http"`
 	Auth         authConfig      `yaml:"auth"`
 	Render       render.Config   `yaml:"render"`
 	Probe        sipcheck.Config `yaml:"probe"`
 	Log          logConfig       `yaml:"log"`
+	Secrets      sops.Config     `yaml:"secrets"`
 	Demo         demoConfig      `yaml:"demo"`
+}
+
+// httpConfig is the "http" section: limits on clients and TLS.
+type httpConfig struct {
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout       time.Duration `yaml:"read_timeout"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	MaxConnections    int           `yaml:"max_connections"`
+	TLS               tlsConfig     `yaml:"tls"`
+}
+
+// tlsConfig is "http.tls": serve HTTPS when cert_file is set.
+type tlsConfig struct {
+	CertFile     string `yaml:"cert_file"`
+	KeyFile      string `yaml:"key_file"`
+	ClientCAFile string `yaml:"client_ca_file"` // verify client certificates signed by these CAs
+}
+
+// limits are the HTTP server's limits of the config.
+func (h httpConfig) limits() api.Limits {
+	return api.Limits{ReadHeaderTimeout: h.ReadHeaderTimeout, ReadTimeout: h.ReadTimeout,
+		WriteTimeout: h.WriteTimeout, IdleTimeout: h.IdleTimeout, MaxConns: h.MaxConnections}
+}
+
+// check refuses negative limits and half a TLS setup.
+func (h httpConfig) check() error {
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"read_header_timeout", h.ReadHeaderTimeout}, {"read_timeout", h.ReadTimeout},
+		{"write_timeout", h.WriteTimeout}, {"idle_timeout", h.IdleTimeout}} {
+		if d.v < 0 {
+			return fmt.Errorf("http.%s: must not be negative, got %v", d.key, d.v)
+		}
+	}
+	if h.MaxConnections < 0 {
+		return fmt.Errorf("http.max_connections: must not be negative, got %d", h.MaxConnections)
+	}
+	t := h.TLS
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		return errors.New("http.tls: cert_file and key_file go together")
+	}
+	if t.ClientCAFile != "" && t.CertFile == "" {
+		return errors.New("http.tls.client_ca_file: needs cert_file and key_file (client certificates need TLS)")
+	}
+	return nil
 }
 
 type authConfig struct {
@@ -57,7 +111,7 @@ type fakeProviderConfig struct {
 // serverIndex returns the configured server index, or -1 when unset.
 func (c *config) serverIndex() int {
 	if c.ServerIndex == nil {
-		return -1
+		return registry.AnyServer
 	}
 	return *c.ServerIndex
 }
@@ -70,6 +124,17 @@ func loadConfig(path string) (*config, error) {
 	}
 	cfg := &config{Listen: "127.0.0.1:8080", ProvidersDir: "providers"}
 	cfg.Probe.Enabled = true
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := checkKeys(&doc, reflect.TypeOf(cfg), ""); err != nil {
+		var ke *keyError
+		if errors.As(err, &ke) {
+			return nil, fmt.Errorf("config %s:%d: %s", path, ke.line, ke.msg)
+		}
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
@@ -85,6 +150,9 @@ func loadConfig(path string) (*config, error) {
 	}
 	if f := cfg.Log.Format; f != "" && f != "text" && f != "json" {
 		return nil, fmt.Errorf("config %s: log.format: must be text or json, got %q", path, f)
+	}
+	if err := cfg.HTTP.check(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	return cfg, nil
 }

@@ -43,12 +43,16 @@ func startDemo(ctx context.Context, d *daemon, stdout io.Writer, opts *api.Optio
 	return nil
 }
 
-// newAdminToken makes a random 24-byte token for the "demo-run" admin.
+// demoTokenName names the demo run's admin token (in logs, and so that a
+// config reload keeps it).
+const demoTokenName = "demo-run"
+
+// newAdminToken makes a random 24-byte token for the demo run's admin.
 func newAdminToken() (string, api.Token, error) {
 	var b [24]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", api.Token{}, fmt.Errorf("demo admin token: %w", err)
 	}
 	secret := hex.EncodeToString(b[:])
-	return secret, api.Token{Name: "demo-run", Role: api.RoleAdmin, SHA256: sha256.Sum256([]byte(secret))}, nil
+	return secret, api.Token{Name: demoTokenName, Role: api.RoleAdmin, SHA256: sha256.Sum256([]byte(secret))}, nil
 }

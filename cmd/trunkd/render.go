@@ -32,7 +32,7 @@ func startRender(ctx context.Context, d *daemon, o *api.Options) error {
 		return r.Run(ctx, sub.C())
 	})
 	o.Status = append(o.Status, renderSource{r})
-	o.Confirm = r
+	o.Confirm = renderConfirm{r}
 	return nil
 }
 

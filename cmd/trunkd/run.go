@@ -9,6 +9,13 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
+// Exit codes of every subcommand.
+const (
+	exitOK      = 0 // done; validate: every file valid
+	exitFailure = 1 // the command failed; validate: a file is invalid
+	exitUsage   = 2 // bad command line or config file
+)
+
 // command is one trunkd subcommand.
 type command struct {
 	name, usage string
@@ -33,9 +40,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(stdout)
 		if len(args) == 0 {
-			return 2
+			return exitUsage
 		}
-		return 0
+		return exitOK
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
@@ -44,7 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "trunkd: unknown command %q\n", args[0])
 	usage(stderr)
-	return 2
+	return exitUsage
 }
 
 func usage(w io.Writer) {
@@ -56,5 +63,5 @@ func usage(w io.Writer) {
 
 func cmdVersion(_ context.Context, _ []string, stdout, _ io.Writer) int {
 	fmt.Fprintln(stdout, "trunkd", version)
-	return 0
+	return exitOK
 }

@@ -1,17 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"errors"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
-	"net/http"
 	"strings"
 	"sync"
-	"time"
+	"syscall"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
@@ -53,38 +54,52 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	providers := fs.String("providers", "", "override the config's providers_dir")
 	advertise := fs.String("probe-advertise", "", "override the config's probe.advertise (e.g. the pod IP from the downward API)")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return exitUsage
 	}
 	if *cfgPath == "" {
 		fmt.Fprintln(stderr, "trunkd serve: --config FILE is required")
-		return 2
+		return exitUsage
 	}
-	cfg, err := loadConfig(*cfgPath)
+	// load reads the config file with the command line's overrides, at
+	// start and on every reload.
+	load := func() (*config, error) {
+		cfg, err := loadConfig(*cfgPath)
+		if err != nil {
+			return nil, err
+		}
+		if *listen != "" {
+			cfg.Listen = *listen
+		}
+		if *providers != "" {
+			cfg.ProvidersDir = *providers
+		}
+		if *advertise != "" {
+			cfg.Probe.Advertise = *advertise
+		}
+		return cfg, nil
+	}
+	cfg, err := load()
 	if err != nil {
 		fmt.Fprintln(stderr, "trunkd serve:", err)
-		return 2
+		return exitUsage
 	}
-	if *listen != "" {
-		cfg.Listen = *listen
-	}
-	if *providers != "" {
-		cfg.ProvidersDir = *providers
-	}
-	if *advertise != "" {
-		cfg.Probe.Advertise = *advertise
-	}
-	if err := serve(ctx, cfg, stdout, stderr); err != nil {
+	if err := serve(ctx, cfg, load, stdout, stderr); err != nil {
 		fmt.Fprintln(stderr, "trunkd serve:", err)
-		return 1
+		return exitFailure
 	}
-	return 0
+	return exitOK
 }
 
-// serve runs the daemon until ctx ends, then stops every component.
-func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
+// serve runs the daemon until ctx ends, then stops every component. What
+// can fail for a reason the operator must fix (tokens, TLS files, the
+// listen address, the providers directory) is checked before anything is
+// started or printed.
+func serve(ctx context.Context, cfg *config, load func() (*config, error), stdout, stderr io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	d := &daemon{cfg: cfg, log: newLogger(cfg.Log, stderr), prom: prometheus.NewRegistry(), errs: make(chan error, 1)}
+	level := new(slog.LevelVar)
+	level.Set(logLevel(cfg.Log))
+	d := &daemon{cfg: cfg, log: newLoggerAt(cfg.Log, level, stderr), prom: prometheus.NewRegistry(), errs: make(chan error, 1)}
 	d.prom.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// sipgo logs some events through its package default; route them to our
 	// logger before any SIP component starts (setting it later races).
@@ -95,21 +110,32 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		cancel()
 		d.wg.Wait()
 	}()
-	reg, err := registry.Open(registry.Options{Dir: cfg.ProvidersDir, Logger: d.log, Registerer: d.prom})
+	opts := api.Options{Gatherer: d.prom, Logger: d.log, Version: version,
+		StatusAuth: cfg.Auth.StatusPageRequiresToken, ServerIndex: cfg.serverIndex()}
+	secrets, err := newSecrets(cfg.Secrets)
 	if err != nil {
 		return err
 	}
-	d.reg = reg
-	d.goRun("watcher", func() error { return reg.Watch(ctx) })
-	opts := api.Options{Registry: reg, Gatherer: d.prom, Logger: d.log, Version: version}
 	if cfg.Auth.TokensFile != "" {
 		if opts.Tokens, err = api.LoadTokens(cfg.Auth.TokensFile); err != nil {
 			return err
 		}
 	}
-	opts.StatusAuth = cfg.Auth.StatusPageRequiresToken
-	opts.ServerIndex = cfg.ServerIndex
-	if err := startDemo(ctx, d, stdout, &opts); err != nil {
+	web, err := listenHTTP(cfg, d.log)
+	if err != nil {
+		return err
+	}
+	defer web.ln.Close()
+	reg, err := registry.Open(registry.Options{Dir: cfg.ProvidersDir, Logger: d.log, Registerer: d.prom, Secrets: secrets})
+	if err != nil {
+		return err
+	}
+	d.reg, opts.Registry = reg, reg
+	d.goRun("watcher", func() error { return reg.Watch(ctx) })
+	// The demo's lines (its admin token above all) are printed only once
+	// every component started: a run that fails prints none.
+	var demoOut bytes.Buffer
+	if err := startDemo(ctx, d, &demoOut, &opts); err != nil {
 		return err
 	}
 	if err := startRender(ctx, d, &opts); err != nil {
@@ -118,39 +144,115 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	if err := startProbe(ctx, d, &opts); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
+	rl, err := newReloader(load, cfg, level, d.log, d.prom)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+		return err
 	}
-	srv := &http.Server{Handler: api.New(opts), ReadHeaderTimeout: 10 * time.Second}
-	d.goRun("http", func() error {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
-	})
-	d.log.Info("trunkd serving", "listen", ln.Addr().String(), "providers_dir", cfg.ProvidersDir,
+	rl.keep, _ = opts.Tokens.Named(demoTokenName)
+	opts.Reload = rl
+	opts.Status = append(opts.Status, rl)
+	rl.handler = api.New(opts)
+	d.goRun("sighup", func() error { return rl.onSIGHUP(ctx) })
+	hs := api.NewHTTPServer(rl.handler, web.limits, web.tls, d.log)
+	d.goRun("http", func() error { return hs.Serve(ctx, web.ln) })
+	d.log.Info("trunkd serving", "listen", web.ln.Addr().String(), "providers_dir", cfg.ProvidersDir,
 		"providers", reg.Snapshot().Len(), "version", version)
-	fmt.Fprintf(stdout, "trunkd listening on http://%s\n", ln.Addr())
+	_, _ = demoOut.WriteTo(stdout)
+	scheme := "http"
+	if web.tls != nil {
+		scheme = "https"
+	}
+	fmt.Fprintf(stdout, "trunkd listening on %s://%s\n", scheme, web.ln.Addr())
 	select {
 	case <-ctx.Done():
 		err = nil
 	case err = <-d.errs:
 	}
 	d.log.Info("trunkd shutting down")
-	cancel()
-	shutCtx, shutCancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer shutCancel()
-	_ = srv.Shutdown(shutCtx)
 	return err
 }
 
+// webSetup is what the API's server is built from.
+type webSetup struct {
+	ln     net.Listener
+	tls    *tls.Config // nil: plain HTTP
+	limits api.Limits
+}
+
+// listenHTTP reads the TLS files, opens the API's listener and sets the
+// config's limits (the connection bound fitted to the open-file limit).
+func listenHTTP(cfg *config, log *slog.Logger) (webSetup, error) {
+	limits := cfg.HTTP.limits()
+	if limits.MaxConns == 0 {
+		limits.MaxConns = api.DefaultLimits.MaxConns
+	}
+	if fit := fileLimit(log) - reservedFiles; limits.MaxConns > fit {
+		log.Warn("http.max_connections lowered to fit the open-file limit (RLIMIT_NOFILE)",
+			"configured", limits.MaxConns, "used", fit)
+		limits.MaxConns = max(fit, 16)
+	}
+	var tlsCfg *tls.Config
+	if t := cfg.HTTP.TLS; t.CertFile != "" {
+		var err error
+		tlsCfg, err = api.TLSConfig(api.TLSFiles{CertFile: t.CertFile, KeyFile: t.KeyFile, ClientCAFile: t.ClientCAFile}, log)
+		if err != nil {
+			return webSetup{}, err
+		}
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return webSetup{}, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	return webSetup{ln: ln, tls: tlsCfg, limits: limits}, nil
+}
+
+// reservedFiles are the file descriptors kept for everything but HTTP
+// clients: provider files, the watcher, SIP sockets, engine commands.
+const reservedFiles = 256
+
+// fileLimit raises the soft open-file limit to the hard one (the Go runtime
+// does so too since Go 1.19; this makes it explicit and visible) and
+// returns the soft limit in force.
+func fileLimit(log *slog.Logger) int {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return math.MaxInt32
+	}
+	if lim.Cur < lim.Max {
+		raised := lim
+		raised.Cur = lim.Max
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &raised); err != nil {
+			log.Warn("cannot raise the open-file limit", "soft", lim.Cur, "hard", lim.Max, "error", err)
+		} else {
+			lim = raised
+		}
+	}
+	if lim.Cur > math.MaxInt32 {
+		return math.MaxInt32
+	}
+	return int(lim.Cur)
+}
+
+// newLogger returns a logger at the config's level and in its format.
 func newLogger(c logConfig, w io.Writer) *slog.Logger {
-	level := slog.LevelInfo
-	_ = level.UnmarshalText([]byte(strings.ToUpper(c.Level)))
+	level := new(slog.LevelVar)
+	level.Set(logLevel(c))
+	return newLoggerAt(c, level, w)
+}
+
+// newLoggerAt returns the daemon's logger at level (which a reload may
+// change) in the config's format.
+func newLoggerAt(c logConfig, level *slog.LevelVar, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
 	if c.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// logLevel is the config's log.level (validated by loadConfig).
+func logLevel(c logConfig) slog.Level {
+	level := slog.LevelInfo
+	_ = level.UnmarshalText([]byte(strings.ToUpper(c.Level)))
+	return level
 }

@@ -2,31 +2,32 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
+	"strings"
 
 	"github.com/trunkd/trunkd/registry"
 )
 
 // cmdValidate checks every provider file of a directory (or the files
-// given) and prints file:line: field: problem for each error.
+// given) as the daemon would load them and prints file:line: field: problem
+// for each error. Provider files in subdirectories, which the daemon
+// ignores, are reported too: a trunk put there would silently not exist.
 func cmdValidate(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, "usage: trunkd validate DIR|FILE...")
 		return 2
 	}
-	files, err := providerFiles(args)
+	files, ignored, err := providerFiles(args)
 	if err != nil {
 		fmt.Fprintln(stderr, "trunkd validate:", err)
 		return 2
 	}
 	bad := 0
-	seenCode := map[string]string{}
-	seenID := map[string]string{}
+	check := registry.NewChecker()
 	for _, f := range files {
 		data, err := registry.ReadFile(f) // a FIFO named x.yaml must not hang validate
 		if err != nil {
@@ -34,34 +35,23 @@ func cmdValidate(_ context.Context, args []string, stdout, stderr io.Writer) int
 			bad++
 			continue
 		}
-		p, err := registry.Parse(f, data)
-		var probs registry.Problems
-		if errors.As(err, &probs) {
+		if data, err = secretsPlaintext(f, data); err != nil {
+			fmt.Fprintln(stdout, err)
+			bad++
+			continue
+		}
+		if probs := check.Check(f, data); len(probs) > 0 {
 			for _, pr := range probs {
 				fmt.Fprintln(stdout, pr.Error())
 			}
 			bad++
-			continue
 		}
-		if p.ID == "" {
-			p.ID = registry.DeriveID(p.Code)
-		}
-		// As the daemon: the first file by name wins, and a losing file is
-		// not in force, so it claims neither its code nor its id.
-		if other, dup := seenCode[p.Code]; dup {
-			fmt.Fprintf(stdout, "%s: code: duplicate: %q is already defined in %s\n", f, p.Code, other)
-			bad++
-			continue
-		}
-		if other, dup := seenID[p.ID]; dup {
-			fmt.Fprintf(stdout, "%s: id: duplicate: %s is already used in %s\n", f, p.ID, other)
-			bad++
-			continue
-		}
-		seenCode[p.Code], seenID[p.ID] = f, f
 	}
-	if bad > 0 {
-		fmt.Fprintf(stderr, "%d of %d provider files invalid\n", bad, len(files))
+	for _, f := range ignored {
+		fmt.Fprintf(stdout, "%s: ignored: the daemon loads provider files from the top of the directory only, not from subdirectories\n", f)
+	}
+	if bad+len(ignored) > 0 {
+		fmt.Fprintf(stderr, "%d of %d provider files invalid, %d in subdirectories\n", bad, len(files), len(ignored))
 		return 1
 	}
 	fmt.Fprintf(stderr, "%d provider files valid\n", len(files))
@@ -69,32 +59,52 @@ func cmdValidate(_ context.Context, args []string, stdout, stderr io.Writer) int
 }
 
 // providerFiles expands directories to their provider files (sorted, the
-// same selection the daemon makes) and keeps explicit files as given.
-func providerFiles(args []string) ([]string, error) {
-	var out []string
+// same selection the daemon makes) and keeps explicit files as given. It
+// also lists the provider file names found in subdirectories (hidden ones
+// such as .git skipped), which the daemon ignores.
+func providerFiles(args []string) (files, ignored []string, err error) {
 	for _, a := range args {
 		fi, err := os.Stat(a)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if !fi.IsDir() {
-			out = append(out, a)
+			files = append(files, a)
 			continue
 		}
 		entries, err := os.ReadDir(a)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		var names []string
-		for _, e := range entries {
-			if registry.IsProviderFile(e.Name()) {
-				names = append(names, e.Name())
+		for _, e := range entries { // sorted by name
+			switch {
+			case e.IsDir() && !strings.HasPrefix(e.Name(), "."):
+				sub, err := nestedProviderFiles(filepath.Join(a, e.Name()))
+				if err != nil {
+					return nil, nil, err
+				}
+				ignored = append(ignored, sub...)
+			case registry.IsProviderFile(e.Name()):
+				files = append(files, filepath.Join(a, e.Name()))
 			}
 		}
-		sort.Strings(names)
-		for _, n := range names {
-			out = append(out, filepath.Join(a, n))
-		}
 	}
-	return out, nil
+	return files, ignored, nil
+}
+
+// nestedProviderFiles lists the provider file names below dir.
+func nestedProviderFiles(dir string) ([]string, error) {
+	var out []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && strings.HasPrefix(d.Name(), ".") && path != dir:
+			return filepath.SkipDir
+		case !d.IsDir() && registry.IsProviderFile(d.Name()):
+			out = append(out, path)
+		}
+		return nil
+	})
+	return out, err
 }

@@ -36,14 +36,20 @@ func TestValidateReportsEveryError(t *testing.T) {
 	}
 	write("a.yaml", "code: a\ndomain: sip.example.net\n")
 	write("b.yaml", "code: b\ndomain: sip.example.net\ntransport: sctp\nexpires: 5\n")
-	write("c.yaml", "code: a\ndomain: other.example.net\n")
+	write("c.yaml", "domain: other.example.net\ncode: a\n")
 	write(".hidden.yaml", "garbage: [")
 	write("notes.txt", "not a provider")
+	if err := os.MkdirAll(filepath.Join(dir, "archive", "old"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write("archive/old/d.yaml", "code: d\ndomain: sip.example.net\n")
+	write("archive/notes.txt", "not a provider")
 	code, out, _ := runCmd(t, "validate", dir)
 	want := []string{
 		filepath.Join(dir, "b.yaml") + `:3: transport: must be one of udp, tcp, tls, got "sctp"`,
 		filepath.Join(dir, "b.yaml") + `:4: expires: must be 0 or 60-86400 seconds, got 5`,
-		filepath.Join(dir, "c.yaml") + `: code: duplicate: "a" is already defined in ` + filepath.Join(dir, "a.yaml"),
+		filepath.Join(dir, "c.yaml") + `:2: code: duplicate: "a" is already defined in ` + filepath.Join(dir, "a.yaml"),
+		filepath.Join(dir, "archive", "old", "d.yaml") + `: ignored: the daemon loads provider files from the top of the directory only, not from subdirectories`,
 	}
 	if code != 1 || strings.TrimSpace(out) != strings.Join(want, "\n") {
 		t.Errorf("exit %d, output:\n%s\nwant:\n%s", code, out, strings.Join(want, "\n"))
@@ -71,7 +77,7 @@ func TestConfigUnknownKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := loadConfig(path)
-	if err == nil || !strings.Contains(err.Error(), "tragets") || !strings.Contains(err.Error(), "line 4") {
+	if err == nil || !strings.Contains(err.Error(), "tragets") || !strings.Contains(err.Error(), "trunkd.yaml:4: render.tragets: unknown key") {
 		t.Errorf("unknown key: %v", err)
 	}
 	if _, err := loadConfig("../../examples/trunkd.yaml"); err != nil {
@@ -87,9 +93,10 @@ func TestValidateDuplicatesAsTheDaemon(t *testing.T) {
 	const id = "11111111-2222-3333-4444-555555555555"
 	files := map[string]string{
 		"a.yaml": "code: x\ndomain: sip.example.net\n",
-		"b.yaml": "code: x\ndomain: sip.example.net\nid: " + id + "\n",
+		"b.yaml": "domain: sip.example.net\ncode: x\nid: " + id + "\n",
 		"c.yaml": "code: z\ndomain: sip.example.net\nid: " + id + "\n",
-		"d.yaml": "code: x\ndomain: sip.example.net\n",
+		"d.yaml": "# comment\ndomain: sip.example.net\n\ncode: x\n",
+		"e.yaml": "code: e\ndomain: sip.example.net\n\nid: " + strings.ToUpper(id) + "\n",
 	}
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
@@ -99,8 +106,9 @@ func TestValidateDuplicatesAsTheDaemon(t *testing.T) {
 	code, out, _ := runCmd(t, "validate", dir)
 	a := filepath.Join(dir, "a.yaml")
 	want := []string{
-		filepath.Join(dir, "b.yaml") + `: code: duplicate: "x" is already defined in ` + a,
-		filepath.Join(dir, "d.yaml") + `: code: duplicate: "x" is already defined in ` + a,
+		filepath.Join(dir, "b.yaml") + `:2: code: duplicate: "x" is already defined in ` + a,
+		filepath.Join(dir, "d.yaml") + `:4: code: duplicate: "x" is already defined in ` + a,
+		filepath.Join(dir, "e.yaml") + `:4: id: duplicate: ` + id + ` is already used in ` + filepath.Join(dir, "c.yaml"),
 	}
 	if code != 1 || strings.TrimSpace(out) != strings.Join(want, "\n") {
 		t.Errorf("exit %d, output:\n%s\nwant:\n%s", code, out, strings.Join(want, "\n"))

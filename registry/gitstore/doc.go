@@ -3,7 +3,8 @@
 // and an immediate Trigger for the trigger endpoint and the forges' push
 // webhooks), turns each API write into one commit that is on the remote
 // before Commit returns ("acknowledged means on the remote"), and lists the
-// commits that touched a provider file.
+// commits that touched a provider file (History) and the last change of
+// every file in one pass (LastChanges, for the status page).
 //
 // The registry reads and writes the files in Dir as it does on a plain
 // directory; gitstore knows nothing of providers. The caller's apply
@@ -39,7 +40,9 @@
 // StrictHostKeyChecking=yes; https sends the token (re-read from its file
 // at every command, so a rotated token needs no restart) as an
 // Authorization header through git's GIT_CONFIG_* environment; file:// and
-// git:// need none. Every git command runs without global or system config
+// git:// need none. The tests run each transport for real: file://, git://
+// (git daemon), https (git http-backend behind TLS demanding the token) and
+// ssh (sshd, with a known_hosts that accepts and one that refuses). Every git command runs without global or system config
 // (an operator's commit.gpgsign or hooks must not change what trunkd does),
 // without prompts, in the C locale, with a timeout.
 //

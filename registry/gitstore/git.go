@@ -1,6 +1,7 @@
 package gitstore
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -29,7 +30,7 @@ type gitCmd struct {
 func (g gitCmd) run(ctx context.Context, args ...string) (string, error) {
 	out, errOut, err := g.runSplit(ctx, args...)
 	if err != nil {
-		return out, fmt.Errorf("git %s: %w: %s", args[0], err, strings.TrimSpace(errOut))
+		return out, fmt.Errorf("git %s: %w: %s", verb(args), err, strings.TrimSpace(errOut))
 	}
 	return out, nil
 }
@@ -59,6 +60,68 @@ func (g gitCmd) runSplit(ctx context.Context, args ...string) (stdout, stderr st
 		err = fmt.Errorf("%w (%v)", ctx.Err(), err)
 	}
 	return o.String(), e.String(), err
+}
+
+// stream runs git and hands each \x1e-separated record of its standard
+// output to fn until fn returns false, then stops the command (its exit
+// status no longer counts).
+func (g gitCmd) stream(ctx context.Context, fn func(rec string) bool, args ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, g.timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = g.dir
+	env, err := g.env()
+	if err != nil {
+		return err
+	}
+	cmd.Env = env
+	cmd.WaitDelay = time.Second
+	var e bytes.Buffer
+	cmd.Stderr = &e
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("git %s: %w", verb(args), err)
+	}
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 64*1024), 16<<20)
+	sc.Split(splitRecords)
+	more := true
+	for more && sc.Scan() {
+		if rec := strings.TrimLeft(sc.Text(), "\n"); rec != "" {
+			more = fn(rec)
+		}
+	}
+	if !more {
+		cancel()
+		_ = cmd.Wait()
+		return nil
+	}
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("git %s: %w: %s", verb(args), err, strings.TrimSpace(e.String()))
+	}
+	return sc.Err()
+}
+
+// verb is the git command of args, after any -c NAME=VALUE options.
+func verb(args []string) string {
+	for len(args) > 2 && args[0] == "-c" {
+		args = args[2:]
+	}
+	return args[0]
+}
+
+// splitRecords splits a stream at \x1e.
+func splitRecords(data []byte, atEOF bool) (int, []byte, error) {
+	if i := bytes.IndexByte(data, 0x1e); i >= 0 {
+		return i + 1, data[:i], nil
+	}
+	if atEOF && len(data) > 0 {
+		return len(data), data, nil
+	}
+	return 0, nil, nil
 }
 
 // env is the process environment of every git command.

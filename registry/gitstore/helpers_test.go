@@ -151,39 +151,52 @@ const (
 	hang                     // hold it open without an answer
 )
 
-// gitDaemon is the real `git daemon`, one --inetd process per connection
-// accepted on a loopback listener with an ephemeral port.
+// gitDaemon is a real server of git over a loopback listener with an
+// ephemeral port, in inetd style: one process per accepted connection,
+// the connection as its standard input and output (`git daemon --inetd`,
+// `sshd -i`). The test switches it between serving, refusing and hanging.
 type gitDaemon struct {
-	ln   net.Listener
-	base string
-	log  *lockedBuffer
-	mu   sync.Mutex
-	mode daemonMode
-	held []net.Conn
-	wg   sync.WaitGroup
+	ln      net.Listener
+	scheme  string // "git://" or "ssh://user@"
+	command func() *exec.Cmd
+	log     *lockedBuffer
+	mu      sync.Mutex
+	mode    daemonMode
+	held    []net.Conn
+	wg      sync.WaitGroup
 }
 
-// startDaemon serves the bare repositories below base; the URL of
-// base/NAME is d.url(NAME).
-func startDaemon(t *testing.T, base string) *gitDaemon {
+// startDaemon serves the bare repositories below base with git daemon; the
+// URL of base/NAME is d.url(NAME).
+func startDaemon(t testing.TB, base string) *gitDaemon {
+	return startInetd(t, "git://", func() *exec.Cmd {
+		return exec.Command("git", "daemon", "--inetd", "--export-all", "--enable=receive-pack",
+			"--log-destination=stderr", "--verbose", "--base-path="+base, base)
+	})
+}
+
+// startInetd runs command for every connection of a new loopback listener.
+func startInetd(t testing.TB, scheme string, command func() *exec.Cmd) *gitDaemon {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &gitDaemon{ln: ln, base: base, log: &lockedBuffer{}}
+	d := &gitDaemon{ln: ln, scheme: scheme, command: command, log: &lockedBuffer{}}
 	d.wg.Add(1)
 	go d.accept()
 	t.Cleanup(func() {
 		d.close()
 		if t.Failed() {
-			t.Logf("git daemon log:\n%s", d.log.String())
+			t.Logf("%sserver log:\n%s", scheme, d.log.String())
 		}
 	})
 	return d
 }
 
-func (d *gitDaemon) url(name string) string { return "git://" + d.ln.Addr().String() + "/" + name }
+func (d *gitDaemon) url(path string) string {
+	return d.scheme + d.ln.Addr().String() + "/" + strings.TrimPrefix(path, "/")
+}
 
 func (d *gitDaemon) setMode(m daemonMode) {
 	d.mu.Lock()
@@ -230,12 +243,11 @@ func (d *gitDaemon) accept() {
 func (d *gitDaemon) serve(c net.Conn) {
 	defer d.wg.Done()
 	defer c.Close()
-	cmd := exec.Command("git", "daemon", "--inetd", "--export-all", "--enable=receive-pack",
-		"--log-destination=stderr", "--verbose", "--base-path="+d.base, d.base)
+	cmd := d.command()
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c, c, d.log
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Run(); err != nil {
-		io.WriteString(d.log, "git daemon: "+err.Error()+"\n")
+		io.WriteString(d.log, cmd.Path+": "+err.Error()+"\n")
 	}
 }
 

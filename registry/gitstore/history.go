@@ -69,3 +69,63 @@ func parseLog(out string) ([]LogEntry, error) {
 	}
 	return entries, nil
 }
+
+// LastChanges returns, for every file directly in Dir at HEAD, the last
+// commit that touched it (the status page's "last change" and author) in
+// one pass over the history, which stops as soon as every file is found.
+func (r *Repo) LastChanges(ctx context.Context) (map[string]LogEntry, error) {
+	dir := path.Clean(r.cfg.Path)
+	args := []string{"-c", "core.quotePath=false", "ls-tree", "HEAD"}
+	if dir != "." {
+		args = append(args, dir+"/")
+	}
+	out, err := r.git.run(ctx, args...)
+	if err != nil {
+		return nil, err
+	}
+	want := map[string]bool{}
+	for _, line := range strings.Split(out, "\n") {
+		if meta, name, ok := strings.Cut(line, "\t"); ok && strings.Contains(meta, " blob ") {
+			want[path.Base(name)] = true
+		}
+	}
+	found := make(map[string]LogEntry, len(want))
+	if len(want) == 0 {
+		return found, nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // ends git log once every file is found
+	return found, r.git.stream(ctx, func(rec string) bool {
+		entry, names, err := parseLastChange(rec)
+		for _, n := range names {
+			if path.Dir(n) == dir && want[path.Base(n)] {
+				if _, seen := found[path.Base(n)]; !seen && err == nil {
+					found[path.Base(n)] = entry
+				}
+			}
+		}
+		return len(found) < len(want)
+	}, "-c", "core.quotePath=false", "log", "--format=%x1e%H%x1f%an%x1f%ae%x1f%aI%x1f%B%x1f", "--name-only", "--no-renames", "HEAD", "--", dirSpec(dir))
+}
+
+// dirSpec is the pathspec of the files directly in dir.
+func dirSpec(dir string) string {
+	if dir == "." {
+		return ":(glob)*"
+	}
+	return ":(glob)" + dir + "/*"
+}
+
+// parseLastChange reads one record of LastChanges' log: the commit and the
+// names of the files it touched.
+func parseLastChange(rec string) (LogEntry, []string, error) {
+	i := strings.LastIndex(rec, "\x1f")
+	if i < 0 {
+		return LogEntry{}, nil, fmt.Errorf("git log: malformed record %q", rec)
+	}
+	entries, err := parseLog(rec[:i])
+	if err != nil || len(entries) != 1 {
+		return LogEntry{}, nil, fmt.Errorf("git log: malformed record %q", rec)
+	}
+	return entries[0], strings.Fields(rec[i+1:]), nil
+}

@@ -51,3 +51,34 @@ func TestHistory(t *testing.T) {
 		t.Errorf("History of a missing file = %v, %d, %v", none, total, err)
 	}
 }
+
+// LastChanges: the last commit of every file directly in the providers
+// folder, in one pass; files elsewhere do not count.
+func TestLastChanges(t *testing.T) {
+	rem := newRemote(t)
+	rem.write(t, "README.md", "x\n")
+	rem.write(t, "providers/sub/deep.yaml", "x\n")
+	rem.push(t, "outside the folder")
+	r, _ := openRepo(t, rem.url, filepath.Join(t.TempDir(), "wc"), nil)
+	for _, w := range []struct{ who, file string }{{"ops", "b.yaml"}, {"ci", "a.yaml"}, {"ops", "zähler.yaml"}} {
+		if _, err := r.Commit(context.Background(), Signature{Name: w.who}, writeFile(r, w.file, w.who+"\n", w.who+" wrote "+w.file)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := r.LastChanges(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"a.yaml": "ci wrote a.yaml", "b.yaml": "ops wrote b.yaml", "zähler.yaml": "ops wrote zähler.yaml"}
+	if len(got) != len(want) {
+		t.Errorf("LastChanges = %v", got)
+	}
+	for f, msg := range want {
+		if got[f].Message != msg || len(got[f].SHA) != 40 {
+			t.Errorf("%s: %+v, want %q", f, got[f], msg)
+		}
+	}
+	if all, _, _ := r.History(context.Background(), "a.yaml", 0, 1); len(all) != 1 || all[0].SHA != got["a.yaml"].SHA {
+		t.Errorf("LastChanges and History disagree on a.yaml")
+	}
+}

@@ -44,7 +44,17 @@ func (r *Repo) Sync(ctx context.Context) error {
 	if err := r.fetch(ctx); err != nil {
 		return err
 	}
+	if r.atRemote(ctx) {
+		return nil // the common case of a poll: two git commands, nothing written
+	}
 	return r.resetToRemote(ctx, "sync")
+}
+
+// atRemote tells whether HEAD is the fetched remote head.
+func (r *Repo) atRemote(ctx context.Context) bool {
+	out, err := r.git.run(ctx, "rev-parse", "HEAD", r.remoteRef()+"^{commit}")
+	f := strings.Fields(out)
+	return err == nil && len(f) == 2 && f[0] == f[1]
 }
 
 // remoteRef is the remote-tracking ref of the followed branch.

@@ -3,6 +3,8 @@ package sops
 import (
 	"errors"
 	"fmt"
+	"regexp"
+	"strings"
 	"time"
 
 	"filippo.io/age"
@@ -35,16 +37,17 @@ type Codec struct {
 	now            func() time.Time
 }
 
-// New loads the identities and parses the recipients of cfg. A missing
-// identity is no error here: plaintext files work, and each encrypted file
-// reports it. now is the clock of lastmodified (nil: time.Now).
+// New loads the identities and parses the recipients of cfg. Only a
+// configured identity file that cannot be read fails; an identity missing
+// or broken where the sops tool looks is reported by each encrypted file,
+// so that plaintext files work whatever the environment holds. now is the clock of lastmodified (nil: time.Now).
 func New(cfg Config, now func() time.Time) (*Codec, error) {
 	rs, err := ParseRecipients(cfg.AgeRecipients)
 	if err != nil {
 		return nil, err
 	}
 	ids, idsErr := LoadIdentities(cfg.AgeIdentityFile)
-	if idsErr != nil && (cfg.AgeIdentityFile != "" || !errors.Is(idsErr, ErrNoIdentity)) {
+	if idsErr != nil && cfg.AgeIdentityFile != "" {
 		return nil, fmt.Errorf("secrets.age_identity_file: %w", idsErr)
 	}
 	if now == nil {
@@ -62,15 +65,20 @@ func (c *Codec) Decode(name string, data []byte) ([]byte, error) {
 	return Decrypt(name, data, c.ids)
 }
 
-// Encode returns what to store for a plaintext file: pwd encrypted for the
-// recipients; in clear only when there are none and plaintext is allowed,
-// or when the file has no password.
-func (c *Codec) Encode(name string, plain []byte) ([]byte, error) {
+// Encode returns what to store for a plaintext file; stored is the file
+// as it is stored now (nil for a new file). When stored is encrypted and
+// the write leaves its passwords as they were, its encrypted values and
+// sops section are kept byte for byte (the MAC covers the encrypted values
+// only, so it stays valid), and git shows only the fields that changed.
+// Otherwise pwd is encrypted for the recipients; it stays in clear only
+// when there are none and plaintext is allowed, or when there is no
+// password.
+func (c *Codec) Encode(name string, plain, stored []byte) ([]byte, error) {
+	if out, ok := c.keepSection(name, plain, stored); ok {
+		return out, nil
+	}
 	if len(c.recipients) > 0 {
 		return Encrypt(name, plain, c.recipients, c.now())
-	}
-	if c.allowPlaintext {
-		return plain, nil
 	}
 	d, err := parseDocument(name, plain)
 	if err != nil {
@@ -81,9 +89,66 @@ func (c *Codec) Encode(name string, plain []byte) ([]byte, error) {
 		return nil, wrapName(name, err)
 	}
 	for _, l := range leaves {
-		if l.node.Value != "" {
+		if l.node.Value != "" && !c.allowPlaintext {
 			return nil, fmt.Errorf("%s: %w", name, ErrPlaintextRefused)
 		}
 	}
 	return plain, nil
+}
+
+// keepSection is plain with the encrypted values and the sops section of
+// stored, when stored is a sops file (section last, as sops writes it)
+// whose encrypted values decrypt to exactly plain's values.
+func (c *Codec) keepSection(name string, plain, stored []byte) ([]byte, bool) {
+	if stored == nil || !IsEncrypted(stored) {
+		return nil, false
+	}
+	sd, m, sealed, err := open(name, stored)
+	if err != nil || !sectionIsLast(sd) {
+		return nil, false
+	}
+	was, err := Decrypt(name, stored, c.ids)
+	if err != nil {
+		return nil, false
+	}
+	before, err1 := plainLeaves(was, m.EncryptedRegex)
+	after, err2 := plainLeaves(plain, m.EncryptedRegex)
+	if err1 != nil || err2 != nil || len(before) != len(after) || len(after) != len(sealed) {
+		return nil, false
+	}
+	edits := make([]edit, len(after))
+	for i, l := range after {
+		if before[i].path != l.path || before[i].node.Value != l.node.Value {
+			return nil, false
+		}
+		edits[i] = sealedEdit(l, sealed[i].node.Value)
+	}
+	out, err := splice(plain, edits, nil)
+	if err != nil || verify(out, m.EncryptedRegex, edits) != nil {
+		return nil, false
+	}
+	lines := strings.SplitAfter(string(stored), "\n")
+	if len(out) > 0 && out[len(out)-1] != '\n' {
+		out = append(out, '\n')
+	}
+	return append(out, strings.Join(lines[sd.sopsKey.Line-1:], "")...), true
+}
+
+// plainLeaves parses a plaintext file and lists the values rule encrypts.
+func plainLeaves(data []byte, rule string) ([]leaf, error) {
+	d, err := parseDocument("", data)
+	if err != nil {
+		return nil, err
+	}
+	re, err := regexp.Compile(rule)
+	if err != nil {
+		return nil, err
+	}
+	return d.leaves(re)
+}
+
+// sectionIsLast tells whether the sops section is the last key of the file.
+func sectionIsLast(d *document) bool {
+	n := len(d.root.Content)
+	return n >= 2 && d.root.Content[n-2] == d.sopsKey
 }

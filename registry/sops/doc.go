@@ -41,6 +41,15 @@
 // order, encrypted with the data key and lastmodified (RFC 3339) as
 // additional data.
 //
+// Cost (BenchmarkDecrypt, BenchmarkEncrypt, BenchmarkParse; the Oktell
+// example file; loaded machine): decrypting a file takes about 0.4–0.6 ms
+// (the age X25519 unwrap of the data key and two YAML parses), encrypting
+// about 0.5 ms, against 0.1 ms for the YAML parse alone. The registry
+// decrypts only files whose content changed, so this counts at a cold
+// start: about 3 s of CPU more for 10,000 encrypted files. A plaintext file
+// passes the codec in about 2 µs (BenchmarkDecodePlaintext; no second
+// parse: a file without a `sops:` line at column 0 is plaintext).
+//
 // Decisions where the contract is silent:
 //   - Encrypt always draws a new data key, so that a writer needs only the
 //     recipients, never the identity; the sops tool reads either way.
@@ -48,6 +57,10 @@
 //     from where the sops tool looks (SOPS_AGE_KEY, SOPS_AGE_KEY_FILE,
 //     $XDG_CONFIG_HOME/sops/age/keys.txt), all that exist. SOPS_AGE_KEY_CMD
 //     and ssh keys are not read.
+//   - Encrypt stores every value as type str with the text as written: the
+//     registry reads pwd as a string, so `pwd: 0123` stays "0123" (the sops
+//     tool would type it as the integer 83). Decrypt honours the types the
+//     sops tool wrote.
 //   - A file without pwd (or with `pwd:` empty) gets no sops section; an
 //     empty string is kept as "" and covered by the MAC, as sops does.
 //   - A password written as a block scalar (| or >) over several lines, or

@@ -1,6 +1,7 @@
 package sops
 
 import (
+	"bytes"
 	"crypto/sha512"
 	"errors"
 	"fmt"
@@ -22,13 +23,34 @@ var ErrEncrypted = errors.New("already sops-encrypted")
 var macOnlyEncryptedInit = []byte{0x8a, 0x3f, 0xd2, 0xad, 0x54, 0xce, 0x66, 0x52, 0x7b, 0x10, 0x34, 0xf3, 0xd1, 0x47, 0xbe, 0xb,
 	0xb, 0x97, 0x5b, 0x3b, 0xf4, 0x4f, 0x72, 0xc6, 0xfd, 0xad, 0xec, 0x81, 0x76, 0xf2, 0x7d, 0x69}
 
+// sealedEdit writes the encrypted value tok in place of a leaf: quoted
+// when empty or in a flow collection, where ENC[…] holds flow indicators.
+func sealedEdit(l leaf, tok string) edit {
+	e := edit{node: l.node, flow: l.flow, text: tok, want: tok}
+	if tok == "" || l.flow {
+		e.text = `"` + tok + `"`
+	}
+	return e
+}
+
 // regexpPwd is EncryptedRegex compiled.
 var regexpPwd = regexp.MustCompile(EncryptedRegex)
 
 // IsEncrypted tells whether a provider file has a sops section.
 func IsEncrypted(data []byte) bool {
+	if !mayHaveSection(data) {
+		return false
+	}
 	d, err := parseDocument("", data)
 	return err == nil && d.sops != nil
+}
+
+// mayHaveSection is the cheap test that keeps plaintext files from being
+// parsed twice: the sops tool (and Encrypt) writes the section as a
+// `sops:` line at column 0. A file that spells it otherwise ({sops: …},
+// "sops":) is read as plaintext, and the registry reports the unknown key.
+func mayHaveSection(data []byte) bool {
+	return bytes.HasPrefix(data, []byte("sops:")) || bytes.Contains(data, []byte("\nsops:"))
 }
 
 // Decrypt returns the plaintext of a sops file: its encrypted values
@@ -117,20 +139,13 @@ func Encrypt(name string, data []byte, recipients []Recipient, now time.Time) ([
 	mac := newMAC()
 	edits := make([]edit, 0, len(leaves))
 	for _, l := range leaves {
-		v, err := plainOf(l.node)
-		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %s %w", name, l.node.Line, dotted(l.path), err)
-		}
+		v := plainOf(l.node)
 		mac.Write([]byte(v.text))
 		tok, err := encryptValue(v, key, l.path)
 		if err != nil {
 			return nil, err
 		}
-		e := edit{node: l.node, flow: l.flow, text: tok, want: tok}
-		if tok == "" || l.flow { // ENC[…] holds flow indicators
-			e.text = `"` + tok + `"`
-		}
-		edits = append(edits, e)
+		edits = append(edits, sealedEdit(l, tok))
 	}
 	if m.MAC, err = encryptValue(plainValue{fmt.Sprintf("%X", mac.Sum(nil)), "str"}, key, m.macAAD()); err != nil {
 		return nil, err
@@ -160,6 +175,9 @@ func appendSection(name string, data []byte, edits []edit, m *metadata) ([]byte,
 // open parses a file and, when it has a sops section, its metadata and
 // the values its rule encrypts.
 func open(name string, data []byte) (*document, *metadata, []leaf, error) {
+	if !mayHaveSection(data) {
+		return &document{}, nil, nil, nil
+	}
 	d, err := parseDocument(name, data)
 	if err != nil || d.sops == nil {
 		return d, nil, nil, err

@@ -78,21 +78,11 @@ func (d *document) leaves(re *regexp.Regexp) ([]leaf, error) {
 	return out, walk(d.root, nil, false, false)
 }
 
-// plainOf is a plaintext leaf as the sops tool types it.
-func plainOf(n *yaml.Node) (plainValue, error) {
-	switch n.ShortTag() {
-	case "!!str":
-		return plainValue{n.Value, "str"}, nil
-	case "!!int":
-		i, err := strconv.ParseInt(n.Value, 0, 64)
-		if err != nil {
-			return plainValue{}, fmt.Errorf("line %d: %w", n.Line, err)
-		}
-		return plainValue{strconv.FormatInt(i, 10), "int"}, nil
-	case "!!float", "!!bool":
-		return normalize(n.Value, strings.TrimPrefix(n.ShortTag(), "!!"))
-	}
-	return plainValue{}, fmt.Errorf("line %d: values tagged %s cannot be encrypted", n.Line, n.ShortTag())
+// plainOf is a plaintext leaf as Encrypt stores it: its text as written,
+// type str. The registry reads pwd as a string, so `pwd: 0123` is the
+// password "0123"; typing it as the sops tool does (int 83) would change it.
+func plainOf(n *yaml.Node) plainValue {
+	return plainValue{n.Value, "str"}
 }
 
 // yamlText is a plaintext value as YAML: strings double-quoted (Go's

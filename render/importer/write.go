@@ -116,7 +116,11 @@ func checkRoundTrip(name string, data []byte, want *registry.Provider) error {
 // writeNew writes dir/name atomically with the registry's own file writer;
 // without opts.Force an existing file is never replaced.
 func writeNew(dir, name string, data []byte, opts WriteOptions) error {
-	err := registry.WriteFile(dir, name, data, opts.Force)
+	write := registry.CreateFile
+	if opts.Force {
+		write = registry.ReplaceFile
+	}
+	err := write(dir, name, data)
 	if errors.Is(err, os.ErrExist) {
 		return errors.New("the file exists (use --force to replace it)")
 	}

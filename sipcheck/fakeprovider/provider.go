@@ -13,6 +13,8 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/trunkd/trunkd/sipcheck/sipconn"
 )
 
 // Config configures a Provider.
@@ -48,6 +50,7 @@ type Provider struct {
 	tcp   net.Listener
 	tls   net.Listener // nil unless ListenTLS was called
 	nonce nonces
+	peers sipconn.Peers // TCP/TLS clients, closed socket first at the end
 
 	mu       sync.Mutex
 	bindings map[string]map[string]*binding // aor → contact URI → binding
@@ -71,8 +74,13 @@ func New(cfg Config) (*Provider, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	p := &Provider{cfg: cfg, log: log, users: map[string]string{}, bindings: map[string]map[string]*binding{}}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("trunkd-fakeprovider"),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(log)),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(log),
+			sip.WithTransportLayerReadFilter(func(props sip.TransportReadProps, data []byte) ([]byte, error) {
+				p.peers.Note(props)
+				return data, nil
+			})),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(log)))
 	if err != nil {
 		return nil, fmt.Errorf("fakeprovider: user agent: %w", err)
@@ -82,8 +90,7 @@ func New(cfg Config) (*Provider, error) {
 		ua.Close()
 		return nil, fmt.Errorf("fakeprovider: server: %w", err)
 	}
-	p := &Provider{cfg: cfg, log: log, users: map[string]string{}, ua: ua, srv: srv,
-		bindings: map[string]map[string]*binding{}}
+	p.ua, p.srv = ua, srv
 	for _, u := range cfg.Users {
 		p.users[u.Username] = u.Password
 	}
@@ -163,6 +170,7 @@ func (p *Provider) Serve(ctx context.Context) error {
 	if p.tls != nil {
 		p.tls.Close()
 	}
+	p.peers.Close(p.ua.TransportLayer(), time.Second)
 	p.ua.Close()
 	wg.Wait()
 	return nil

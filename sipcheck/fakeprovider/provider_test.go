@@ -3,8 +3,11 @@ package fakeprovider
 import (
 	"context"
 	"crypto/tls"
+	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -248,4 +251,75 @@ func TestListenTLSNeedsCertificate(t *testing.T) {
 			t.Errorf("ListenTLS(%v): error %v, want one asking for a certificate", conf, err)
 		}
 	}
+}
+
+// TestShutdownWithTCPClientsLogsNothing: a provider stopping while a TCP
+// client is still connected must not make sipgo warn "TCP ref went
+// negative" (it logs through slog.Default).
+func TestShutdownWithTCPClientsLogsNothing(t *testing.T) {
+	var sink strings.Builder
+	var mu sync.Mutex
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(writerFunc(func(b []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return sink.Write(b)
+	}), &slog.HandlerOptions{Level: slog.LevelWarn})))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+
+	p, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = p.Serve(ctx) }()
+	conn, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	local := conn.LocalAddr().String()
+	req := "OPTIONS sip:" + p.Addr() + " SIP/2.0\r\nVia: SIP/2.0/TCP " + local + ";branch=z9hG4bK-shutdown\r\n" +
+		"From: <sip:t@127.0.0.1>;tag=1\r\nTo: <sip:" + p.Addr() + ">\r\nCall-ID: shutdown\r\nCSeq: 1 OPTIONS\r\n" +
+		"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+	if _, err := conn.Write([]byte(req)); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 4096)
+	if n, err := conn.Read(buf); err != nil || !strings.HasPrefix(string(buf[:n]), "SIP/2.0 200") {
+		t.Fatalf("answer %q, %v", buf[:n], err)
+	}
+	cancel()
+	<-done
+	// The provider closed our connection: once we read EOF, its reader
+	// has released the connection too (or logged).
+	for {
+		if _, err := conn.Read(buf); err != nil {
+			break
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for tcpReaders() > 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Contains(sink.String(), "ref went negative") {
+		t.Fatalf("sipgo warned at shutdown:\n%s", sink.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
+
+// tcpReaders counts the goroutines in sipgo's TCP/TLS connection reader.
+func tcpReaders() int {
+	buf := make([]byte, 1<<20)
+	return strings.Count(string(buf[:runtime.Stack(buf, true)]), "(*TransportTCP).readConnection(")
 }

@@ -1,0 +1,379 @@
+package registry
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
+)
+
+// An update writes into the operator's file the way a careful person would
+// edit it: only the bytes of the changed values are replaced (found by the
+// line and column yaml.v3 records for every node), and a field the file
+// does not have yet is added as a new line at the end of its mapping.
+// Every other byte - alignment, comments, quoting, blank lines - stays.
+// Where a value's text cannot be located safely (a block or multi-line
+// scalar, a flow mapping, a tag) the edit falls back to re-encoding the
+// node tree, which keeps comments and key order but not spacing.
+
+// errNotSpliceable makes an edit fall back to re-encoding the node tree.
+var errNotSpliceable = errors.New("value cannot be edited in place")
+
+// AnchorError refuses an update that would change a value shared through a
+// YAML anchor (&name): every alias (*name) of it would change as well.
+type AnchorError struct {
+	File, Field, Anchor string
+}
+
+// Error names the field and says what to do.
+func (e *AnchorError) Error() string {
+	return fmt.Sprintf("%s: %s: its value is the YAML anchor &%s, shared by aliases in the file; an update would change them too, so edit the file by hand",
+		e.File, e.Field, e.Anchor)
+}
+
+// Unwrap makes the refusal a conflict (409) for API clients.
+func (e *AnchorError) Unwrap() error { return ErrConflict }
+
+// edit is one replacement of data[start:end].
+type edit struct {
+	start, end int
+	text       string
+}
+
+// spliceChanges returns data with every field whose text differs between
+// old and p written as p's value. doc is data's node tree.
+func spliceChanges(name string, data []byte, doc *yaml.Node, old, p *Provider) ([]byte, error) {
+	root := doc.Content[0]
+	if root.Style&yaml.FlowStyle != 0 {
+		return nil, errNotSpliceable
+	}
+	starts := lineStarts(data)
+	var edits []edit
+	var add additions
+	for _, f := range Fields {
+		if f.Text(old) == f.Text(p) {
+			continue
+		}
+		group, key, _ := strings.Cut(f.Path, ".")
+		if key == "" {
+			group, key = "", f.Path
+		}
+		k, val := lookup(root, group, key)
+		if val == nil {
+			if err := add.add(group, key, f, p); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if val.Anchor != "" {
+			return nil, &AnchorError{File: name, Field: f.Path, Anchor: val.Anchor}
+		}
+		e, err := replaceValue(data, starts, k, val, f, p)
+		if err != nil {
+			return nil, err
+		}
+		edits = append(edits, e)
+	}
+	for _, group := range add.groups {
+		e, err := insertLines(data, starts, root, group, add.lines[group])
+		if err != nil {
+			return nil, err
+		}
+		edits = append(edits, e)
+	}
+	return applyEdits(data, edits), nil
+}
+
+// additions collects the "key: value" lines of fields the file lacks, per
+// group ("" for the top mapping), groups in field order.
+type additions struct {
+	groups []string
+	lines  map[string][]string
+}
+
+func (a *additions) add(group, key string, f *Field, p *Provider) error {
+	text, err := scalarText(f, p, 0)
+	if err != nil {
+		return err
+	}
+	if a.lines == nil {
+		a.lines = map[string][]string{}
+	}
+	if _, seen := a.lines[group]; !seen {
+		a.groups = append(a.groups, group)
+	}
+	a.lines[group] = append(a.lines[group], key+": "+text)
+	return nil
+}
+
+// lookup finds the key and value nodes of key in the top mapping (group
+// "") or in the group's mapping; nil when absent.
+func lookup(root *yaml.Node, group, key string) (*yaml.Node, *yaml.Node) {
+	m := root
+	if group != "" {
+		m = child(root, group)
+		if m == nil || m.Kind != yaml.MappingNode {
+			return nil, nil
+		}
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i], m.Content[i+1]
+		}
+	}
+	return nil, nil
+}
+
+func child(m *yaml.Node, key string) *yaml.Node {
+	_, v := lookup(m, "", key)
+	return v
+}
+
+// replaceValue is the edit that writes f's value of p over the scalar val
+// of key (an empty value, "key:", gets the value after the colon).
+func replaceValue(data []byte, starts []int, key, val *yaml.Node, f *Field, p *Provider) (edit, error) {
+	if val.Kind != yaml.ScalarNode && val.Kind != yaml.AliasNode || key.Style != 0 {
+		return edit{}, errNotSpliceable
+	}
+	var start, end int
+	if val.Tag == "!!null" && val.Value == "" {
+		k, ok := offset(data, starts, key.Line, key.Column)
+		colon := k + len(key.Value)
+		if !ok || colon >= len(data) || data[colon] != ':' {
+			return edit{}, errNotSpliceable
+		}
+		text, err := scalarText(f, p, 0)
+		return edit{start: colon + 1, end: colon + 1, text: " " + text}, err
+	}
+	start, ok := offset(data, starts, val.Line, val.Column)
+	if ok {
+		end, ok = scalarEnd(data, start, val)
+	}
+	if !ok {
+		return edit{}, errNotSpliceable
+	}
+	style := val.Style
+	if val.Kind == yaml.AliasNode {
+		style = 0
+	}
+	text, err := scalarText(f, p, style)
+	if err != nil {
+		return edit{}, err
+	}
+	return edit{start: start, end: end, text: text}, nil
+}
+
+// scalarEnd returns the end offset of the one-line scalar (or alias) that
+// starts at start: after its closing quote, or before a comment or the
+// line end for a plain scalar. ok is false for a form it does not handle.
+func scalarEnd(data []byte, start int, val *yaml.Node) (int, bool) {
+	eol := bytes.IndexByte(data[start:], '\n')
+	if eol < 0 {
+		eol = len(data) - start
+	}
+	line := data[start : start+eol]
+	if val.Kind == yaml.AliasNode || val.Style == 0 {
+		if len(line) > 0 && strings.IndexByte("!&|>'\"[{", line[0]) >= 0 && val.Kind != yaml.AliasNode {
+			return 0, false
+		}
+		n := len(line)
+		if i := bytes.Index(line, []byte(" #")); i >= 0 {
+			n = i
+		}
+		text := bytes.TrimRight(line[:n], " \t\r")
+		if val.Kind == yaml.ScalarNode && string(text) != val.Value {
+			return 0, false // a plain scalar that goes on over more lines
+		}
+		return start + len(text), true
+	}
+	n, ok := closingQuote(line, val.Style)
+	return start + n, ok
+}
+
+// closingQuote returns the length of the quoted scalar at the start of line
+// up to and including its closing quote.
+func closingQuote(line []byte, style yaml.Style) (int, bool) {
+	q := byte('"')
+	if style == yaml.SingleQuotedStyle {
+		q = '\''
+	} else if style != yaml.DoubleQuotedStyle {
+		return 0, false
+	}
+	if len(line) == 0 || line[0] != q {
+		return 0, false
+	}
+	for i := 1; i < len(line); i++ {
+		switch {
+		case q == '"' && line[i] == '\\':
+			i++
+		case line[i] == q && q == '\'' && i+1 < len(line) && line[i+1] == '\'':
+			i++ // '' is a quote inside single quotes
+		case line[i] == q:
+			return i + 1, true
+		}
+	}
+	return 0, false
+}
+
+// scalarText encodes f's value of p as one line of YAML: an integer as
+// is, a string plain where YAML reads it back as the same string, else
+// quoted (in the style the old value had, when it was quoted).
+func scalarText(f *Field, p *Provider, style yaml.Style) (string, error) {
+	n := valueNode(f, p)
+	if n.Tag == "!!str" && style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+		n.Style = style
+	}
+	out, err := yaml.Marshal(n)
+	if err != nil {
+		return "", fmt.Errorf("encode %s: %w", f.Path, err)
+	}
+	text := strings.TrimSuffix(string(out), "\n")
+	if strings.ContainsAny(text, "\n") {
+		return "", errNotSpliceable
+	}
+	return text, nil
+}
+
+// insertLines is the edit that adds "key: value" lines at the end of the
+// group's block mapping (the top one for group ""), or a new group at the
+// end of the file.
+func insertLines(data []byte, starts []int, root *yaml.Node, group string, lines []string) (edit, error) {
+	end := len(data)
+	prefix := ""
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		prefix = "\n"
+	}
+	indent := ""
+	if len(root.Content) > 0 {
+		indent = strings.Repeat(" ", root.Content[0].Column-1)
+	}
+	if group != "" {
+		g := child(root, group)
+		switch {
+		case g == nil:
+			lines = append([]string{group + ":"}, indentAll(lines, "  ")...)
+			lines = indentAll(lines, indent)
+		case g.Kind != yaml.MappingNode || g.Style&yaml.FlowStyle != 0 || len(g.Content) == 0:
+			return edit{}, errNotSpliceable
+		default:
+			lines = indentAll(lines, strings.Repeat(" ", g.Content[0].Column-1))
+			if last := lastLine(g); last < len(starts) {
+				end, prefix = starts[last], ""
+			}
+		}
+	} else {
+		lines = indentAll(lines, indent)
+	}
+	text := prefix + strings.Join(lines, "\n") + "\n"
+	return edit{start: end, end: end, text: text}, nil
+}
+
+func indentAll(lines []string, indent string) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = indent + l
+	}
+	return out
+}
+
+// lastLine is the highest line number of any node below n.
+func lastLine(n *yaml.Node) int {
+	last := n.Line
+	for _, c := range n.Content {
+		last = max(last, lastLine(c))
+	}
+	return last
+}
+
+// lineStarts lists the offset of the start of every line (index 0 is line 1).
+func lineStarts(data []byte) []int {
+	starts := []int{0}
+	for i, c := range data {
+		if c == '\n' {
+			starts = append(starts, i+1)
+		}
+	}
+	return starts
+}
+
+// offset turns a yaml.v3 line and column (1-based, counting characters)
+// into a byte offset.
+func offset(data []byte, starts []int, line, column int) (int, bool) {
+	if line < 1 || line > len(starts) {
+		return 0, false
+	}
+	off := starts[line-1]
+	for range column - 1 {
+		if off >= len(data) || data[off] == '\n' {
+			return 0, false
+		}
+		_, size := utf8.DecodeRune(data[off:])
+		off += size
+	}
+	return off, true
+}
+
+// applyEdits applies non-overlapping edits to a copy of data.
+func applyEdits(data []byte, edits []edit) []byte {
+	slices.SortStableFunc(edits, func(a, b edit) int { return a.start - b.start })
+	var out bytes.Buffer
+	out.Grow(len(data) + 64)
+	at := 0
+	for _, e := range edits {
+		out.Write(data[at:e.start])
+		out.WriteString(e.text)
+		at = e.end
+	}
+	out.Write(data[at:])
+	return out.Bytes()
+}
+
+// editFile returns the new content of a provider file whose provider was
+// base and is to be p, and that content parsed back. It splices the changed
+// values into data and, when a value cannot be located, re-encodes the
+// edited node tree. Either result must read back as exactly p (with the id
+// unwritten when base kept it unwritten); a result that does not is never
+// returned.
+func editFile(name string, data []byte, doc *yaml.Node, base, p *Provider) ([]byte, *parsed, error) {
+	out, err := spliceChanges(name, data, doc, base, p)
+	if err == nil {
+		if pr, verr := verifyWrite(name, out, p); verr == nil {
+			return out, pr, nil
+		}
+	} else if !errors.Is(err, errNotSpliceable) {
+		return nil, nil, err
+	}
+	editDoc(doc, base, p)
+	if out, err = encodeDoc(doc); err != nil {
+		return nil, nil, err
+	}
+	pr, err := verifyWrite(name, out, p)
+	return out, pr, err
+}
+
+// ErrUnsafeWrite refuses a write whose file would not read back as the
+// intended provider; the file is left as it was.
+var ErrUnsafeWrite = errors.New("the file would not read back as the intended provider")
+
+// verifyWrite parses data as the daemon will and checks that it holds
+// exactly p: every field, and the id (written, or derived from the code).
+func verifyWrite(name string, data []byte, p *Provider) (*parsed, error) {
+	pr, probs := parse(name, data)
+	if len(probs) > 0 {
+		return nil, fmt.Errorf("%w: %s: %w: %v; edit the file by hand", ErrConflict, name, ErrUnsafeWrite, probs[0])
+	}
+	got := pr.p
+	if got.ID == "" {
+		got.ID = DeriveID(got.Code)
+	}
+	for _, f := range Fields {
+		if f.Text(&got) != f.Text(p) {
+			return nil, fmt.Errorf("%w: %s: %w (%s would change); edit the file by hand", ErrConflict, name, ErrUnsafeWrite, f.Path)
+		}
+	}
+	return pr, nil
+}
