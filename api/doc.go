@@ -112,7 +112,7 @@
 // when its client goes away.
 //
 // State and confirm: the state endpoint answers 404 for an unknown id, when
-// Options.States is nil (no prober) and when the provider is not probed.
+// Options.Prober is nil (no prober) and when the provider is not probed.
 // Confirm answers 404 when Options.Confirm is nil or its error wraps
 // ErrNoTarget, 409 for any other error, and 200
 // {"target": …, "status": "confirmed"} on success.
@@ -136,10 +136,12 @@
 // with the confirm path). A header sums up trunks, registered, reachable,
 // invalid files and render targets ok. The page is built from chosen
 // fields only, never from a whole provider, so pwd cannot reach it. It
-// reads the prober's and the renderer's state through their JSON (the
-// Options.States value and the "probe" and "render" StatusSources; a test
-// checks the field names against the real types); a value it cannot read
-// shows as "unreadable" and does not break the page. It reloads itself
+// reads the prober and the renderer through the small typed interfaces
+// this package declares (Prober: TrunkState, Summary; Renderer:
+// RenderTargets), which cmd/trunkd implements over sipcheck and render;
+// api imports neither. A trunk whose credentials work while the registrar
+// lists no binding of the SIP engine is marked "engine not registered",
+// and a target lists the trunks its template failed for. It reloads itself
 // every 10 s with <meta http-equiv="refresh">; ?refresh=N sets 2 to 3600
 // seconds and ?refresh=0 stops it (the page links to both); any other
 // query parameter is a 400 as elsewhere. Responses carry Cache-Control:
