@@ -99,11 +99,6 @@ func pageStates(t *testing.T, e *env, now time.Time) map[string]TrunkState {
 	}
 }
 
-func quoteJSON(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
-}
-
 // pageProber is the prober's summary of the fixture.
 func pageProber() ProberSummary {
 	return ProberSummary{Listen: "127.0.0.1:5070", Advertise: "192.0.2.1:5070", RegisterMode: "query", Trunks: 4, Pending: 1}
