@@ -122,7 +122,12 @@
 // while the provider is unchanged), per field a column of values, per sort
 // order a permutation (32 per view) and per filter and order the matching
 // positions (64 per view): paging through one query costs the page, not a
-// scan of every provider.
+// scan of every provider. The hand-written entity encoder (jsonenc.go,
+// shape.go) stays because it is measured 4.4× faster than
+// json.MarshalIndent on the same provider (BenchmarkEntityEncoding: 1.3 µs
+// against 5.6 µs, 64 B against 2 KB allocated), which the list pages of
+// 100 entries feel directly; query parameters are parsed with
+// encoding/json's own tokenizer (jsonvalue.go only keeps member order).
 //
 // Status page. GET / is a read-only HTML page for people (html/template,
 // embedded; inline CSS, no script, no external asset, readable on a phone
