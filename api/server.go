@@ -27,9 +27,10 @@ type Options struct {
 	Tokens   *Tokens             // nil: every /rest/v1/uc and /rest/v1/render request is a 401
 	Gatherer prometheus.Gatherer // for /metrics; nil: prometheus.DefaultGatherer
 	Logger   *slog.Logger
-	Status   []StatusSource
-	States   StateSource   // nil: the state endpoint answers 404
-	Confirm  DropConfirmer // nil: the confirm endpoint answers 404
+	Status   []StatusSection // more sections of /status
+	Prober   Prober          // nil: no prober (the state endpoint answers 404)
+	Render   Renderer        // nil: no renderer
+	Confirm  DropConfirmer   // nil: the confirm endpoint answers 404
 	Version  string
 	// StatusAuth makes the status page / and its JSON form /status require
 	// a valid token of any role (auth.status_page_requires_token).
@@ -185,7 +186,7 @@ func (s *server) readyz(w http.ResponseWriter, _ *http.Request) {
 }
 
 // status reports the registry (providers, invalid files, last reload) and
-// every StatusSource. It never contains a password.
+// every StatusSection. It never contains a password.
 func (s *server) status(w http.ResponseWriter, _ *http.Request) {
 	snap := s.reg.Snapshot()
 	invalid := snap.Invalid()
@@ -204,7 +205,7 @@ func (s *server) status(w http.ResponseWriter, _ *http.Request) {
 		},
 	}
 	for _, src := range s.o.Status {
-		out[src.StatusName()] = src.Status()
+		out[src.StatusName()] = src
 	}
 	writeJSON(w, http.StatusOK, out)
 }
