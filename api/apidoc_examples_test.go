@@ -89,7 +89,7 @@ type heldRender string
 
 func (h heldRender) ConfirmDrop(target string) error {
 	if target != string(h) {
-		return docNoTarget{}
+		return ErrNoTarget
 	}
 	return nil
 }
@@ -98,11 +98,6 @@ func (h heldRender) ConfirmDrop(target string) error {
 type docReloader struct{}
 
 func (docReloader) Reload(context.Context) error { return nil }
-
-type docNoTarget struct{}
-
-func (docNoTarget) Error() string  { return "no such render target" }
-func (docNoTarget) NotFound() bool { return true }
 
 // newDocServer serves the API over the seed's two providers in a fresh
 // directory, with the example tokens and the given clock.

@@ -63,7 +63,7 @@ func newEnv(t *testing.T, extra map[string]string, opts ...envOption) *env {
 	if err != nil {
 		t.Fatalf("load example tokens: %v", err)
 	}
-	o := Options{Registry: reg, Tokens: tokens, Logger: log, Version: "test"}
+	o := Options{Registry: reg, Tokens: tokens, Logger: log, Version: "test", ServerIndex: registry.AnyServer}
 	for _, opt := range opts {
 		opt(&o)
 	}

@@ -23,13 +23,14 @@ import (
 
 // Options wire the API to the rest of the daemon.
 type Options struct {
-	Registry *registry.Registry
+	Registry Providers           // required
 	Tokens   *Tokens             // nil: every /rest/v1/uc and /rest/v1/render request is a 401
 	Gatherer prometheus.Gatherer // for /metrics; nil: prometheus.DefaultGatherer
 	Logger   *slog.Logger
-	Status   []StatusSource
-	States   StateSource   // nil: the state endpoint answers 404
-	Confirm  DropConfirmer // nil: the confirm endpoint answers 404
+	Status   []StatusSection // more sections of /status
+	Prober   Prober          // nil: no prober (the state endpoint answers 404)
+	Render   Renderer        // nil: no renderer
+	Confirm  DropConfirmer   // nil: the confirm endpoint answers 404
 	Version  string
 	// StatusAuth makes the status page / and its JSON form /status require
 	// a valid token of any role (auth.status_page_requires_token).
@@ -40,9 +41,10 @@ type Options struct {
 	// Reload re-reads the daemon's config (POST /rest/v1/reload, admins;
 	// nil: 404).
 	Reload Reloader
-	// ServerIndex is the configured server_index (nil: unset, every enabled
-	// provider is active); the status page marks the active providers.
-	ServerIndex *int
+	// ServerIndex is the configured server_index, registry.AnyServer when
+	// unset (every enabled provider is active; the zero value is index 0);
+	// the status page marks the active providers.
+	ServerIndex int
 }
 
 // Clock tells the time.
@@ -62,7 +64,7 @@ func init() { chi.RegisterMethod(methodLookup) }
 // server is the state the handlers share.
 type server struct {
 	o          Options
-	reg        *registry.Registry
+	reg        Providers
 	log        *slog.Logger
 	tokens     atomic.Pointer[Tokens]
 	statusAuth atomic.Bool
@@ -144,7 +146,7 @@ func (s *server) routes(r chi.Router) {
 	r.Get("/metrics", promhttp.HandlerFor(s.o.Gatherer, promhttp.HandlerOpts{}).ServeHTTP)
 	r.Get("/rest/v1/openapi.json", serveOpenAPI)
 	r.Group(func(r chi.Router) {
-		r.Use(s.authenticate, s.needRegistry)
+		r.Use(s.authenticate)
 		r.Get(collectionPath, s.list)
 		r.Post(collectionPath, require(RoleWriter, s.create))
 		r.Method(methodLookup, collectionPath, http.HandlerFunc(s.lookup))
@@ -177,31 +179,15 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error, secrets
 	writeError(w, r, s.log, err, secrets...)
 }
 
-func (s *server) needRegistry(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.reg == nil || s.reg.Snapshot() == nil {
-			s.fail(w, r, errorf(http.StatusServiceUnavailable, "providers are not loaded yet"))
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
+// readyz answers ready: the daemon serves only after the registry loaded
+// the providers directory.
 func (s *server) readyz(w http.ResponseWriter, _ *http.Request) {
-	if s.reg == nil || s.reg.Snapshot() == nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "loading"})
-		return
-	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
 // status reports the registry (providers, invalid files, last reload) and
-// every StatusSource. It never contains a password.
-func (s *server) status(w http.ResponseWriter, r *http.Request) {
-	if s.reg == nil || s.reg.Snapshot() == nil {
-		s.fail(w, r, errorf(http.StatusServiceUnavailable, "providers are not loaded yet"))
-		return
-	}
+// every StatusSection. It never contains a password.
+func (s *server) status(w http.ResponseWriter, _ *http.Request) {
 	snap := s.reg.Snapshot()
 	invalid := clientInvalid(snap.Invalid())
 	out := map[string]any{
@@ -216,7 +202,7 @@ func (s *server) status(w http.ResponseWriter, r *http.Request) {
 		},
 	}
 	for _, src := range s.o.Status {
-		out[src.StatusName()] = src.Status()
+		out[src.StatusName()] = src
 	}
 	writeJSON(w, http.StatusOK, out)
 }

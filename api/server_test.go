@@ -2,18 +2,19 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
 
-// panicking is a StatusSource whose Status panics, to exercise recovery.
+// panicking is a StatusSection whose JSON panics, to exercise recovery.
 type panicking struct{}
 
-func (panicking) StatusName() string { return "boom" }
-func (panicking) Status() any        { panic("status source exploded") }
+func (panicking) StatusName() string           { return "boom" }
+func (panicking) MarshalJSON() ([]byte, error) { panic("status source exploded") }
 
 func TestErrorShapeEverywhere(t *testing.T) {
-	e := newEnv(t, nil, func(o *Options) { o.Status = []StatusSource{panicking{}} })
+	e := newEnv(t, nil, func(o *Options) { o.Status = []StatusSection{panicking{}} })
 	cases := []struct {
 		name   string
 		method string
@@ -117,20 +118,17 @@ func TestAuth(t *testing.T) {
 }
 
 // probed is a StateSource over a fixed map.
-type probed map[string]any
-
-func (p probed) ProviderState(id string) (any, bool) {
-	st, ok := p[id]
-	return st, ok
+// probed is a prober that reports the given trunk states.
+func probed(states map[string]string) Prober {
+	f := &fakeProber{states: map[string]TrunkState{}}
+	for id, reg := range states {
+		f.states[id] = TrunkState{Registration: RegistrationState{State: reg}}
+	}
+	return f
 }
 
 // confirmer records confirmations; "held" is the only target with a held render.
 type confirmer struct{ confirmed []string }
-
-type unknownTarget struct{}
-
-func (unknownTarget) Error() string  { return "no such target" }
-func (unknownTarget) NotFound() bool { return true }
 
 func (c *confirmer) ConfirmDrop(target string) error {
 	switch target {
@@ -140,13 +138,13 @@ func (c *confirmer) ConfirmDrop(target string) error {
 	case "idle":
 		return errors.New("nothing is held back")
 	}
-	return unknownTarget{}
+	return fmt.Errorf("%w: %q", ErrNoTarget, target)
 }
 
 func TestStateAndConfirm(t *testing.T) {
 	conf := &confirmer{}
-	states := probed{sipnetID: map[string]any{"registered": true, "last_status_code": 200}}
-	e := newEnv(t, nil, func(o *Options) { o.States, o.Confirm = states, conf })
+	prober := probed(map[string]string{sipnetID: "registered"})
+	e := newEnv(t, nil, func(o *Options) { o.Prober, o.Confirm = prober, conf })
 	bare := newEnv(t, nil)
 	cases := []struct {
 		name   string
@@ -157,14 +155,14 @@ func TestStateAndConfirm(t *testing.T) {
 		status int
 		want   string
 	}{
-		{"state", e, "GET", collectionPath + "/" + sipnetID + "/state", readerToken, 200, `"registered": true`},
+		{"state", e, "GET", collectionPath + "/" + sipnetID + "/state", readerToken, 200, `"registration": "registered"`},
 		{"state not probed", e, "GET", collectionPath + "/" + oktellID + "/state", readerToken, 404, "is not probed"},
 		{"state unknown id", e, "GET", collectionPath + "/00000000-0000-0000-0000-000000000000/state", readerToken, 404, "not found"},
 		{"state without prober", bare, "GET", collectionPath + "/" + sipnetID + "/state", readerToken, 404, "prober is not running"},
 		{"state needs a token", e, "GET", collectionPath + "/" + sipnetID + "/state", "", 401, "authentication required"},
 		{"confirm", e, "POST", "/rest/v1/render/held/confirm", adminToken, 200, `"status": "confirmed"`},
 		{"confirm nothing held", e, "POST", "/rest/v1/render/idle/confirm", adminToken, 409, "nothing is held back"},
-		{"confirm unknown target", e, "POST", "/rest/v1/render/other/confirm", adminToken, 404, "no such target"},
+		{"confirm unknown target", e, "POST", "/rest/v1/render/other/confirm", adminToken, 404, "no such render target"},
 		{"confirm by a writer", e, "POST", "/rest/v1/render/held/confirm", writerToken, 403, "needs admin"},
 		{"confirm without token", e, "POST", "/rest/v1/render/held/confirm", "", 401, "authentication required"},
 		{"confirm without render", bare, "POST", "/rest/v1/render/held/confirm", adminToken, 404, "rendering is not configured"},

@@ -19,21 +19,17 @@ func (s *server) state(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, notFound(id))
 		return
 	}
-	if s.o.States == nil {
+	if s.o.Prober == nil {
 		s.fail(w, r, errorf(http.StatusNotFound, "no live state: the SIP prober is not running"))
 		return
 	}
-	st, ok := s.o.States.ProviderState(id)
+	st, ok := s.o.Prober.ProviderState(id)
 	if !ok {
 		s.fail(w, r, errorf(http.StatusNotFound, "provider %q is not probed (disabled, or not on this server's index)", id))
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
 }
-
-// notFounder is implemented by DropConfirmer errors that mean "no such
-// render target".
-type notFounder interface{ NotFound() bool }
 
 // confirm answers POST /rest/v1/render/{target}/confirm: an admin releases
 // a render the drop guard held back.
@@ -49,8 +45,7 @@ func (s *server) confirm(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.o.Confirm.ConfirmDrop(target); err != nil {
 		status := http.StatusConflict
-		var nf notFounder
-		if errors.As(err, &nf) && nf.NotFound() {
+		if errors.Is(err, ErrNoTarget) {
 			status = http.StatusNotFound
 		}
 		s.fail(w, r, errorf(status, "confirm render target %q: %s", target, err.Error()))

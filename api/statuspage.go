@@ -37,10 +37,6 @@ func (s *server) statusPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if s.reg == nil || s.reg.Snapshot() == nil {
-		s.fail(w, r, errorf(http.StatusServiceUnavailable, "providers are not loaded yet"))
-		return
-	}
 	page := s.buildStatusPage(s.o.Clock.Now())
 	page.Refresh = refresh
 	var buf bytes.Buffer

@@ -31,8 +31,10 @@ type view struct {
 	matches map[string][]int32 // filter text + order spec → matching positions in order
 }
 
-// maxCachedOrders bounds the permutations and maxCachedQueries the match
-// lists kept per view; past the bound the cache starts over.
+// maxCachedOrders bounds the permutations kept per view (past it, new
+// orders are computed for each request and not kept) and maxCachedQueries
+// the match lists (past it, the kept ones are dropped and caching starts
+// over).
 const (
 	maxCachedOrders  = 32
 	maxCachedQueries = 64
@@ -77,7 +79,7 @@ type viewCache struct {
 
 // get returns the view of the registry's current snapshot, building it
 // from the previous view when the snapshot changed.
-func (c *viewCache) get(reg *registry.Registry) *view {
+func (c *viewCache) get(reg Providers) *view {
 	snap := reg.Snapshot()
 	if v := c.cur.Load(); v != nil && v.snap == snap {
 		return v

@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/trunkd/trunkd/api"
+	"github.com/trunkd/trunkd/registry"
 	"github.com/trunkd/trunkd/registry/sops"
 	"github.com/trunkd/trunkd/render"
 	"github.com/trunkd/trunkd/sipcheck"
@@ -110,7 +111,7 @@ type fakeProviderConfig struct {
 // serverIndex returns the configured server index, or -1 when unset.
 func (c *config) serverIndex() int {
 	if c.ServerIndex == nil {
-		return -1
+		return registry.AnyServer
 	}
 	return *c.ServerIndex
 }
