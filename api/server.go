@@ -17,8 +17,6 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/trunkd/trunkd/registry"
 )
 
 // Options wire the API to the rest of the daemon.
