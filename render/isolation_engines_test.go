@@ -1,6 +1,7 @@
 package render
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -66,6 +67,9 @@ func TestEditReachesEveryEngineBesideFailingTrunk(t *testing.T) {
 			if tc.Name == "asterisk" {
 				if len(st.TrunkErrors) != 1 || st.TrunkErrors[0].Code != "bravo" || st.TrunkErrors[0].Kept || strings.Contains(out, "bravo") {
 					t.Fatalf("asterisk: trunk errors %+v; want bravo left out of the file:\n%s", st.TrunkErrors, out)
+				}
+				if js, _ := json.Marshal(st); !strings.Contains(string(js), `"trunk_errors":[{"code":"bravo","reason":`) {
+					t.Fatalf("/status form of the asterisk target: %s", js)
 				}
 				continue
 			}
