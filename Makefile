@@ -7,7 +7,7 @@ LDFLAGS := -X main.version=$(VERSION)
 RUN_FLAGS ?=
 STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $$($(GO) env GOPATH)/bin/staticcheck)
 
-.PHONY: build run test lint bench vet fmt tidy clean
+.PHONY: build run test lint bench bench-latency vet fmt tidy clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/trunkd ./cmd/trunkd
@@ -31,6 +31,12 @@ lint:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+
+# Edit → reload command started against the real daemon at 100, 1,000 and
+# 10,000 providers (issue 16's table); takes several minutes.
+# TRUNKD_BENCH_EDITS=N and TRUNKD_BENCH_SIZES=100,1000 shorten it.
+bench-latency:
+	TRUNKD_BENCH_LATENCY=1 $(GO) test -count=1 -timeout 60m -run '^TestLatencyTable$$' -v ./cmd/trunkd/
 
 vet:
 	$(GO) vet ./...

@@ -112,7 +112,7 @@
 // when its client goes away.
 //
 // State and confirm: the state endpoint answers 404 for an unknown id, when
-// Options.States is nil (no prober) and when the provider is not probed.
+// Options.Prober is nil (no prober) and when the provider is not probed.
 // Confirm answers 404 when Options.Confirm is nil or its error wraps
 // ErrNoTarget, 409 for any other error, and 200
 // {"target": …, "status": "confirmed"} on success.
@@ -122,7 +122,12 @@
 // while the provider is unchanged), per field a column of values, per sort
 // order a permutation (32 per view) and per filter and order the matching
 // positions (64 per view): paging through one query costs the page, not a
-// scan of every provider.
+// scan of every provider. The hand-written entity encoder (jsonenc.go,
+// shape.go) stays because it is measured 4.4× faster than
+// json.MarshalIndent on the same provider (BenchmarkEntityEncoding: 1.3 µs
+// against 5.6 µs, 64 B against 2 KB allocated), which the list pages of
+// 100 entries feel directly; query parameters are parsed with
+// encoding/json's own tokenizer (jsonvalue.go only keeps member order).
 //
 // Status page. GET / is a read-only HTML page for people (html/template,
 // embedded; inline CSS, no script, no external asset, readable on a phone
@@ -136,10 +141,12 @@
 // with the confirm path). A header sums up trunks, registered, reachable,
 // invalid files and render targets ok. The page is built from chosen
 // fields only, never from a whole provider, so pwd cannot reach it. It
-// reads the prober's and the renderer's state through their JSON (the
-// Options.States value and the "probe" and "render" StatusSources; a test
-// checks the field names against the real types); a value it cannot read
-// shows as "unreadable" and does not break the page. It reloads itself
+// reads the prober and the renderer through the small typed interfaces
+// this package declares (Prober: TrunkState, Summary; Renderer:
+// RenderTargets), which cmd/trunkd implements over sipcheck and render;
+// api imports neither. A trunk whose credentials work while the registrar
+// lists no binding of the SIP engine is marked "engine not registered",
+// and a target lists the trunks its template failed for. It reloads itself
 // every 10 s with <meta http-equiv="refresh">; ?refresh=N sets 2 to 3600
 // seconds and ?refresh=0 stops it (the page links to both); any other
 // query parameter is a 400 as elsewhere. Responses carry Cache-Control:

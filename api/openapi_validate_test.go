@@ -46,7 +46,7 @@ func TestOpenAPIIsValid32(t *testing.T) {
 // (LOOKUP: TestLookupMatchesOpenAPI).
 func TestResponsesMatchOpenAPI(t *testing.T) {
 	e := newEnv(t, listFixture, func(o *Options) {
-		o.States = probed{sipnetID: map[string]any{"registered": true}}
+		o.Prober = probed(map[string]string{sipnetID: "registered"})
 		o.Confirm = &confirmer{}
 	})
 	v := newOpenAPIValidator(t)

@@ -142,10 +142,7 @@ func (s *server) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := registry.Default()
-	if err := body.apply(&p); err != nil {
-		s.fail(w, r, badRequest("%s", err.Error()), body.pwd)
-		return
-	}
+	body.apply(&p)
 	created, err := s.reg.Create(p)
 	if err != nil {
 		s.fail(w, r, err, body.pwd)
@@ -175,9 +172,7 @@ func (s *server) patch(w http.ResponseWriter, r *http.Request) {
 		if ifMatch != "" && !etagListMatches(ifMatch, computeETag(&s.views.etagKey, p, nil), false) {
 			return errPrecondition
 		}
-		if err := body.apply(p); err != nil {
-			return badRequest("%s", err.Error())
-		}
+		body.apply(p)
 		if *p == current {
 			return errUnchanged
 		}

@@ -17,8 +17,6 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/trunkd/trunkd/registry"
 )
 
 // Options wire the API to the rest of the daemon.
@@ -27,9 +25,10 @@ type Options struct {
 	Tokens   *Tokens             // nil: every /rest/v1/uc and /rest/v1/render request is a 401
 	Gatherer prometheus.Gatherer // for /metrics; nil: prometheus.DefaultGatherer
 	Logger   *slog.Logger
-	Status   []StatusSource
-	States   StateSource   // nil: the state endpoint answers 404
-	Confirm  DropConfirmer // nil: the confirm endpoint answers 404
+	Status   []StatusSection // more sections of /status
+	Prober   Prober          // nil: no prober (the state endpoint answers 404)
+	Render   Renderer        // nil: no renderer
+	Confirm  DropConfirmer   // nil: the confirm endpoint answers 404
 	Version  string
 	// StatusAuth makes the status page / and its JSON form /status require
 	// a valid token of any role (auth.status_page_requires_token).
@@ -133,9 +132,7 @@ func newRouter(o Options) (*chi.Mux, *server) {
 
 // routes registers every route; openapi.json must list exactly these.
 func (s *server) routes(r chi.Router) {
-	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
+	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 	r.Group(func(r chi.Router) {
 		r.Use(s.statusGuard)
@@ -180,18 +177,28 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error, secrets
 
 // readyz answers ready: the daemon serves only after the registry loaded
 // the providers directory.
+// healthz is liveness: 503 while the registry is stuck (a hung file
+// system, a bug), so that a supervisor restarts a daemon whose writes and
+// outside edits no longer apply; 200 otherwise.
+func (s *server) healthz(w http.ResponseWriter, _ *http.Request) {
+	if s.reg != nil {
+		if err := s.reg.Healthy(); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "stuck", "error": err.Error()})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
 func (s *server) readyz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
 // status reports the registry (providers, invalid files, last reload) and
-// every StatusSource. It never contains a password.
+// every StatusSection. It never contains a password.
 func (s *server) status(w http.ResponseWriter, _ *http.Request) {
 	snap := s.reg.Snapshot()
-	invalid := snap.Invalid()
-	if invalid == nil {
-		invalid = []registry.FileProblems{}
-	}
+	invalid := clientInvalid(snap.Invalid())
 	out := map[string]any{
 		"version": s.o.Version,
 		"registry": map[string]any{
@@ -204,7 +211,7 @@ func (s *server) status(w http.ResponseWriter, _ *http.Request) {
 		},
 	}
 	for _, src := range s.o.Status {
-		out[src.StatusName()] = src.Status()
+		out[src.StatusName()] = src
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -7,14 +7,14 @@ import (
 	"testing"
 )
 
-// panicking is a StatusSource whose Status panics, to exercise recovery.
+// panicking is a StatusSection whose JSON panics, to exercise recovery.
 type panicking struct{}
 
-func (panicking) StatusName() string { return "boom" }
-func (panicking) Status() any        { panic("status source exploded") }
+func (panicking) StatusName() string           { return "boom" }
+func (panicking) MarshalJSON() ([]byte, error) { panic("status source exploded") }
 
 func TestErrorShapeEverywhere(t *testing.T) {
-	e := newEnv(t, nil, func(o *Options) { o.Status = []StatusSource{panicking{}} })
+	e := newEnv(t, nil, func(o *Options) { o.Status = []StatusSection{panicking{}} })
 	cases := []struct {
 		name   string
 		method string
@@ -118,11 +118,13 @@ func TestAuth(t *testing.T) {
 }
 
 // probed is a StateSource over a fixed map.
-type probed map[string]any
-
-func (p probed) ProviderState(id string) (any, bool) {
-	st, ok := p[id]
-	return st, ok
+// probed is a prober that reports the given trunk states.
+func probed(states map[string]string) Prober {
+	f := &fakeProber{states: map[string]TrunkState{}}
+	for id, reg := range states {
+		f.states[id] = TrunkState{Registration: RegistrationState{State: reg}}
+	}
+	return f
 }
 
 // confirmer records confirmations; "held" is the only target with a held render.
@@ -141,8 +143,8 @@ func (c *confirmer) ConfirmDrop(target string) error {
 
 func TestStateAndConfirm(t *testing.T) {
 	conf := &confirmer{}
-	states := probed{sipnetID: map[string]any{"registered": true, "last_status_code": 200}}
-	e := newEnv(t, nil, func(o *Options) { o.States, o.Confirm = states, conf })
+	prober := probed(map[string]string{sipnetID: "registered"})
+	e := newEnv(t, nil, func(o *Options) { o.Prober, o.Confirm = prober, conf })
 	bare := newEnv(t, nil)
 	cases := []struct {
 		name   string
@@ -153,7 +155,7 @@ func TestStateAndConfirm(t *testing.T) {
 		status int
 		want   string
 	}{
-		{"state", e, "GET", collectionPath + "/" + sipnetID + "/state", readerToken, 200, `"registered": true`},
+		{"state", e, "GET", collectionPath + "/" + sipnetID + "/state", readerToken, 200, `"registration": "registered"`},
 		{"state not probed", e, "GET", collectionPath + "/" + oktellID + "/state", readerToken, 404, "is not probed"},
 		{"state unknown id", e, "GET", collectionPath + "/00000000-0000-0000-0000-000000000000/state", readerToken, 404, "not found"},
 		{"state without prober", bare, "GET", collectionPath + "/" + sipnetID + "/state", readerToken, 404, "prober is not running"},

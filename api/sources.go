@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -23,20 +24,35 @@ type Providers interface {
 	Update(id string, change func(p *registry.Provider) error) (*registry.Provider, error)
 	// Delete removes provider id after check approves its current version.
 	Delete(id string, check func(p *registry.Provider) error) error
+	// Healthy fails (registry.ErrStuck) while a rescan or write has held
+	// the registry too long: writes and outside edits no longer apply.
+	Healthy() error
 }
 
-// StatusSource is a component that reports its state in /status under its
-// name (render targets, the prober). Status must not contain passwords.
-type StatusSource interface {
+// StatusSection is one component's section of /status (render targets,
+// the prober, the config reload), under its name. Its JSON must not
+// contain passwords.
+type StatusSection interface {
 	StatusName() string
-	Status() any
+	json.Marshaler
 }
 
-// StateSource gives the live SIP state of one provider for
-// GET /rest/v1/uc/providers/{id}/state; ok is false when the provider is not
-// probed (inactive, or the prober is off).
-type StateSource interface {
-	ProviderState(id string) (state any, ok bool)
+// Prober is the SIP prober as the API reads it.
+type Prober interface {
+	// TrunkState is what the status page shows of a provider; ok is
+	// false when the provider is not probed (inactive, outside
+	// probe.trunk_regex).
+	TrunkState(id string) (state TrunkState, ok bool)
+	// ProviderState is the body of GET /rest/v1/uc/providers/{id}/state.
+	ProviderState(id string) (state json.Marshaler, ok bool)
+	// Summary is the prober's line on the status page.
+	Summary() ProberSummary
+}
+
+// Renderer is the renderer as the status page reads it.
+type Renderer interface {
+	// RenderTargets lists the targets in the renderer's order.
+	RenderTargets() []RenderTarget
 }
 
 // DropConfirmer lets an admin release a render held back by the drop guard

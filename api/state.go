@@ -19,11 +19,11 @@ func (s *server) state(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, notFound(id))
 		return
 	}
-	if s.o.States == nil {
+	if s.o.Prober == nil {
 		s.fail(w, r, errorf(http.StatusNotFound, "no live state: the SIP prober is not running"))
 		return
 	}
-	st, ok := s.o.States.ProviderState(id)
+	st, ok := s.o.Prober.ProviderState(id)
 	if !ok {
 		s.fail(w, r, errorf(http.StatusNotFound, "provider %q is not probed (disabled, or not on this server's index)", id))
 		return

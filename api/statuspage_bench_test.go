@@ -28,16 +28,15 @@ func BenchmarkStatusPage(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	now := time.Now().UTC().Format(time.RFC3339Nano)
-	states := jsonStates{}
+	now := time.Now()
+	prober := &fakeProber{summary: pageProber(), states: map[string]TrunkState{}}
 	for _, p := range reg.Snapshot().Providers() {
-		states[p.ID] = `{"id":"` + p.ID + `","code":"` + p.Code + `","target":"udp:` + p.Domain + `:5060","targets":["udp:` +
-			p.Domain + `:5060"],"reachable":true,"registration":{"state":"registered","mode":"query","last_code":200,` +
-			`"last_reason":"OK","last_check":"` + now + `","consecutive_failures":0,"rtt_seconds":0.02,"bindings":[],` +
-			`"bindings_seen":"` + now + `","expires_at":null},"ping":{"mode":"options","state":"up","last_code":200,` +
-			`"last_reason":"OK","last_check":"` + now + `","rtt_seconds":0.01,"consecutive_failures":0}}`
+		prober.states[p.ID] = TrunkState{Target: "udp:" + p.Domain + ":5060", Targets: []string{"udp:" + p.Domain + ":5060"},
+			Registration: RegistrationState{State: "registered", Mode: "query", LastCode: 200, LastReason: "OK",
+				LastCheck: now, RTT: 20 * time.Millisecond, BindingsSeen: now},
+			Ping: PingState{Mode: "options", State: "up", LastCode: 200, LastReason: "OK", LastCheck: now, RTT: 10 * time.Millisecond}}
 	}
-	h := New(Options{Registry: reg, Logger: log, States: states, Status: pageSources(time.Now())})
+	h := New(Options{Registry: reg, Logger: log, Prober: prober, Render: pageRender(now), ServerIndex: registry.AnyServer})
 	var size int
 	b.ResetTimer()
 	for b.Loop() {

@@ -6,42 +6,38 @@ import (
 	"time"
 )
 
-// renderStatus is the JSON form of render.Status (the "render" source).
-type renderStatus struct {
-	Targets []renderTarget `json:"targets"`
+// RenderTarget is what the status page shows of one render target (cmd/trunkd
+// fills it from render.TargetStatus). It never holds a password.
+type RenderTarget struct {
+	Name, Template, Output string
+	State                  string // ok, failed, held_back, pending, …
+	Trunks                 int
+	LastSuccess            time.Time // zero: never
+	LastChange             time.Time
+	NextRetry              time.Time
+	LastError              *RenderError // nil: none
+	HeldBack               *HeldRender  // nil: nothing held
+	TrunkErrors            []TrunkRenderError
 }
 
-// renderTarget is the JSON form of render.TargetStatus.
-type renderTarget struct {
-	Name        string       `json:"name"`
-	Template    string       `json:"template"`
-	Output      string       `json:"output"`
-	State       string       `json:"state"`
-	Trunks      int          `json:"trunks"`
-	LastSuccess *time.Time   `json:"last_success"`
-	LastChange  *time.Time   `json:"last_change"`
-	LastError   *renderError `json:"last_error"`
-	HeldBack    *renderHeld  `json:"held_back"`
-	NextRetry   *time.Time   `json:"next_retry"`
+// RenderError is the last failure of a target.
+type RenderError struct {
+	Time                   time.Time
+	Stage, Message, Output string
 }
 
-// renderError is the JSON form of render.TargetError.
-type renderError struct {
-	Time    time.Time `json:"time"`
-	Stage   string    `json:"stage"`
-	Message string    `json:"message"`
-	Output  string    `json:"output"`
+// HeldRender is a render the drop guard holds back.
+type HeldRender struct {
+	Since                          time.Time
+	LiveTrunks, NewTrunks, Removed int
+	RemovedList                    []string
+	Ratio, MaxRatio                float64
 }
 
-// renderHeld is the JSON form of render.HeldDrop.
-type renderHeld struct {
-	Since       time.Time `json:"since"`
-	LiveTrunks  int       `json:"live_trunks"`
-	NewTrunks   int       `json:"new_trunks"`
-	Removed     int       `json:"removed"`
-	RemovedList []string  `json:"removed_list"`
-	Ratio       float64   `json:"ratio"`
-	MaxRatio    float64   `json:"max_ratio"`
+// TrunkRenderError is one trunk the target's template failed for.
+type TrunkRenderError struct {
+	Code, Reason string
+	Kept         bool // the file keeps the trunk's last good output
 }
 
 // targetRow is one render target's line.
@@ -54,6 +50,7 @@ type targetRow struct {
 	NextRetry              when
 	Error                  *targetErrorCell
 	Held                   *heldCell
+	TrunkErrors            []TrunkRenderError
 }
 
 // targetErrorCell is the last failure of a target.
@@ -73,12 +70,12 @@ type heldCell struct {
 }
 
 // targetRows formats the render targets in the renderer's order.
-func targetRows(targets []renderTarget, now time.Time) []targetRow {
+func targetRows(targets []RenderTarget, now time.Time) []targetRow {
 	rows := make([]targetRow, 0, len(targets))
 	for _, t := range targets {
 		row := targetRow{Name: t.Name, Template: t.Template, Output: t.Output, State: t.State,
-			Class: stateClass(t.State), Trunks: t.Trunks, LastSuccess: at(now, deref(t.LastSuccess)),
-			LastChange: at(now, deref(t.LastChange)), NextRetry: at(now, deref(t.NextRetry))}
+			Class: stateClass(t.State), Trunks: t.Trunks, LastSuccess: at(now, t.LastSuccess),
+			LastChange: at(now, t.LastChange), NextRetry: at(now, t.NextRetry), TrunkErrors: t.TrunkErrors}
 		if e := t.LastError; e != nil {
 			row.Error = &targetErrorCell{Stage: e.Stage, Message: e.Message, Output: e.Output, Time: at(now, e.Time)}
 		}

@@ -6,62 +6,53 @@ import (
 	"time"
 )
 
-// The status page reads the prober's and the renderer's state through
-// their JSON form (the api imports neither package). These structs hold
-// the fields the page shows; statuspage_test.go checks against the real
-// types that every one of them exists under the same name.
-
-// liveState is the JSON form of one trunk's sipcheck.State.
-type liveState struct {
-	Target       string   `json:"target"`
-	Targets      []string `json:"targets"`
-	Registration liveReg  `json:"registration"`
-	Ping         livePing `json:"ping"`
+// TrunkState is what the status page shows of one trunk's live SIP state
+// (cmd/trunkd fills it from sipcheck.State). It never holds a password.
+type TrunkState struct {
+	Target       string   // where requests go now
+	Targets      []string // failover order
+	Registration RegistrationState
+	Ping         PingState
 }
 
-// liveReg is the JSON form of sipcheck.RegistrationState.
-type liveReg struct {
-	State               string        `json:"state"`
-	Mode                string        `json:"mode"`
-	LastCode            *int          `json:"last_code"`
-	LastReason          string        `json:"last_reason"`
-	LastCheck           *time.Time    `json:"last_check"`
-	ConsecutiveFailures int           `json:"consecutive_failures"`
-	RTTSeconds          *float64      `json:"rtt_seconds"`
-	Bindings            []liveBinding `json:"bindings"`
-	BindingsSeen        *time.Time    `json:"bindings_seen"`
-	ExpiresAt           *time.Time    `json:"expires_at"`
+// RegistrationState is the outcome of a trunk's registration checks.
+type RegistrationState struct {
+	State               string // registered, rejected, failing, unregistered, off
+	Mode                string // query or bind
+	LastCode            int    // 0: no answer
+	LastReason          string
+	LastCheck           time.Time // zero: not checked yet
+	ConsecutiveFailures int
+	RTT                 time.Duration // 0: unknown
+	Bindings            int           // contacts the registrar listed in its last 200
+	BindingsSeen        time.Time     // zero: no 200 yet
+	ExpiresAt           time.Time     // the prober's own binding ends (bind mode); zero: none
+	// EngineBinding is "missing" when the credentials work but the
+	// registrar lists no binding of the SIP engine, "present", or ""
+	// (unknown).
+	EngineBinding string
 }
 
-// liveBinding is the JSON form of sipcheck.Binding.
-type liveBinding struct {
-	Expires int  `json:"expires"`
-	Own     bool `json:"own"`
+// PingState is the outcome of a trunk's pings.
+type PingState struct {
+	State               string // up, down, unknown, off
+	Mode                string // options, rn or none
+	LastCode            int    // 0: no answer
+	LastReason          string
+	LastCheck           time.Time
+	RTT                 time.Duration
+	ConsecutiveFailures int
 }
 
-// livePing is the JSON form of sipcheck.PingState.
-type livePing struct {
-	Mode                string     `json:"mode"`
-	State               string     `json:"state"`
-	LastCode            *int       `json:"last_code"`
-	LastReason          string     `json:"last_reason"`
-	LastCheck           *time.Time `json:"last_check"`
-	RTTSeconds          *float64   `json:"rtt_seconds"`
-	ConsecutiveFailures int        `json:"consecutive_failures"`
-}
-
-// probeStatus is the JSON form of sipcheck.Status (the "probe" source).
-type probeStatus struct {
-	Listen       string `json:"listen"`
-	Advertise    string `json:"advertise"`
-	RegisterMode string `json:"register_mode"`
-	Trunks       int    `json:"trunks"`
-	Pending      int    `json:"pending"`
-	TrunkRegex   string `json:"trunk_regex"`
+// ProberSummary is the prober's line on the status page.
+type ProberSummary struct {
+	Listen, Advertise, RegisterMode string
+	Trunks, Pending                 int
+	TrunkRegex                      string // probe.trunk_regex; "": every active trunk
 }
 
 // fill sets the row's registration, ping and target cells.
-func (st liveState) fill(row *trunkRow, now time.Time) {
+func (st TrunkState) fill(row *trunkRow, now time.Time) {
 	row.Target = st.Target
 	switch {
 	case len(st.Targets) > 0 && st.Target != "" && st.Target != st.Targets[0]:
@@ -71,32 +62,33 @@ func (st liveState) fill(row *trunkRow, now time.Time) {
 	}
 	r := st.Registration
 	row.Reg = stateCell{State: r.State, Class: stateClass(r.State), Answer: answer(r.LastCode, r.LastReason),
-		Mode: r.Mode, RTT: rtt(r.RTTSeconds), Failures: r.ConsecutiveFailures, Checked: at(now, deref(r.LastCheck))}
+		Mode: r.Mode, RTT: rtt(r.RTT), Failures: r.ConsecutiveFailures, Checked: at(now, r.LastCheck)}
 	row.Reg.Expiry = r.expiry(now)
+	row.NoEngineBinding = r.EngineBinding == "missing"
 	p := st.Ping
 	row.Ping = stateCell{State: p.State, Class: stateClass(p.State), Answer: answer(p.LastCode, p.LastReason),
-		Mode: p.Mode, RTT: rtt(p.RTTSeconds), Failures: p.ConsecutiveFailures, Checked: at(now, deref(p.LastCheck))}
+		Mode: p.Mode, RTT: rtt(p.RTT), Failures: p.ConsecutiveFailures, Checked: at(now, p.LastCheck)}
 }
 
 // expiry describes how long the registration holds: the prober's own
 // binding in bind mode, else the bindings the registrar listed.
-func (r liveReg) expiry(now time.Time) string {
-	if r.ExpiresAt != nil {
+func (r RegistrationState) expiry(now time.Time) string {
+	if !r.ExpiresAt.IsZero() {
 		if r.ExpiresAt.After(now) {
 			return "expires in " + span(r.ExpiresAt.Sub(now))
 		}
-		return "expired " + span(now.Sub(*r.ExpiresAt)) + " ago"
+		return "expired " + span(now.Sub(r.ExpiresAt)) + " ago"
 	}
-	if r.BindingsSeen == nil {
+	if r.BindingsSeen.IsZero() {
 		return ""
 	}
-	switch n := len(r.Bindings); n {
+	switch r.Bindings {
 	case 0:
 		return "no binding listed"
 	case 1:
 		return "1 binding"
 	default:
-		return strconv.Itoa(n) + " bindings"
+		return strconv.Itoa(r.Bindings) + " bindings"
 	}
 }
 
@@ -116,23 +108,23 @@ func stateClass(state string) string {
 
 // answer formats a SIP answer: "200 OK", "408 Request Timeout", or the
 // reason alone when no answer came ("timeout").
-func answer(code *int, reason string) string {
+func answer(code int, reason string) string {
 	switch {
-	case code != nil && reason != "":
-		return strconv.Itoa(*code) + " " + reason
-	case code != nil:
-		return strconv.Itoa(*code)
+	case code != 0 && reason != "":
+		return strconv.Itoa(code) + " " + reason
+	case code != 0:
+		return strconv.Itoa(code)
 	default:
 		return reason
 	}
 }
 
-// rtt formats a round-trip time in milliseconds.
-func rtt(seconds *float64) string {
-	if seconds == nil {
+// rtt formats a round-trip time in milliseconds; 0 is unknown.
+func rtt(d time.Duration) string {
+	if d <= 0 {
 		return ""
 	}
-	ms := *seconds * 1000
+	ms := d.Seconds() * 1000
 	if ms < 10 {
 		return fmt.Sprintf("%.2f\u00a0ms", ms)
 	}
@@ -140,13 +132,6 @@ func rtt(seconds *float64) string {
 		return fmt.Sprintf("%.1f\u00a0ms", ms)
 	}
 	return fmt.Sprintf("%.0f\u00a0ms", ms)
-}
-
-func deref(t *time.Time) time.Time {
-	if t == nil {
-		return time.Time{}
-	}
-	return *t
 }
 
 // at describes t relative to now ("12 s ago", "in 3 min"); zero is "".

@@ -40,84 +40,83 @@ var pageFixture = map[string]string{
 	"typed.yaml":  "code: typed\ndomain: typed.example\npwd: [Pw-Typed-77c2-DoNotLeak]\n",
 }
 
-// jsonStates is a StateSource that answers with JSON texts in the shape of
-// sipcheck.State (ProviderState's value is marshalled as it is).
-type jsonStates map[string]string
-
-func (s jsonStates) ProviderState(id string) (any, bool) {
-	v, ok := s[id]
-	return json.RawMessage(v), ok
+// fakeProber reports fixed trunk states and a summary.
+type fakeProber struct {
+	states  map[string]TrunkState
+	summary ProberSummary
 }
 
-// jsonSource is a StatusSource with a JSON text in the shape of
-// sipcheck.Status ("probe") or render.Status ("render").
-type jsonSource struct{ name, body string }
+func (f *fakeProber) TrunkState(id string) (TrunkState, bool) {
+	st, ok := f.states[id]
+	return st, ok
+}
 
-func (s jsonSource) StatusName() string { return s.name }
-func (s jsonSource) Status() any        { return json.RawMessage(s.body) }
+func (f *fakeProber) ProviderState(id string) (json.Marshaler, bool) {
+	st, ok := f.states[id]
+	if !ok {
+		return nil, false
+	}
+	b, _ := json.Marshal(map[string]string{"registration": st.Registration.State})
+	return json.RawMessage(b), true
+}
+
+func (f *fakeProber) Summary() ProberSummary { return f.summary }
+
+// fakeRenderer reports fixed targets.
+type fakeRenderer []RenderTarget
+
+func (f fakeRenderer) RenderTargets() []RenderTarget { return f }
 
 // pageStates returns the live states of the fixture's probed trunks as the
 // prober would report them at now.
-func pageStates(t *testing.T, e *env, now time.Time) jsonStates {
+func pageStates(t *testing.T, e *env, now time.Time) map[string]TrunkState {
 	t.Helper()
-	ts := func(d time.Duration) string { return now.Add(d).UTC().Format(time.RFC3339Nano) }
+	at := func(d time.Duration) time.Time { return now.Add(d) }
+	ms := func(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }
 	snap := e.reg.Snapshot()
 	beta, ok1 := snap.ByCode("beta-carrier")
 	xss, ok2 := snap.ByCode(xssCode)
 	if !ok1 || !ok2 {
 		t.Fatalf("fixture providers not loaded; invalid: %+v", snap.Invalid())
 	}
-	return jsonStates{
-		sipnetID: `{"id":"` + sipnetID + `","code":"3528769","target":"tcp:212.53.40.40:5060",
-			"targets":["tcp:212.53.40.40:5060","tcp:212.53.40.41:5060","tcp:212.53.40.42:5060"],"reachable":true,
-			"registration":{"state":"registered","mode":"query","last_code":200,"last_reason":"OK",
-			"last_check":"` + ts(-12*time.Second) + `","next_check":"` + ts(500*time.Second) + `",
-			"consecutive_failures":0,"rtt_seconds":0.0412,
-			"bindings":[{"contact":"<sip:pbx@203.0.113.5>","expires":420,"own":false},{"contact":"<sip:pbx2@203.0.113.6>","expires":300,"own":false}],
-			"bindings_seen":"` + ts(-12*time.Second) + `","expires_at":null},
-			"ping":{"mode":"rn","state":"up","target":"tcp:212.53.40.40:5060","last_code":null,"last_reason":"",
-			"last_check":"` + ts(-3*time.Second) + `","next_check":"` + ts(27*time.Second) + `","rtt_seconds":0.0234,
-			"consecutive_failures":0,"consecutive_successes":9}}`,
-		beta.ID: `{"id":"` + beta.ID + `","code":"beta-carrier","target":"udp:192.0.2.10:5060","targets":["udp:192.0.2.10:5060"],
-			"reachable":false,
-			"registration":{"state":"failing","mode":"query","last_code":null,"last_reason":"timeout",
-			"last_check":"` + ts(-20*time.Second) + `","next_check":"` + ts(40*time.Second) + `",
-			"consecutive_failures":3,"rtt_seconds":null,"bindings":[],"bindings_seen":null,"expires_at":null},
-			"ping":{"mode":"options","state":"down","target":"udp:192.0.2.10:5060","last_code":503,"last_reason":"Service Unavailable",
-			"last_check":"` + ts(-5*time.Second) + `","next_check":"` + ts(25*time.Second) + `","rtt_seconds":0.1834,
-			"consecutive_failures":4,"consecutive_successes":0}}`,
-		xss.ID: `{"id":"` + xss.ID + `","code":` + quoteJSON(xssCode) + `,"target":"udp:xss.example:5060","targets":["udp:xss-a.example:5060","udp:xss.example:5060"],
-			"reachable":null,
-			"registration":{"state":"registered","mode":"bind","last_code":200,"last_reason":"OK",
-			"last_check":"` + ts(-2*time.Second) + `","next_check":"` + ts(30*time.Second) + `",
-			"consecutive_failures":0,"rtt_seconds":0.0051,"bindings":[{"contact":"<sip:trunkd@127.0.0.1>","expires":45,"own":true}],
-			"bindings_seen":"` + ts(-2*time.Second) + `","expires_at":"` + ts(45*time.Second) + `"},
-			"ping":{"mode":"options","state":"unknown","target":"udp:xss.example:5060","last_code":200,"last_reason":"OK",
-			"last_check":"` + ts(-1*time.Second) + `","next_check":"` + ts(29*time.Second) + `","rtt_seconds":0.0012,
-			"consecutive_failures":0,"consecutive_successes":1}}`,
+	return map[string]TrunkState{
+		sipnetID: {Target: "tcp:212.53.40.40:5060",
+			Targets: []string{"tcp:212.53.40.40:5060", "tcp:212.53.40.41:5060", "tcp:212.53.40.42:5060"},
+			Registration: RegistrationState{State: "registered", Mode: "query", LastCode: 200, LastReason: "OK",
+				LastCheck: at(-12 * time.Second), RTT: ms(41.2), Bindings: 2, BindingsSeen: at(-12 * time.Second), EngineBinding: "present"},
+			Ping: PingState{Mode: "rn", State: "up", LastCheck: at(-3 * time.Second), RTT: ms(23.4)}},
+		beta.ID: {Target: "udp:192.0.2.10:5060", Targets: []string{"udp:192.0.2.10:5060"},
+			Registration: RegistrationState{State: "failing", Mode: "query", LastReason: "timeout",
+				LastCheck: at(-20 * time.Second), ConsecutiveFailures: 3},
+			Ping: PingState{Mode: "options", State: "down", LastCode: 503, LastReason: "Service Unavailable",
+				LastCheck: at(-5 * time.Second), RTT: ms(183.4), ConsecutiveFailures: 4}},
+		xss.ID: {Target: "udp:xss.example:5060", Targets: []string{"udp:xss-a.example:5060", "udp:xss.example:5060"},
+			Registration: RegistrationState{State: "registered", Mode: "bind", LastCode: 200, LastReason: "OK",
+				LastCheck: at(-2 * time.Second), RTT: ms(5.1), Bindings: 1, BindingsSeen: at(-2 * time.Second),
+				ExpiresAt: at(45 * time.Second), EngineBinding: "missing"},
+			Ping: PingState{Mode: "options", State: "unknown", LastCode: 200, LastReason: "OK",
+				LastCheck: at(-1 * time.Second), RTT: ms(1.2)}},
 	}
 }
 
-func quoteJSON(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
+// pageProber is the prober's summary of the fixture.
+func pageProber() ProberSummary {
+	return ProberSummary{Listen: "127.0.0.1:5070", Advertise: "192.0.2.1:5070", RegisterMode: "query", Trunks: 4, Pending: 1}
 }
 
-// pageSources returns the prober's and the renderer's /status sections.
-func pageSources(now time.Time) []StatusSource {
-	ts := func(d time.Duration) string { return now.Add(d).UTC().Format(time.RFC3339Nano) }
-	return []StatusSource{
-		jsonSource{"probe", `{"enabled":true,"listen":"127.0.0.1:5070","advertise":"192.0.2.1:5070","register_mode":"query",
-			"generation":3,"trunks":4,"pending":1,"registration":{"registered":2,"failing":1},"reachability":{"up":1,"down":1,"unknown":1}}`},
-		jsonSource{"render", `{"targets":[
-			{"name":"kamailio","template":"kamailio-db_text","output":"out/kamailio/uacreg","state":"ok","generation":3,"trunks":4,
-			 "last_success":"` + ts(-90*time.Second) + `","last_change":"` + ts(-3*time.Hour) + `"},
-			{"name":"asterisk","template":"asterisk-pjsip","output":"out/asterisk/pjsip_trunks.conf","state":"failed","generation":3,"trunks":4,
-			 "last_success":"` + ts(-2*time.Hour) + `","last_error":{"time":"` + ts(-30*time.Second) + `","stage":"check",
-			 "message":"check_cmd exited with status 1","output":"line 3: unknown <option> ***"},"next_retry":"` + ts(30*time.Second) + `"},
-			{"name":"freeswitch","template":"freeswitch-gateways","output":"out/freeswitch/trunks.xml","state":"held_back","generation":3,"trunks":10,
-			 "held_back":{"since":"` + ts(-5*time.Minute) + `","live_trunks":10,"new_trunks":4,"removed":6,"removed_list":["old-1","old-2"],
-			 "ratio":0.6,"max_ratio":0.5}}]}`},
+// pageRender returns the render targets of the fixture at now.
+func pageRender(now time.Time) fakeRenderer {
+	at := func(d time.Duration) time.Time { return now.Add(d) }
+	return fakeRenderer{
+		{Name: "kamailio", Template: "kamailio-db_text", Output: "out/kamailio/uacreg", State: "ok", Trunks: 4,
+			LastSuccess: at(-90 * time.Second), LastChange: at(-3 * time.Hour)},
+		{Name: "asterisk", Template: "asterisk-pjsip", Output: "out/asterisk/pjsip_trunks.conf", State: "failed", Trunks: 4,
+			LastSuccess: at(-2 * time.Hour), LastError: &RenderError{Time: at(-30 * time.Second), Stage: "check",
+				Message: "check_cmd exited with status 1", Output: "line 3: unknown <option> ***"}, NextRetry: at(30 * time.Second),
+			TrunkErrors: []TrunkRenderError{{Code: "beta-carrier", Reason: "template: no value for domain", Kept: true}}},
+		{Name: "freeswitch", Template: "freeswitch-gateways", Output: "out/freeswitch/trunks.xml", State: "held_back", Trunks: 10,
+			HeldBack: &HeldRender{Since: at(-5 * time.Minute), LiveTrunks: 10, NewTrunks: 4, Removed: 6,
+				RemovedList: []string{"old-1", "old-2"}, Ratio: 0.6, MaxRatio: 0.5}},
 	}
 }
 
@@ -127,20 +126,18 @@ func newPageEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
 	idx := 11
 	var e *env
-	states := jsonStates{}
+	prober := &fakeProber{summary: pageProber()}
 	// One instant for the fixture's times and the page's clock: relative
 	// times ("checked 12 s ago") do not depend on how long the test takes.
 	now := time.Now()
 	all := append([]envOption{func(o *Options) {
 		o.ServerIndex = idx
-		o.States = states
-		o.Status = pageSources(now)
+		o.Prober = prober
+		o.Render = pageRender(now)
 		o.Clock = fixedClock{now}
 	}}, opts...)
 	e = newEnv(t, pageFixture, all...)
-	for id, st := range pageStates(t, e, now) {
-		states[id] = st
-	}
+	prober.states = pageStates(t, e, now)
 	return e
 }
 
@@ -276,9 +273,21 @@ func TestStatusPageRenderTargets(t *testing.T) {
 	wantCell(t, k, "success", "1 min ago", "file changed 3 h ago")
 	wantCell(t, k, "error", "–")
 	wantCell(t, a, "state", "failed", "retry in ")
-	wantCell(t, a, "error", "check", "check_cmd exited with status 1", "30 s ago", "line 3: unknown <option> ***")
+	wantCell(t, a, "error", "check", "check_cmd exited with status 1", "30 s ago", "line 3: unknown <option> ***",
+		"1 trunk not rendered:", "beta-carrier", "template: no value for domain", "(last good output kept)")
 	wantCell(t, f, "held", "drop of 6 of 10 trunks", "60 % > max 50 %", "old-1", "old-2", "… and 4 more",
 		"POST /rest/v1/render/freeswitch/confirm")
+}
+
+// A trunk whose credentials work while the registrar lists no binding of
+// the SIP engine is marked; one with the engine's binding is not.
+func TestStatusPageEngineBinding(t *testing.T) {
+	e := newPageEnv(t)
+	rows := rowByCode(tableRows(t, parseDOM(t, fetchPage(t, e, "/", "").body), "trunk-table"))
+	wantCell(t, rows[xssCode], "reg", "engine not registered", "lists no binding of the SIP engine")
+	if strings.Contains(rows["3528769"].cells["reg"], "engine not registered") {
+		t.Errorf("a trunk with the engine's binding is marked: %q", rows["3528769"].cells["reg"])
+	}
 }
 
 // No password of any provider, valid or invalid, reaches the page.
@@ -419,24 +428,11 @@ func TestStatusPageMatchesOpenAPI(t *testing.T) {
 	}
 }
 
-// A state value that is not the prober's JSON shape shows as unreadable
-// instead of breaking the page.
-func TestStatusPageUnreadableState(t *testing.T) {
-	e := newEnv(t, nil, func(o *Options) {
-		o.States = probed{sipnetID: func() {}, oktellID: map[string]any{"registration": "not an object"}}
-	})
-	rows := rowByCode(tableRows(t, parseDOM(t, fetchPage(t, e, "/", "").body), "trunk-table"))
-	for _, code := range []string{"3528769", "Oktell"} {
-		wantCell(t, rows[code], "reg", "unreadable")
-	}
-}
-
 // TestStatusPageTrunkRegex: an active trunk outside the prober's
 // trunk_regex says so instead of "not probed yet".
 func TestStatusPageTrunkRegex(t *testing.T) {
 	e := newEnv(t, nil, func(o *Options) {
-		o.States = jsonStates{}
-		o.Status = []StatusSource{jsonSource{name: "probe", body: `{"listen":"127.0.0.1:5070","trunk_regex":"^Okt"}`}}
+		o.Prober = &fakeProber{summary: ProberSummary{Listen: "127.0.0.1:5070", TrunkRegex: "^Okt"}}
 	})
 	rows := rowByCode(tableRows(t, parseDOM(t, fetchPage(t, e, "/", "").body), "trunk-table"))
 	wantCell(t, rows["3528769"], "reg", "not probed (outside probe.trunk_regex)")

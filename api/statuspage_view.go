@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"regexp"
 	"strconv"
 	"time"
@@ -19,13 +18,13 @@ type statusPageData struct {
 	Generation  uint64
 	LastReload  when
 	Summary     []summaryCard
-	Prober      *probeStatus // nil: no prober reports under "probe"
-	ProberOff   bool         // no StateSource: nothing is probed
+	Prober      *ProberSummary // nil: no prober
+	ProberOff   bool           // nothing is probed
 	Trunks      []trunkRow
 	Invalid     []invalidRow
 	InvalidN    int // files
 	Render      []targetRow
-	RenderKnown bool // a render StatusSource exists
+	RenderKnown bool // a renderer runs
 }
 
 // when is a time shown relative to the page's time, with the exact UTC
@@ -48,6 +47,9 @@ type trunkRow struct {
 	Target                string
 	Failover              []string // the targets after Target, or all when FailedOver
 	FailedOver            bool     // Target is not the first of the failover order
+	// NoEngineBinding: the credentials work but the registrar lists no
+	// binding of the SIP engine (sipcheck's engine_binding "missing").
+	NoEngineBinding bool
 }
 
 // stateCell is a registration or ping state with its details.
@@ -71,26 +73,6 @@ type invalidRow struct {
 	Problem  string
 }
 
-// statusSource returns the JSON form of the StatusSource with this name.
-func (s *server) statusSource(name string, out any) bool {
-	for _, src := range s.o.Status {
-		if src.StatusName() == name {
-			return viaJSON(src.Status(), out)
-		}
-	}
-	return false
-}
-
-// viaJSON reads v's JSON form into out: the api reads other packages'
-// state structs through the JSON they serve, without importing them.
-func viaJSON(v any, out any) bool {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return false
-	}
-	return json.Unmarshal(data, out) == nil
-}
-
 // buildStatusPage gathers the page's content at now.
 func (s *server) buildStatusPage(now time.Time) statusPageData {
 	snap := s.reg.Snapshot()
@@ -100,17 +82,19 @@ func (s *server) buildStatusPage(now time.Time) statusPageData {
 		Dir:        s.reg.Dir(),
 		Generation: snap.Generation(),
 		LastReload: at(now, s.reg.LastReload()),
-		ProberOff:  s.o.States == nil,
+		ProberOff:  s.o.Prober == nil,
 	}
-	var probe probeStatus
-	if s.statusSource("probe", &probe) {
-		d.Prober = &probe
+	var regex string
+	if s.o.Prober != nil {
+		sum := s.o.Prober.Summary()
+		d.Prober, regex = &sum, sum.TrunkRegex
 	}
-	d.Trunks = s.trunkRows(snap, now, probe.TrunkRegex)
+	d.Trunks = s.trunkRows(snap, now, regex)
 	d.Invalid, d.InvalidN = invalidRows(snap.Invalid())
-	var rs renderStatus
-	d.RenderKnown = s.statusSource("render", &rs)
-	d.Render = targetRows(rs.Targets, now)
+	if s.o.Render != nil {
+		d.RenderKnown = true
+		d.Render = targetRows(s.o.Render.RenderTargets(), now)
+	}
 	d.Summary = summarise(d)
 	return d
 }
@@ -124,16 +108,10 @@ func (s *server) trunkRows(snap *registry.Snapshot, now time.Time, trunkRegex st
 		row := trunkRow{ID: p.ID, Code: p.Code, Title: p.Opts.Title, File: snap.FileOf(p.ID)}
 		row.Status, row.StatusClass = s.activity(p)
 		row.Skipped = trunkRegex != "" && skip != nil && !skip.MatchString(p.Code)
-		if s.o.States != nil {
-			if v, ok := s.o.States.ProviderState(p.ID); ok {
-				var st liveState
+		if s.o.Prober != nil {
+			if st, ok := s.o.Prober.TrunkState(p.ID); ok {
 				row.Probed = true
-				if !viaJSON(v, &st) {
-					row.Reg = stateCell{State: "unreadable", Class: "warn"}
-					row.Ping = row.Reg
-				} else {
-					st.fill(&row, now)
-				}
+				st.fill(&row, now)
 			}
 		}
 		rows = append(rows, row)

@@ -181,6 +181,7 @@ func BenchmarkCreateDelete10k(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	cpu0 := cpuTime(b)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		p := Default()
@@ -194,6 +195,7 @@ func BenchmarkCreateDelete10k(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pairs/s")
+	b.ReportMetric(float64((cpuTime(b)-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/pair")
 }
 
 // BenchmarkIdleBackstop10k measures the watcher's periodic backstop rescan

@@ -27,6 +27,33 @@
 // with a Checker, as the daemon does; errors of writes name the file, never
 // the providers directory, because they reach API clients.
 //
+// # One update path
+//
+// Every change takes the same way: a rescan (rescan.go: list or the hinted
+// names, scanFile per file in parallel) or a store write (commit) yields
+// file states; apply records them and returns the files whose provider or
+// problems changed; publish turns those into the next snapshot. Splicing a
+// few changed files into the current snapshot (snapshot_delta.go) is an
+// optimisation inside publish with the result of a full rebuild
+// (TestWithFileMatchesRebuild). The snapshot's indexes are persistent
+// 128-shard maps (index.go): a one-provider change copies two shards of
+// about n/128 entries and the sorted slice of pointers, not two maps of n.
+//
+// # Watching
+//
+// fsnotify reports plain events; fsnotify v1.10.1 does not export its
+// close-write op, so on Linux a second small inotify reader
+// (savewatch_linux.go) reports finished saves (IN_CLOSE_WRITE, IN_MOVED_TO).
+// A finished save is rescanned after Options.Settle (10 ms) of quiet; plain
+// events (a writer that still holds the file, removals, renames away: vim's
+// backup step) wait for Options.Debounce (250 ms), at most MaxWait (2 s).
+// A save within Debounce of the last published change counts as part of a
+// burst and waits for Debounce too, so a git checkout of hundreds of files
+// gives one or two snapshots whatever the pauses of a loaded machine. The
+// backstop rescan (Options.Resync) stats every file and reads only those
+// whose inode, size, mtime or ctime moved (0.03 CPU-s at 10,000 files);
+// Open and Reload read and hash every file.
+//
 // # Values: one gate
 //
 // Whatever the registry accepts, from a file or through the API, renders

@@ -13,7 +13,7 @@ type Options struct {
 	Logger     *slog.Logger          // nil: slog.Default()
 	Registerer prometheus.Registerer // nil: metrics are not registered
 	Debounce   time.Duration         // quiet window after a plain write event, default 250 ms
-	Settle     time.Duration         // quiet window after a finished save, default 20 ms
+	Settle     time.Duration         // quiet window after a finished save, default 10 ms
 	MaxWait    time.Duration         // longest wait under constant churn, default 2 s
 	Resync     time.Duration         // backstop rescan period, default 60 s
 	StuckAfter time.Duration         // Healthy fails when the lock is held longer, default DefaultStuckAfter
@@ -51,7 +51,7 @@ func (o Options) withDefaults() Options {
 		o.Debounce = 250 * time.Millisecond
 	}
 	if o.Settle <= 0 {
-		o.Settle = 20 * time.Millisecond
+		o.Settle = 10 * time.Millisecond
 	}
 	if o.MaxWait <= 0 {
 		o.MaxWait = 2 * time.Second

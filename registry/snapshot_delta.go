@@ -13,24 +13,12 @@ import (
 // rebuild is needed: a duplicate code or id is involved anywhere, or s does
 // not hold old where expected.
 func (s *Snapshot) withFile(gen uint64, now time.Time, dir, name string, old *Provider, st *fileState) *Snapshot {
-	for _, inv := range s.invalid {
-		if inv.dup {
-			return nil
-		}
-	}
-	if old != nil {
-		if e, ok := s.byID.get(old.ID); !ok || e.file != name || e.p != old {
-			return nil
-		}
-	}
 	var p *Provider
 	if st != nil {
 		p = st.good
 	}
-	if p != nil {
-		if _, dup := s.duplicate(dir, name, st); dup {
-			return nil
-		}
+	if !s.canSplice(dir, name, old, st) {
+		return nil
 	}
 	byID, byCode := editIndex(s.byID), editIndex(s.byCode)
 	next := &Snapshot{generation: gen, built: now, enabled: s.enabled}
@@ -53,6 +41,27 @@ func (s *Snapshot) withFile(gen uint64, now time.Time, dir, name string, old *Pr
 	next.byID, next.byCode = byID.ix, byCode.ix
 	next.invalid = spliceInvalid(s.invalid, name, st)
 	return next
+}
+
+// canSplice reports whether withFile may splice: no duplicate anywhere, and
+// s holds old in file name.
+func (s *Snapshot) canSplice(dir, name string, old *Provider, st *fileState) bool {
+	for _, inv := range s.invalid {
+		if inv.dup {
+			return false
+		}
+	}
+	if old != nil {
+		if e, ok := s.byID.get(old.ID); !ok || e.file != name || e.p != old {
+			return false
+		}
+	}
+	if st != nil && st.good != nil {
+		if _, dup := s.duplicate(dir, name, st); dup {
+			return false
+		}
+	}
+	return true
 }
 
 // spliceInvalid replaces the entry of file name in the invalid list (sorted

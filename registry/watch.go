@@ -36,7 +36,7 @@ func (r *Registry) Watch(ctx context.Context) error {
 		return fmt.Errorf("watch providers directory %s (check fs.inotify.max_user_watches): %w", dir, err)
 	}
 	h := newHints()
-	saves := r.startSaveWatcher(dir, h)
+	saves, stopSaves := r.startSaveWatcher(dir, h)
 	// Changes between Open and now produced no event: look once.
 	if _, err := r.rescan(scope{}); err != nil {
 		r.log.Warn("providers directory not readable; keeping the current snapshot", "error", err)
@@ -48,24 +48,27 @@ func (r *Registry) Watch(ctx context.Context) error {
 	}()
 	defer func() {
 		w.Close()
-		if saves != nil {
-			saves.Close()
-		}
+		stopSaves()
 		<-readerDone
 	}()
 	return r.loop(ctx, w, saves, dir, h)
 }
 
-// startSaveWatcher starts the reader of finished saves; without it (not
-// Linux, no inotify instance left) every event waits for the quiet window.
-func (r *Registry) startSaveWatcher(dir string, h *hints) *saveWatcher {
+// startSaveWatcher starts the reader of finished saves; stop closes it and
+// waits for its goroutine. Without it (not Linux, no inotify instance left)
+// every event waits for the quiet window.
+func (r *Registry) startSaveWatcher(dir string, h *hints) (saves *saveWatcher, stop func()) {
 	saves, err := newSaveWatcher(dir)
 	if err != nil {
 		r.log.Info("finished saves not recognised; every change waits for the quiet window", "debounce", r.opts.Debounce, "error", err)
-		return nil
+		return nil, func() {}
 	}
-	go saves.run(h.saved, func() { r.watchError(h, fsnotify.ErrEventOverflow) }) // ends with saves.Close
-	return saves
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		saves.run(h.saved, func() { r.watchError(h, fsnotify.ErrEventOverflow) })
+	}()
+	return saves, func() { saves.Close(); <-done }
 }
 
 // readEvents turns fsnotify events into hints; it never blocks, so the
@@ -128,21 +131,27 @@ func (r *Registry) loop(ctx context.Context, w *fsnotify.Watcher, saves *saveWat
 		if r.ensureWatched(w, saves, dir) {
 			h.setFull()
 		}
-		names, pending := h.take(quick)
-		if backstop {
-			names = nil // the whole directory
-		}
-		published, err := r.rescan(scope{names: names})
-		if err != nil {
-			r.log.Warn("providers directory not readable; keeping the current snapshot", "error", err)
-		}
-		if published {
+		if r.rescanHinted(h, quick, backstop) {
 			lastPublish = time.Now()
 		}
-		if pending {
-			h.signal() // touched names still wait for their quiet window
-		}
 	}
+}
+
+// rescanHinted rescans what the hints name (the whole directory for a
+// backstop) and reports whether a snapshot was published.
+func (r *Registry) rescanHinted(h *hints, quick, backstop bool) bool {
+	names, pending := h.take(quick)
+	if backstop {
+		names = nil // the whole directory
+	}
+	published, err := r.rescan(scope{names: names})
+	if err != nil {
+		r.log.Warn("providers directory not readable; keeping the current snapshot", "error", err)
+	}
+	if pending {
+		h.signal() // touched names still wait for their quiet window
+	}
+	return published
 }
 
 // settle waits for the end of a burst of events: Settle of quiet once a

@@ -34,8 +34,8 @@ func startProbe(ctx context.Context, d *daemon, o *api.Options) error {
 		defer sub.Close()
 		return pr.Run(ctx, sub.C())
 	})
-	o.Status = append(o.Status, pr)
-	o.States = pr
+	o.Status = append(o.Status, section{"probe", func() any { return pr.Summary() }})
+	o.Prober = proberView{pr}
 	return nil
 }
 

@@ -138,10 +138,7 @@ func restartOnly(old, new *config) []string {
 	return keys
 }
 
-// StatusName is the reloader's section of /status.
-func (r *reloader) StatusName() string { return "config" }
-
-// Status reports the last reload.
+// Status reports the last reload (the "config" section of /status).
 func (r *reloader) Status() any {
 	r.mu.Lock()
 	defer r.mu.Unlock()

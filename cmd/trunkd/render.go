@@ -31,7 +31,8 @@ func startRender(ctx context.Context, d *daemon, o *api.Options) error {
 		defer sub.Close()
 		return r.Run(ctx, sub.C())
 	})
-	o.Status = append(o.Status, renderSource{r})
+	o.Status = append(o.Status, section{"render", func() any { return r.Status() }})
+	o.Render = renderView{r}
 	o.Confirm = renderConfirm{r}
 	return nil
 }
@@ -99,9 +100,3 @@ func cmdRender(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	return 0
 }
-
-// renderSource shows the renderer's status under "render" in /status.
-type renderSource struct{ r *render.Renderer }
-
-func (s renderSource) StatusName() string { return "render" }
-func (s renderSource) Status() any        { return s.r.Status() }

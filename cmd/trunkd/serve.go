@@ -150,7 +150,7 @@ func serve(ctx context.Context, cfg *config, load func() (*config, error), stdou
 	}
 	rl.keep, _ = opts.Tokens.Named(demoTokenName)
 	opts.Reload = rl
-	opts.Status = append(opts.Status, rl)
+	opts.Status = append(opts.Status, section{"config", rl.Status})
 	rl.handler = api.New(opts)
 	d.goRun("sighup", func() error { return rl.onSIGHUP(ctx) })
 	hs := api.NewHTTPServer(rl.handler, web.limits, web.tls, d.log)
