@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -146,7 +147,15 @@ func (s *server) create(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badRequest("%s", err.Error()), body.pwd)
 		return
 	}
-	created, err := s.reg.Create(p)
+	var created *registry.Provider
+	err = s.commit(r, func(context.Context) (Change, error) {
+		var err error
+		if created, err = s.reg.Create(p); err != nil {
+			return Change{}, err
+		}
+		return Change{Message: commitMessage("POST", created.Code, body.paths()),
+			Files: []string{s.reg.Snapshot().FileOf(created.ID)}}, nil
+	})
 	if err != nil {
 		s.fail(w, r, err, body.pwd)
 		return
@@ -170,18 +179,27 @@ func (s *server) patch(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
 	ifMatch := r.Header.Get("If-Match")
 	var current registry.Provider
-	updated, err := s.reg.Update(id, func(p *registry.Provider) error {
-		current = *p
-		if ifMatch != "" && !etagListMatches(ifMatch, computeETag(&s.views.etagKey, p, nil), false) {
-			return errPrecondition
+	var updated *registry.Provider
+	err = s.commit(r, func(context.Context) (Change, error) {
+		var err error
+		updated, err = s.reg.Update(id, func(p *registry.Provider) error {
+			current = *p
+			if ifMatch != "" && !etagListMatches(ifMatch, computeETag(&s.views.etagKey, p, nil), false) {
+				return errPrecondition
+			}
+			if err := body.apply(p); err != nil {
+				return badRequest("%s", err.Error())
+			}
+			if *p == current {
+				return errUnchanged
+			}
+			return nil
+		})
+		if err != nil {
+			return Change{}, err
 		}
-		if err := body.apply(p); err != nil {
-			return badRequest("%s", err.Error())
-		}
-		if *p == current {
-			return errUnchanged
-		}
-		return nil
+		return Change{Message: commitMessage("PATCH", updated.Code, body.paths()),
+			Files: []string{s.reg.Snapshot().FileOf(updated.ID)}}, nil
 	})
 	switch {
 	case errors.Is(err, errUnchanged):
@@ -214,12 +232,16 @@ func (s *server) remove(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
 	ifMatch := r.Header.Get("If-Match")
 	var code string
-	err := s.reg.Delete(id, func(p *registry.Provider) error {
-		code = p.Code
-		if ifMatch != "" && !etagListMatches(ifMatch, computeETag(&s.views.etagKey, p, nil), false) {
-			return errPrecondition
-		}
-		return nil
+	err := s.commit(r, func(context.Context) (Change, error) {
+		file := s.reg.Snapshot().FileOf(id)
+		err := s.reg.Delete(id, func(p *registry.Provider) error {
+			code = p.Code
+			if ifMatch != "" && !etagListMatches(ifMatch, computeETag(&s.views.etagKey, p, nil), false) {
+				return errPrecondition
+			}
+			return nil
+		})
+		return Change{Message: commitMessage("DELETE", code, nil), Files: []string{file}}, err
 	})
 	if errors.Is(err, registry.ErrNotFound) {
 		err = notFound(id)
