@@ -2,6 +2,7 @@ package render
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -95,4 +96,46 @@ func TestEditReachesEveryEngineBesideFailingTrunk(t *testing.T) {
 func readFileOr(path string) string {
 	data, _ := os.ReadFile(path)
 	return string(data)
+}
+
+// TestWholeTemplateFailureKeepsLiveFile: with per-trunk isolation, a block
+// template whose header or footer fails, or whose text no longer parses,
+// is still a failure of the whole template (issue 9, item 2): the live
+// file stays, nothing is reloaded, no trunk is blamed.
+func TestWholeTemplateFailureKeepsLiveFile(t *testing.T) {
+	blocks := func(header, trunk, footer string) string {
+		return `{{template "header" .}}{{range .Trunks}}{{template "trunk" .}}{{end}}{{template "footer" .}}` +
+			`{{define "header"}}` + header + `{{end}}{{define "trunk"}}` + trunk + `{{end}}{{define "footer"}}` + footer + `{{end}}`
+	}
+	const good = `{{.Code}} {{.Expires}}{{"\n"}}`
+	cases := map[string]string{
+		"header fails": blocks(`{{index .Trunks 99}}`, good, ``),
+		"footer fails": blocks(`# head{{"\n"}}`, good, `{{index .Trunks 99}}`),
+		"syntax error": blocks(`# head{{"\n"}}`, `{{.Code`, ``),
+	}
+	for name, text := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, "alpha", "bravo")
+			tmplPath := filepath.Join(t.TempDir(), "blocks.tmpl")
+			writeFile(t, tmplPath, blocks(`# head{{"\n"}}`, good, ``))
+			tc := f.uacreg(func(tc *TargetConfig) { tc.Template = tmplPath })
+			r, _, _ := testRenderer(t, Config{Targets: []TargetConfig{tc}}, -1)
+			if err := r.RenderOnce(t.Context(), f.reg.Snapshot()); err != nil {
+				t.Fatal(err)
+			}
+			live := readFile(t, tc.Output)
+			writeFile(t, tmplPath, text)
+			f.set(t, "alpha", trunkYAML("alpha", "alpha-pw", 600))
+			err := r.RenderOnce(t.Context(), f.reg.Snapshot())
+			if err == nil || errors.Is(err, ErrTrunkFailed) {
+				t.Fatalf("RenderOnce = %v, want a failure of the whole template", err)
+			}
+			if got := readFile(t, tc.Output); got != live || f.reloads() != 1 {
+				t.Fatalf("file %q (live was %q), %d reloads", got, live, f.reloads())
+			}
+			if st := targetStatus(t, r, "uacreg"); st.State != StateFailed || st.LastError == nil || len(st.TrunkErrors) != 0 {
+				t.Fatalf("status %+v", st)
+			}
+		})
+	}
 }
