@@ -217,32 +217,17 @@ func unknownField(path string) string {
 	return "unknown field " + strconv.Quote(path)
 }
 
-// apply sets the body's fields in p, leaving the others as they are.
-// registry.Field has no setter, so the leaves go through the Provider's
-// JSON form, whose names are the field paths.
-func (b *entityBody) apply(p *registry.Provider) error {
-	top := map[string]any{}
+// apply sets the body's fields in p, leaving the others as they are. The
+// body holds no ext field (ext is ignored), so every leaf is a string or
+// an integer.
+func (b *entityBody) apply(p *registry.Provider) {
 	for _, l := range b.leaves {
-		var v any = l.str
 		if l.field.Kind == registry.KindInt {
-			v = l.num
-		}
-		if group, name, ok := strings.Cut(l.field.Path, "."); ok {
-			m, _ := top[group].(map[string]any)
-			if m == nil {
-				m = map[string]any{}
-				top[group] = m
-			}
-			m[name] = v
+			l.field.SetInt(p, l.num)
 		} else {
-			top[l.field.Path] = v
+			l.field.SetString(p, l.str)
 		}
 	}
-	data, err := json.Marshal(top)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(data, p)
 }
 
 // decodeLookup decodes the LOOKUP body: exactly one JSON string.

@@ -28,8 +28,12 @@
 // Authentication. "Authorization: Bearer <token>" (scheme case-insensitive);
 // sha256(token) is compared in constant time with every stored hash. With
 // no tokens configured every providers request is a 401 (closed by
-// default; a warning is logged at start). Tokens are read at start: restart
-// to rotate. / and /status are public unless Options.StatusAuth is set. A request
+// default; a warning is logged at start). Handler.SetTokens swaps the
+// tokens while serving (a config reload). Over TLS with client CAs, a
+// verified client certificate authenticates as the tokens file's
+// certificates entry for its subject common name; a request that sends a
+// token is judged by the token alone. / and /status are public unless
+// Options.StatusAuth (Handler.SetStatusAuth) is set. A request
 // is checked in this order: 401, 403, query parameters (400), Content-Type
 // (415), size (413), body (400), then 404, 412, 409 and validation (400).
 //

@@ -143,10 +143,7 @@ func (s *server) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := registry.Default()
-	if err := body.apply(&p); err != nil {
-		s.fail(w, r, badRequest("%s", err.Error()), body.pwd)
-		return
-	}
+	body.apply(&p)
 	var created *registry.Provider
 	err = s.commit(r, func(context.Context) (Change, error) {
 		var err error
@@ -187,9 +184,7 @@ func (s *server) patch(w http.ResponseWriter, r *http.Request) {
 			if ifMatch != "" && !etagListMatches(ifMatch, computeETag(&s.views.etagKey, p, nil), false) {
 				return errPrecondition
 			}
-			if err := body.apply(p); err != nil {
-				return badRequest("%s", err.Error())
-			}
+			body.apply(p)
 			if *p == current {
 				return errUnchanged
 			}

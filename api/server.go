@@ -17,8 +17,6 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/trunkd/trunkd/registry"
 )
 
 // Options wire the API to the rest of the daemon.
@@ -137,9 +135,7 @@ func newRouter(o Options) (*chi.Mux, *server) {
 
 // routes registers every route; openapi.json must list exactly these.
 func (s *server) routes(r chi.Router) {
-	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
+	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 	r.Group(func(r chi.Router) {
 		r.Use(s.statusGuard)
@@ -184,6 +180,19 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error, secrets
 
 // readyz answers ready: the daemon serves only after the registry loaded
 // the providers directory.
+// healthz is liveness: 503 while the registry is stuck (a hung file
+// system, a bug), so that a supervisor restarts a daemon whose writes and
+// outside edits no longer apply; 200 otherwise.
+func (s *server) healthz(w http.ResponseWriter, _ *http.Request) {
+	if s.reg != nil {
+		if err := s.reg.Healthy(); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "stuck", "error": err.Error()})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
 func (s *server) readyz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
@@ -192,10 +201,7 @@ func (s *server) readyz(w http.ResponseWriter, _ *http.Request) {
 // every StatusSection. It never contains a password.
 func (s *server) status(w http.ResponseWriter, _ *http.Request) {
 	snap := s.reg.Snapshot()
-	invalid := snap.Invalid()
-	if invalid == nil {
-		invalid = []registry.FileProblems{}
-	}
+	invalid := clientInvalid(snap.Invalid())
 	out := map[string]any{
 		"version": s.o.Version,
 		"registry": map[string]any{

@@ -24,6 +24,9 @@ type Providers interface {
 	Update(id string, change func(p *registry.Provider) error) (*registry.Provider, error)
 	// Delete removes provider id after check approves its current version.
 	Delete(id string, check func(p *registry.Provider) error) error
+	// Healthy fails (registry.ErrStuck) while a rescan or write has held
+	// the registry too long: writes and outside edits no longer apply.
+	Healthy() error
 }
 
 // StatusSection is one component's section of /status (render targets,

@@ -296,6 +296,11 @@ func describe(v *yaml.Node) string {
 }
 
 func unknownMsg(path string) string {
+	if path == "<<" || strings.HasSuffix(path, ".<<") {
+		// A merge key would share values between mappings that an update
+		// could not edit one at a time (see the anchors in splice.go).
+		return "YAML merge keys are not supported: write the fields out"
+	}
 	best, bestD := "", 3
 	for _, f := range Fields {
 		if d := editDistance(path, f.Path); d < bestD {

@@ -20,6 +20,8 @@
 // before it replaces the file and must read as exactly the intended
 // provider; an edit of a value shared through a YAML anchor is refused
 // (AnchorError, a conflict) rather than silently changing its aliases.
+// YAML merge keys (<<) are refused when the file is read, with a message
+// that says to write the fields out.
 //
 // Problems of one file are reported all at once (an unknown key does not
 // hide a bad value), sorted by line, at most MaxProblemsPerFile of them

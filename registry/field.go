@@ -46,6 +46,12 @@ func (f *Field) Text(p *Provider) string {
 	}
 }
 
+// SetString sets a KindString field of p.
+func (f *Field) SetString(p *Provider, s string) { *f.str(p) = s }
+
+// SetInt sets a KindInt field of p.
+func (f *Field) SetInt(p *Provider, n int) { *f.num(p) = n }
+
 // Fields lists every leaf field in the seed's order.
 var Fields = []*Field{
 	strField("id", func(p *Provider) *string { return &p.ID }),

@@ -52,7 +52,7 @@ func (r *Renderer) apply(ctx context.Context, t *target, snap *registry.Snapshot
 	if res.outcome == outcomeFailed {
 		return res
 	}
-	live, err := readLive(t.cfg.Output)
+	live, err := t.readLive()
 	switch {
 	case err != nil:
 		res = failed(StageWrite, err, "")

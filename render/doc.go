@@ -146,7 +146,8 @@
 // first change at once, changes that arrive during a render or within the
 // second once more with the latest snapshot, so a burst of API writes
 // costs the engine two reloads, not one per write. The live file is read
-// after the template rendered; equal bytes to the live file: nothing is
+// (into a buffer the target keeps: a fresh one per change measurably
+// delays the reload at 10,000 trunks) after the template rendered; equal bytes to the live file: nothing is
 // written or run, and the target counts as successful. Otherwise the
 // candidate is a
 // hidden file next to the output (".<name>.trunkd-*", so engine globs such

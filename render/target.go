@@ -30,6 +30,7 @@ type target struct {
 	verified string    // key of the file program whose blocks matched the whole template
 	mismatch string    // key of the file program whose blocks did not
 	journal  journal   // an unfinished apply, on disk next to the output
+	liveBuf  []byte    // read buffer of the live file (see readLive)
 	// reloadFailed: the last reload of a new file failed (its next
 	// attempt gets two reloads before the rollback).
 	reloadFailed bool
@@ -197,7 +198,7 @@ func (t *target) trunkNames(data []byte) map[string]bool {
 		return names
 	}
 	names := scanNames(t.trunkRe, data)
-	t.rememberNames(data, names)
+	t.rememberNames(bytes.Clone(data), names) // data may be the read buffer
 	return names
 }
 
