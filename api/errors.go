@@ -50,6 +50,12 @@ func statusOf(err error) (int, string) {
 		return http.StatusNotFound, "provider not found"
 	case errors.Is(err, registry.ErrConflict):
 		return http.StatusConflict, err.Error()
+	case errors.Is(err, ErrRemoteUnavailable):
+		return http.StatusServiceUnavailable, ErrRemoteUnavailable.Error()
+	case errors.Is(err, ErrRemoteMoved):
+		return http.StatusConflict, ErrRemoteMoved.Error()
+	case errors.Is(err, ErrRemoteDeclined):
+		return http.StatusBadGateway, ErrRemoteDeclined.Error()
 	}
 	return http.StatusInternalServerError, "internal error: " + err.Error()
 }
@@ -70,6 +76,9 @@ func problemsMessage(probs registry.Problems) string {
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error, secrets ...string) {
 	status, msg := statusOf(err)
 	msg = scrub(msg, secrets)
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", retryAfter)
+	}
 	if status >= 500 {
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", status, "error", msg)
 	}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -143,7 +144,15 @@ func (s *server) create(w http.ResponseWriter, r *http.Request) {
 	}
 	p := registry.Default()
 	body.apply(&p)
-	created, err := s.reg.Create(p)
+	var created *registry.Provider
+	err = s.commit(r, func(context.Context) (Change, error) {
+		var err error
+		if created, err = s.reg.Create(p); err != nil {
+			return Change{}, err
+		}
+		return Change{Message: commitMessage("POST", created.Code, body.paths()),
+			Files: []string{s.reg.Snapshot().FileOf(created.ID)}}, nil
+	})
 	if err != nil {
 		s.fail(w, r, err, body.pwd)
 		return
@@ -167,16 +176,25 @@ func (s *server) patch(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
 	ifMatch := r.Header.Get("If-Match")
 	var current registry.Provider
-	updated, err := s.reg.Update(id, func(p *registry.Provider) error {
-		current = *p
-		if ifMatch != "" && !etagListMatches(ifMatch, computeETag(&s.views.etagKey, p, nil), false) {
-			return errPrecondition
+	var updated *registry.Provider
+	err = s.commit(r, func(context.Context) (Change, error) {
+		var err error
+		updated, err = s.reg.Update(id, func(p *registry.Provider) error {
+			current = *p
+			if ifMatch != "" && !etagListMatches(ifMatch, computeETag(&s.views.etagKey, p, nil), false) {
+				return errPrecondition
+			}
+			body.apply(p)
+			if *p == current {
+				return errUnchanged
+			}
+			return nil
+		})
+		if err != nil {
+			return Change{}, err
 		}
-		body.apply(p)
-		if *p == current {
-			return errUnchanged
-		}
-		return nil
+		return Change{Message: commitMessage("PATCH", updated.Code, body.paths()),
+			Files: []string{s.reg.Snapshot().FileOf(updated.ID)}}, nil
 	})
 	switch {
 	case errors.Is(err, errUnchanged):
@@ -209,12 +227,16 @@ func (s *server) remove(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
 	ifMatch := r.Header.Get("If-Match")
 	var code string
-	err := s.reg.Delete(id, func(p *registry.Provider) error {
-		code = p.Code
-		if ifMatch != "" && !etagListMatches(ifMatch, computeETag(&s.views.etagKey, p, nil), false) {
-			return errPrecondition
-		}
-		return nil
+	err := s.commit(r, func(context.Context) (Change, error) {
+		file := s.reg.Snapshot().FileOf(id)
+		err := s.reg.Delete(id, func(p *registry.Provider) error {
+			code = p.Code
+			if ifMatch != "" && !etagListMatches(ifMatch, computeETag(&s.views.etagKey, p, nil), false) {
+				return errPrecondition
+			}
+			return nil
+		})
+		return Change{Message: commitMessage("DELETE", code, nil), Files: []string{file}}, err
 	})
 	if errors.Is(err, registry.ErrNotFound) {
 		err = notFound(id)

@@ -43,6 +43,9 @@ type Options struct {
 	// unset (every enabled provider is active; the zero value is index 0);
 	// the status page marks the active providers.
 	ServerIndex int
+	// Commits makes every write a commit on a git remote (the git:
+	// section); nil: writes go to the files only.
+	Commits Committer
 }
 
 // Clock tells the time.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/trunkd/trunkd/api"
 	"github.com/trunkd/trunkd/registry"
+	"github.com/trunkd/trunkd/registry/gitstore"
 	"github.com/trunkd/trunkd/registry/sops"
 	"github.com/trunkd/trunkd/render"
 	"github.com/trunkd/trunkd/sipcheck"
@@ -22,16 +23,17 @@ import (
 // config is the daemon's config file (DESIGN.md §3). Relative paths are
 // relative to the working directory, as in examples/trunkd.yaml.
 type config struct {
-	ProvidersDir string          `yaml:"providers_dir"`
-	Listen       string          `yaml:"listen"`
-	ServerIndex  *int            `yaml:"server_index"`
-	HTTP         httpConfig      `yaml:"http"`
-	Auth         authConfig      `yaml:"auth"`
-	Render       render.Config   `yaml:"render"`
-	Probe        sipcheck.Config `yaml:"probe"`
-	Log          logConfig       `yaml:"log"`
-	Secrets      sops.Config     `yaml:"secrets"`
-	Demo         demoConfig      `yaml:"demo"`
+	ProvidersDir string           `yaml:"providers_dir"`
+	Listen       string           `yaml:"listen"`
+	ServerIndex  *int             `yaml:"server_index"`
+	HTTP         httpConfig       `yaml:"http"`
+	Auth         authConfig       `yaml:"auth"`
+	Render       render.Config    `yaml:"render"`
+	Probe        sipcheck.Config  `yaml:"probe"`
+	Log          logConfig        `yaml:"log"`
+	Secrets      sops.Config      `yaml:"secrets"`
+	Git          *gitstore.Config `yaml:"git"` // nil: providers_dir is a plain directory
+	Demo         demoConfig       `yaml:"demo"`
 }
 
 // httpConfig is the "http" section: limits on clients and TLS.
@@ -153,6 +155,11 @@ func loadConfig(path string) (*config, error) {
 	}
 	if err := cfg.HTTP.check(); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if cfg.Git != nil {
+		if err := cfg.Git.Validate(); err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
 	}
 	return cfg, nil
 }

@@ -129,6 +129,7 @@ func restartOnly(old, new *config) []string {
 		{"probe", old.Probe, new.Probe},
 		{"log.format", old.Log.Format, new.Log.Format},
 		{"secrets", old.Secrets, new.Secrets},
+		{"git", old.Git, new.Git},
 		{"demo", old.Demo, new.Demo},
 	} {
 		if !reflect.DeepEqual(c.old, c.new) {

@@ -106,11 +106,12 @@ func secretsPlaintext(name string, data []byte) ([]byte, error) {
 
 // newSecrets is the registry's codec for the secrets: section: SOPS files
 // are decrypted, what the API writes is encrypted for
-// secrets.age_recipients. Until trunkd follows a git remote itself (the
-// git: section), a write without recipients keeps pwd in clear, as a plain
-// directory always did: allow_plaintext is implied.
-func newSecrets(c sops.Config) (*sops.Codec, error) {
-	c.AllowPlaintext = true
+// secrets.age_recipients. On a plain directory (no git: section) a write
+// without recipients keeps pwd in clear, as it always did: allow_plaintext
+// is implied. When trunkd commits to git, a password without recipients is
+// refused unless secrets.allow_plaintext is set.
+func newSecrets(c sops.Config, git bool) (*sops.Codec, error) {
+	c.AllowPlaintext = c.AllowPlaintext || !git
 	codec, err := sops.New(c, nil)
 	if err != nil {
 		return nil, fmt.Errorf("secrets: %w", err)

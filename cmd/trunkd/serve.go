@@ -112,7 +112,7 @@ func serve(ctx context.Context, cfg *config, load func() (*config, error), stdou
 	}()
 	opts := api.Options{Gatherer: d.prom, Logger: d.log, Version: version,
 		StatusAuth: cfg.Auth.StatusPageRequiresToken, ServerIndex: cfg.serverIndex()}
-	secrets, err := newSecrets(cfg.Secrets)
+	secrets, err := newSecrets(cfg.Secrets, cfg.Git != nil)
 	if err != nil {
 		return err
 	}
@@ -126,12 +126,20 @@ func serve(ctx context.Context, cfg *config, load func() (*config, error), stdou
 		return err
 	}
 	defer web.ln.Close()
-	reg, err := registry.Open(registry.Options{Dir: cfg.ProvidersDir, Logger: d.log, Registerer: d.prom, Secrets: secrets})
+	git, err := openGit(ctx, d)
+	if err != nil {
+		return err
+	}
+	reg, err := registry.Open(registry.Options{Dir: git.dir(cfg.ProvidersDir), Logger: d.log, Registerer: d.prom, Secrets: secrets})
 	if err != nil {
 		return err
 	}
 	d.reg, opts.Registry = reg, reg
 	d.goRun("watcher", func() error { return reg.Watch(ctx) })
+	if git != nil {
+		git.start(ctx, reg)
+		opts.Commits = gitCommitter{git.repo, d.log}
+	}
 	// The demo's lines (its admin token above all) are printed only once
 	// every component started: a run that fails prints none.
 	var demoOut bytes.Buffer
@@ -155,7 +163,7 @@ func serve(ctx context.Context, cfg *config, load func() (*config, error), stdou
 	d.goRun("sighup", func() error { return rl.onSIGHUP(ctx) })
 	hs := api.NewHTTPServer(rl.handler, web.limits, web.tls, d.log)
 	d.goRun("http", func() error { return hs.Serve(ctx, web.ln) })
-	d.log.Info("trunkd serving", "listen", web.ln.Addr().String(), "providers_dir", cfg.ProvidersDir,
+	d.log.Info("trunkd serving", "listen", web.ln.Addr().String(), "providers_dir", reg.Dir(),
 		"providers", reg.Snapshot().Len(), "version", version)
 	_, _ = demoOut.WriteTo(stdout)
 	scheme := "http"

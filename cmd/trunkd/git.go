@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+
+	"github.com/trunkd/trunkd/api"
+	"github.com/trunkd/trunkd/registry"
+	"github.com/trunkd/trunkd/registry/gitstore"
+)
+
+// follower is the git working copy of the `git:` section and the registry
+// that reads it: every time the working copy moves to a new remote head
+// the registry rescans at once, without waiting for the watcher.
+type follower struct {
+	repo *gitstore.Repo
+	reg  atomic.Pointer[registry.Registry] // set once the registry is open
+	d    *daemon
+}
+
+// openGit clones or opens the working copy before the registry. Without a
+// `git:` section it returns nil.
+func openGit(ctx context.Context, d *daemon) (*follower, error) {
+	if d.cfg.Git == nil {
+		return nil, nil
+	}
+	f := &follower{d: d}
+	repo, err := gitstore.Open(ctx, *d.cfg.Git, gitstore.Options{
+		Logger: d.log.With("component", "git"),
+		OnSync: f.rescan,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("git: %w", err)
+	}
+	f.repo = repo
+	return f, nil
+}
+
+// dir is the directory the registry reads: the providers folder inside
+// the working copy (git.path replaces providers_dir), or providersDir
+// without a `git:` section.
+func (f *follower) dir(providersDir string) string {
+	if f == nil {
+		return providersDir
+	}
+	return f.repo.Dir()
+}
+
+// rescan reloads the registry after the working copy moved (called by
+// gitstore with its lock held, so before any write reads the files).
+func (f *follower) rescan(head string) {
+	reg := f.reg.Load()
+	if reg == nil {
+		return // at Open: the registry reads the files when it opens
+	}
+	if err := reg.Reload(); err != nil {
+		f.d.log.Error("rescan of the providers after a git sync failed", "head", head, "error", err)
+	}
+}
+
+// start lets the registry follow the working copy and runs the follower
+// loop until ctx ends.
+func (f *follower) start(ctx context.Context, reg *registry.Registry) {
+	f.reg.Store(reg)
+	f.d.goRun("git", func() error { return f.repo.Run(ctx) })
+}
+
+// gitCommitter adapts the working copy to api.Committer: the author of a
+// commit is the API token's name, and gitstore's errors become the API's.
+type gitCommitter struct {
+	repo *gitstore.Repo
+	log  *slog.Logger
+}
+
+// Commit runs one API write as a commit pushed to the remote.
+func (c gitCommitter) Commit(ctx context.Context, author string, apply func(context.Context) (api.Change, error)) error {
+	sig := gitstore.Signature{Name: author, Email: author + "@api.trunkd.invalid"}
+	_, err := c.repo.Commit(ctx, sig, func(ctx context.Context) (gitstore.Edit, error) {
+		ch, err := apply(ctx)
+		return gitstore.Edit{Message: ch.Message, Files: ch.Files}, err
+	})
+	for _, m := range []struct{ git, api error }{
+		{gitstore.ErrUnavailable, api.ErrRemoteUnavailable},
+		{gitstore.ErrConflict, api.ErrRemoteMoved},
+		{gitstore.ErrDeclined, api.ErrRemoteDeclined},
+	} {
+		if errors.Is(err, m.git) {
+			c.log.Warn("API write not applied: the git remote failed", "author", author, "error", err)
+			return fmt.Errorf("%w: %w", m.api, err)
+		}
+	}
+	return err
+}
