@@ -31,6 +31,10 @@ type result struct {
 	output  string // command output (masked), for the status tail
 	hold    *HeldDrop
 	failed  []trunkFailure // trunks the template failed for (the others were rendered)
+	// Per-trunk actions instead of reload_cmd (see actions.go).
+	perTrunk       bool
+	actionsRun     int
+	actionFailures []actionFailure
 }
 
 func failed(stage string, err error, output string) result {
@@ -44,9 +48,12 @@ func failed(stage string, err error, output string) result {
 //     earlier apply did not finish (the journal says so): then reload;
 //  3. the drop guard;
 //  4. write the candidate next to the output and run check_cmd on it;
-//  5. journal the previous good file, rename the candidate over the output;
-//  6. reload; success ends the journal;
-//  7. else put the previous good file back and reload again.
+//  5. per-trunk actions when the change is small (else 6–8): un-register
+//     removed trunks, journal, rename, add and change actions per trunk;
+//     failed ones are retried on the live file;
+//  6. journal the previous good file, rename the candidate over the output;
+//  7. reload; success ends the journal;
+//  8. else put the previous good file back and reload again.
 func (r *Renderer) apply(ctx context.Context, t *target, snap *registry.Snapshot) result {
 	out, trunks, failedTrunks, res := r.render(t, snap)
 	if res.outcome == outcomeFailed {
@@ -58,12 +65,17 @@ func (r *Renderer) apply(ctx context.Context, t *target, snap *registry.Snapshot
 		res = failed(StageWrite, err, "")
 	case live.exists && bytes.Equal(live.data, out) && t.journal.pending():
 		res = r.reloadOrRollBack(ctx, t) // an apply before a crash or a failed rollback
+	case live.exists && bytes.Equal(live.data, out) && len(t.pending) > 0:
+		res = r.retryActions(ctx, t) // per-trunk actions that failed before
 	case live.exists && bytes.Equal(live.data, out):
 		res = result{outcome: outcomeUnchanged}
 	default:
 		res = r.swapIn(ctx, t, live, out, failedTrunks)
 	}
 	res.trunks, res.failed = trunks, failedTrunks
+	if res.outcome == outcomeUnchanged || res.outcome == outcomeApplied {
+		t.setLive(out)
+	}
 	if t.trunkRe != nil && (res.outcome == outcomeUnchanged || res.outcome == outcomeApplied) {
 		// Now the live file: find its trunks while no change waits (the
 		// reload already ran), not when the next change is on its way.
@@ -94,7 +106,9 @@ func (r *Renderer) render(t *target, snap *registry.Snapshot) ([]byte, int, []tr
 }
 
 // swapIn replaces the live file by out: drop guard, candidate, check,
-// journal, atomic rename, reload (and rollback).
+// then either per-trunk actions (removals before the rename, additions
+// and changes after it) or the whole-file path: journal, atomic rename,
+// reload (and rollback).
 func (r *Renderer) swapIn(ctx context.Context, t *target, live liveFile, out []byte, failedTrunks []trunkFailure) result {
 	if hold := r.guard(t, live, out, failedTrunks); hold != nil {
 		return result{outcome: outcomeHeld, hold: hold}
@@ -107,6 +121,8 @@ func (r *Renderer) swapIn(ctx context.Context, t *target, live liveFile, out []b
 		os.Remove(cand)
 		return res
 	}
+	plan := t.plan(live, out)
+	removed := r.runActions(ctx, t, plan.removals()) // un-register before the trunks leave the file
 	if err := t.journal.begin(live); err != nil {
 		os.Remove(cand)
 		return failed(StageWrite, err, "")
@@ -114,6 +130,10 @@ func (r *Renderer) swapIn(ctx context.Context, t *target, live liveFile, out []b
 	if err := renameInto(cand, t.cfg.Output); err != nil {
 		return failed(StageWrite, err, "") // the journal stays: a later reload of the same file is harmless
 	}
+	if plan != nil {
+		return r.finishActions(ctx, t, plan, removed)
+	}
+	t.pending = nil // the whole-file reload supersedes them
 	return r.reloadOrRollBack(ctx, t)
 }
 

@@ -53,6 +53,16 @@ type TargetConfig struct {
 	// group, if any, names it) for the drop guard. Built-in templates have
 	// their own.
 	TrunkRegex string `yaml:"trunk_regex"`
+	// TrunkAddCmd, TrunkChangeCmd and TrunkRemoveCmd run (sh -c) per trunk
+	// in place of ReloadCmd when the live file exists and a change touches
+	// at most TrunkActionsMaxShare of the trunks (default 0.2), with
+	// TRUNKD_TRUNK, TRUNKD_ACTION, TRUNKD_OUTPUT, TRUNKD_TARGET and
+	// TRUNKD_VAR_<NAME> per var. Output matching ReloadFailRegex fails
+	// them too. See the package doc, "Per-trunk actions".
+	TrunkAddCmd          string  `yaml:"trunk_add_cmd"`
+	TrunkChangeCmd       string  `yaml:"trunk_change_cmd"`
+	TrunkRemoveCmd       string  `yaml:"trunk_remove_cmd"`
+	TrunkActionsMaxShare float64 `yaml:"trunk_actions_max_share"`
 }
 
 // builtinTrunkRegex finds the trunks in a file written by a built-in
@@ -93,6 +103,9 @@ func newTarget(c TargetConfig) (*target, error) {
 		if t.failRe, err = regexp.Compile(c.ReloadFailRegex); err != nil {
 			return nil, fmt.Errorf("reload_fail_regex: %w", err)
 		}
+	}
+	if t.actions, err = newTrunkActions(c, t.failRe); err != nil {
+		return nil, err
 	}
 	trunkRegex := c.TrunkRegex
 	if text, ok := templates.Lookup(c.Template); ok {

@@ -189,6 +189,43 @@
 // reg_gc_interval (150 s) a second uac.reg_reload within 150 s fails; the
 // retry gets it through, but a lower reg_gc_interval is better.
 //
+// # Per-trunk actions
+//
+// With trunk_add_cmd, trunk_change_cmd and trunk_remove_cmd a target
+// applies a small change trunk by trunk instead of running reload_cmd
+// (Kamailio's uac.reg_reload is rate-limited and re-registers every trunk;
+// FreeSWITCH's rescan ignores changed gateways). Which trunks were added,
+// changed and removed is found by comparing each trunk's block output
+// (without the number block: a uacreg row id that shifts changes nothing
+// for its trunk) with that of the live file; a trunk whose block writes
+// nothing (uacreg for reg: 0) is not in the file. That comparison needs
+// the live file to be the output trunkd applied last (same bytes), so the
+// whole-file path (check, journal, rename, reload_cmd, rollback) is taken
+// when there is no live file (a first start), after a restart (the first
+// change reloads once; the trunks' parts are kept in memory only), for a
+// template rendered as a whole, when the header or footer changed, when a
+// kind of action the change needs has no command, and when the change
+// touches more than trunk_actions_max_share (default 0.2) of the trunks.
+//
+// Otherwise the candidate is written and checked as always; then each
+// removed trunk's action runs while the trunk is still in the live file
+// (un-register before it disappears); the journal is written and the file
+// renamed into place; then each added and changed trunk's action runs.
+// Actions run up to 4 at once, each with the target's timeout, with
+// TRUNKD_TRUNK, TRUNKD_ACTION, TRUNKD_OUTPUT, TRUNKD_TARGET and
+// TRUNKD_VAR_<NAME> for each var whose name is a valid environment name.
+// A non-zero exit, a timeout or output matching reload_fail_regex is a
+// failure of that trunk's action only: the file stays (the other trunks'
+// actions ran on it, and rolling it back would undo their changes), the
+// journal ends, the failure is listed under trunk_action_errors in
+// /status (trunk, action, since, message, output tail, masked) and counted
+// in trunkd_render_trunk_action_failures_total{target,action}, and the
+// action is retried with the target's backoff (as long as the failure has
+// lasted, 5 s to 5 min) while the file is unchanged. A later change of
+// the same trunk replaces its pending action; a whole-file reload
+// replaces all of them (a pending remove included: after a whole-file
+// reload the engine no longer holds the trunk).
+//
 // # Drop guard
 //
 // The trunks of a file are found by a pattern (built-in per template, or

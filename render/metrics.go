@@ -14,6 +14,8 @@ type metrics struct {
 	held        *prometheus.GaugeVec
 	trunks      *prometheus.GaugeVec
 	trunkErrors *prometheus.GaugeVec
+	// actionFailures counts failed per-trunk actions by kind.
+	actionFailures *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, targets []*target) (*metrics, error) {
@@ -42,6 +44,10 @@ func newMetrics(reg prometheus.Registerer, targets []*target) (*metrics, error) 
 			Name: "trunkd_render_trunk_errors",
 			Help: "Trunks the target's last render failed for (each keeps its last good output or is left out; the others are applied).",
 		}, []string{"target"}),
+		actionFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trunkd_render_trunk_action_failures_total",
+			Help: "Failed per-trunk actions (trunk_add_cmd, trunk_change_cmd, trunk_remove_cmd or an engine preset's) by action.",
+		}, []string{"target", "action"}),
 	}
 	for _, t := range targets {
 		n := t.cfg.Name
@@ -51,11 +57,16 @@ func newMetrics(reg prometheus.Registerer, targets []*target) (*metrics, error) 
 		m.changes.WithLabelValues(n)
 		m.held.WithLabelValues(n)
 		m.trunkErrors.WithLabelValues(n)
+		if t.actions.enabled() {
+			for _, a := range actionKinds {
+				m.actionFailures.WithLabelValues(n, a)
+			}
+		}
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.lastSuccess, m.failures, m.changes, m.held, m.trunks, m.trunkErrors} {
+	for _, c := range []prometheus.Collector{m.lastSuccess, m.failures, m.changes, m.held, m.trunks, m.trunkErrors, m.actionFailures} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if errors.As(err, &are) {

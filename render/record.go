@@ -24,6 +24,7 @@ func (r *Renderer) record(t *target, snap *registry.Snapshot, res result) {
 	switch res.outcome {
 	case outcomeUnchanged, outcomeApplied:
 		r.recordSuccess(t, now, res)
+		r.recordActionErrors(t, now, res.actionFailures)
 	case outcomeHeld:
 		r.recordHeld(t, res.hold)
 	case outcomeFailed:
@@ -48,7 +49,8 @@ func (r *Renderer) recordSuccess(t *target, now time.Time, res result) {
 	if res.outcome == outcomeApplied {
 		t.st.LastChange = &now
 		r.m.changes.WithLabelValues(name).Inc()
-		r.log.Info("render applied", "target", name, "output", t.cfg.Output, "trunks", res.trunks, "generation", t.st.Generation)
+		r.log.Info("render applied", "target", name, "output", t.cfg.Output, "trunks", res.trunks, "generation", t.st.Generation,
+			"trunk_actions", res.actionsRun)
 	}
 }
 

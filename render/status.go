@@ -70,6 +70,10 @@ type TargetStatus struct {
 	// keeps its last good output in the file, or is left out when it has
 	// none. The other trunks are applied.
 	TrunkErrors []TrunkError `json:"trunk_errors,omitempty"`
+	// TrunkActionErrors lists the trunks whose per-trunk action failed in
+	// the last apply; each is retried with backoff, the other trunks are
+	// applied.
+	TrunkActionErrors []TrunkActionError `json:"trunk_action_errors,omitempty"`
 }
 
 // TrunkError is one trunk the template failed for. Reason never holds a
@@ -118,6 +122,7 @@ func (r *Renderer) Status() Status {
 			st.LastError = &e
 		}
 		st.TrunkErrors = slices.Clone(st.TrunkErrors)
+		st.TrunkActionErrors = slices.Clone(st.TrunkActionErrors)
 		if st.HeldBack != nil {
 			h := *st.HeldBack
 			h.removed = nil

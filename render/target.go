@@ -22,6 +22,7 @@ type target struct {
 	mode    os.FileMode
 	failRe  *regexp.Regexp
 	trunkRe *regexp.Regexp
+	actions trunkActions
 
 	// Applying goroutine only (or one goroutine it waits for).
 	names    [2]namesMemo
@@ -34,6 +35,11 @@ type target struct {
 	// reloadFailed: the last reload of a new file failed (its next
 	// attempt gets two reloads before the rollback).
 	reloadFailed bool
+	// The live file as trunkd last applied it, with its trunks' parts
+	// (nil when it was rendered as a whole), for per-trunk actions.
+	liveOut, liveHeader, liveFooter []byte
+	livePieces                      []trunkPiece
+	pending                         []trunkAction // failed per-trunk actions, retried
 
 	st           TargetStatus
 	due          time.Time // zero: nothing to do until a trigger
@@ -44,6 +50,9 @@ type target struct {
 	// is picked up).
 	trunkErrorsSince time.Time
 	confirmed        map[string]bool // removals the operator confirmed
+	// actionErrorsSince: start of the current run of failing per-trunk
+	// actions (retried with backoff).
+	actionErrorsSince time.Time
 }
 
 // program returns the target's template; a template file is read again

@@ -1,0 +1,237 @@
+package render
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Per-trunk action kinds (the action label of
+// trunkd_render_trunk_action_failures_total).
+const (
+	ActionAdd    = "add"
+	ActionChange = "change"
+	ActionRemove = "remove"
+)
+
+var actionKinds = []string{ActionAdd, ActionChange, ActionRemove}
+
+// DefaultTrunkActionsMaxShare is the largest share of a target's trunks
+// one apply may touch and still use per-trunk actions.
+const DefaultTrunkActionsMaxShare = 0.2
+
+// maxParallelActions bounds the per-trunk actions that run at once: a
+// slow or hanging one does not hold the others back.
+const maxParallelActions = 4
+
+// trunkAction is one per-trunk action to run.
+type trunkAction struct {
+	code string
+	kind string
+}
+
+// actionFailure is a per-trunk action that failed; it is retried.
+type actionFailure struct {
+	action trunkAction
+	err    error
+	output string
+}
+
+// actionPlan is the per-trunk actions of one apply, sorted by code; nil
+// means the whole-file path (reload_cmd).
+type actionPlan []trunkAction
+
+// live remembers out as the live file with its trunk pieces (when it was
+// rendered trunk by trunk), so that the next apply can tell per trunk
+// what changes.
+func (t *target) setLive(out []byte) {
+	pieces, ok := t.frags.pieces(out)
+	if !ok {
+		t.liveOut, t.livePieces = nil, nil
+		return
+	}
+	t.liveOut, t.livePieces = out, pieces
+	t.liveHeader, t.liveFooter = out[:t.frags.headerLen], out[len(out)-t.frags.footerLen:]
+}
+
+// plan returns the per-trunk actions that apply out in place of
+// reload_cmd, merged with the actions still pending from earlier
+// failures; nil when the whole-file path applies: no actions configured,
+// no live file (a first start), a live file that is not the last output
+// trunkd applied (the trunks' parts in it are unknown), a change outside
+// the trunks' parts (header, footer), a change to more than the allowed
+// share of trunks, or a kind of action without a command.
+func (t *target) plan(live liveFile, out []byte) actionPlan {
+	if !t.actions.enabled() || !live.exists || t.liveOut == nil || !bytes.Equal(live.data, t.liveOut) {
+		return nil
+	}
+	next, ok := t.frags.pieces(out)
+	if !ok || !bytes.Equal(out[:t.frags.headerLen], t.liveHeader) || !bytes.Equal(out[len(out)-t.frags.footerLen:], t.liveFooter) {
+		return nil
+	}
+	d := diffPieces(t.livePieces, next)
+	total := max(len(t.livePieces), len(next), 1)
+	if d.Touched() == 0 || float64(d.Touched()) > t.actions.maxShare*float64(total) {
+		return nil
+	}
+	p := mergeActions(t.pending, d)
+	for _, a := range p {
+		if t.actions.cmd(a.kind) == "" {
+			return nil
+		}
+	}
+	return p
+}
+
+// mergeActions lists the actions of d and the pending ones whose trunk d
+// does not touch (the latest change of a trunk decides), sorted by code.
+func mergeActions(pending []trunkAction, d TrunkDiff) actionPlan {
+	var p actionPlan
+	touched := map[string]bool{}
+	for _, kind := range actionKinds {
+		for _, code := range d.codes(kind) {
+			p, touched[code] = append(p, trunkAction{code: code, kind: kind}), true
+		}
+	}
+	for _, a := range pending {
+		if !touched[a.code] {
+			p = append(p, a)
+		}
+	}
+	sort.Slice(p, func(i, j int) bool { return p[i].code < p[j].code })
+	return p
+}
+
+func (d TrunkDiff) codes(kind string) []string {
+	switch kind {
+	case ActionAdd:
+		return d.Added
+	case ActionChange:
+		return d.Changed
+	}
+	return d.Removed
+}
+
+// removals are the plan's remove actions: they run before the trunks
+// leave the live file (un-register first).
+func (p actionPlan) removals() []trunkAction {
+	return slices.DeleteFunc(slices.Clone(p), func(a trunkAction) bool { return a.kind != ActionRemove })
+}
+
+// others are the plan's add and change actions: they run once the new
+// file is in place.
+func (p actionPlan) others() []trunkAction {
+	return slices.DeleteFunc(slices.Clone(p), func(a trunkAction) bool { return a.kind == ActionRemove })
+}
+
+// runActions runs actions, up to maxParallelActions at once, each with
+// the target's timeout, and returns the failed ones sorted by code. One
+// action's failure never stops the others.
+func (r *Renderer) runActions(ctx context.Context, t *target, actions []trunkAction) []actionFailure {
+	var (
+		mu       sync.Mutex
+		failures []actionFailure
+		wg       sync.WaitGroup
+		slots    = make(chan struct{}, maxParallelActions)
+	)
+	for _, a := range actions {
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			if output, err := r.runAction(ctx, t, a); err != nil {
+				mu.Lock()
+				failures = append(failures, actionFailure{action: a, err: err, output: output})
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	sort.Slice(failures, func(i, j int) bool { return failures[i].action.code < failures[j].action.code })
+	return failures
+}
+
+// runAction runs one trunk's action command; output matching the
+// target's failure pattern counts as a failure.
+func (r *Renderer) runAction(ctx context.Context, t *target, a trunkAction) (string, error) {
+	env := append([]string{"TRUNKD_TRUNK=" + a.code, "TRUNKD_ACTION=" + a.kind,
+		"TRUNKD_OUTPUT=" + t.cfg.Output, "TRUNKD_TARGET=" + t.cfg.Name}, t.actions.env...)
+	output, err := runCommand(ctx, t.actions.cmd(a.kind), t.timeout, env)
+	if err == nil && t.actions.failRe != nil && t.actions.failRe.MatchString(output) {
+		err = fmt.Errorf("output matches the failure pattern %q", t.actions.failRe)
+	}
+	if err != nil {
+		return output, fmt.Errorf("trunk_%s_cmd for trunk %q: %w", a.kind, a.code, err)
+	}
+	return output, nil
+}
+
+// finishActions runs the add and change actions once the new file is in
+// place and ends the journal: the engine took the file trunk by trunk. A
+// failed action keeps the file (the other trunks' actions ran on it); it
+// is reported per trunk and retried with backoff.
+func (r *Renderer) finishActions(ctx context.Context, t *target, p actionPlan, failures []actionFailure) result {
+	failures = append(failures, r.runActions(ctx, t, p.others())...)
+	r.endJournal(t)
+	t.reloadFailed = false
+	return r.actionsResult(t, outcomeApplied, len(p), failures)
+}
+
+// retryActions runs the actions still pending from earlier failures on
+// the live file, which already is the render.
+func (r *Renderer) retryActions(ctx context.Context, t *target) result {
+	p := actionPlan(t.pending)
+	failures := r.runActions(ctx, t, p)
+	return r.actionsResult(t, outcomeUnchanged, len(p), failures)
+}
+
+// actionsResult keeps the failed actions pending and reports them.
+func (r *Renderer) actionsResult(t *target, o outcome, ran int, failures []actionFailure) result {
+	t.pending = t.pending[:0]
+	for _, f := range failures {
+		t.pending = append(t.pending, f.action)
+	}
+	return result{outcome: o, perTrunk: true, actionsRun: ran, actionFailures: failures}
+}
+
+// TrunkActionError is a trunk whose per-trunk action failed; it is
+// retried with backoff. Message and Output never hold a password.
+type TrunkActionError struct {
+	Code    string    `json:"code"`
+	Action  string    `json:"action"` // add, change or remove
+	Since   time.Time `json:"since"`  // first failure of this action for this trunk
+	Message string    `json:"message"`
+	Output  string    `json:"output,omitempty"` // tail of the command output
+}
+
+// recordActionErrors reports the failed per-trunk actions in the status,
+// the metric and the log and schedules their retry. Guarded by r.mu.
+func (r *Renderer) recordActionErrors(t *target, now time.Time, failures []actionFailure) {
+	list := make([]TrunkActionError, 0, len(failures))
+	for _, f := range failures {
+		e := TrunkActionError{Code: f.action.code, Action: f.action.kind, Since: now,
+			Message: r.red.apply(f.err.Error()), Output: tail(r.red.apply(strings.TrimSpace(f.output)), 1024)}
+		if i := slices.IndexFunc(t.st.TrunkActionErrors, func(o TrunkActionError) bool { return o.Code == e.Code && o.Action == e.Action }); i >= 0 {
+			e.Since = t.st.TrunkActionErrors[i].Since
+		}
+		list = append(list, e)
+		r.m.actionFailures.WithLabelValues(t.cfg.Name, e.Action).Inc()
+		r.log.Warn("render trunk action failed; the other trunks are applied and it is retried", "target", t.cfg.Name,
+			"trunk", e.Code, "action", e.Action, "error", e.Message, "output", e.Output)
+	}
+	if len(list) == 0 {
+		t.st.TrunkActionErrors, t.actionErrorsSince = nil, time.Time{}
+		return
+	}
+	t.st.TrunkActionErrors = list
+	if t.actionErrorsSince.IsZero() {
+		t.actionErrorsSince = now
+	}
+	r.scheduleRetry(t, now, t.actionErrorsSince)
+}

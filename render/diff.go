@@ -1,0 +1,70 @@
+package render
+
+import "bytes"
+
+// trunkPiece is one trunk's part of a rendered file: the output of its
+// "trunk" block (without the number block: a uacreg row id shifts when a
+// trunk before it comes or goes, which changes nothing for that trunk).
+type trunkPiece struct {
+	code string
+	text []byte
+}
+
+// TrunkDiff is what one apply changes per trunk, compared with the live
+// file: codes sorted.
+type TrunkDiff struct {
+	Added   []string
+	Changed []string
+	Removed []string
+}
+
+// Touched is the number of trunks the diff touches.
+func (d TrunkDiff) Touched() int { return len(d.Added) + len(d.Changed) + len(d.Removed) }
+
+// diffPieces compares the pieces of the live file with those of the new
+// output, both sorted by code. A trunk with an empty piece (a template
+// that writes nothing for it, like uacreg for a trunk without reg: 1) is
+// not in the file: its piece appearing is an addition, disappearing a
+// removal.
+func diffPieces(old, next []trunkPiece) TrunkDiff {
+	var d TrunkDiff
+	i, j := 0, 0
+	for i < len(old) || j < len(next) {
+		if i < len(old) && len(old[i].text) == 0 {
+			i++
+			continue
+		}
+		if j < len(next) && len(next[j].text) == 0 {
+			j++
+			continue
+		}
+		switch {
+		case j == len(next) || (i < len(old) && old[i].code < next[j].code):
+			d.Removed = append(d.Removed, old[i].code)
+			i++
+		case i == len(old) || next[j].code < old[i].code:
+			d.Added = append(d.Added, next[j].code)
+			j++
+		default:
+			if !bytes.Equal(old[i].text, next[j].text) {
+				d.Changed = append(d.Changed, next[j].code)
+			}
+			i, j = i+1, j+1
+		}
+	}
+	return d
+}
+
+// pieces returns the trunk pieces of out when it is the last block
+// render (nil, false when it was rendered as a whole: then no trunk's
+// part is known).
+func (f *fragments) pieces(out []byte) ([]trunkPiece, bool) {
+	if f.key == "" || len(f.out) != len(out) || (len(out) > 0 && &f.out[0] != &out[0]) {
+		return nil, false
+	}
+	p := make([]trunkPiece, len(f.entries))
+	for i, e := range f.entries {
+		p[i] = trunkPiece{code: e.trunk.Code, text: e.text}
+	}
+	return p, true
+}
