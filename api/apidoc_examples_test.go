@@ -99,6 +99,28 @@ type docReloader struct{}
 
 func (docReloader) Reload(context.Context) error { return nil }
 
+// docHistory is a provider history of two commits, an API write and a
+// human's push.
+type docHistory struct{}
+
+func (docHistory) History(_ context.Context, _ string, offset, limit int) ([]Commit, int, error) {
+	all := []Commit{
+		{SHA: "5f0c2e9d4b1a7c3e8f6d2b0a9c8e7f1d3b5a4c6e", Author: "provisioning", Time: time.Date(2019, 9, 2, 10, 14, 0, 0, time.UTC),
+			Message: "PATCH Oktell: pwd, expires\n\nTrunkd-Fields: pwd, expires"},
+		{SHA: "a3b9d1e7c5f2086e4d2c1b0a9f8e7d6c5b4a3928", Author: "Jane Operator", Time: time.Date(2019, 8, 30, 16, 2, 0, 0, time.UTC),
+			Message: "Oktell: move to the new SBC"},
+	}
+	return all[min(offset, len(all)):min(offset+limit, len(all))], len(all), nil
+}
+
+// docSync triggers nothing.
+type docSync struct{}
+
+func (docSync) Trigger() {}
+
+// docWebhookSecret is the webhook secret of the doc server.
+const docWebhookSecret = "webhook-secret"
+
 // newDocServer serves the API over the seed's two providers in a fresh
 // directory, with the example tokens and the given clock.
 func newDocServer(t *testing.T, now time.Time, held string) *httptest.Server {
@@ -120,6 +142,7 @@ func newDocServer(t *testing.T, now time.Time, held string) *httptest.Server {
 		o.Confirm = heldRender(held)
 	}
 	o.Reload = docReloader{}
+	o.History, o.Sync, o.WebhookSecret = docHistory{}, docSync{}, []byte(docWebhookSecret)
 	srv := httptest.NewServer(New(o))
 	t.Cleanup(srv.Close)
 	return srv

@@ -46,6 +46,14 @@ type Options struct {
 	// Commits makes every write a commit on a git remote (the git:
 	// section); nil: writes go to the files only.
 	Commits Committer
+	// History lists a provider's commits (GET …/{id}/history); nil: 404.
+	History History
+	// Sync triggers a fast-forward of the git working copy (POST
+	// /rest/v1/git/sync and the forges' webhooks); nil: 404.
+	Sync Syncer
+	// WebhookSecret is the shared secret of the forges' push webhooks
+	// (git.webhook_secret_file); empty: the webhook endpoints answer 404.
+	WebhookSecret []byte
 }
 
 // Clock tells the time.
@@ -153,7 +161,10 @@ func (s *server) routes(r chi.Router) {
 		r.Patch(collectionPath+"/{id}", require(RoleWriter, s.patch))
 		r.Delete(collectionPath+"/{id}", require(RoleWriter, s.remove))
 		r.Get(collectionPath+"/{id}/state", s.state)
+		r.Get(collectionPath+"/{id}/history", s.history)
+		r.Post("/rest/v1/git/sync", require(RoleWriter, s.triggerSync))
 	})
+	r.Post("/rest/v1/git/webhook/{forge}", s.webhook)
 	r.With(s.authenticate).Post("/rest/v1/render/{target}/confirm", require(RoleAdmin, s.confirm))
 	r.With(s.authenticate).Post("/rest/v1/reload", require(RoleAdmin, s.reload))
 }

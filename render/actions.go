@@ -193,6 +193,7 @@ func (r *Renderer) retryActions(ctx context.Context, t *target) result {
 
 // actionsResult keeps the failed actions pending and reports them.
 func (r *Renderer) actionsResult(t *target, o outcome, ran int, failures []actionFailure) result {
+	sort.Slice(failures, func(i, j int) bool { return failures[i].action.code < failures[j].action.code })
 	t.pending = t.pending[:0]
 	for _, f := range failures {
 		t.pending = append(t.pending, f.action)

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -63,6 +64,10 @@ type TargetConfig struct {
 	TrunkChangeCmd       string  `yaml:"trunk_change_cmd"`
 	TrunkRemoveCmd       string  `yaml:"trunk_remove_cmd"`
 	TrunkActionsMaxShare float64 `yaml:"trunk_actions_max_share"`
+	// Engine (kamailio, freeswitch, asterisk) fills the per-trunk action
+	// commands not set and, when ReloadFailRegex is empty, the engine's
+	// failure pattern (see the package doc, "Engine presets").
+	Engine string `yaml:"engine"`
 }
 
 // builtinTrunkRegex finds the trunks in a file written by a built-in
@@ -98,7 +103,11 @@ func newTarget(c TargetConfig) (*target, error) {
 		}
 		t.mode = os.FileMode(m)
 	}
-	var err error
+	c, err := withPreset(c)
+	if err != nil {
+		return nil, err
+	}
+	t.cfg = c
 	if c.ReloadFailRegex != "" {
 		if t.failRe, err = regexp.Compile(c.ReloadFailRegex); err != nil {
 			return nil, fmt.Errorf("reload_fail_regex: %w", err)
@@ -125,6 +134,23 @@ func newTarget(c TargetConfig) (*target, error) {
 		}
 	}
 	return t, nil
+}
+
+// withPreset fills c's per-trunk actions and failure pattern from its
+// engine preset where c leaves them empty.
+func withPreset(c TargetConfig) (TargetConfig, error) {
+	if c.Engine == "" {
+		return c, nil
+	}
+	p, err := preset(c.Engine)
+	if err != nil {
+		return c, err
+	}
+	c.TrunkAddCmd = cmp.Or(c.TrunkAddCmd, p.add)
+	c.TrunkChangeCmd = cmp.Or(c.TrunkChangeCmd, p.change)
+	c.TrunkRemoveCmd = cmp.Or(c.TrunkRemoveCmd, p.remove)
+	c.ReloadFailRegex = cmp.Or(c.ReloadFailRegex, p.failRegex)
+	return c, nil
 }
 
 // checkConfig validates the whole section: targets, unique names and

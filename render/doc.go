@@ -226,6 +226,44 @@
 // replaces all of them (a pending remove included: after a whole-file
 // reload the engine no longer holds the trunk).
 //
+// # Engine presets
+//
+// engine: kamailio | freeswitch | asterisk fills the per-trunk commands a
+// target leaves empty, and reload_fail_regex when empty. The CLI and its
+// arguments come from the target's vars: kamcmd (default kamcmd) and
+// kamcmd_socket (-s); fs_cli (default fs_cli), fs_cli_args (split into
+// words, e.g. "-H 127.0.0.1 -P 8021 -p secret") and sofia_profile
+// (default external); asterisk (default asterisk) and asterisk_args.
+//
+// Kamailio (on the uacreg target): add and change run
+// kamcmd uac.reg_refresh <code> after the new table file is in place (it
+// re-reads that one l_uuid, which the uacreg template writes as the trunk
+// code, and is not rate-limited as uac.reg_reload is); remove runs
+// kamcmd uac.reg_unregister l_uuid <code> before the row leaves the file.
+// kamcmd exits 0 on RPC errors, so output starting with "error" fails.
+// The dispatcher.list target keeps its whole-file dispatcher.reload.
+//
+// FreeSWITCH: add runs sofia profile <p> startgw <code>; remove killgw;
+// change killgw, waits until sofia xmlstatus gateway <code> says
+// "Invalid Gateway!" (killgw is asynchronous; the wait is bounded by the
+// timeout), then startgw (rescan ignores changed gateways). fs_cli output
+// with -ERR or a non-zero exit fails.
+//
+// Asterisk has no per-object reload: add and change run module reload
+// res_pjsip.so (unchanged registrations are reused, not re-registered),
+// change then pjsip send register <code>-reg (a registration whose own
+// object did not change, only its auth, is otherwise reused with the old
+// credentials), remove runs pjsip send unregister <code>-reg before the
+// sections leave the file; the removed objects stay in Asterisk's memory,
+// un-registered, until its next reload. Trunks without a registration
+// (reg: 0) skip the register and unregister. Output starting with "No
+// such command", "Unable to", "Error" or "Unknown" fails.
+//
+// The FreeSWITCH and Asterisk presets are tested against recording
+// stand-ins for fs_cli and asterisk -rx that answer as the real CLIs do
+// (including -ERR and connection failures): neither engine is packaged
+// for the test machine.
+//
 // # Drop guard
 //
 // The trunks of a file are found by a pattern (built-in per template, or

@@ -23,17 +23,17 @@ import (
 // config is the daemon's config file (DESIGN.md §3). Relative paths are
 // relative to the working directory, as in examples/trunkd.yaml.
 type config struct {
-	ProvidersDir string           `yaml:"providers_dir"`
-	Listen       string           `yaml:"listen"`
-	ServerIndex  *int             `yaml:"server_index"`
-	HTTP         httpConfig       `yaml:"http"`
-	Auth         authConfig       `yaml:"auth"`
-	Render       render.Config    `yaml:"render"`
-	Probe        sipcheck.Config  `yaml:"probe"`
-	Log          logConfig        `yaml:"log"`
-	Secrets      sops.Config      `yaml:"secrets"`
-	Git          *gitstore.Config `yaml:"git"` // nil: providers_dir is a plain directory
-	Demo         demoConfig       `yaml:"demo"`
+	ProvidersDir string          `yaml:"providers_dir"`
+	Listen       string          `yaml:"listen"`
+	ServerIndex  *int            `yaml:"server_index"`
+	HTTP         httpConfig      `yaml:"http"`
+	Auth         authConfig      `yaml:"auth"`
+	Render       render.Config   `yaml:"render"`
+	Probe        sipcheck.Config `yaml:"probe"`
+	Log          logConfig       `yaml:"log"`
+	Secrets      sops.Config     `yaml:"secrets"`
+	Git          *gitConfig      `yaml:"git"` // nil: providers_dir is a plain directory
+	Demo         demoConfig      `yaml:"demo"`
 }
 
 // httpConfig is the "http" section: limits on clients and TLS.
@@ -91,6 +91,13 @@ type authConfig struct {
 type logConfig struct {
 	Level  string `yaml:"level"`  // debug, info (default), warn, error
 	Format string `yaml:"format"` // text (default) or json
+}
+
+// gitConfig is the "git" section: the remote trunkd follows and commits
+// to, and the secret of the forges' push webhooks.
+type gitConfig struct {
+	gitstore.Config   `yaml:",inline"`
+	WebhookSecretFile string `yaml:"webhook_secret_file"` // empty: the webhook endpoints answer 404
 }
 
 // demoConfig is the "demo" section: what `make run` uses to show every

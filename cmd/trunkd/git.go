@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync/atomic"
 
 	"github.com/trunkd/trunkd/api"
@@ -16,9 +18,10 @@ import (
 // that reads it: every time the working copy moves to a new remote head
 // the registry rescans at once, without waiting for the watcher.
 type follower struct {
-	repo *gitstore.Repo
-	reg  atomic.Pointer[registry.Registry] // set once the registry is open
-	d    *daemon
+	repo   *gitstore.Repo
+	reg    atomic.Pointer[registry.Registry] // set once the registry is open
+	d      *daemon
+	secret []byte // of the forges' push webhooks; nil: none
 }
 
 // openGit clones or opens the working copy before the registry. Without a
@@ -27,8 +30,12 @@ func openGit(ctx context.Context, d *daemon) (*follower, error) {
 	if d.cfg.Git == nil {
 		return nil, nil
 	}
-	f := &follower{d: d}
-	repo, err := gitstore.Open(ctx, *d.cfg.Git, gitstore.Options{
+	secret, err := webhookSecret(d.cfg.Git.WebhookSecretFile)
+	if err != nil {
+		return nil, err
+	}
+	f := &follower{d: d, secret: secret}
+	repo, err := gitstore.Open(ctx, d.cfg.Git.Config, gitstore.Options{
 		Logger: d.log.With("component", "git"),
 		OnSync: f.rescan,
 	})
@@ -61,11 +68,29 @@ func (f *follower) rescan(head string) {
 	}
 }
 
-// start lets the registry follow the working copy and runs the follower
-// loop until ctx ends.
-func (f *follower) start(ctx context.Context, reg *registry.Registry) {
+// start lets the registry follow the working copy, runs the follower loop
+// until ctx ends and hands the API its writes' committer, the history, the
+// trigger and the webhook secret.
+func (f *follower) start(ctx context.Context, reg *registry.Registry, opts *api.Options) {
 	f.reg.Store(reg)
+	c := gitCommitter{f.repo, f.d.log}
+	opts.Commits, opts.History, opts.Sync, opts.WebhookSecret = c, c, f.repo, f.secret
 	f.d.goRun("git", func() error { return f.repo.Run(ctx) })
+}
+
+// webhookSecret reads git.webhook_secret_file (empty name: no webhooks).
+func webhookSecret(file string) ([]byte, error) {
+	if file == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("git.webhook_secret_file: %w", err)
+	}
+	if secret := bytes.TrimSpace(data); len(secret) > 0 {
+		return secret, nil
+	}
+	return nil, fmt.Errorf("git.webhook_secret_file %s: empty", file)
 }
 
 // gitCommitter adapts the working copy to api.Committer: the author of a
@@ -93,4 +118,14 @@ func (c gitCommitter) Commit(ctx context.Context, author string, apply func(cont
 		}
 	}
 	return err
+}
+
+// History lists the commits that touched a provider file.
+func (c gitCommitter) History(ctx context.Context, file string, offset, limit int) ([]api.Commit, int, error) {
+	entries, total, err := c.repo.History(ctx, file, offset, limit)
+	out := make([]api.Commit, len(entries))
+	for i, e := range entries {
+		out[i] = api.Commit{SHA: e.SHA, Author: e.Author.Name, Time: e.Time, Message: e.Message}
+	}
+	return out, total, err
 }

@@ -87,11 +87,18 @@ func writeTokens(t *testing.T, names ...string) string {
 	return path
 }
 
-// gitConfig is a daemon config following rem, with extra appended.
-func gitConfig(t *testing.T, rem *gitRemote, tokens, extra string) string {
+// gitServeConfig is a daemon config following rem (polling every 100ms),
+// with extra appended.
+func gitServeConfig(t *testing.T, rem *gitRemote, tokens, extra string) string {
+	return gitPollConfig(t, rem, tokens, "100ms", extra)
+}
+
+// gitPollConfig is gitServeConfig with the poll interval given; extra may
+// continue the git: section.
+func gitPollConfig(t *testing.T, rem *gitRemote, tokens, poll, extra string) string {
 	return "probe:\n  enabled: false\nauth:\n  tokens_file: " + tokens +
 		"\ngit:\n  remote: " + rem.url + "\n  path: providers\n  workdir: " + filepath.Join(t.TempDir(), "wc") +
-		"\n  poll: 100ms\n" + extra
+		"\n  poll: " + poll + "\n" + extra
 }
 
 // call sends an API request with token "tok-NAME"; it returns the status,
@@ -141,7 +148,7 @@ func hasCode(t *testing.T, base, code string) bool {
 // and so does a change and a removal.
 func TestServeFollowsGitRemote(t *testing.T) {
 	rem := newGitRemote(t)
-	base := startServe(t, gitConfig(t, rem, writeTokens(t, "alice"), ""))
+	base := startServe(t, gitServeConfig(t, rem, writeTokens(t, "alice"), ""))
 	if !hasCode(t, base, "a") {
 		t.Fatal("the provider of the clone is not served")
 	}
@@ -158,7 +165,7 @@ func TestServeFollowsGitRemote(t *testing.T) {
 func TestServeGitRefusesPlaintextPassword(t *testing.T) {
 	rem := newGitRemote(t)
 	tokens := writeTokens(t, "alice")
-	base := startServe(t, gitConfig(t, rem, tokens, ""))
+	base := startServe(t, gitServeConfig(t, rem, tokens, ""))
 	status, _, body := call(t, "POST", base+"/rest/v1/uc/providers", "alice", `{"code":"p","domain":"p.example.org","pwd":"s3cret-pass"}`)
 	if status != http.StatusConflict || !strings.Contains(body, "secrets.allow_plaintext") || strings.Contains(body, "s3cret-pass") {
 		t.Fatalf("POST with pwd in clear: %d %s", status, body)
@@ -167,7 +174,7 @@ func TestServeGitRefusesPlaintextPassword(t *testing.T) {
 		t.Fatalf("POST without pwd: %d %s", status, body)
 	}
 
-	base = startServe(t, gitConfig(t, rem, tokens, "secrets:\n  allow_plaintext: true\n"))
+	base = startServe(t, gitServeConfig(t, rem, tokens, "secrets:\n  allow_plaintext: true\n"))
 	if status, _, body := call(t, "POST", base+"/rest/v1/uc/providers", "alice", `{"code":"p","domain":"p.example.org","pwd":"s3cret-pass"}`); status != http.StatusOK {
 		t.Fatalf("POST with allow_plaintext: %d %s", status, body)
 	}
@@ -198,7 +205,7 @@ func ageRecipient(t *testing.T) (keyFile, recipient string) {
 func TestServeWritesAreCommits(t *testing.T) {
 	rem := newGitRemote(t)
 	keyFile, recipient := ageRecipient(t)
-	base := startServe(t, gitConfig(t, rem, writeTokens(t, "alice", "bob"),
+	base := startServe(t, gitServeConfig(t, rem, writeTokens(t, "alice", "bob"),
 		"secrets:\n  age_identity_file: "+keyFile+"\n  age_recipients: ["+recipient+"]\n"))
 	url := base + "/rest/v1/uc/providers"
 	before := humanGit(t, rem.bare, "rev-list", "--count", "main")
@@ -237,7 +244,7 @@ func TestServeWritesAreCommits(t *testing.T) {
 // the remote is back.
 func TestServeGitRemoteDown(t *testing.T) {
 	rem := newGitRemote(t)
-	base := startServe(t, gitConfig(t, rem, writeTokens(t, "alice"), ""))
+	base := startServe(t, gitServeConfig(t, rem, writeTokens(t, "alice"), ""))
 	url := base + "/rest/v1/uc/providers"
 	head := humanGit(t, rem.bare, "rev-parse", "main")
 	moved := rem.bare + ".away"

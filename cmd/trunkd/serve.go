@@ -137,8 +137,7 @@ func serve(ctx context.Context, cfg *config, load func() (*config, error), stdou
 	d.reg, opts.Registry = reg, reg
 	d.goRun("watcher", func() error { return reg.Watch(ctx) })
 	if git != nil {
-		git.start(ctx, reg)
-		opts.Commits = gitCommitter{git.repo, d.log}
+		git.start(ctx, reg, &opts)
 	}
 	// The demo's lines (its admin token above all) are printed only once
 	// every component started: a run that fails prints none.

@@ -1,0 +1,98 @@
+package render
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// enginePreset is the per-trunk actions and failure pattern of one
+// engine (TargetConfig.Engine). The commands are shell scripts over the
+// action environment; the engine's CLI and its arguments come from the
+// target's vars (see the package doc, "Engine presets").
+type enginePreset struct {
+	add, change, remove string
+	failRegex           string // output that means failure although the CLI exited 0
+}
+
+// kamcmdPrelude runs kamcmd ("kamcmd" var, default kamcmd) with
+// "-s <kamcmd_socket>" when that var is set.
+const kamcmdPrelude = `k="${TRUNKD_VAR_KAMCMD:-kamcmd}"
+set --
+if [ -n "$TRUNKD_VAR_KAMCMD_SOCKET" ]; then set -- -s "$TRUNKD_VAR_KAMCMD_SOCKET"; fi
+`
+
+// fsPrelude defines fs CMD: fs_cli ("fs_cli" var) with the words of
+// "fs_cli_args" and -x CMD; a non-zero exit or "-ERR" fails the action.
+// p is the sofia profile ("sofia_profile" var, default external).
+const fsPrelude = `f="${TRUNKD_VAR_FS_CLI:-fs_cli}"; p="${TRUNKD_VAR_SOFIA_PROFILE:-external}"; g="$TRUNKD_TRUNK"
+fs() {
+	out=$("$f" $TRUNKD_VAR_FS_CLI_ARGS -x "$1" 2>&1); rc=$?
+	printf '%s\n' "$out"
+	if [ $rc -ne 0 ]; then exit $rc; fi
+	case "$out" in *-ERR*) exit 1;; esac
+}
+`
+
+// astPrelude defines ast CMD: asterisk ("asterisk" var) with the words
+// of "asterisk_args" and -rx CMD; reg is the trunk's registration
+// object when the live file has one (trunks with reg: 1).
+const astPrelude = `a="${TRUNKD_VAR_ASTERISK:-asterisk}"
+ast() {
+	out=$("$a" $TRUNKD_VAR_ASTERISK_ARGS -rx "$1" 2>&1); rc=$?
+	printf '%s\n' "$out"
+	if [ $rc -ne 0 ]; then exit $rc; fi
+}
+reg=""
+if grep -qxF "[$TRUNKD_TRUNK-reg]" "$TRUNKD_OUTPUT" 2>/dev/null; then reg="$TRUNKD_TRUNK-reg"; fi
+`
+
+// presets are the built-in engines.
+var presets = map[string]enginePreset{
+	// uac.reg_reload re-registers every trunk and is rate-limited; a
+	// refresh re-reads one l_uuid (the trunk code) from the table file,
+	// un-register sends REGISTER with Expires: 0 (reg_remove alone
+	// would drop the record silently). kamcmd exits 0 on RPC errors and
+	// prints "error: <code> - <reason>".
+	"kamailio": {
+		add:       kamcmdPrelude + `"$k" "$@" uac.reg_refresh "$TRUNKD_TRUNK"`,
+		change:    kamcmdPrelude + `"$k" "$@" uac.reg_refresh "$TRUNKD_TRUNK"`,
+		remove:    kamcmdPrelude + `"$k" "$@" uac.reg_unregister l_uuid "$TRUNKD_TRUNK"`,
+		failRegex: `(?im)^error`,
+	},
+	// rescan ignores changed gateways; killgw is asynchronous (the
+	// gateway is gone once xmlstatus says "Invalid Gateway!"), startgw
+	// reads the XML and starts one gateway.
+	"freeswitch": {
+		add: fsPrelude + `fs "sofia profile $p startgw $g"`,
+		change: fsPrelude + `fs "sofia profile $p killgw $g"
+until "$f" $TRUNKD_VAR_FS_CLI_ARGS -x "sofia xmlstatus gateway $g" 2>&1 | grep -q "Invalid Gateway"; do sleep 0.05; done
+fs "sofia profile $p startgw $g"`,
+		remove:    fsPrelude + `fs "sofia profile $p killgw $g"`,
+		failRegex: `-ERR`,
+	},
+	// Asterisk has no per-object reload: res_pjsip's reload reuses the
+	// registrations whose configuration did not change, so a changed
+	// trunk (whose registration may look unchanged when only its auth
+	// changed) is re-registered explicitly.
+	"asterisk": {
+		add:       astPrelude + `ast "module reload res_pjsip.so"`,
+		change:    astPrelude + `ast "module reload res_pjsip.so"` + "\n" + `if [ -n "$reg" ]; then ast "pjsip send register $reg"; fi`,
+		remove:    astPrelude + `if [ -n "$reg" ]; then ast "pjsip send unregister $reg"; fi`,
+		failRegex: `(?im)^(no such command|unable to|error|unknown)`,
+	},
+}
+
+// preset returns the named engine's preset.
+func preset(engine string) (enginePreset, error) {
+	p, ok := presets[engine]
+	if !ok {
+		names := make([]string, 0, len(presets))
+		for n := range presets {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		return p, fmt.Errorf("engine: unknown engine %q (known: %s)", engine, strings.Join(names, ", "))
+	}
+	return p, nil
+}
