@@ -47,6 +47,7 @@ func TestSystemdUnit(t *testing.T) {
 		"User": "trunkd", "ProtectSystem": "strict", "NoNewPrivileges": "yes", "ProtectHome": "yes",
 		"PrivateTmp": "yes", "CapabilityBoundingSet": "", "Restart": "on-failure",
 		"ExecStart": "/usr/local/bin/trunkd serve --config /etc/trunkd/trunkd.yaml",
+		"ExecReload": "/bin/kill -HUP $MAINPID",
 	}
 	for k, v := range want {
 		if got := d[k]; len(got) != 1 || got[0] != v {
