@@ -26,15 +26,8 @@ const (
 var stages = []string{StageTemplate, StageWrite, StageCheck, StageReload}
 
 // ErrUnknownTarget is returned by ConfirmDrop for a target name that is not
-// configured. It has a NotFound() true method (the API answers 404).
-var ErrUnknownTarget error = notFoundError("unknown render target")
-
-type notFoundError string
-
-func (e notFoundError) Error() string { return string(e) }
-
-// NotFound marks the error as "no such target".
-func (notFoundError) NotFound() bool { return true }
+// configured (the API answers 404).
+var ErrUnknownTarget = errors.New("unknown render target")
 
 // ErrNotHeld is returned by ConfirmDrop when the target holds nothing back.
 var ErrNotHeld = errors.New("render target holds no drop back")

@@ -207,22 +207,6 @@ func (p *Prober) State(id string) (State, bool) {
 	return t.view(), true
 }
 
-// ProviderState serves GET /rest/v1/uc/providers/{id}/state (api.StateSource).
-func (p *Prober) ProviderState(id string) (any, bool) {
-	s, ok := p.State(id)
-	if !ok {
-		return nil, false
-	}
-	return s, true
-}
-
-// StatusName names the prober in /status (api.StatusSource).
-func (p *Prober) StatusName() string { return "probe" }
-
-// Status summarises the prober for /status (api.StatusSource); Summary
-// is the same, typed.
-func (p *Prober) Status() any { return p.Summary() }
-
 // Summary summarises the prober: trunks per registration and reachability
 // state, and how many still wait for their first checks.
 func (p *Prober) Summary() Status {

@@ -164,14 +164,14 @@ func TestStatusSummary(t *testing.T) {
 	p := h.create(trunkAt("demo", fp.Addr(), "udp"))
 	h.waitState(p.ID, "registered", registered)
 	st := h.pr.Summary()
-	if h.pr.StatusName() != "probe" || st.Trunks != 1 || st.Registration[RegRegistered] != 1 || st.RegisterMode != ModeQuery {
+	if st.Trunks != 1 || st.Registration[RegRegistered] != 1 || st.RegisterMode != ModeQuery {
 		t.Fatalf("status %+v", st)
 	}
-	got, ok := h.pr.ProviderState(p.ID)
-	if !ok || got.(State).Code != "demo" {
-		t.Fatalf("ProviderState = %v, %v", got, ok)
+	got, ok := h.pr.State(p.ID)
+	if !ok || got.Code != "demo" {
+		t.Fatalf("State = %+v, %v", got, ok)
 	}
-	if _, ok := h.pr.ProviderState("nope"); ok {
+	if _, ok := h.pr.State("nope"); ok {
 		t.Fatal("unknown id has a state")
 	}
 }

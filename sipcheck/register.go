@@ -30,11 +30,9 @@ func newSession(expires int) regSession {
 
 // registerCheck tries the targets in order from the primary; a target that
 // does not answer (or answers 503 while another is left) passes the check
-// to the next one.
+// to the next one. A registering trunk always has an AOR user: registry
+// falls back to its (required) code when username and login are empty.
 func (t *trunk) registerCheck(ctx context.Context) regOutcome {
-	if t.sp.aorUser() == "" {
-		return regOutcome{state: RegRejected, reason: "username and login are empty: no account to register"}
-	}
 	var out regOutcome
 	expires := t.sess.expires
 	if !t.bind {
@@ -77,7 +75,7 @@ func (t *trunk) registerAt(ctx context.Context, tg target, expires int) regOutco
 // nextRegister builds the session's next REGISTER (CSeq + 1).
 func (t *trunk) nextRegister(expires int) *sip.Request {
 	t.sess.cseq++
-	return buildRegister(registerRequest{domain: t.sp.domain, user: t.sp.aorUser(), callID: t.sess.callID,
+	return buildRegister(registerRequest{domain: t.sp.domain, user: t.sp.aorUser, callID: t.sess.callID,
 		fromTag: t.sess.fromTag, cseq: t.sess.cseq, contact: t.ownContact(), expires: expires,
 		userAgent: t.eng.userAgent})
 }
@@ -87,6 +85,6 @@ func (t *trunk) ownContact() *sip.Uri {
 	if !t.bind {
 		return nil
 	}
-	c := t.eng.contact(t.sp.aorUser())
+	c := t.eng.contact(t.sp.aorUser)
 	return &c
 }

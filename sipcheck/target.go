@@ -11,8 +11,8 @@ import (
 type spec struct {
 	id, code    string
 	reg         bool
-	username    string
-	login       string
+	aorUser     string // registry.Provider.AORUser: username, else login, else (registering) code
+	authUser    string // registry.Provider.AuthUser: login, else username, else (registering) code
 	pwd         string
 	domain      string
 	proxyAddr   string
@@ -29,28 +29,12 @@ type spec struct {
 func specOf(p *registry.Provider) spec {
 	return spec{
 		id: p.ID, code: p.Code, reg: p.Reg == 1,
-		username: p.AORUser(), login: p.AuthUser(), pwd: p.Pwd,
+		aorUser: p.AORUser(), authUser: p.AuthUser(), pwd: p.Pwd,
 		domain: p.Domain, proxyAddr: p.ProxyAddr, proxyPort: p.ProxyPort,
 		transport: p.Transport, altProxies: p.AlternativeProxies,
 		expires: p.Expires, pingMode: p.PingMode, pingSrv: p.PingSrv,
 		pingTimeout: p.PingTimeout, localDomain: p.LocalDomain,
 	}
-}
-
-// aorUser is the user part of the address of record: username, else login.
-func (s *spec) aorUser() string {
-	if s.username != "" {
-		return s.username
-	}
-	return s.login
-}
-
-// authUser is the digest username: login, else username.
-func (s *spec) authUser() string {
-	if s.login != "" {
-		return s.login
-	}
-	return s.username
 }
 
 // target is one place to send requests to.

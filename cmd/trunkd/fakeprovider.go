@@ -20,16 +20,16 @@ func cmdFakeProvider(ctx context.Context, args []string, stdout, stderr io.Write
 	realm := fs.String("realm", "trunkd.test", "digest realm")
 	verbose := fs.Bool("v", false, "log every request")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return exitUsage
 	}
 	if *usersFile == "" || fs.NArg() != 0 {
 		fmt.Fprintln(stderr, "usage: trunkd fakeprovider --listen ADDR --users FILE [--realm R] [-v]")
-		return 2
+		return exitUsage
 	}
 	users, err := fakeprovider.LoadUsers(*usersFile)
 	if err != nil {
 		fmt.Fprintln(stderr, "trunkd fakeprovider:", err)
-		return 2
+		return exitUsage
 	}
 	level := slog.LevelInfo
 	if *verbose {
@@ -39,16 +39,16 @@ func cmdFakeProvider(ctx context.Context, args []string, stdout, stderr io.Write
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))})
 	if err != nil {
 		fmt.Fprintln(stderr, "trunkd fakeprovider:", err)
-		return 1
+		return exitFailure
 	}
 	if err := fp.Listen(*listen); err != nil {
 		fmt.Fprintln(stderr, "trunkd fakeprovider:", err)
-		return 1
+		return exitFailure
 	}
 	fmt.Fprintf(stdout, "fakeprovider listening on udp and tcp %s (realm %s, %d users)\n", fp.Addr(), *realm, len(users))
 	if err := fp.Serve(ctx); err != nil {
 		fmt.Fprintln(stderr, "trunkd fakeprovider:", err)
-		return 1
+		return exitFailure
 	}
-	return 0
+	return exitOK
 }

@@ -40,19 +40,19 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 func cmdImport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	a, ok := parseImportArgs(args, stderr)
 	if !ok {
-		return 2
+		return exitUsage
 	}
 	files, err := readSources(a.files)
 	if err != nil {
 		fmt.Fprintln(stderr, "trunkd import:", err)
-		return 2
+		return exitUsage
 	}
 	opts := importer.Options{ServerIndex: a.serverIndex, Vars: map[string]string{}}
 	for _, path := range a.vars {
 		src, err := readSources([]string{path})
 		if err != nil {
 			fmt.Fprintln(stderr, "trunkd import:", err)
-			return 2
+			return exitUsage
 		}
 		vars, issues := importer.ParseFreeSWITCHVars(src[0])
 		printIssues(stderr, issues)
@@ -63,7 +63,7 @@ func cmdImport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	res, err := importer.Import(a.from, files, opts)
 	if err != nil {
 		fmt.Fprintln(stderr, "trunkd import:", err)
-		return 2
+		return exitUsage
 	}
 	printIssues(stderr, res.Issues)
 	if a.dryRun {
@@ -85,7 +85,7 @@ func importWrite(a importArgs, res *importer.Result, stdout, stderr io.Writer) i
 	written, issues, err := importer.Write(a.out, trunks, importer.WriteOptions{Force: a.force})
 	if err != nil {
 		fmt.Fprintln(stderr, "trunkd import:", err)
-		return 2
+		return exitUsage
 	}
 	printIssues(stderr, issues)
 	for _, w := range written {
@@ -94,9 +94,9 @@ func importWrite(a importArgs, res *importer.Result, stdout, stderr io.Writer) i
 	c := importCounts{written: len(written), skipped: len(skipped), writeErrors: len(issues)}
 	summary(stderr, res, c, "into "+a.out)
 	if res.Failed() || c.skipped > 0 || c.writeErrors > 0 {
-		return 1
+		return exitFailure
 	}
-	return 0
+	return exitOK
 }
 
 // skipExisting keeps the trunks to write and describes, one line each, the
@@ -177,7 +177,7 @@ func importDryRun(res *importer.Result, stdout, stderr io.Writer) int {
 		data, err := t.YAML(importer.EncodeOptions{RedactPassword: true})
 		if err != nil {
 			fmt.Fprintln(stderr, "trunkd import:", err)
-			return 1
+			return exitFailure
 		}
 		if i > 0 {
 			fmt.Fprintln(stdout, "---")
@@ -186,9 +186,9 @@ func importDryRun(res *importer.Result, stdout, stderr io.Writer) int {
 	}
 	summary(stderr, res, importCounts{written: len(res.Trunks)}, "(dry run, nothing written)")
 	if res.Failed() {
-		return 1
+		return exitFailure
 	}
-	return 0
+	return exitOK
 }
 
 func printIssues(w io.Writer, issues []importer.Issue) {

@@ -46,21 +46,21 @@ func cmdProbe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "config file (required)")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return exitUsage
 	}
 	if *cfgPath == "" || fs.NArg() != 1 {
 		fmt.Fprintln(stderr, "usage: trunkd probe --config FILE CODE")
-		return 2
+		return exitUsage
 	}
 	cfg, err := loadConfig(*cfgPath)
 	if err != nil {
 		fmt.Fprintln(stderr, "trunkd probe:", err)
-		return 2
+		return exitUsage
 	}
 	reg, err := registry.Open(registry.Options{Dir: cfg.ProvidersDir, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		fmt.Fprintln(stderr, "trunkd probe:", err)
-		return 2
+		return exitUsage
 	}
 	snap := reg.Snapshot()
 	p, ok := snap.ByCode(fs.Arg(0))
@@ -69,7 +69,7 @@ func cmdProbe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if !ok {
 		fmt.Fprintf(stderr, "trunkd probe: no valid provider with code or id %q in %s\n", fs.Arg(0), cfg.ProvidersDir)
-		return 2
+		return exitUsage
 	}
 	if !p.Active(cfg.serverIndex()) {
 		fmt.Fprintf(stdout, "note: trunk %s is not active on this server (enabled %d, serveridx %d); probing anyway\n\n",
@@ -79,12 +79,12 @@ func cmdProbe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		fmt.Fprintln(stderr, "trunkd probe:", err)
 		if errors.Is(err, context.Canceled) {
-			return 1
+			return exitFailure
 		}
-		return 2
+		return exitUsage
 	}
 	if !rep.OK {
-		return 1
+		return exitFailure
 	}
-	return 0
+	return exitOK
 }

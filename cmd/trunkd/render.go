@@ -50,35 +50,35 @@ func cmdRender(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	providers := fs.String("providers", "", "override the config's providers_dir")
 	confirmDrop := fs.Bool("confirm-drop", false, "apply renders that the drop guard would hold back")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return exitUsage
 	}
 	if *cfgPath == "" || !*once || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "usage: trunkd render --config FILE --once [--providers DIR] [--confirm-drop]")
-		return 2
+		return exitUsage
 	}
 	cfg, err := loadConfig(*cfgPath)
 	if err != nil {
 		fmt.Fprintln(stderr, "trunkd render:", err)
-		return 2
+		return exitUsage
 	}
 	if *providers != "" {
 		cfg.ProvidersDir = *providers
 	}
 	if len(cfg.Render.Targets) == 0 {
 		fmt.Fprintf(stderr, "trunkd render: %s has no render.targets\n", *cfgPath)
-		return 2
+		return exitUsage
 	}
 	cfg.Render.ConfirmDrop = cfg.Render.ConfirmDrop || *confirmDrop
 	log := newLogger(cfg.Log, stderr)
 	r, err := render.New(cfg.Render, render.Options{ServerIndex: cfg.serverIndex(), Logger: log})
 	if err != nil {
 		fmt.Fprintln(stderr, "trunkd render:", err)
-		return 2
+		return exitUsage
 	}
 	reg, err := registry.Open(registry.Options{Dir: cfg.ProvidersDir, Logger: log})
 	if err != nil {
 		fmt.Fprintln(stderr, "trunkd render:", err)
-		return 1
+		return exitFailure
 	}
 	snap := reg.Snapshot()
 	if invalid := snap.Invalid(); len(invalid) > 0 {
@@ -88,7 +88,7 @@ func cmdRender(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			}
 		}
 		fmt.Fprintf(stderr, "trunkd render: %d invalid provider files; nothing rendered\n", len(invalid))
-		return 1
+		return exitFailure
 	}
 	renderErr := r.RenderOnce(ctx, snap)
 	for _, t := range r.Status().Targets {
@@ -96,7 +96,7 @@ func cmdRender(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	if renderErr != nil {
 		fmt.Fprintln(stderr, "trunkd render:", renderErr)
-		return 1
+		return exitFailure
 	}
-	return 0
+	return exitOK
 }

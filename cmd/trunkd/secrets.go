@@ -19,7 +19,7 @@ import (
 func cmdSecrets(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "encrypt" {
 		fmt.Fprintln(stderr, "usage: trunkd secrets encrypt [--age RECIPIENT,...] DIR|FILE...")
-		return 2
+		return exitUsage
 	}
 	return cmdSecretsEncrypt(ctx, args[1:], stdout, stderr)
 }
@@ -34,7 +34,7 @@ func cmdSecretsEncrypt(_ context.Context, args []string, stdout, stderr io.Write
 	ageList := fs.String("age", os.Getenv("SOPS_AGE_RECIPIENTS"), "comma-separated age recipients (default $SOPS_AGE_RECIPIENTS)")
 	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
 		fmt.Fprintln(stderr, "usage: trunkd secrets encrypt [--age RECIPIENT,...] DIR|FILE...")
-		return 2
+		return exitUsage
 	}
 	recipients, err := sops.ParseRecipients(splitList(*ageList))
 	if err == nil && len(recipients) == 0 {
@@ -42,12 +42,12 @@ func cmdSecretsEncrypt(_ context.Context, args []string, stdout, stderr io.Write
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "trunkd secrets encrypt:", err)
-		return 2
+		return exitUsage
 	}
 	files, _, err := providerFiles(fs.Args()) // as the daemon: files in subdirectories are not providers
 	if err != nil {
 		fmt.Fprintln(stderr, "trunkd secrets encrypt:", err)
-		return 2
+		return exitUsage
 	}
 	failed := 0
 	for _, f := range files {
@@ -60,9 +60,9 @@ func cmdSecretsEncrypt(_ context.Context, args []string, stdout, stderr io.Write
 		fmt.Fprintf(stdout, "%s: %s\n", f, msg)
 	}
 	if failed > 0 {
-		return 1
+		return exitFailure
 	}
-	return 0
+	return exitOK
 }
 
 // encryptFile encrypts one file in place, atomically.

@@ -19,12 +19,12 @@ import (
 func cmdValidate(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, "usage: trunkd validate DIR|FILE...")
-		return 2
+		return exitUsage
 	}
 	files, ignored, err := providerFiles(args)
 	if err != nil {
 		fmt.Fprintln(stderr, "trunkd validate:", err)
-		return 2
+		return exitUsage
 	}
 	bad := 0
 	check := registry.NewChecker()
@@ -52,10 +52,10 @@ func cmdValidate(_ context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	if bad+len(ignored) > 0 {
 		fmt.Fprintf(stderr, "%d of %d provider files invalid, %d in subdirectories\n", bad, len(files), len(ignored))
-		return 1
+		return exitFailure
 	}
 	fmt.Fprintf(stderr, "%d provider files valid\n", len(files))
-	return 0
+	return exitOK
 }
 
 // providerFiles expands directories to their provider files (sorted, the
