@@ -15,8 +15,6 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/trunkd/trunkd/registry"
 )
 
 // unitDirectives reads a systemd unit into directive → values.
@@ -179,10 +177,11 @@ func mountOf(c k8sContainer, path string) string {
 }
 
 // TestKubernetesManifests checks that the manifests fit together: the
-// config the pod reads, the providers ConfigMap, the token Secret, the
-// output directory and the probe port match trunkd.yaml; the example
-// provider files are valid; kubectl kustomize builds the base and the
-// git-sync variant when kubectl is installed.
+// config the pod reads, the git working copy on an emptyDir, the git
+// credentials, the age identity and the token hashes on Secrets, the output
+// directory and the probe port match trunkd.yaml; no ConfigMap holds a
+// password and no git-sync sidecar is left; kubectl kustomize builds the
+// whole when kubectl is installed.
 func TestKubernetesManifests(t *testing.T) {
 	dir := "kubernetes"
 	var kust struct {
@@ -196,29 +195,26 @@ func TestKubernetesManifests(t *testing.T) {
 		path := filepath.Join(dir, r)
 		objs = append(objs, readK8sObjects(t, path, readFile(t, path))...)
 	}
-	var cfg struct {
-		ProvidersDir string `yaml:"providers_dir"`
-		Listen       string `yaml:"listen"`
-		Auth         struct {
-			TokensFile string `yaml:"tokens_file"`
-		} `yaml:"auth"`
-		Render struct {
-			Targets []struct{ Output, Mode string } `yaml:"targets"`
-		} `yaml:"render"`
-	}
-	if err := yaml.Unmarshal(readFile(t, filepath.Join(dir, "trunkd.yaml")), &cfg); err != nil {
+	cfgText := readFile(t, filepath.Join(dir, "trunkd.yaml"))
+	var cfg k8sConfig
+	if err := yaml.Unmarshal(cfgText, &cfg); err != nil {
 		t.Fatal(err)
 	}
+	if cfg.Git.Remote == "" || cfg.Secrets.AgeIdentityFile == "" || len(cfg.Secrets.AgeRecipients) == 0 {
+		t.Errorf("trunkd.yaml: want a git: section and age identity and recipients, got %+v", cfg)
+	}
+	checkNoPassword(t, "trunkd.yaml (the trunkd-config ConfigMap)", string(cfgText))
 	_, listenPort, _ := net.SplitHostPort(cfg.Listen)
 	found := 0
 	for _, o := range objs {
 		switch {
-		case o.Kind == "ConfigMap" && o.Metadata.Name == "trunkd-providers":
-			found++
-			checkConfigMapProviders(t, o.Data)
+		case o.Kind == "ConfigMap":
+			for k, v := range o.Data {
+				checkNoPassword(t, "ConfigMap "+o.Metadata.Name+" key "+k, v)
+			}
 		case o.Kind == "Deployment":
 			found++
-			checkDeployment(t, o, cfg.ProvidersDir, cfg.Auth.TokensFile, listenPort, cfg.Render.Targets[0].Output)
+			checkDeployment(t, o, cfg, listenPort)
 			checkDeploymentOperable(t, o)
 		case o.Kind == "Service":
 			for k := range o.Metadata.Annotations {
@@ -233,51 +229,52 @@ func TestKubernetesManifests(t *testing.T) {
 			t.Errorf("render target %s: mode %q, want \"0640\" so the engine container reads it through the pod's fsGroup", tg.Output, tg.Mode)
 		}
 	}
-	if found != 2 {
-		t.Fatalf("want the trunkd-providers ConfigMap and the Deployment among the kustomization resources, found %d", found)
+	if found != 1 {
+		t.Fatalf("want one Deployment among the kustomization resources, found %d", found)
 	}
 	if kubectl, err := exec.LookPath("kubectl"); err == nil {
-		runTool(t, dir, kubectl, "kustomize", ".")
-		overlay := filepath.Join(t.TempDir(), "overlay")
-		if err := os.CopyFS(overlay, os.DirFS(dir)); err != nil {
-			t.Fatal(err)
-		}
-		k := filepath.Join(overlay, "kustomization.yaml")
-		data := strings.Replace(string(readFile(t, k)), "# patches:\n#   - path:", "patches:\n  - path:", 1)
-		if err := os.WriteFile(k, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		out := runTool(t, overlay, kubectl, "kustomize", ".")
-		checkGitSyncVariant(t, readK8sObjects(t, "kustomize output", []byte(out)))
-	}
-}
-
-// checkGitSyncVariant: the patch swaps the providers ConfigMap volume for a
-// git-sync sidecar and its emptyDir.
-func checkGitSyncVariant(t *testing.T, objs []k8sObject) {
-	t.Helper()
-	for _, o := range objs {
-		if o.Kind != "Deployment" {
-			continue
-		}
-		var names []string
-		for _, c := range o.Spec.Template.Spec.Containers {
-			names = append(names, c.Name)
-		}
-		for _, v := range o.Spec.Template.Spec.Volumes {
-			if v.Name == "providers" {
-				t.Error("git-sync variant still mounts the providers ConfigMap")
+		out := runTool(t, dir, kubectl, "kustomize", ".")
+		for _, o := range readK8sObjects(t, "kustomize output", []byte(out)) {
+			for k, v := range o.Data {
+				checkNoPassword(t, o.Kind+" "+o.Metadata.Name+" key "+k, v)
 			}
 		}
-		if strings.Join(names, ",") != "git-sync,trunkd" && strings.Join(names, ",") != "trunkd,git-sync" {
-			t.Errorf("git-sync variant containers: %v", names)
-		}
-		return
 	}
-	t.Error("git-sync variant has no Deployment")
 }
 
-func checkDeployment(t *testing.T, o k8sObject, providersDir, tokensFile, port, output string) {
+// k8sConfig is what the manifests must agree with in the pod's trunkd.yaml.
+type k8sConfig struct {
+	Listen string `yaml:"listen"`
+	Auth   struct {
+		TokensFile string `yaml:"tokens_file"`
+	} `yaml:"auth"`
+	Git struct {
+		Remote            string `yaml:"remote"`
+		Workdir           string `yaml:"workdir"`
+		TokenFile         string `yaml:"token_file"`
+		WebhookSecretFile string `yaml:"webhook_secret_file"`
+	} `yaml:"git"`
+	Secrets struct {
+		AgeIdentityFile string   `yaml:"age_identity_file"`
+		AgeRecipients   []string `yaml:"age_recipients"`
+	} `yaml:"secrets"`
+	Render struct {
+		Targets []struct{ Output, Mode string } `yaml:"targets"`
+	} `yaml:"render"`
+}
+
+// checkNoPassword fails when text holds a pwd key (a provider file) or
+// a SOPS identity.
+func checkNoPassword(t *testing.T, what, text string) {
+	t.Helper()
+	for _, line := range strings.Split(text, "\n") {
+		if l := strings.TrimSpace(line); strings.HasPrefix(l, "pwd:") || strings.HasPrefix(l, "AGE-SECRET-KEY-") {
+			t.Errorf("%s holds a secret: %q", what, l)
+		}
+	}
+}
+
+func checkDeployment(t *testing.T, o k8sObject, cfg k8sConfig, port string) {
 	t.Helper()
 	ann := o.Spec.Template.Metadata.Annotations
 	if ann["prometheus.io/scrape"] != "true" || ann["prometheus.io/port"] != port || ann["prometheus.io/path"] != "/metrics" {
@@ -318,12 +315,22 @@ func checkDeployment(t *testing.T, o k8sObject, providersDir, tokensFile, port, 
 		}
 	}
 	for path, want := range map[string]string{
-		cfgPath: "configmap/trunkd-config", providersDir + "/x.yaml": "configmap/trunkd-providers",
-		tokensFile: "secret/trunkd-tokens", output: "other",
+		cfgPath: "configmap/trunkd-config", cfg.Git.Workdir: "other",
+		cfg.Git.TokenFile: "secret/trunkd-git", cfg.Git.WebhookSecretFile: "secret/trunkd-git",
+		cfg.Secrets.AgeIdentityFile: "secret/trunkd-age",
+		cfg.Auth.TokensFile:         "secret/trunkd-tokens", cfg.Render.Targets[0].Output: "other",
 	} {
 		if got := volumes[mountOf(*c, path)]; got != want {
 			t.Errorf("%s is on volume %q (%s), want %s", path, mountOf(*c, path), got, want)
 		}
+	}
+	for _, m := range c.VolumeMounts {
+		if m.MountPath == cfg.Git.Workdir {
+			t.Errorf("git.workdir %s is a mount point: trunkd re-clones a broken working copy beside it and renames it, so it must be a folder inside the volume", m.MountPath)
+		}
+	}
+	if len(o.Spec.Template.Spec.Containers) != 1 {
+		t.Errorf("want trunkd alone in the pod (its own git follower, no git-sync sidecar), got %d containers", len(o.Spec.Template.Spec.Containers))
 	}
 }
 
@@ -355,30 +362,6 @@ func checkDeploymentOperable(t *testing.T, o k8sObject) {
 		}
 		if !podIP {
 			t.Error("no env POD_IP from the downward API (fieldPath status.podIP)")
-		}
-	}
-}
-
-func checkConfigMapProviders(t *testing.T, data map[string]string) {
-	t.Helper()
-	s := schemaValidators(t, schemaPath)
-	if len(data) == 0 {
-		t.Error("trunkd-providers ConfigMap has no provider files")
-	}
-	for name, content := range data {
-		if !registry.IsProviderFile(name) {
-			t.Errorf("ConfigMap key %s is not a provider file name", name)
-		}
-		if _, err := registry.Parse(name, []byte(content)); err != nil {
-			t.Errorf("ConfigMap provider %s: %v", name, err)
-		}
-		var doc any
-		if err := yaml.Unmarshal([]byte(content), &doc); err != nil {
-			t.Errorf("ConfigMap provider %s: %v", name, err)
-			continue
-		}
-		for _, e := range validate(t, s, doc) {
-			t.Errorf("ConfigMap provider %s: schema: %s", name, e)
 		}
 	}
 }

@@ -20,7 +20,8 @@
 //   - git/pre-commit: run on a good and a bad commit in a scratch repository;
 //   - systemd/ and kubernetes/: the unit's hardening directives (and
 //     systemd-analyze verify/security where installed); the manifests'
-//     mounts, ports and paths agree with the pod's trunkd.yaml, and kubectl
+//     mounts, ports and paths agree with the pod's trunkd.yaml (the git
+//     working copy, credentials and age identity included), and kubectl
 //     kustomize builds them (where installed);
 //   - docs/configuration.md and docs/metrics.md: every config key and every
 //     metric of the code is documented, and nothing documented is unknown;
@@ -67,8 +68,10 @@
 //     (--probe-advertise $(POD_IP)), which works for query mode behind the
 //     node's SNAT (answers return by rport); scrape annotations sit on the
 //     pod only.
-//   - In Kubernetes the providers directory is a ConfigMap (read-only): the
-//     daemon follows ConfigMap updates, and the REST API's writes fail, so
-//     give API clients the reader role there, or use the git-sync sidecar
-//     pattern described in kubernetes/deployment.yaml.
+//   - In Kubernetes trunkd follows the providers repository itself (the
+//     git: section; no git-sync sidecar, whose next sync would drop API
+//     writes): the working copy is a folder inside an emptyDir, the remote
+//     credentials, webhook secret and age identity come from Secrets
+//     created out of band, and no ConfigMap holds a password (checked on
+//     the files and on kubectl kustomize's output).
 package examples

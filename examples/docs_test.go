@@ -13,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/trunkd/trunkd/registry/gitstore"
 	"github.com/trunkd/trunkd/registry/sops"
 	"github.com/trunkd/trunkd/render"
 	"github.com/trunkd/trunkd/sipcheck"
@@ -105,6 +106,7 @@ func configKeys(t *testing.T) []string {
 		"render.Config":   reflect.TypeOf(render.Config{}),
 		"sipcheck.Config": reflect.TypeOf(sipcheck.Config{}),
 		"sops.Config":     reflect.TypeOf(sops.Config{}),
+		"gitstore.Config": reflect.TypeOf(gitstore.Config{}),
 	}
 	var keys []string
 	var walkAST func(prefix string, st *ast.StructType)
@@ -113,12 +115,21 @@ func configKeys(t *testing.T) []string {
 			if fld.Tag == nil {
 				continue
 			}
-			name := yamlName(reflect.StructTag(strings.Trim(fld.Tag.Value, "`")))
+			tag := reflect.StructTag(strings.Trim(fld.Tag.Value, "`"))
+			name := yamlName(tag)
+			ty := fld.Type
+			if star, ok := ty.(*ast.StarExpr); ok {
+				ty = star.X // an optional section (git)
+			}
+			if sel, ok := ty.(*ast.SelectorExpr); ok && strings.Contains(tag.Get("yaml"), "inline") {
+				keys = append(keys, reflectKeys(prefix, external[sel.X.(*ast.Ident).Name+"."+sel.Sel.Name])...)
+				continue
+			}
 			if name == "" {
 				continue
 			}
 			key := prefix + name
-			switch ty := fld.Type.(type) {
+			switch ty := ty.(type) {
 			case *ast.Ident:
 				if sub, ok := structs[ty.Name]; ok {
 					walkAST(key+".", sub)

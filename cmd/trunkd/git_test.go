@@ -271,3 +271,19 @@ func TestServeGitRemoteDown(t *testing.T) {
 		t.Error("the write after the remote came back is not on the remote")
 	}
 }
+
+// The Kubernetes example's config loads: its git: section validates and
+// its age recipient parses.
+func TestKubernetesExampleConfigLoads(t *testing.T) {
+	cfg, err := loadConfig(filepath.Join("..", "..", "examples", "kubernetes", "trunkd.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Git == nil || cfg.Git.WebhookSecretFile == "" {
+		t.Fatalf("no git: section with a webhook secret: %+v", cfg.Git)
+	}
+	cfg.Secrets.AgeIdentityFile = "" // the Secret's file is not here
+	if _, err := newSecrets(cfg.Secrets, true); err != nil {
+		t.Fatal(err)
+	}
+}
