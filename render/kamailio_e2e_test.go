@@ -220,6 +220,12 @@ func (l *lab) startSIPp(t *testing.T, sipp string) {
 	} {
 		writeFile(t, filepath.Join(l.dir, name), text)
 	}
+	l.startSIPpWith(t, sipp)
+}
+
+// startSIPpWith starts SIPp on the registrar.xml and users.csv in l.dir.
+func (l *lab) startSIPpWith(t *testing.T, sipp string) {
+	t.Helper()
 	cmd := exec.Command(sipp, "-sf", "registrar.xml", "-inf", "users.csv", "-infindex", "users.csv", "0",
 		"-i", "127.0.0.1", "-p", strconv.Itoa(l.sippPort), "-t", "u1", "-cp", strconv.Itoa(freeUDPPort(t, "0.0.0.0")),
 		"-nostdin", "-trace_logs", "-log_file", "log/sipp_actions.log", "-trace_err", "-error_file", "log/sipp_err.log")
