@@ -7,7 +7,7 @@ LDFLAGS := -X main.version=$(VERSION)
 RUN_FLAGS ?=
 STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $$($(GO) env GOPATH)/bin/staticcheck)
 
-.PHONY: build run test lint bench bench-latency vet fmt tidy clean
+.PHONY: build run test lint bench bench-latency bench-git vet fmt tidy clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/trunkd ./cmd/trunkd
@@ -38,6 +38,11 @@ bench:
 # TRUNKD_BENCH_EDITS=N and TRUNKD_BENCH_SIZES=100,1000 shorten it.
 bench-latency:
 	TRUNKD_BENCH_LATENCY=1 $(GO) test -count=1 -timeout 60m -run '^Test(LatencyTable|GitCheckoutReloads)$$' -v ./cmd/trunkd/
+
+# Issue 14's figures: API writes as commits, human push vs API, kill -9,
+# a second follower's latency (trigger and poll), the remote down and back.
+bench-git:
+	TRUNKD_BENCH_GIT=1 $(GO) test -count=1 -timeout 30m -run '^TestGitFigures' -v ./cmd/trunkd/ | grep -E 'FIGURE|^(---|FAIL|ok)'
 
 vet:
 	$(GO) vet ./...

@@ -38,16 +38,21 @@ func newGitRemote(t *testing.T) *gitRemote {
 // humanGit runs git as a human, without the machine's git config.
 func humanGit(t *testing.T, dir string, args ...string) string {
 	t.Helper()
+	out, err := gitCommand(dir, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %s in %s: %v\n%s", strings.Join(args, " "), dir, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// gitCommand is git as a human runs it in dir.
+func gitCommand(dir string, args ...string) *exec.Cmd {
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL="+os.DevNull, "GIT_CONFIG_NOSYSTEM=1",
 		"GIT_AUTHOR_NAME=Human", "GIT_AUTHOR_EMAIL=human@example.org",
 		"GIT_COMMITTER_NAME=Human", "GIT_COMMITTER_EMAIL=human@example.org")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %s in %s: %v\n%s", strings.Join(args, " "), dir, err, out)
-	}
-	return strings.TrimSpace(string(out))
+	return cmd
 }
 
 // commit writes a file in the human's clone, commits and pushes it
