@@ -7,7 +7,7 @@ LDFLAGS := -X main.version=$(VERSION)
 RUN_FLAGS ?=
 STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $$($(GO) env GOPATH)/bin/staticcheck)
 
-.PHONY: build run test lint bench bench-latency vet fmt tidy clean
+.PHONY: build run test lint bench bench-latency bench-git vet fmt tidy clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/trunkd ./cmd/trunkd
@@ -33,10 +33,16 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
 
 # Edit → reload command started against the real daemon at 100, 1,000 and
-# 10,000 providers (issue 16's table); takes several minutes.
+# 10,000 providers (issue 16's table), and the reloads per target of a
+# 300-file git checkout; takes several minutes.
 # TRUNKD_BENCH_EDITS=N and TRUNKD_BENCH_SIZES=100,1000 shorten it.
 bench-latency:
-	TRUNKD_BENCH_LATENCY=1 $(GO) test -count=1 -timeout 60m -run '^TestLatencyTable$$' -v ./cmd/trunkd/
+	TRUNKD_BENCH_LATENCY=1 $(GO) test -count=1 -timeout 60m -run '^Test(LatencyTable|GitCheckoutReloads)$$' -v ./cmd/trunkd/
+
+# Issue 14's figures: API writes as commits, human push vs API, kill -9,
+# a second follower's latency (trigger and poll), the remote down and back.
+bench-git:
+	TRUNKD_BENCH_GIT=1 $(GO) test -count=1 -timeout 30m -run '^TestGitFigures' -v ./cmd/trunkd/ | grep -E 'FIGURE|^(---|FAIL|ok)'
 
 vet:
 	$(GO) vet ./...

@@ -101,35 +101,51 @@ func (c Config) settings() (settings, error) {
 	if s.alive, err = parseCodeSet(s.aliveText); err != nil {
 		return s, fmt.Errorf("probe.alive_codes: %w", err)
 	}
+	if err := s.defaultNumbers(); err != nil {
+		return s, err
+	}
+	err = s.load(c)
+	return s, err
+}
+
+// load compiles probe.trunk_regex and reads probe.tls_ca_file.
+func (s *settings) load(c Config) error {
+	var err error
+	if c.TrunkRegex != "" {
+		if s.trunks, err = regexp.Compile(c.TrunkRegex); err != nil {
+			return fmt.Errorf("probe.trunk_regex: %w", err)
+		}
+	}
+	if c.TLSCAFile != "" {
+		if s.tlsRoots, err = loadCAFile(c.TLSCAFile); err != nil {
+			return fmt.Errorf("probe.tls_ca_file: %w", err)
+		}
+	}
+	return nil
+}
+
+// defaultNumbers rejects negative counts and timeout and fills in the
+// defaults for those left 0.
+func (s *settings) defaultNumbers() error {
 	for _, f := range []struct {
 		name string
 		v    *int
 		def  int
 	}{{"max_new_per_second", &s.maxNew, 500}, {"down_after", &s.downAfter, 3}, {"up_after", &s.upAfter, 1}} {
 		if *f.v < 0 {
-			return s, fmt.Errorf("probe.%s: must not be negative, got %d", f.name, *f.v)
+			return fmt.Errorf("probe.%s: must not be negative, got %d", f.name, *f.v)
 		}
 		if *f.v == 0 {
 			*f.v = f.def
 		}
 	}
 	if s.timeout < 0 {
-		return s, fmt.Errorf("probe.timeout: must not be negative, got %s", s.timeout)
+		return fmt.Errorf("probe.timeout: must not be negative, got %s", s.timeout)
 	}
 	if s.timeout == 0 {
 		s.timeout = 2 * time.Second
 	}
-	if c.TrunkRegex != "" {
-		if s.trunks, err = regexp.Compile(c.TrunkRegex); err != nil {
-			return s, fmt.Errorf("probe.trunk_regex: %w", err)
-		}
-	}
-	if c.TLSCAFile != "" {
-		if s.tlsRoots, err = loadCAFile(c.TLSCAFile); err != nil {
-			return s, fmt.Errorf("probe.tls_ca_file: %w", err)
-		}
-	}
-	return s, nil
+	return nil
 }
 
 // loadCAFile reads a PEM bundle of CA certificates; a file without any

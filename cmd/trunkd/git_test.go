@@ -38,16 +38,21 @@ func newGitRemote(t *testing.T) *gitRemote {
 // humanGit runs git as a human, without the machine's git config.
 func humanGit(t *testing.T, dir string, args ...string) string {
 	t.Helper()
+	out, err := gitCommand(dir, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %s in %s: %v\n%s", strings.Join(args, " "), dir, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// gitCommand is git as a human runs it in dir.
+func gitCommand(dir string, args ...string) *exec.Cmd {
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL="+os.DevNull, "GIT_CONFIG_NOSYSTEM=1",
 		"GIT_AUTHOR_NAME=Human", "GIT_AUTHOR_EMAIL=human@example.org",
 		"GIT_COMMITTER_NAME=Human", "GIT_COMMITTER_EMAIL=human@example.org")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %s in %s: %v\n%s", strings.Join(args, " "), dir, err, out)
-	}
-	return strings.TrimSpace(string(out))
+	return cmd
 }
 
 // commit writes a file in the human's clone, commits and pushes it
@@ -285,5 +290,47 @@ func TestKubernetesExampleConfigLoads(t *testing.T) {
 	cfg.Secrets.AgeIdentityFile = "" // the Secret's file is not here
 	if _, err := newSecrets(cfg.Secrets, true); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// If-Match is judged against the remote's new head when a write is
+// re-applied: the daemon has not seen a human's push yet (an hour's poll),
+// the client's ETag matches the daemon's copy, the push is rejected, and
+// on the new head the ETag no longer matches: 412, and nothing is pushed.
+// Without If-Match the same write is re-applied on the human's commit.
+func TestServeGitIfMatchOnNewHead(t *testing.T) {
+	rem := newGitRemote(t)
+	base := startServe(t, gitPollConfig(t, rem, writeTokens(t, "alice"), "1h", ""))
+	status, hdr, body := call(t, "POST", base+"/rest/v1/uc/providers", "alice", `{"code":"im","domain":"im.example.org"}`)
+	if status != http.StatusOK {
+		t.Fatalf("POST: %d %s", status, body)
+	}
+	url := base + "/rest/v1/uc/providers/" + strings.TrimPrefix(hdr.Get("Location"), "/rest/v1/uc/providers/")
+	_, hdr, _ = call(t, "GET", url, "alice", "")
+	etag := hdr.Get("ETag")
+	human := strings.Replace(readRemote(t, rem, "providers/im.yaml"), "im.example.org", "human.example.org", 1)
+	rem.commit(t, "providers/im.yaml", human, "human: move im")
+	head := humanGit(t, rem.bare, "rev-parse", "main")
+
+	req, _ := http.NewRequest("PATCH", url, strings.NewReader(`{"expires":900}`))
+	req.Header.Set("Authorization", "Bearer tok-alice")
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("If-Match", etag)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusPreconditionFailed {
+		t.Errorf("PATCH with the ETag of the old head: %d, want 412", res.StatusCode)
+	}
+	if got := humanGit(t, rem.bare, "rev-parse", "main"); got != head {
+		t.Errorf("the refused write reached the remote")
+	}
+	if status, _, body := call(t, "PATCH", url, "alice", `{"expires":900}`); status != http.StatusOK || !strings.Contains(body, "human.example.org") {
+		t.Errorf("PATCH without If-Match: %d %s", status, body)
+	}
+	if got := humanGit(t, rem.bare, "show", "main:providers/im.yaml"); !strings.Contains(got, "human.example.org") || !strings.Contains(got, "expires: 900") {
+		t.Errorf("remote file:\n%s", got)
 	}
 }

@@ -57,18 +57,9 @@ func cmdProbe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "trunkd probe:", err)
 		return exitUsage
 	}
-	reg, err := registry.Open(registry.Options{Dir: cfg.ProvidersDir, Logger: slog.New(slog.DiscardHandler)})
+	p, err := probeTrunk(cfg.ProvidersDir, fs.Arg(0))
 	if err != nil {
 		fmt.Fprintln(stderr, "trunkd probe:", err)
-		return exitUsage
-	}
-	snap := reg.Snapshot()
-	p, ok := snap.ByCode(fs.Arg(0))
-	if !ok {
-		p, ok = snap.ByID(fs.Arg(0))
-	}
-	if !ok {
-		fmt.Fprintf(stderr, "trunkd probe: no valid provider with code or id %q in %s\n", fs.Arg(0), cfg.ProvidersDir)
 		return exitUsage
 	}
 	if !p.Active(cfg.serverIndex()) {
@@ -87,4 +78,21 @@ func cmdProbe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitFailure
 	}
 	return exitOK
+}
+
+// probeTrunk finds the valid provider with the given code or id in dir.
+func probeTrunk(dir, codeOrID string) (*registry.Provider, error) {
+	reg, err := registry.Open(registry.Options{Dir: dir, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return nil, err
+	}
+	snap := reg.Snapshot()
+	p, ok := snap.ByCode(codeOrID)
+	if !ok {
+		p, ok = snap.ByID(codeOrID)
+	}
+	if !ok {
+		return nil, fmt.Errorf("no valid provider with code or id %q in %s", codeOrID, dir)
+	}
+	return p, nil
 }

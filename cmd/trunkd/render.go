@@ -43,32 +43,10 @@ func startRender(ctx context.Context, d *daemon, o *api.Options) error {
 // render while a provider file is invalid: in a CI pipeline a missing trunk
 // must fail the build, not ship.
 func cmdRender(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("render", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfgPath := fs.String("config", "", "config file (required)")
-	once := fs.Bool("once", false, "render all targets once and exit (required)")
-	providers := fs.String("providers", "", "override the config's providers_dir")
-	confirmDrop := fs.Bool("confirm-drop", false, "apply renders that the drop guard would hold back")
-	if err := fs.Parse(args); err != nil {
+	cfg, ok := renderArgs(args, stderr)
+	if !ok {
 		return exitUsage
 	}
-	if *cfgPath == "" || !*once || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "usage: trunkd render --config FILE --once [--providers DIR] [--confirm-drop]")
-		return exitUsage
-	}
-	cfg, err := loadConfig(*cfgPath)
-	if err != nil {
-		fmt.Fprintln(stderr, "trunkd render:", err)
-		return exitUsage
-	}
-	if *providers != "" {
-		cfg.ProvidersDir = *providers
-	}
-	if len(cfg.Render.Targets) == 0 {
-		fmt.Fprintf(stderr, "trunkd render: %s has no render.targets\n", *cfgPath)
-		return exitUsage
-	}
-	cfg.Render.ConfirmDrop = cfg.Render.ConfirmDrop || *confirmDrop
 	log := newLogger(cfg.Log, stderr)
 	r, err := render.New(cfg.Render, render.Options{ServerIndex: cfg.serverIndex(), Logger: log})
 	if err != nil {
@@ -99,4 +77,37 @@ func cmdRender(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitFailure
 	}
 	return exitOK
+}
+
+// renderArgs parses render's command line and loads the config it names,
+// with the command line's overrides applied; false (after saying why on
+// stderr) on a usage or config error.
+func renderArgs(args []string, stderr io.Writer) (*config, bool) {
+	fs := flag.NewFlagSet("render", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "config file (required)")
+	once := fs.Bool("once", false, "render all targets once and exit (required)")
+	providers := fs.String("providers", "", "override the config's providers_dir")
+	confirmDrop := fs.Bool("confirm-drop", false, "apply renders that the drop guard would hold back")
+	if err := fs.Parse(args); err != nil {
+		return nil, false
+	}
+	if *cfgPath == "" || !*once || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "usage: trunkd render --config FILE --once [--providers DIR] [--confirm-drop]")
+		return nil, false
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		fmt.Fprintln(stderr, "trunkd render:", err)
+		return nil, false
+	}
+	if *providers != "" {
+		cfg.ProvidersDir = *providers
+	}
+	if len(cfg.Render.Targets) == 0 {
+		fmt.Fprintf(stderr, "trunkd render: %s has no render.targets\n", *cfgPath)
+		return nil, false
+	}
+	cfg.Render.ConfirmDrop = cfg.Render.ConfirmDrop || *confirmDrop
+	return cfg, true
 }
