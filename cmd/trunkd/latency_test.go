@@ -289,7 +289,8 @@ func (d *benchDaemon) call(t *testing.T, method, path, body string, into any) in
 
 // fsyncBound measures what the disk allows for a POST+DELETE pair: write
 // and fsync a file, rename it into place, fsync the directory, remove it,
-// fsync the directory, in the providers directory.
+// fsync the directory, in the providers directory: the same three fsyncs
+// the registry issues per pair (counted with strace, see registry's doc).
 func fsyncBound(t *testing.T, dir string, dur time.Duration) float64 {
 	d, err := os.Open(dir)
 	mustOK(t, err)
