@@ -169,4 +169,21 @@
 // documentation tools look for a custom method: the path item's
 // "additionalOperations". Writes document the 500 they answer when the
 // providers directory cannot be written (read-only, full, removed).
+//
+// Writes as commits (Options.Commits, the git: section). POST, PATCH and
+// DELETE run inside the Committer: the author is the token's (or client
+// certificate's) name, the subject "OP code: field, field" names the
+// fields the request set (never a value) and a "Trunkd-Fields:" trailer
+// repeats them for the history endpoint. The write runs without the
+// request's cancellation: a client that hangs up does not stop a push
+// half-way. A write re-applied on a moved remote judges If-Match, existence
+// and uniqueness again on the new files (412, 404, 409). A PATCH that
+// changes nothing makes no commit and is judged on the daemon's copy only.
+// The remote's failures answer 503 with Retry-After: 5 (unreachable; the
+// message is generic, the cause is logged), 409 (it kept moving) and 502
+// (it refused the push). GET …/{id}/history defaults to 100 commits per
+// page and lists a human's commits with empty fields. The forges' webhooks
+// are authenticated by their own signature or token only (no API token),
+// trigger a sync for any verified event, and answer 202; POST
+// /rest/v1/git/sync needs a writer.
 package api

@@ -221,9 +221,11 @@ func TestGitFiguresSecondFollower(t *testing.T) {
 	tokens := writeTokens(t, "alice")
 	first := startServe(t, gitPollConfig(t, rem, tokens, "1h", ""))
 	triggered := startServe(t, gitPollConfig(t, rem, tokens, "1h", ""))
-	polled := startServe(t, gitPollConfig(t, rem, tokens, "1s", ""))
+	engineFile := filepath.Join(t.TempDir(), "pjsip.conf")
+	polled := startServe(t, gitPollConfig(t, rem, tokens, "1s",
+		"render:\n  targets:\n    - name: pjsip\n      template: asterisk/pjsip.conf\n      output: "+engineFile+"\n"))
 	const rounds = 20
-	var viaTrigger, viaPoll, human []time.Duration
+	var viaTrigger, viaPoll, human, engine []time.Duration
 	for i := range rounds {
 		code := fmt.Sprintf("f%d", i)
 		if status, _, body := call(t, "POST", first+"/rest/v1/uc/providers", "alice", `{"code":"`+code+`","domain":"f.example.org"}`); status != http.StatusOK {
@@ -237,14 +239,33 @@ func TestGitFiguresSecondFollower(t *testing.T) {
 		viaPoll = append(viaPoll, seenAfter(t, polled, code, t0)) // a later look at a state that only grows
 		hcode := fmt.Sprintf("h%d", i)
 		rem.commit(t, "providers/"+hcode+".yaml", "code: "+hcode+"\ndomain: h.example.org\n", "human "+hcode)
-		human = append(human, seenAfter(t, polled, hcode, time.Now()))
+		t0 = time.Now()
+		human = append(human, seenAfter(t, polled, hcode, t0))
+		engine = append(engine, inFileAfter(t, engineFile, "["+hcode+"]", t0))
 	}
 	tp50, tp90 := percentiles(viaTrigger)
 	pp50, pp90 := percentiles(viaPoll)
 	hp50, hp90 := percentiles(human)
+	ep50, ep90 := percentiles(engine)
 	t.Logf("FIGURE second trunkd sees an API write of the first (%d rounds): trigger p50 %v p90 %v; 1s poll alone p50 %v p90 %v; "+
-		"a human push reaches the API with 1s poll p50 %v p90 %v", rounds, tp50.Round(time.Millisecond), tp90.Round(time.Millisecond),
-		pp50.Round(time.Millisecond), pp90.Round(time.Millisecond), hp50.Round(time.Millisecond), hp90.Round(time.Millisecond))
+		"a human push reaches the API with 1s poll p50 %v p90 %v and the engine file (asterisk pjsip.conf) p50 %v p90 %v",
+		rounds, tp50.Round(time.Millisecond), tp90.Round(time.Millisecond),
+		pp50.Round(time.Millisecond), pp90.Round(time.Millisecond), hp50.Round(time.Millisecond), hp90.Round(time.Millisecond),
+		ep50.Round(time.Millisecond), ep90.Round(time.Millisecond))
+}
+
+// inFileAfter waits until file contains want and returns the time since t0.
+func inFileAfter(t *testing.T, file, want string, t0 time.Time) time.Duration {
+	for {
+		if data, err := os.ReadFile(file); err == nil && strings.Contains(string(data), want) {
+			return time.Since(t0)
+		}
+		if time.Since(t0) > waitTimeout {
+			t.Errorf("%q not in %s within %v", want, file, waitTimeout)
+			return waitTimeout
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // seenAfter waits until the daemon at base serves code and returns the
