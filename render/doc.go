@@ -241,7 +241,10 @@
 // kamcmd uac.reg_refresh <code> after the new table file is in place (it
 // re-reads that one l_uuid, which the uacreg template writes as the trunk
 // code, and is not rate-limited as uac.reg_reload is); remove runs
-// kamcmd uac.reg_unregister l_uuid <code> before the row leaves the file.
+// kamcmd uac.reg_unregister l_uuid <code>, then uac.reg_disable l_uuid
+// <code>, before the row leaves the file (after the un-REGISTER the record
+// stays in memory marked registered and would REGISTER again at its
+// refresh; a trunk added again with that code is refreshed, enabled).
 // kamcmd exits 0 on RPC errors, so output starting with "error" fails.
 // The dispatcher.list target keeps its whole-file dispatcher.reload.
 //

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +81,18 @@ func TestKamailioPresetPerTrunk(t *testing.T) {
 	if st := targetStatus(t, r, "uacreg"); len(st.TrunkActionErrors) != 0 || l.reloads() != 0 || l.sippCount("user=bob ") != bobBefore {
 		t.Errorf("trunk action errors %+v, %d reloads, bob REGISTERed %d times", st.TrunkActionErrors, l.reloads(), l.sippCount("user=bob ")-bobBefore)
 	}
+	// The un-registered record stays in Kamailio's memory; disabled, it
+	// does not REGISTER again at its refresh.
+	out, _ := l.kamErr("uac.reg_info", "l_uuid", "delta")
+	if !strings.Contains(out, "flags: ") || !disabledFlag(out) {
+		t.Errorf("delta's record is not disabled after the removal (flags line missing or bit 1 unset)")
+	}
+
+	// Added again with the same code: refreshed from the file, enabled.
+	daveBefore = l.sippCount("user=dave valid=true")
+	provider("delta", "dave", "pw-dave")
+	apply(ctx, t, r, reg)
+	waitFor(t, 10*time.Second, "dave to REGISTER again", func() bool { return l.sippCount("user=dave valid=true") > daveBefore })
 }
 
 // apply rescans the providers and renders once; it returns when it began.
@@ -93,4 +106,16 @@ func apply(ctx context.Context, t *testing.T, r *Renderer, reg *registry.Registr
 		t.Fatal(err)
 	}
 	return start
+}
+
+// disabledFlag reports whether uac.reg_info output has the disabled bit
+// (1) in its flags (the output holds the password: never logged).
+func disabledFlag(info string) bool {
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "flags: "); ok {
+			n, err := strconv.Atoi(v)
+			return err == nil && n&1 == 1
+		}
+	}
+	return false
 }

@@ -52,12 +52,16 @@ var presets = map[string]enginePreset{
 	// uac.reg_reload re-registers every trunk and is rate-limited; a
 	// refresh re-reads one l_uuid (the trunk code) from the table file,
 	// un-register sends REGISTER with Expires: 0 (reg_remove alone
-	// would drop the record silently). kamcmd exits 0 on RPC errors and
-	// prints "error: <code> - <reason>".
+	// would drop the record silently) but leaves the record in memory
+	// marked registered, so that it would REGISTER again at its next
+	// refresh: it is disabled too (a trunk added again with the same
+	// code is refreshed from the file, enabled). kamcmd exits 0 on RPC
+	// errors and prints "error: <code> - <reason>".
 	"kamailio": {
-		add:       kamcmdPrelude + `"$k" "$@" uac.reg_refresh "$TRUNKD_TRUNK"`,
-		change:    kamcmdPrelude + `"$k" "$@" uac.reg_refresh "$TRUNKD_TRUNK"`,
-		remove:    kamcmdPrelude + `"$k" "$@" uac.reg_unregister l_uuid "$TRUNKD_TRUNK"`,
+		add:    kamcmdPrelude + `"$k" "$@" uac.reg_refresh "$TRUNKD_TRUNK"`,
+		change: kamcmdPrelude + `"$k" "$@" uac.reg_refresh "$TRUNKD_TRUNK"`,
+		remove: kamcmdPrelude + `"$k" "$@" uac.reg_unregister l_uuid "$TRUNKD_TRUNK" &&
+"$k" "$@" uac.reg_disable l_uuid "$TRUNKD_TRUNK"`,
 		failRegex: `(?im)^error`,
 	},
 	// rescan ignores changed gateways; killgw is asynchronous (the
