@@ -1,6 +1,7 @@
 package render
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -151,8 +152,9 @@ func TestTrunkActionFailures(t *testing.T) {
 			writeFile(t, filepath.Join(f.out, "hang"), tt.hang)
 			f.set(t, "a2", trunkYAML("a2", "new2", 300))
 			f.set(t, "a4", trunkYAML("a4", "new4", 300))
-			if err := r.RenderOnce(t.Context(), f.reg.Snapshot()); err != nil {
-				t.Fatal(err)
+			err := r.RenderOnce(t.Context(), f.reg.Snapshot())
+			if !errors.Is(err, ErrTrunkActionFailed) || !strings.Contains(err.Error(), `trunk "`+tt.failing[0]+`"`) || strings.Contains(err.Error(), "new") {
+				t.Fatalf("RenderOnce = %v, want ErrTrunkActionFailed for %s, without the password", err, tt.failing[0])
 			}
 			live := readFile(t, tc.Output)
 			if !strings.Contains(live, ":new2:") || !strings.Contains(live, ":new4:") || !strings.Contains(live, ":a1-pw:") {

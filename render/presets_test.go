@@ -1,6 +1,7 @@
 package render
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -93,7 +94,7 @@ func TestFreeSWITCHPreset(t *testing.T) {
 	seen := 0
 	step := func(what string, want ...string) {
 		t.Helper()
-		if err := r.RenderOnce(t.Context(), f.reg.Snapshot()); err != nil {
+		if err := r.RenderOnce(t.Context(), f.reg.Snapshot()); err != nil && !errors.Is(err, ErrTrunkActionFailed) {
 			t.Fatal(err)
 		}
 		got := calls(t, cli, &seen)
@@ -142,7 +143,7 @@ func TestAsteriskPreset(t *testing.T) {
 	seen := 0
 	step := func(what string, want ...string) {
 		t.Helper()
-		if err := r.RenderOnce(t.Context(), f.reg.Snapshot()); err != nil {
+		if err := r.RenderOnce(t.Context(), f.reg.Snapshot()); err != nil && !errors.Is(err, ErrTrunkActionFailed) {
 			t.Fatal(err)
 		}
 		got := calls(t, cli, &seen)

@@ -133,7 +133,8 @@ func (r *Renderer) Run(ctx context.Context, snaps <-chan *registry.Snapshot) err
 
 // RenderOnce renders and applies every target for snap and returns the
 // failures (held-back drops wrapping ErrHeldBack, trunks the template
-// failed for wrapping ErrTrunkFailed) joined. Do not call it while Run is
+// failed for wrapping ErrTrunkFailed, failed per-trunk actions wrapping
+// ErrTrunkActionFailed) joined. Do not call it while Run is
 // running on the same Renderer.
 func (r *Renderer) RenderOnce(ctx context.Context, snap *registry.Snapshot) error {
 	r.red.learn(snap)
@@ -143,6 +144,9 @@ func (r *Renderer) RenderOnce(ctx context.Context, snap *registry.Snapshot) erro
 		r.record(t, snap, res)
 		for _, f := range res.failed {
 			errs = append(errs, fmt.Errorf("%s: %w: trunk %q: %s", t.cfg.Name, ErrTrunkFailed, f.code, r.red.apply(f.err.Error())))
+		}
+		for _, f := range res.actionFailures {
+			errs = append(errs, fmt.Errorf("%s: %w: trunk %q: %s", t.cfg.Name, ErrTrunkActionFailed, f.action.code, r.red.apply(f.err.Error())))
 		}
 		switch res.outcome {
 		case outcomeFailed:

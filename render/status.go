@@ -36,6 +36,11 @@ var ErrNotHeld = errors.New("render target holds no drop back")
 // template failed for (the other trunks were applied).
 var ErrTrunkFailed = errors.New("render failed for a trunk")
 
+// ErrTrunkActionFailed is wrapped by RenderOnce's error for each trunk
+// whose per-trunk action failed (the file and the other trunks were
+// applied).
+var ErrTrunkActionFailed = errors.New("per-trunk action failed")
+
 // ErrHeldBack is wrapped by RenderOnce's error for a target whose render
 // the drop guard held back.
 var ErrHeldBack = errors.New("held back by the drop guard")
