@@ -223,8 +223,10 @@
 // action is retried with the target's backoff (as long as the failure has
 // lasted, 5 s to 5 min) while the file is unchanged. A later change of
 // the same trunk replaces its pending action; a whole-file reload
-// replaces all of them (a pending remove included: after a whole-file
-// reload the engine no longer holds the trunk).
+// replaces all of them (a pending remove included: Kamailio's reg_reload
+// then drops the trunk without un-registering it, as without actions).
+// RenderOnce returns each failed action wrapped in ErrTrunkActionFailed,
+// so a CI pipeline fails.
 //
 // # Engine presets
 //
