@@ -185,5 +185,8 @@
 // page and lists a human's commits with empty fields. The forges' webhooks
 // are authenticated by their own signature or token only (no API token),
 // trigger a sync for any verified event, and answer 202; POST
-// /rest/v1/git/sync needs a writer.
+// /rest/v1/git/sync needs a writer. With Options.Changes the status page
+// shows under each trunk its file's last commit ("changed 3 h ago by
+// alice"), read from git at every view (one git log that stops once every
+// file is found); a failure leaves the line out and is logged.
 package api

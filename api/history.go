@@ -19,6 +19,14 @@ type History interface {
 	History(ctx context.Context, file string, offset, limit int) (commits []Commit, total int, err error)
 }
 
+// Changes tells the last commit of every provider file, for the status
+// page (cmd/trunkd adapts registry/gitstore to it).
+type Changes interface {
+	// LastChanges maps each file of the providers directory (relative
+	// name) to the last commit that touched it.
+	LastChanges(ctx context.Context) (map[string]Commit, error)
+}
+
 // Commit is one commit of a provider's history.
 type Commit struct {
 	SHA     string

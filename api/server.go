@@ -48,6 +48,9 @@ type Options struct {
 	Commits Committer
 	// History lists a provider's commits (GET …/{id}/history); nil: 404.
 	History History
+	// Changes gives the status page each provider's last change and
+	// author; nil: not shown.
+	Changes Changes
 	// Sync triggers a fast-forward of the git working copy (POST
 	// /rest/v1/git/sync and the forges' webhooks); nil: 404.
 	Sync Syncer

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"regexp"
 	"strconv"
 	"time"
@@ -39,6 +40,8 @@ type summaryCard struct {
 // trunkRow is one provider's line.
 type trunkRow struct {
 	ID, Code, Title, File string
+	Changed               when   // the last commit of File (git: section only)
+	ChangedBy             string // its author; "": no history known
 	Status, StatusClass   string // active / disabled / other server
 	Probed                bool
 	Skipped               bool // outside probe.trunk_regex: never probed
@@ -90,6 +93,7 @@ func (s *server) buildStatusPage(now time.Time) statusPageData {
 		d.Prober, regex = &sum, sum.TrunkRegex
 	}
 	d.Trunks = s.trunkRows(snap, now, regex)
+	s.fillChanges(d.Trunks, now)
 	d.Invalid, d.InvalidN = invalidRows(snap.Invalid())
 	if s.o.Render != nil {
 		d.RenderKnown = true
@@ -117,6 +121,24 @@ func (s *server) trunkRows(snap *registry.Snapshot, now time.Time, trunkRegex st
 		rows = append(rows, row)
 	}
 	return rows
+}
+
+// fillChanges adds each provider file's last commit and author, when
+// trunkd follows a git remote; a failure leaves them out (it is logged).
+func (s *server) fillChanges(rows []trunkRow, now time.Time) {
+	if s.o.Changes == nil {
+		return
+	}
+	last, err := s.o.Changes.LastChanges(context.Background())
+	if err != nil {
+		s.log.Warn("status page: cannot read the providers' last changes from git", "error", err)
+		return
+	}
+	for i := range rows {
+		if c, ok := last[rows[i].File]; ok {
+			rows[i].Changed, rows[i].ChangedBy = at(now, c.Time), c.Author
+		}
+	}
 }
 
 // activity says whether the provider is in force on this server.

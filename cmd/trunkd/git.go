@@ -74,7 +74,7 @@ func (f *follower) rescan(head string) {
 func (f *follower) start(ctx context.Context, reg *registry.Registry, opts *api.Options) {
 	f.reg.Store(reg)
 	c := gitCommitter{f.repo, f.d.log}
-	opts.Commits, opts.History, opts.Sync, opts.WebhookSecret = c, c, f.repo, f.secret
+	opts.Commits, opts.History, opts.Changes, opts.Sync, opts.WebhookSecret = c, c, c, f.repo, f.secret
 	f.d.goRun("git", func() error { return f.repo.Run(ctx) })
 }
 
@@ -128,4 +128,14 @@ func (c gitCommitter) History(ctx context.Context, file string, offset, limit in
 		out[i] = api.Commit{SHA: e.SHA, Author: e.Author.Name, Time: e.Time, Message: e.Message}
 	}
 	return out, total, err
+}
+
+// LastChanges is the last commit of every provider file.
+func (c gitCommitter) LastChanges(ctx context.Context) (map[string]api.Commit, error) {
+	last, err := c.repo.LastChanges(ctx)
+	out := make(map[string]api.Commit, len(last))
+	for file, e := range last {
+		out[file] = api.Commit{SHA: e.SHA, Author: e.Author.Name, Time: e.Time, Message: e.Message}
+	}
+	return out, err
 }

@@ -60,6 +60,10 @@ func TestServeProviderHistory(t *testing.T) {
 	if status, _, body := call(t, "GET", url+"/nope/history", "alice", ""); status != http.StatusNotFound {
 		t.Errorf("history of an unknown provider: %d %s", status, body)
 	}
+	// The status page shows each provider's last change and its author.
+	if status, page := get(t, base+"/"); status != http.StatusOK || !strings.Contains(page, "by Human</span>") || !strings.Contains(page, "changed <time") {
+		t.Errorf("status page without the last change of acme.yaml: %d", status)
+	}
 }
 
 // readRemote is a file at the remote's head.
