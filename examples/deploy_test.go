@@ -46,7 +46,7 @@ func TestSystemdUnit(t *testing.T) {
 	want := map[string]string{
 		"User": "trunkd", "ProtectSystem": "strict", "NoNewPrivileges": "yes", "ProtectHome": "yes",
 		"PrivateTmp": "yes", "CapabilityBoundingSet": "", "Restart": "on-failure",
-		"ExecStart": "/usr/local/bin/trunkd serve --config /etc/trunkd/trunkd.yaml",
+		"ExecStart":  "/usr/local/bin/trunkd serve --config /etc/trunkd/trunkd.yaml",
 		"ExecReload": "/bin/kill -HUP $MAINPID",
 	}
 	for k, v := range want {
