@@ -76,7 +76,10 @@
 // writes nothing and leaves ext.lwt as it was (no churn in git-managed
 // files, no engine reload). DELETE of an unknown id is 404, also with
 // "If-Match: *". Every write is logged at info with the token's name, the
-// provider's id and code and the names (never values) of the fields set.
+// provider's id and code and the names (never values) of the fields set,
+// and with active=true|false: a stored trunk this daemon will not render
+// nor probe (disabled, or another serveridx than Options.ServerIndex) adds
+// enabled, serveridx and server_index to that line.
 //
 // ETag: an HMAC-SHA256, under a random per-process key, of the full entity
 // including pwd: any change (also a password rotation in the file) changes

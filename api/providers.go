@@ -157,9 +157,20 @@ func (s *server) create(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, body.pwd)
 		return
 	}
-	s.log.Info("provider created", "id", created.ID, "code", created.Code, "by", principalOf(r).name)
+	s.log.Info("provider created", append([]any{"id", created.ID, "code", created.Code, "by", principalOf(r).name}, s.activeAttrs(created)...)...)
 	w.Header().Set("Location", collectionPath+"/"+created.ID)
 	s.writeEntity(w, r, created)
+}
+
+// activeAttrs says in a write's log line whether the stored provider is
+// active on this daemon's server_index, and if not, the values that make it
+// inactive: a trunk written with another serveridx, or disabled, is neither
+// rendered nor probed here, and the log is where the writer looks first.
+func (s *server) activeAttrs(p *registry.Provider) []any {
+	if p.Active(s.o.ServerIndex) {
+		return []any{"active", true}
+	}
+	return []any{"active", false, "enabled", p.Enabled, "serveridx", p.ServerIdx, "server_index", s.o.ServerIndex}
 }
 
 // errUnchanged aborts an update that would change nothing.
@@ -213,7 +224,7 @@ func (s *server) patch(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, secrets...)
 		return
 	default:
-		s.log.Info("provider updated", "id", updated.ID, "code", updated.Code, "fields", body.paths(), "by", principalOf(r).name)
+		s.log.Info("provider updated", append([]any{"id", updated.ID, "code", updated.Code, "fields", body.paths(), "by", principalOf(r).name}, s.activeAttrs(updated)...)...)
 	}
 	s.writeEntity(w, r, updated)
 }
