@@ -7,7 +7,7 @@ LDFLAGS := -X main.version=$(VERSION)
 RUN_FLAGS ?=
 STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $$($(GO) env GOPATH)/bin/staticcheck)
 
-.PHONY: build run test lint bench bench-latency bench-git vet fmt tidy clean
+.PHONY: build run test lint bench bench-latency bench-git bench-actions vet fmt tidy clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/trunkd ./cmd/trunkd
@@ -43,6 +43,13 @@ bench-latency:
 # a second follower's latency (trigger and poll), the remote down and back.
 bench-git:
 	TRUNKD_BENCH_GIT=1 $(GO) test -count=1 -timeout 30m -run '^TestGitFigures' -v ./cmd/trunkd/ | grep -E 'FIGURE|^(---|FAIL|ok)'
+
+# Issue 13's figures: a real Kamailio registering 1,000 trunks at a SIPp
+# registrar; per-trunk credential changes (p50/p90 to the new REGISTER),
+# REGISTERs from the untouched trunks, deletions to the un-REGISTER.
+# Needs kamailio, kamcmd and sipp; loads the machine for about 30 s.
+bench-actions:
+	TRUNKD_FIGURES=1 $(GO) test -count=1 -timeout 10m -run '^TestKamailioPresetFigures$$' -v ./render/
 
 vet:
 	$(GO) vet ./...

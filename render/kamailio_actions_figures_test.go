@@ -20,10 +20,10 @@ import (
 // the edits; 5 deletions timed to the un-REGISTER. Times are wall-clock
 // on a loaded machine, so the test asserts only that each change arrived
 // (within 10 s) and that the others sent nothing; it prints p50 and p90.
-// Run: TRUNKD_FIGURES=1 go test -run TestKamailioPresetFigures -v ./render/
+// Run: make bench-actions (TRUNKD_FIGURES=1 go test -run TestKamailioPresetFigures -v ./render/)
 func TestKamailioPresetFigures(t *testing.T) {
 	if os.Getenv("TRUNKD_FIGURES") == "" {
-		t.Skip("set TRUNKD_FIGURES=1: 1,000 registrations load the machine for about 30 s")
+		t.Skip("set TRUNKD_FIGURES=1 (make bench-actions): 1,000 registrations load the machine for about 30 s")
 	}
 	const n, edits, deletes = 1000, 20, 5
 	kamailio, kamcmd, sipp := need(t, "kamailio"), need(t, "kamcmd"), need(t, "sipp")
