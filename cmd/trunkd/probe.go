@@ -25,6 +25,7 @@ func startProbe(ctx context.Context, d *daemon, o *api.Options) error {
 		Logger:      d.log,
 		Registerer:  d.prom,
 		UserAgent:   "trunkd/" + version,
+		Clock:       d.clock,
 	})
 	if err != nil {
 		return err

@@ -22,6 +22,7 @@ func startRender(ctx context.Context, d *daemon, o *api.Options) error {
 		ServerIndex: d.cfg.serverIndex(),
 		Logger:      d.log,
 		Registerer:  d.prom,
+		Clock:       d.clock,
 	})
 	if err != nil {
 		return err

@@ -20,6 +20,7 @@ import (
 
 	"github.com/trunkd/trunkd/api"
 	"github.com/trunkd/trunkd/registry"
+	"github.com/trunkd/trunkd/sipcheck"
 )
 
 // daemon holds what the components of `trunkd serve` share while wiring.
@@ -27,9 +28,19 @@ type daemon struct {
 	cfg  *config
 	log  *slog.Logger
 	prom *prometheus.Registry
-	reg  *registry.Registry
-	wg   sync.WaitGroup // every goroutine started by serve
-	errs chan error     // a component that stops with an error ends serve
+	// clock is the one clock of registry, render, sipcheck and api: each
+	// declares its own Clock interface, and sipcheck's (Now and AfterFunc)
+	// is the widest, so a sipcheck.Clock satisfies all of them.
+	clock sipcheck.Clock
+	reg   *registry.Registry
+	wg    sync.WaitGroup // every goroutine started by serve
+	errs  chan error     // a component that stops with an error ends serve
+}
+
+// openRegistry opens the providers directory dir with the daemon's logger,
+// metrics and clock.
+func (d *daemon) openRegistry(dir string, secrets registry.Secrets) (*registry.Registry, error) {
+	return registry.Open(registry.Options{Dir: dir, Logger: d.log, Registerer: d.prom, Secrets: secrets, Clock: d.clock})
 }
 
 // goRun starts a component goroutine owned by the daemon.
@@ -99,7 +110,7 @@ func serve(ctx context.Context, cfg *config, load func() (*config, error), stdou
 	defer cancel()
 	level := new(slog.LevelVar)
 	level.Set(logLevel(cfg.Log))
-	d := &daemon{cfg: cfg, log: newLoggerAt(cfg.Log, level, stderr), prom: prometheus.NewRegistry(), errs: make(chan error, 1)}
+	d := &daemon{cfg: cfg, log: newLoggerAt(cfg.Log, level, stderr), prom: prometheus.NewRegistry(), clock: sipcheck.RealClock{}, errs: make(chan error, 1)}
 	d.prom.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// sipgo logs some events through its package default; route them to our
 	// logger before any SIP component starts (setting it later races).
@@ -110,7 +121,7 @@ func serve(ctx context.Context, cfg *config, load func() (*config, error), stdou
 		cancel()
 		d.wg.Wait()
 	}()
-	opts := api.Options{Gatherer: d.prom, Logger: d.log, Version: version,
+	opts := api.Options{Gatherer: d.prom, Logger: d.log, Version: version, Clock: d.clock,
 		StatusAuth: cfg.Auth.StatusPageRequiresToken, ServerIndex: cfg.serverIndex()}
 	secrets, err := newSecrets(cfg.Secrets, cfg.Git != nil)
 	if err != nil {
@@ -130,7 +141,7 @@ func serve(ctx context.Context, cfg *config, load func() (*config, error), stdou
 	if err != nil {
 		return err
 	}
-	reg, err := registry.Open(registry.Options{Dir: git.dir(cfg.ProvidersDir), Logger: d.log, Registerer: d.prom, Secrets: secrets})
+	reg, err := d.openRegistry(git.dir(cfg.ProvidersDir), secrets)
 	if err != nil {
 		return err
 	}
