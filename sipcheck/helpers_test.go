@@ -157,7 +157,9 @@ func newHarnessWith(tb testing.TB, cfg Config, log *slog.Logger) *harness {
 	}
 	h := &harness{tb: tb, reg: reg, prom: prometheus.NewRegistry(), clock: newFakeClock()}
 	if cfg.Timeout == 0 {
-		cfg.Timeout = 300 * time.Millisecond
+		// Generous: an answer that is coming (a TLS handshake on a machine
+		// with both cores busy, say) must not be taken for a lost one.
+		cfg.Timeout = 2 * time.Second
 	}
 	h.pr, err = New(cfg, Options{ServerIndex: registry.AnyServer, Logger: log, Registerer: h.prom, Clock: h.clock})
 	if err != nil {
