@@ -1,6 +1,7 @@
 package sipcheck
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -273,4 +274,22 @@ func (h *harness) gauge(name string, labels ...string) (float64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// lockedBuffer is a log sink for several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

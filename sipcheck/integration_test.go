@@ -30,7 +30,11 @@ func requireTool(t *testing.T, name string) string {
 	p, err := exec.LookPath(name)
 	if err != nil {
 		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is required in CI (apt-get install sip-tester prometheus): %v", name, err)
+			pkg := map[string]string{"sipp": "sip-tester", "promtool": "prometheus"}[name]
+			if pkg == "" {
+				pkg = name
+			}
+			t.Fatalf("%s is required in CI (Debian: apt-get install %s): %v", name, pkg, err)
 		}
 		t.Skipf("%s not installed: %v", name, err)
 	}

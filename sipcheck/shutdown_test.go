@@ -1,35 +1,15 @@
 package sipcheck
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/trunkd/trunkd/sipcheck/fakeprovider"
 )
-
-// lockedBuffer is a log sink for several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestShutdownWithTCPTrunksKeepsSipgoRefsBalanced: stopping a prober with
 // open TCP connections must not make sipgo warn "TCP ref went negative"

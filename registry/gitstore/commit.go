@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"strings"
@@ -95,8 +96,12 @@ func (r *Repo) stage(ctx context.Context, files []string) (bool, error) {
 	if _, err := r.git.run(ctx, args...); err != nil {
 		return false, err
 	}
-	_, _, err := r.git.runSplit(ctx, "diff", "--cached", "--quiet")
-	return err != nil, nil
+	_, errOut, err := r.git.runSplit(ctx, "diff", "--cached", "--quiet")
+	var exit *exec.ExitError
+	if err == nil || errors.As(err, &exit) && exit.ExitCode() == 1 {
+		return err != nil, nil // exit status 1: something is staged
+	}
+	return false, fmt.Errorf("git diff --cached: %w: %s", err, strings.TrimSpace(errOut))
 }
 
 // commit records the index with author; the committer is the configured

@@ -47,7 +47,7 @@ func (g gitCmd) runSplit(ctx context.Context, args ...string) (stdout, stderr st
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = g.dir
-	env, err := g.env()
+	env, err := g.env(verb(args))
 	if err != nil {
 		return "", "", err
 	}
@@ -70,7 +70,7 @@ func (g gitCmd) stream(ctx context.Context, fn func(rec string) bool, args ...st
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = g.dir
-	env, err := g.env()
+	env, err := g.env(verb(args))
 	if err != nil {
 		return err
 	}
@@ -124,14 +124,20 @@ func splitRecords(data []byte, atEOF bool) (int, []byte, error) {
 	return 0, nil, nil
 }
 
-// env is the process environment of every git command.
-func (g gitCmd) env() ([]string, error) {
+// env is the process environment of every git command; only the commands
+// that talk to the remote get its credentials, so that the token file is
+// not read for every local command, and a token file gone missing cannot
+// stop a reset of the working copy.
+func (g gitCmd) env(verb string) ([]string, error) {
 	env := append(os.Environ(),
 		"LC_ALL=C", "LANGUAGE=C",
 		"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+os.DevNull,
 		"GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=", "SSH_ASKPASS=",
 		"GIT_COMMITTER_NAME="+g.cfg.Committer.Name, "GIT_COMMITTER_EMAIL="+g.cfg.Committer.Email,
 	)
+	if verb != "clone" && verb != "fetch" && verb != "push" {
+		return env, nil
+	}
 	switch transport(g.cfg.Remote) {
 	case "ssh":
 		env = append(env, "GIT_SSH_COMMAND="+sshCommand(g.cfg))

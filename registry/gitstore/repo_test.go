@@ -160,9 +160,20 @@ func TestTokenHeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := gitCmd{cfg: Config{Remote: "https://example.org/r.git", TokenFile: f}.withDefaults()}
-	env, err := g.env()
+	env, err := g.env("fetch")
 	if err != nil {
 		t.Fatal(err)
+	}
+	// A local command neither reads the token file nor gets the header.
+	g.cfg.TokenFile = filepath.Join(t.TempDir(), "gone")
+	local, err := g.env("rev-parse")
+	if err != nil {
+		t.Errorf("a local command read the token file: %v", err)
+	}
+	for _, e := range local {
+		if strings.HasPrefix(e, "GIT_CONFIG_VALUE_0=") {
+			t.Errorf("a local command got the credentials: %q", e)
+		}
 	}
 	// base64("x-access-token:s3cret")
 	want := "GIT_CONFIG_VALUE_0=Authorization: Basic eC1hY2Nlc3MtdG9rZW46czNjcmV0"

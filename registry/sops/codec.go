@@ -80,6 +80,9 @@ func (c *Codec) Encode(name string, plain, stored []byte) ([]byte, error) {
 	if len(c.recipients) > 0 {
 		return Encrypt(name, plain, c.recipients, c.now())
 	}
+	if c.allowPlaintext {
+		return plain, nil
+	}
 	d, err := parseDocument(name, plain)
 	if err != nil {
 		return nil, err
@@ -89,7 +92,7 @@ func (c *Codec) Encode(name string, plain, stored []byte) ([]byte, error) {
 		return nil, wrapName(name, err)
 	}
 	for _, l := range leaves {
-		if l.node.Value != "" && !c.allowPlaintext {
+		if l.node.Value != "" {
 			return nil, fmt.Errorf("%s: %w", name, ErrPlaintextRefused)
 		}
 	}
@@ -100,11 +103,11 @@ func (c *Codec) Encode(name string, plain, stored []byte) ([]byte, error) {
 // stored, when stored is a sops file (section last, as sops writes it)
 // whose encrypted values decrypt to exactly plain's values.
 func (c *Codec) keepSection(name string, plain, stored []byte) ([]byte, bool) {
-	if stored == nil || !IsEncrypted(stored) {
+	if stored == nil {
 		return nil, false
 	}
 	sd, m, sealed, err := open(name, stored)
-	if err != nil || !sectionIsLast(sd) {
+	if err != nil || m == nil || !sectionIsLast(sd) {
 		return nil, false
 	}
 	was, err := Decrypt(name, stored, c.ids)
