@@ -130,8 +130,8 @@ func (p actionPlan) others() []trunkAction {
 }
 
 // runActions runs actions, up to maxParallelActions at once, each with
-// the target's timeout, and returns the failed ones sorted by code. One
-// action's failure never stops the others.
+// the target's timeout, and returns the failed ones (actionsResult sorts
+// them). One action's failure never stops the others.
 func (r *Renderer) runActions(ctx context.Context, t *target, actions []trunkAction) []actionFailure {
 	var (
 		mu       sync.Mutex
@@ -153,7 +153,6 @@ func (r *Renderer) runActions(ctx context.Context, t *target, actions []trunkAct
 		}()
 	}
 	wg.Wait()
-	sort.Slice(failures, func(i, j int) bool { return failures[i].action.code < failures[j].action.code })
 	return failures
 }
 

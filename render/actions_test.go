@@ -143,7 +143,12 @@ func TestTrunkActionFailures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, "a1", "a2", "a3", "a4", "a5")
 			tc := f.uacreg(f.withActions(0.5))
-			tc.Timeout = 500 * time.Millisecond
+			if tt.hang != "" {
+				// Short enough to time the hanging action out, long enough
+				// for the others' shell scripts on a loaded machine; the
+				// other cases keep the default, so they never time out.
+				tc.Timeout = 2 * time.Second
+			}
 			r, _, prom := testRenderer(t, Config{Targets: []TargetConfig{tc}}, -1)
 			if err := r.RenderOnce(t.Context(), f.reg.Snapshot()); err != nil {
 				t.Fatal(err)

@@ -60,14 +60,15 @@ func (r *Renderer) apply(ctx context.Context, t *target, snap *registry.Snapshot
 		return res
 	}
 	live, err := t.readLive()
+	same := err == nil && live.exists && bytes.Equal(live.data, out)
 	switch {
 	case err != nil:
 		res = failed(StageWrite, err, "")
-	case live.exists && bytes.Equal(live.data, out) && t.journal.pending():
+	case same && t.journal.pending():
 		res = r.reloadOrRollBack(ctx, t) // an apply before a crash or a failed rollback
-	case live.exists && bytes.Equal(live.data, out) && len(t.pending) > 0:
+	case same && len(t.pending) > 0:
 		res = r.retryActions(ctx, t) // per-trunk actions that failed before
-	case live.exists && bytes.Equal(live.data, out):
+	case same:
 		res = result{outcome: outcomeUnchanged}
 	default:
 		res = r.swapIn(ctx, t, live, out, failedTrunks)

@@ -30,7 +30,7 @@ type fragments struct {
 	failed []trunkFailure
 	// previous are the fragments of the template text before, kept as the
 	// last good output of trunks whose block fails with the new text
-	// (until a render without failures: see target.renderInto).
+	// (until a render without failures: see target.renderBlocks).
 	previous []fragment
 
 	// The layout of the last output, for the drop guard.

@@ -79,6 +79,24 @@ func calls(t *testing.T, cli string, seen *int) []string {
 	return got
 }
 
+// renderStep returns step(what, want...): render f's snapshot once and
+// check that the stand-in cli got exactly the commands want since the
+// last step (in any order: trunks' actions run in parallel).
+func renderStep(t *testing.T, r *Renderer, f *fixture, cli string) func(what string, want ...string) {
+	seen := 0
+	return func(what string, want ...string) {
+		t.Helper()
+		if err := r.RenderOnce(t.Context(), f.reg.Snapshot()); err != nil && !errors.Is(err, ErrTrunkActionFailed) {
+			t.Fatal(err)
+		}
+		got := calls(t, cli, &seen)
+		slices.Sort(got)
+		if !slices.Equal(got, slices.Sorted(slices.Values(want))) {
+			t.Errorf("%s: %s got %q, want %q", what, filepath.Base(cli), got, want)
+		}
+	}
+}
+
 // presetTarget is a target of template with engine and vars over f.
 func presetTarget(f *fixture, name, template, engine string, vars map[string]string) TargetConfig {
 	return TargetConfig{Name: name, Template: template, Output: filepath.Join(f.out, name), Engine: engine,
@@ -91,18 +109,7 @@ func TestFreeSWITCHPreset(t *testing.T) {
 	tc := presetTarget(f, "gw", "freeswitch/gateways.xml", "freeswitch",
 		map[string]string{"fs_cli": cli, "fs_cli_args": "-H 127.0.0.1 -P 8021", "sofia_profile": "trunks"})
 	r, _, _ := testRenderer(t, Config{Targets: []TargetConfig{tc}}, -1)
-	seen := 0
-	step := func(what string, want ...string) {
-		t.Helper()
-		if err := r.RenderOnce(t.Context(), f.reg.Snapshot()); err != nil && !errors.Is(err, ErrTrunkActionFailed) {
-			t.Fatal(err)
-		}
-		got := calls(t, cli, &seen)
-		slices.Sort(got) // trunks' actions run in parallel
-		if !slices.Equal(got, slices.Sorted(slices.Values(want))) {
-			t.Errorf("%s: fs_cli got %q, want %q", what, got, want)
-		}
-	}
+	step := renderStep(t, r, f, cli)
 	step("first start (reload_cmd)")
 	f.set(t, "a2", trunkYAML("a2", "new-pw", 300))
 	step("change", "sofia profile trunks killgw a2", "sofia xmlstatus gateway a2", "sofia profile trunks startgw a2")
@@ -140,18 +147,7 @@ func TestAsteriskPreset(t *testing.T) {
 	tc := presetTarget(f, "pjsip", "asterisk/pjsip.conf", "asterisk",
 		map[string]string{"asterisk": cli, "asterisk_args": "-C /etc/asterisk/asterisk.conf"})
 	r, _, _ := testRenderer(t, Config{Targets: []TargetConfig{tc}}, -1)
-	seen := 0
-	step := func(what string, want ...string) {
-		t.Helper()
-		if err := r.RenderOnce(t.Context(), f.reg.Snapshot()); err != nil && !errors.Is(err, ErrTrunkActionFailed) {
-			t.Fatal(err)
-		}
-		got := calls(t, cli, &seen)
-		slices.Sort(got) // trunks' actions run in parallel
-		if !slices.Equal(got, slices.Sorted(slices.Values(want))) {
-			t.Errorf("%s: asterisk got %q, want %q", what, got, want)
-		}
-	}
+	step := renderStep(t, r, f, cli)
 	step("first start (reload_cmd)")
 	f.set(t, "a2", trunkYAML("a2", "new-pw", 300))
 	step("change", "module reload res_pjsip.so", "pjsip send register a2-reg")

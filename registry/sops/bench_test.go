@@ -76,3 +76,19 @@ func BenchmarkDecodePlaintext(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEncodePlaintextAllowed: what the codec costs an API write on a
+// plain directory (allow_plaintext, no recipients, nothing encrypted).
+func BenchmarkEncodePlaintextAllowed(b *testing.B) {
+	_, _, plain := benchFile(b)
+	c, err := New(Config{AllowPlaintext: true}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		if _, err := c.Encode("p.yaml", plain, plain); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
