@@ -70,7 +70,9 @@ func TestSlowBodyIsCutOff(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}()
-	got := closedWithin(t, c, 3*time.Second)
+	// The bound only catches a hang: the drip outlasts ReadTimeout by
+	// seconds, so a server that does not cut it off answers 200 below.
+	got := closedWithin(t, c, 20*time.Second)
 	closed.Store(true)
 	t.Logf("closed after %v with %q", time.Since(start).Round(time.Millisecond), got)
 	if strings.Contains(got, " 200 ") {
@@ -177,8 +179,10 @@ func TestHealthzUnderConnectionFlood(t *testing.T) {
 	if peak.Load() > maxConns {
 		t.Errorf("server held %d connections, bound %d", peak.Load(), maxConns)
 	}
-	if p50 > 100*time.Millisecond {
-		t.Errorf("healthz median %v during the flood, want under 100 ms", p50)
+	// Generous: both cores are busy under -race; a starved healthz
+	// waits for its 5 s client timeout.
+	if p50 > time.Second {
+		t.Errorf("healthz median %v during the flood, want under 1 s", p50)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"sync/atomic"
 
 	"github.com/trunkd/trunkd/api"
@@ -73,7 +74,7 @@ func (f *follower) rescan(head string) {
 // trigger and the webhook secret.
 func (f *follower) start(ctx context.Context, reg *registry.Registry, opts *api.Options) {
 	f.reg.Store(reg)
-	c := gitCommitter{f.repo, f.d.log}
+	c := gitCommitter{repo: f.repo, log: f.d.log, last: &lastChanges{}}
 	opts.Commits, opts.History, opts.Changes, opts.Sync, opts.WebhookSecret = c, c, c, f.repo, f.secret
 	f.d.goRun("git", func() error { return f.repo.Run(ctx) })
 }
@@ -98,6 +99,16 @@ func webhookSecret(file string) ([]byte, error) {
 type gitCommitter struct {
 	repo *gitstore.Repo
 	log  *slog.Logger
+	last *lastChanges
+}
+
+// lastChanges keeps the status page's last commit per file for one head:
+// a view then costs one `git rev-parse HEAD` instead of an ls-tree and a
+// walk of the log, which it needs only after the working copy moved.
+type lastChanges struct {
+	mu    sync.Mutex
+	head  string
+	files map[string]api.Commit // read-only once stored
 }
 
 // Commit runs one API write as a commit pushed to the remote.
@@ -130,12 +141,26 @@ func (c gitCommitter) History(ctx context.Context, file string, offset, limit in
 	return out, total, err
 }
 
-// LastChanges is the last commit of every provider file.
+// LastChanges is the last commit of every provider file, read from git
+// again only when the working copy's head moved since the last call.
 func (c gitCommitter) LastChanges(ctx context.Context) (map[string]api.Commit, error) {
+	head, err := c.repo.Head(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.last.mu.Lock()
+	defer c.last.mu.Unlock()
+	if c.last.files != nil && c.last.head == head {
+		return c.last.files, nil
+	}
 	last, err := c.repo.LastChanges(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := make(map[string]api.Commit, len(last))
 	for file, e := range last {
 		out[file] = api.Commit{SHA: e.SHA, Author: e.Author.Name, Time: e.Time, Message: e.Message}
 	}
-	return out, err
+	c.last.head, c.last.files = head, out
+	return out, nil
 }

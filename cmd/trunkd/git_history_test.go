@@ -27,6 +27,11 @@ func TestServeProviderHistory(t *testing.T) {
 	if status, _, body := call(t, "PATCH", url+"/"+id, "bob", `{"pwd":"hist-Secret-9","expires":300}`); status != http.StatusOK {
 		t.Fatalf("PATCH: %d %s", status, body)
 	}
+	// A view before the human's commit: the page's cached last changes
+	// must follow the head when it moves.
+	if row := statusRow(t, base, "acme"); !strings.Contains(row, "by bob</span>") {
+		t.Errorf("status page row of acme without bob's PATCH as its last change:\n%s", row)
+	}
 	rem.commit(t, "providers/acme.yaml", strings.Replace(readRemote(t, rem, "providers/acme.yaml"), "acme.example.org", "human.example.org", 1), "human: move acme")
 	var hist []struct {
 		SHA, Author, Message string
@@ -61,9 +66,21 @@ func TestServeProviderHistory(t *testing.T) {
 		t.Errorf("history of an unknown provider: %d %s", status, body)
 	}
 	// The status page shows each provider's last change and its author.
-	if status, page := get(t, base+"/"); status != http.StatusOK || !strings.Contains(page, "by Human</span>") || !strings.Contains(page, "changed <time") {
-		t.Errorf("status page without the last change of acme.yaml: %d", status)
+	if row := statusRow(t, base, "acme"); !strings.Contains(row, "by Human</span>") || !strings.Contains(row, "changed <time") {
+		t.Errorf("status page row of acme without the human's change:\n%s", row)
 	}
+}
+
+// statusRow is the status page's table row of the trunk with code.
+func statusRow(t *testing.T, base, code string) string {
+	t.Helper()
+	status, page := get(t, base+"/")
+	if status != http.StatusOK {
+		t.Fatalf("status page: %d", status)
+	}
+	_, row, _ := strings.Cut(page, `<tr data-code="`+code+`">`)
+	row, _, _ = strings.Cut(row, "</tr>")
+	return row
 }
 
 // readRemote is a file at the remote's head.

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,28 +10,14 @@ import (
 // TestServeChecksListenFirst: with the listen port taken, serve fails
 // before it prints a demo admin token or starts the demo SIP provider.
 func TestServeChecksListenFirst(t *testing.T) {
-	busy, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer busy.Close()
-	dir := t.TempDir()
-	providers := filepath.Join(dir, "providers")
-	if err := os.Mkdir(providers, 0o700); err != nil {
-		t.Fatal(err)
-	}
 	users, err := filepath.Abs(filepath.Join("..", "..", "examples", "fakeprovider-users.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := filepath.Join(dir, "trunkd.yaml")
-	text := "providers_dir: " + providers + "\nprobe:\n  enabled: false\ndemo:\n  admin_token: true\n  fakeprovider:\n" +
-		"    listen: 127.0.0.1:0\n    users_file: " + users + "\n"
-	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg, busy := busyListenConfig(t, "demo:\n  admin_token: true\n  fakeprovider:\n"+
+		"    listen: 127.0.0.1:0\n    users_file: "+users+"\n")
 	var stdout, stderr strings.Builder
-	code := run(context.Background(), []string{"serve", "--config", cfg, "--listen", busy.Addr().String()}, &stdout, &stderr)
+	code := run(context.Background(), []string{"serve", "--config", cfg, "--listen", busy}, &stdout, &stderr)
 	if code != 1 || !strings.Contains(stderr.String(), "listen on") {
 		t.Fatalf("exit %d, stderr %q; want 1 and the listen error", code, stderr.String())
 	}
