@@ -42,7 +42,9 @@ bench-latency:
 # Issue 14's figures: API writes as commits, human push vs API, kill -9,
 # a second follower's latency (trigger and poll), the remote down and back.
 bench-git:
-	TRUNKD_BENCH_GIT=1 $(GO) test -count=1 -timeout 30m -run '^TestGitFigures' -v ./cmd/trunkd/ | grep -E 'FIGURE|^(---|FAIL|ok)'
+	mkdir -p out
+	TRUNKD_BENCH_GIT=1 $(GO) test -count=1 -timeout 30m -run '^TestGitFigures' -v ./cmd/trunkd/ > out/bench-git.log 2>&1; \
+	rc=$$?; grep -E 'FIGURE|^(---|FAIL|ok)' out/bench-git.log; exit $$rc
 
 # Issue 13's figures: a real Kamailio registering 1,000 trunks at a SIPp
 # registrar; per-trunk credential changes (p50/p90 to the new REGISTER),
