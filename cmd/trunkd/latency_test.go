@@ -25,9 +25,9 @@ import (
 
 // TestLatencyTable drives real saves against the real daemon and prints
 // the table of issue 16: edit → reload command started (p50/p90), bad
-// renders, lost second edits, API write → reload started, and POST+DELETE
-// pairs/s against the disk's fsync bound. It takes minutes, so it runs
-// only with TRUNKD_BENCH_LATENCY=1 (`make bench-latency`);
+// renders, lost second edits, API write → reload started
+// (TestWriteThroughput has the POST+DELETE pairs/s). It takes minutes, so
+// it runs only with TRUNKD_FIGURES=1 or TRUNKD_BENCH_LATENCY=1 (`make bench-latency`);
 // TRUNKD_BENCH_EDITS sets the saves per kind and size (default 40),
 // TRUNKD_BENCH_SIZES the provider counts (default 100,1000,10000; the API
 // rows are measured at the largest).
@@ -39,30 +39,14 @@ import (
 // mix two). Saves are spaced beyond the render's one-render-per-second
 // throttle, which the second-edit column then shows.
 func TestLatencyTable(t *testing.T) {
-	if os.Getenv("TRUNKD_BENCH_LATENCY") == "" {
-		t.Skip("set TRUNKD_BENCH_LATENCY=1 (make bench-latency): takes minutes")
-	}
+	bin := benchBinary(t)
 	edits := 40
 	if v, err := strconv.Atoi(os.Getenv("TRUNKD_BENCH_EDITS")); err == nil && v > 0 {
 		edits = v
 	}
-	bin := filepath.Join(t.TempDir(), "trunkd")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	var table []string
 	table = append(table, "providers | save | p50 ms | p90 ms | max ms | bad renders | lost")
-	sizes := []int{100, 1000, 10000}
-	if v := os.Getenv("TRUNKD_BENCH_SIZES"); v != "" { // e.g. "100,1000"
-		sizes = nil
-		for _, f := range strings.Split(v, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil || n < 1 {
-				t.Fatalf("TRUNKD_BENCH_SIZES: %q", v)
-			}
-			sizes = append(sizes, n)
-		}
-	}
+	sizes := benchSizes(t)
 	for _, n := range sizes {
 		d := startBenchDaemon(t, bin, n)
 		for _, kind := range []string{"atomic", "in-place"} {
@@ -74,18 +58,28 @@ func TestLatencyTable(t *testing.T) {
 		if n == sizes[len(sizes)-1] {
 			s := d.apiWrites(t, max(edits/2, 10))
 			table = append(table, fmt.Sprintf("%d | API PATCH | %s | %d | %d", n, s.percentiles(), s.bad, s.lost))
-			// Interleaved in one-second rounds: the disk is shared with
-			// other work, so its bound moves.
-			var pairs, bound float64
-			for round := 0; round < 5; round++ {
-				pairs += d.postDeletePairs(t, time.Second) / 5
-				bound += fsyncBound(t, d.providers, time.Second) / 5
-			}
-			table = append(table, fmt.Sprintf("%d | POST+DELETE | %.0f pairs/s | fsync bound %.0f pairs/s | %.0f %% | |", n, pairs, bound, 100*pairs/bound))
 		}
 		d.stop(t)
 	}
 	fmt.Println(strings.Join(table, "\n"))
+}
+
+// benchSizes is the provider counts of the figures tests: 100, 1,000 and
+// 10,000, or TRUNKD_BENCH_SIZES (e.g. "100,1000").
+func benchSizes(t *testing.T) []int {
+	v := os.Getenv("TRUNKD_BENCH_SIZES")
+	if v == "" {
+		return []int{100, 1000, 10000}
+	}
+	var sizes []int
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			t.Fatalf("TRUNKD_BENCH_SIZES: %q", v)
+		}
+		sizes = append(sizes, n)
+	}
+	return sizes
 }
 
 // benchDaemon is one running `trunkd serve` and its files.
@@ -247,26 +241,6 @@ func (d *benchDaemon) apiWrites(t *testing.T, count int) sample {
 		d.measure(t, start, d.marker, &s)
 	}
 	return s
-}
-
-// postDeletePairs creates and deletes providers one after the other for d.
-func (d *benchDaemon) postDeletePairs(t *testing.T, dur time.Duration) float64 {
-	start, pairs := time.Now(), 0
-	for time.Since(start) < dur {
-		var created struct {
-			ID string `json:"id"`
-		}
-		d.marker++
-		body := fmt.Sprintf(`{"code":"pair-%d","domain":"sip.example.net","pwd":"x"}`, d.marker)
-		if code := d.call(t, http.MethodPost, "/rest/v1/uc/providers", body, &created); code != http.StatusCreated && code != http.StatusOK {
-			t.Fatalf("POST: status %d", code)
-		}
-		if code := d.call(t, http.MethodDelete, "/rest/v1/uc/providers/"+created.ID, "", nil); code != http.StatusNoContent {
-			t.Fatalf("DELETE: status %d", code)
-		}
-		pairs++
-	}
-	return float64(pairs) / time.Since(start).Seconds()
 }
 
 func (d *benchDaemon) call(t *testing.T, method, path, body string, into any) int {
