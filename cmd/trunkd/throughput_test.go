@@ -32,7 +32,7 @@ func TestWriteThroughput(t *testing.T) {
 	n := sizes[len(sizes)-1]
 	var daemons []*benchDaemon
 	for _, bin := range bins {
-		daemons = append(daemons, startBenchDaemon(t, bin, n))
+		daemons = append(daemons, startBenchDaemon(t, bin, n, []string{"kamailio/uacreg"}))
 	}
 	table := []string{"build | providers | clients | pairs/s | fsync bound pairs/s | share"}
 	for _, clients := range []int{1, 4, 16} {
