@@ -228,6 +228,14 @@
 // RenderOnce returns each failed action wrapped in ErrTrunkActionFailed,
 // so a CI pipeline fails.
 //
+// When the new file cannot be put in place after removals ran (the
+// journal or the rename fails), the removed trunks are still in the live
+// file: each one that was un-registered gets its add action (it
+// registers again), each is listed under trunk_action_errors as a
+// removal not applied (saying whether it is registered again), the
+// target fails at the write stage, and the next attempt plans the
+// removals again.
+//
 // # Engine presets
 //
 // engine: kamailio | freeswitch | asterisk fills the per-trunk commands a

@@ -22,7 +22,7 @@ type Options struct {
 	Registerer  prometheus.Registerer // nil: metrics are kept but not registered
 	RetryMin    time.Duration         // first retry after a failure, default 5 s
 	RetryMax    time.Duration         // longest retry interval, default 5 min
-	MinInterval time.Duration         // least time between two renders of a target, default 1 s; < 0: none
+	MinInterval time.Duration         // least time from a target's reload_cmd to its next render, default 1 s; < 0: none
 	Clock       Clock                 // nil: the real clock
 }
 
@@ -99,11 +99,13 @@ func New(cfg Config, opts Options) (*Renderer, error) {
 }
 
 // Run renders every target for each snapshot from snaps until ctx ends or
-// snaps is closed. The first change after a quiet period renders at once;
-// snapshots that arrive while a target renders, or within MinInterval of
-// its last render, render once more with the latest (a registry
-// subscription keeps only the latest). A failed target is retried with
-// backoff; a held-back one waits for a new snapshot or ConfirmDrop.
+// snaps is closed. A change renders at once unless the target ran its
+// reload_cmd less than MinInterval ago: then it renders once when that
+// interval ends, with the latest snapshot (a registry subscription keeps
+// only the latest, so snapshots that arrive during a render collapse
+// too). An apply that ran per-trunk actions only, or nothing, holds no
+// later one back. A failed target is retried with backoff; a held-back
+// one waits for a new snapshot or ConfirmDrop.
 func (r *Renderer) Run(ctx context.Context, snaps <-chan *registry.Snapshot) error {
 	var snap *registry.Snapshot
 	timer := time.NewTimer(time.Hour)
@@ -196,7 +198,7 @@ func (r *Renderer) applyDue(ctx context.Context, snap *registry.Snapshot) {
 		r.mu.Lock()
 		now := r.now()
 		due := !t.due.IsZero() && !t.due.After(now)
-		if gapEnd := t.lastRun.Add(r.minGap); due && now.Before(gapEnd) {
+		if gapEnd := t.lastReload.Add(r.minGap); due && now.Before(gapEnd) {
 			t.due, due = gapEnd, false // one trailing render with the latest snapshot
 		}
 		if due {

@@ -43,7 +43,7 @@ type target struct {
 
 	st           TargetStatus
 	due          time.Time // zero: nothing to do until a trigger
-	lastRun      time.Time // end of the last render attempt
+	lastReload   time.Time // end of the last apply that ran reload_cmd (MinInterval counts from it)
 	failingSince time.Time // start of the current run of failures; zero when ok
 	// trunkErrorsSince: start of the current run of renders that failed
 	// for some trunks (retried with backoff, so that a fixed template file
