@@ -98,3 +98,30 @@ func TestGroups(t *testing.T) {
 		waitFor(t, 30*time.Second, fmt.Sprintf("group %d settled", group), func() bool { return settled(nodes, codes) })
 	}
 }
+
+// TestLeaveHandsOver: Leave moves a node's trunks to the others at once,
+// the node stopping each before the new owner starts it, and leaves the
+// node fenced without a lease.
+func TestLeaveHandsOver(t *testing.T) {
+	etcd := startEtcd(t)
+	reg := providers(t, 120)
+	codes := codesOf(reg)
+	var nodes []*node
+	for i := 0; i < 3; i++ {
+		nodes = append(nodes, startNode(t, fmt.Sprintf("n%d", i), etcd.Endpoints(), reg, oneGroup()))
+	}
+	waitFor(t, 30*time.Second, "three nodes settled", func() bool { return settled(nodes, codes) })
+	had := len(nodes[0].last().Owned())
+	start := time.Now()
+	if err := nodes[0].c.Leave(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	waitFor(t, 10*time.Second, "the other two own every trunk", func() bool { return settled(nodes[1:], codes) })
+	t.Logf("Leave handed %d trunks over in %v; the others own all %d %v after Leave was called",
+		had, took.Round(time.Millisecond), len(codes), time.Since(start).Round(time.Millisecond))
+	if v := nodes[0].c.View(); !v.Fenced() || len(v.Owned()) > 0 || v.Lease().ID != 0 {
+		t.Errorf("after Leave: fenced %v, owns %d, lease %x", v.Fenced(), len(v.Owned()), v.Lease().ID)
+	}
+	checkNoOverlap(t, nodes, codes)
+}
