@@ -75,7 +75,9 @@ func (r *Registry) write(prepare func() (*pendingWrite, error)) error {
 		return err
 	}
 	if w.data != nil {
+		end := r.staging.begin(r.now())
 		w.tmp, w.err = stageTemp(r.dir, w.name, w.data)
+		end()
 	}
 	r.commitWith(w)
 	if w.err != nil {

@@ -27,6 +27,7 @@ type Registry struct {
 	gen     uint64
 	pending map[string]*pendingWrite // reservations of writes not yet committed (groupcommit.go)
 	group   commitGroup
+	staging inFlight // writes writing their temporary files, for Healthy
 
 	snap       atomic.Pointer[Snapshot]
 	lastReload atomic.Int64 // unix nanoseconds of the last successful rescan
