@@ -34,8 +34,9 @@ func (m *busyMutex) Unlock() {
 }
 
 // inFlight remembers since when each of a set of operations runs: the
-// temporary files that writes write and fsync outside the registry lock
-// (groupcommit.go), which a hung file system can stall as well.
+// file system work that writes do outside the registry lock (temporary
+// files, placing and the directory fsync: groupcommit.go), which a hung
+// file system can stall as well.
 type inFlight struct {
 	mu    sync.Mutex
 	next  uint64
@@ -73,13 +74,13 @@ func (f *inFlight) oldest() int64 {
 }
 
 // Healthy returns an error when the registry is stuck: a rescan or a write
-// has held it (or a write its temporary file) for longer than
+// has held it (or a write its file system work outside it) for longer than
 // Options.StuckAfter, so writes and outside edits no longer apply. It
 // never waits for a rescan or a write; /healthz can call it on every
 // request.
 func (r *Registry) Healthy() error {
 	since := r.mu.since.Load()
-	if s := r.staging.oldest(); s != 0 && (since == 0 || s < since) {
+	if s := r.unlocked.oldest(); s != 0 && (since == 0 || s < since) {
 		since = s
 	}
 	if since == 0 {

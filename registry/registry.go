@@ -22,12 +22,12 @@ type Registry struct {
 	now  func() time.Time
 	m    *metrics
 
-	mu      busyMutex // serialises rescans and the preparing and committing of writes
-	states  map[string]*fileState
-	gen     uint64
-	pending map[string]*pendingWrite // reservations of writes not yet committed (groupcommit.go)
-	group   commitGroup
-	staging inFlight // writes writing their temporary files, for Healthy
+	mu       busyMutex // serialises rescans and the preparing and committing of writes
+	states   map[string]*fileState
+	gen      uint64
+	pending  map[string]*pendingWrite // reservations of writes not yet committed (groupcommit.go)
+	group    commitGroup
+	unlocked inFlight // file system work of writes outside r.mu, for Healthy
 
 	snap       atomic.Pointer[Snapshot]
 	lastReload atomic.Int64 // unix nanoseconds of the last successful rescan
