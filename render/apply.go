@@ -94,7 +94,7 @@ func (r *Renderer) apply(ctx context.Context, t *target, snap *registry.Snapshot
 // number of active trunks and the trunks it failed for; a failure of the
 // whole template is returned as a failed result.
 func (r *Renderer) render(t *target, snap *registry.Snapshot) ([]byte, int, []trunkFailure, result) {
-	set := r.trunks.get(snap, r.serverIndex)
+	set := r.trunks.get(snap, r.serverIndex, r.own)
 	data := newData(t.cfg.Name, r.serverIndex, t.cfg.Vars, set)
 	prog, err := t.program()
 	if err != nil {
@@ -259,7 +259,8 @@ func (r *Renderer) endJournal(t *target) {
 
 // guard holds a render back when it would remove more than the allowed
 // share of the trunks in the live file, unless that removal is confirmed.
-// A trunk left out because the template failed for it is no removal.
+// A trunk left out because the template failed for it, or because this
+// node does not register it (ownership), is no removal.
 func (r *Renderer) guard(t *target, live liveFile, out []byte, failedTrunks []trunkFailure) *HeldDrop {
 	if t.trunkRe == nil || !live.exists {
 		return nil
@@ -269,7 +270,9 @@ func (r *Renderer) guard(t *target, live liveFile, out []byte, failedTrunks []tr
 		return nil
 	}
 	next := t.outputNames(out)
-	removed := removedNames(old, next, failedTrunks)
+	// Trunks this node no longer registers (another node owns them) are
+	// no drop either: they are still in the snapshot.
+	removed := removedNames(old, next, failedTrunks, r.trunks.last.withheld)
 	ratio := float64(len(removed)) / float64(len(old))
 	if ratio <= r.maxDrop {
 		return nil
