@@ -3,7 +3,6 @@ package render
 import (
 	"context"
 	"log/slog"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -296,13 +295,45 @@ func TestTrunkCacheKeysOnOwnership(t *testing.T) {
 			t.Errorf("%s: Registers %v", code, tr.Registers)
 		}
 	}
-	if want := map[string]bool{"alpha": true, "charlie": true, "foxtrot": true, "golf": true}; !maps.Equal(lost.withheld, want) {
-		t.Errorf("withheld %v, want %v", lost.withheld, want)
+	for _, code := range []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "nosuch"} {
+		want := code == "alpha" || code == "charlie" || code == "foxtrot" || code == "golf" // reg: 1, active, not owned
+		if got := lost.withholds(code); got != want {
+			t.Errorf("withholds(%s) = %v, want %v", code, got, want)
+		}
 	}
 	if len(lost.registering) != 1 || lost.registering[0].Code != "bravo" {
 		t.Errorf("registering %v", lost.registering)
 	}
-	if alone := c.get(snap, -1, nil); len(alone.withheld) != 0 || len(alone.registering) != 5 {
-		t.Errorf("alone: withheld %v, %d registering", alone.withheld, len(alone.registering))
+	if alone := c.get(snap, -1, nil); alone.withholds("alpha") || len(alone.registering) != 5 {
+		t.Errorf("alone: alpha withheld, or %d registering", len(alone.registering))
+	}
+}
+
+// BenchmarkTrunkCacheOwnership10k: deriving the trunks of a snapshot with
+// one changed provider, alone (nil ownership) and in a cluster owning
+// half the trunks (one Owns call per active trunk).
+func BenchmarkTrunkCacheOwnership10k(b *testing.B) {
+	dir := b.TempDir()
+	benchProviders(b, dir, 10000)
+	reg := openRegistry(b, dir)
+	snaps := [2]*registry.Snapshot{reg.Snapshot(), changeOne(b, reg, 1)}
+	half := owning(1)
+	for i, p := range snaps[0].Providers() {
+		if i%2 == 0 {
+			half.owned[p.Code] = true
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		own  Ownership
+	}{{"alone", nil}, {"owner of half", half}} {
+		b.Run(tc.name, func(b *testing.B) {
+			var cache trunkCache
+			i := 0
+			for b.Loop() {
+				i++
+				cache.get(snaps[i%2], -1, tc.own)
+			}
+		})
 	}
 }
