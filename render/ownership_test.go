@@ -236,8 +236,16 @@ func TestFenceDuringRender(t *testing.T) {
 	l.owns <- owning(2, "alpha", "bravo")
 	waitFor(t, 10*time.Second, "bravo's add action to start", func() bool { return fileExists(filepath.Join(l.dir, "add-started")) })
 	start := time.Now()
-	if err := l.r.Fence(t.Context()); err != nil {
-		t.Fatal(err)
+	fenced := make(chan error, 1)
+	go func() { fenced <- l.r.Fence(t.Context()) }()
+	select {
+	case err := <-fenced:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		writeFile(t, filepath.Join(l.dir, "go"), "") // unblock the render, then fail
+		t.Fatal("Fence waited for the render in progress")
 	}
 	took := time.Since(start)
 	if got := l.actions(&seen); strings.Join(got, "|") != "fence  -" {
