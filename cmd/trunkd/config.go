@@ -153,47 +153,64 @@ func loadConfig(path string) (*config, error) {
 	}
 	cfg := &config{Listen: "127.0.0.1:8080", ProvidersDir: "providers"}
 	cfg.Probe.Enabled = true
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
-	}
-	if err := checkKeys(&doc, reflect.TypeOf(cfg), ""); err != nil {
+	if err := decodeConfig(data, cfg); err != nil {
 		var ke *keyError
 		if errors.As(err, &ke) {
 			return nil, fmt.Errorf("config %s:%d: %s", path, ke.line, ke.msg)
 		}
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
+	if err := cfg.check(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// decodeConfig decodes data over the defaults in cfg, refusing unknown
+// keys (a *keyError names the line and suggests the key meant).
+func decodeConfig(data []byte, cfg *config) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return err
+	}
+	if err := checkKeys(&doc, reflect.TypeOf(cfg), ""); err != nil {
+		return err
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("config %s: %w", path, err)
+		return err
 	}
-	if cfg.ServerIndex != nil && *cfg.ServerIndex < 0 {
-		return nil, fmt.Errorf("config %s: server_index: must not be negative", path)
+	return nil
+}
+
+// check refuses values the decoder accepts but the daemon cannot use.
+func (c *config) check() error {
+	if c.ServerIndex != nil && *c.ServerIndex < 0 {
+		return errors.New("server_index: must not be negative")
 	}
-	switch strings.ToLower(cfg.Log.Level) {
+	switch strings.ToLower(c.Log.Level) {
 	case "", "debug", "info", "warn", "error":
 	default:
-		return nil, fmt.Errorf("config %s: log.level: must be debug, info, warn or error, got %q", path, cfg.Log.Level)
+		return fmt.Errorf("log.level: must be debug, info, warn or error, got %q", c.Log.Level)
 	}
-	if f := cfg.Log.Format; f != "" && f != "text" && f != "json" {
-		return nil, fmt.Errorf("config %s: log.format: must be text or json, got %q", path, f)
+	if f := c.Log.Format; f != "" && f != "text" && f != "json" {
+		return fmt.Errorf("log.format: must be text or json, got %q", f)
 	}
-	if err := cfg.HTTP.check(); err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
+	if err := c.HTTP.check(); err != nil {
+		return err
 	}
-	if cfg.Git != nil {
-		if err := cfg.Git.Validate(); err != nil {
-			return nil, fmt.Errorf("config %s: %w", path, err)
+	if c.Git != nil {
+		if err := c.Git.Validate(); err != nil {
+			return err
 		}
 	}
-	if cfg.Cluster != nil {
-		c := cfg.Cluster.withDefaults()
-		if err := c.check(); err != nil {
-			return nil, fmt.Errorf("config %s: %w", path, err)
+	if c.Cluster != nil {
+		cl := c.Cluster.withDefaults()
+		if err := cl.check(); err != nil {
+			return err
 		}
-		cfg.Cluster = &c
+		c.Cluster = &cl
 	}
-	return cfg, nil
+	return nil
 }

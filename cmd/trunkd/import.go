@@ -116,6 +116,8 @@ func skipExisting(a importArgs, trunks []*importer.Trunk) (keep []*importer.Trun
 	return keep, skipped
 }
 
+// parseImportArgs parses import's command line (flags may follow the
+// files); on a mistake it prints the usage and reports false.
 func parseImportArgs(args []string, stderr io.Writer) (importArgs, bool) {
 	var a importArgs
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
@@ -141,22 +143,29 @@ func parseImportArgs(args []string, stderr io.Writer) (importArgs, bool) {
 		a.files = append(a.files, fs.Arg(0))
 		rest = fs.Args()[1:]
 	}
+	if msg := a.problem(); msg != "" {
+		fmt.Fprintln(stderr, "trunkd import:", msg)
+		fs.Usage()
+		return a, false
+	}
+	return a, true
+}
+
+// problem says what is wrong with the command line, or "" when nothing is.
+func (a importArgs) problem() string {
 	switch {
 	case a.from != "asterisk" && a.from != "freeswitch":
-		fmt.Fprintln(stderr, "trunkd import: --from asterisk or --from freeswitch is required")
+		return "--from asterisk or --from freeswitch is required"
 	case len(a.files) == 0:
-		fmt.Fprintln(stderr, "trunkd import: give at least one FILE to import")
+		return "give at least one FILE to import"
 	case a.out == "" && !a.dryRun:
-		fmt.Fprintln(stderr, "trunkd import: --out DIR is required (or --dry-run)")
+		return "--out DIR is required (or --dry-run)"
 	case a.out != "" && a.dryRun:
-		fmt.Fprintln(stderr, "trunkd import: --dry-run writes nothing: drop --out")
+		return "--dry-run writes nothing: drop --out"
 	case len(a.vars) > 0 && a.from != "freeswitch":
-		fmt.Fprintln(stderr, "trunkd import: --vars is for --from freeswitch")
-	default:
-		return a, true
+		return "--vars is for --from freeswitch"
 	}
-	fs.Usage()
-	return a, false
+	return ""
 }
 
 func readSources(paths []string) ([]importer.Source, error) {

@@ -25,9 +25,10 @@ import (
 
 // daemon holds what the components of `trunkd serve` share while wiring.
 type daemon struct {
-	cfg  *config
-	log  *slog.Logger
-	prom *prometheus.Registry
+	cfg   *config
+	level *slog.LevelVar // the log level in force (a reload may change it)
+	log   *slog.Logger
+	prom  *prometheus.Registry
 	// clock is the one clock of registry, render, sipcheck and api: each
 	// declares its own Clock interface, and sipcheck's (Now and AfterFunc)
 	// is the widest, so a sipcheck.Clock satisfies all of them.
@@ -57,48 +58,57 @@ func (d *daemon) goRun(name string, fn func() error) {
 	}()
 }
 
+// cmdServe runs the daemon (`trunkd serve --config FILE`) until ctx ends.
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfgPath := fs.String("config", "", "config file (required)")
-	listen := fs.String("listen", "", "override the config's listen address")
-	providers := fs.String("providers", "", "override the config's providers_dir")
-	advertise := fs.String("probe-advertise", "", "override the config's probe.advertise (e.g. the pod IP from the downward API)")
+	var f serveFlags
+	fs.StringVar(&f.config, "config", "", "config file (required)")
+	fs.StringVar(&f.listen, "listen", "", "override the config's listen address")
+	fs.StringVar(&f.providers, "providers", "", "override the config's providers_dir")
+	fs.StringVar(&f.advertise, "probe-advertise", "", "override the config's probe.advertise (e.g. the pod IP from the downward API)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	if *cfgPath == "" {
+	if f.config == "" {
 		fmt.Fprintln(stderr, "trunkd serve: --config FILE is required")
 		return exitUsage
 	}
-	// load reads the config file with the command line's overrides, at
-	// start and on every reload.
-	load := func() (*config, error) {
-		cfg, err := loadConfig(*cfgPath)
-		if err != nil {
-			return nil, err
-		}
-		if *listen != "" {
-			cfg.Listen = *listen
-		}
-		if *providers != "" {
-			cfg.ProvidersDir = *providers
-		}
-		if *advertise != "" {
-			cfg.Probe.Advertise = *advertise
-		}
-		return cfg, nil
-	}
-	cfg, err := load()
+	cfg, err := f.load()
 	if err != nil {
 		fmt.Fprintln(stderr, "trunkd serve:", err)
 		return exitUsage
 	}
-	if err := serve(ctx, cfg, load, stdout, stderr); err != nil {
+	if err := serve(ctx, cfg, f.load, stdout, stderr); err != nil {
 		fmt.Fprintln(stderr, "trunkd serve:", err)
 		return exitFailure
 	}
 	return exitOK
+}
+
+// serveFlags are serve's command line: the config file and the settings
+// it overrides.
+type serveFlags struct {
+	config, listen, providers, advertise string
+}
+
+// load reads the config file with the command line's overrides, at start
+// and on every reload.
+func (f serveFlags) load() (*config, error) {
+	cfg, err := loadConfig(f.config)
+	if err != nil {
+		return nil, err
+	}
+	if f.listen != "" {
+		cfg.Listen = f.listen
+	}
+	if f.providers != "" {
+		cfg.ProvidersDir = f.providers
+	}
+	if f.advertise != "" {
+		cfg.Probe.Advertise = f.advertise
+	}
+	return cfg, nil
 }
 
 // serve runs the daemon until ctx ends, then stops every component. What
@@ -108,61 +118,107 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 func serve(ctx context.Context, cfg *config, load func() (*config, error), stdout, stderr io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	level := new(slog.LevelVar)
-	level.Set(logLevel(cfg.Log))
-	d := &daemon{cfg: cfg, log: newLoggerAt(cfg.Log, level, stderr), prom: prometheus.NewRegistry(), clock: sipcheck.RealClock{}, errs: make(chan error, 1)}
-	d.prom.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	// sipgo logs some events through its package default; route them to our
-	// logger before any SIP component starts (setting it later races).
-	sip.SetDefaultLogger(d.log.With("component", "sipgo"))
+	d := newDaemon(cfg, stderr)
 	// Stop and wait for every component on every return, also when start-up
 	// fails after some of them started (cancel first, or Wait never ends).
 	defer func() {
 		cancel()
 		d.wg.Wait()
 	}()
-	opts := api.Options{Gatherer: d.prom, Logger: d.log, Version: version, Clock: d.clock,
-		StatusAuth: cfg.Auth.StatusPageRequiresToken, ServerIndex: cfg.serverIndex()}
-	secrets, err := newSecrets(cfg.Secrets, cfg.Git != nil)
+	opts, secrets, err := d.apiOptions()
 	if err != nil {
 		return err
-	}
-	if cfg.Auth.TokensFile != "" {
-		if opts.Tokens, err = api.LoadTokens(cfg.Auth.TokensFile); err != nil {
-			return err
-		}
 	}
 	web, err := listenHTTP(cfg, d.log)
 	if err != nil {
 		return err
 	}
 	defer web.ln.Close()
+	if err := d.startRegistry(ctx, secrets, &opts); err != nil {
+		return err
+	}
+	// The demo's lines (its admin token above all) are printed only once
+	// every component started: a run that fails prints none.
+	var demoOut bytes.Buffer
+	if err := d.startConsumers(ctx, &demoOut, &opts); err != nil {
+		return err
+	}
+	if err := d.startAPI(ctx, load, web, opts); err != nil {
+		return err
+	}
+	d.announce(stdout, web, &demoOut)
+	return d.wait(ctx)
+}
+
+// newDaemon makes the daemon's logger (at the config's level, which a
+// reload may change), metrics registry and clock.
+func newDaemon(cfg *config, stderr io.Writer) *daemon {
+	level := new(slog.LevelVar)
+	level.Set(logLevel(cfg.Log))
+	d := &daemon{cfg: cfg, level: level, log: newLoggerAt(cfg.Log, level, stderr), prom: prometheus.NewRegistry(),
+		clock: sipcheck.RealClock{}, errs: make(chan error, 1)}
+	d.prom.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// sipgo logs some events through its package default; route them to our
+	// logger before any SIP component starts (setting it later races).
+	sip.SetDefaultLogger(d.log.With("component", "sipgo"))
+	return d
+}
+
+// apiOptions starts the API's options from the config and reads the
+// secrets setting and the tokens file, so that a mistake in either stops
+// the start before anything listens.
+func (d *daemon) apiOptions() (api.Options, registry.Secrets, error) {
+	cfg := d.cfg
+	opts := api.Options{Gatherer: d.prom, Logger: d.log, Version: version, Clock: d.clock,
+		StatusAuth: cfg.Auth.StatusPageRequiresToken, ServerIndex: cfg.serverIndex()}
+	secrets, err := newSecrets(cfg.Secrets, cfg.Git != nil)
+	if err != nil {
+		return opts, nil, err
+	}
+	if cfg.Auth.TokensFile != "" {
+		if opts.Tokens, err = api.LoadTokens(cfg.Auth.TokensFile); err != nil {
+			return opts, nil, err
+		}
+	}
+	return opts, secrets, nil
+}
+
+// startRegistry opens the git working copy (if configured) and the
+// registry on it, and starts the watcher and the git follower.
+func (d *daemon) startRegistry(ctx context.Context, secrets registry.Secrets, opts *api.Options) error {
 	git, err := openGit(ctx, d)
 	if err != nil {
 		return err
 	}
-	reg, err := d.openRegistry(git.dir(cfg.ProvidersDir), secrets)
+	reg, err := d.openRegistry(git.dir(d.cfg.ProvidersDir), secrets)
 	if err != nil {
 		return err
 	}
 	d.reg, opts.Registry = reg, reg
 	d.goRun("watcher", func() error { return reg.Watch(ctx) })
 	if git != nil {
-		git.start(ctx, reg, &opts)
+		git.start(ctx, reg, opts)
 	}
-	// The demo's lines (its admin token above all) are printed only once
-	// every component started: a run that fails prints none.
-	var demoOut bytes.Buffer
-	if err := startDemo(ctx, d, &demoOut, &opts); err != nil {
+	return nil
+}
+
+// startConsumers starts what reads the registry's snapshots: the demo's
+// fake provider (before the prober, so its first checks find it), the
+// renderer and the prober. The demo's lines go to demoOut.
+func (d *daemon) startConsumers(ctx context.Context, demoOut io.Writer, opts *api.Options) error {
+	if err := startDemo(ctx, d, demoOut, opts); err != nil {
 		return err
 	}
-	if err := startRender(ctx, d, &opts); err != nil {
+	if err := startRender(ctx, d, opts); err != nil {
 		return err
 	}
-	if err := startProbe(ctx, d, &opts); err != nil {
-		return err
-	}
-	rl, err := newReloader(load, cfg, level, d.log, d.prom)
+	return startProbe(ctx, d, opts)
+}
+
+// startAPI builds the config reloader and the API handler on opts, and
+// serves it on web; SIGHUP reloads the config.
+func (d *daemon) startAPI(ctx context.Context, load func() (*config, error), web webSetup, opts api.Options) error {
+	rl, err := newReloader(load, d.cfg, d.level, d.log, d.prom)
 	if err != nil {
 		return err
 	}
@@ -173,17 +229,27 @@ func serve(ctx context.Context, cfg *config, load func() (*config, error), stdou
 	d.goRun("sighup", func() error { return rl.onSIGHUP(ctx) })
 	hs := api.NewHTTPServer(rl.handler, web.limits, web.tls, d.log)
 	d.goRun("http", func() error { return hs.Serve(ctx, web.ln) })
-	d.log.Info("trunkd serving", "listen", web.ln.Addr().String(), "providers_dir", reg.Dir(),
-		"providers", reg.Snapshot().Len(), "version", version)
+	return nil
+}
+
+// announce logs the start and prints the demo's lines and the API's
+// address on stdout.
+func (d *daemon) announce(stdout io.Writer, web webSetup, demoOut *bytes.Buffer) {
+	d.log.Info("trunkd serving", "listen", web.ln.Addr().String(), "providers_dir", d.reg.Dir(),
+		"providers", d.reg.Snapshot().Len(), "version", version)
 	_, _ = demoOut.WriteTo(stdout)
 	scheme := "http"
 	if web.tls != nil {
 		scheme = "https"
 	}
 	fmt.Fprintf(stdout, "trunkd listening on %s://%s\n", scheme, web.ln.Addr())
+}
+
+// wait blocks until ctx ends (nil) or a component stops with an error.
+func (d *daemon) wait(ctx context.Context) error {
+	var err error
 	select {
 	case <-ctx.Done():
-		err = nil
 	case err = <-d.errs:
 	}
 	d.log.Info("trunkd shutting down")

@@ -29,21 +29,7 @@ func cmdValidate(_ context.Context, args []string, stdout, stderr io.Writer) int
 	bad := 0
 	check := registry.NewChecker()
 	for _, f := range files {
-		data, err := registry.ReadFile(f) // a FIFO named x.yaml must not hang validate
-		if err != nil {
-			fmt.Fprintf(stdout, "%s: cannot read: %v\n", f, err)
-			bad++
-			continue
-		}
-		if data, err = secretsPlaintext(f, data); err != nil {
-			fmt.Fprintln(stdout, err)
-			bad++
-			continue
-		}
-		if probs := check.Check(f, data); len(probs) > 0 {
-			for _, pr := range probs {
-				fmt.Fprintln(stdout, pr.Error())
-			}
+		if !validateFile(check, f, stdout) {
 			bad++
 		}
 	}
@@ -56,6 +42,25 @@ func cmdValidate(_ context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	fmt.Fprintf(stderr, "%d provider files valid\n", len(files))
 	return exitOK
+}
+
+// validateFile checks one provider file as the daemon would load it and
+// prints its problems on w; it reports whether the file is valid.
+func validateFile(check *registry.Checker, f string, w io.Writer) bool {
+	data, err := registry.ReadFile(f) // a FIFO named x.yaml must not hang validate
+	if err != nil {
+		fmt.Fprintf(w, "%s: cannot read: %v\n", f, err)
+		return false
+	}
+	if data, err = secretsPlaintext(f, data); err != nil {
+		fmt.Fprintln(w, err)
+		return false
+	}
+	probs := check.Check(f, data)
+	for _, pr := range probs {
+		fmt.Fprintln(w, pr.Error())
+	}
+	return len(probs) == 0
 }
 
 // providerFiles expands directories to their provider files (sorted, the

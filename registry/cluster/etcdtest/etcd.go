@@ -1,0 +1,263 @@
+// Package etcdtest starts real etcd members on loopback for tests and puts a
+// TCP proxy the test controls in front of them.
+//
+// Start runs an n-member cluster of the etcd binary on PATH (Debian's
+// etcd-server) with data directories under t.TempDir(), free loopback ports
+// (picked by listening on 127.0.0.1:0 and closing), stops every member in
+// t.Cleanup and prints the members' logs when the test failed. Without the
+// binary the test is skipped, or fails when CI is set. Proxy forwards,
+// drops or blackholes the traffic of one client (see proxy.go).
+package etcdtest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+)
+
+// Cluster is a running set of etcd members.
+type Cluster struct {
+	Members []*Member
+	t       testing.TB
+}
+
+// Member is one etcd process.
+type Member struct {
+	Name      string
+	ClientURL string // http://127.0.0.1:port
+	PeerURL   string
+	dir       string
+	args      []string
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{} // closed when cmd exited
+	logf *os.File
+}
+
+// startTimeout bounds how long Start waits for a writable cluster.
+const startTimeout = 60 * time.Second
+
+// Start runs an n-member etcd cluster and waits until it accepts writes.
+func Start(t testing.TB, n int) *Cluster {
+	t.Helper()
+	bin := etcdBinary(t)
+	c := &Cluster{t: t}
+	ports := freePorts(t, 2*n)
+	var initial []string
+	for i := 0; i < n; i++ {
+		m := &Member{Name: fmt.Sprintf("m%d", i),
+			ClientURL: fmt.Sprintf("http://127.0.0.1:%d", ports[2*i]),
+			PeerURL:   fmt.Sprintf("http://127.0.0.1:%d", ports[2*i+1]),
+			dir:       filepath.Join(t.TempDir(), fmt.Sprintf("m%d", i))}
+		initial = append(initial, m.Name+"="+m.PeerURL)
+		c.Members = append(c.Members, m)
+	}
+	for _, m := range c.Members {
+		m.args = []string{bin, "--name", m.Name, "--data-dir", filepath.Join(m.dir, "data"),
+			"--listen-client-urls", m.ClientURL, "--advertise-client-urls", m.ClientURL,
+			"--listen-peer-urls", m.PeerURL, "--initial-advertise-peer-urls", m.PeerURL,
+			"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-state", "new",
+			"--initial-cluster-token", "etcdtest", "--logger", "zap", "--log-outputs", "stderr"}
+		if err := os.MkdirAll(m.dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { c.stop() })
+	for _, m := range c.Members {
+		if err := m.Start(); err != nil {
+			t.Fatalf("etcdtest: %v", err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	if err := c.WaitWritable(ctx); err != nil {
+		t.Fatalf("etcdtest: cluster of %d not writable: %v\n%s", n, err, c.Logs())
+	}
+	return c
+}
+
+// etcdBinary finds etcd on PATH; without it the test is skipped (failed in CI).
+func etcdBinary(t testing.TB) string {
+	bin, err := exec.LookPath("etcd")
+	if err == nil {
+		return bin
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("etcdtest: etcd not on PATH (apt-get install etcd-server): %v", err)
+	}
+	t.Skipf("etcdtest: etcd not on PATH (apt-get install etcd-server)")
+	return ""
+}
+
+// freePorts picks n distinct free loopback ports.
+func freePorts(t testing.TB, n int) []int {
+	var ls []net.Listener
+	var ports []int
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return ports
+}
+
+// Endpoints are the members' client URLs.
+func (c *Cluster) Endpoints() []string {
+	var eps []string
+	for _, m := range c.Members {
+		eps = append(eps, m.ClientURL)
+	}
+	return eps
+}
+
+// Client opens a client on every member; it is closed in t.Cleanup.
+func (c *Cluster) Client() *clientv3.Client {
+	cl, err := clientv3.New(clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: 5 * time.Second,
+		Logger: nopLogger()})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(func() { cl.Close() })
+	return cl
+}
+
+// WaitWritable returns once a put through any running member succeeds.
+func (c *Cluster) WaitWritable(ctx context.Context) error {
+	cl, err := clientv3.New(clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: 2 * time.Second,
+		Logger: nopLogger()})
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := cl.Put(pctx, "/etcdtest/ready", "1")
+		cancel()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last: %v)", ctx.Err(), err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Leader returns the member that is leader now.
+func (c *Cluster) Leader(ctx context.Context) (*Member, error) {
+	cl, err := clientv3.New(clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: 2 * time.Second,
+		Logger: nopLogger()})
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	for _, m := range c.Members {
+		if !m.Running() {
+			continue
+		}
+		st, err := cl.Status(ctx, m.ClientURL)
+		if err != nil {
+			continue
+		}
+		if st.Leader != 0 && st.Leader == st.Header.MemberId {
+			return m, nil
+		}
+	}
+	return nil, fmt.Errorf("etcdtest: no member reports itself leader")
+}
+
+// Logs returns every member's log, each under its name.
+func (c *Cluster) Logs() string {
+	var b strings.Builder
+	for _, m := range c.Members {
+		data, _ := os.ReadFile(m.logPath())
+		fmt.Fprintf(&b, "----- etcd %s (%s) log -----\n%s\n", m.Name, m.ClientURL, data)
+	}
+	return b.String()
+}
+
+// stop kills every member and prints the logs if the test failed.
+func (c *Cluster) stop() {
+	for _, m := range c.Members {
+		m.Kill()
+	}
+	if c.t.Failed() {
+		c.t.Log(c.Logs())
+	}
+}
+
+func (m *Member) logPath() string { return filepath.Join(m.dir, "etcd.log") }
+
+// Start (re)starts the member's process on its data directory; its log is
+// appended to.
+func (m *Member) Start() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cmd != nil {
+		return fmt.Errorf("member %s already running", m.Name)
+	}
+	logf, err := os.OpenFile(m.logPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(m.args[0], m.args[1:]...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = procAttr()
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("start etcd member %s: %w", m.Name, err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	m.cmd, m.done, m.logf = cmd, done, logf
+	return nil
+}
+
+// Kill sends SIGKILL to the member and waits until it is gone.
+func (m *Member) Kill() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cmd == nil {
+		return
+	}
+	m.cmd.Process.Kill()
+	<-m.done
+	m.logf.Close()
+	m.cmd, m.done, m.logf = nil, nil, nil
+}
+
+// Running reports whether the member's process runs.
+func (m *Member) Running() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cmd == nil {
+		return false
+	}
+	select {
+	case <-m.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// nopLogger keeps the client's own logging out of test output.
+func nopLogger() *zap.Logger { return zap.NewNop() }
