@@ -3,18 +3,18 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"regexp"
+	"strings"
 	"time"
 )
 
 // Defaults of the cluster section.
 const (
 	defaultLeaseTTL    = 3 * time.Second
-	defaultFenceMargin = 500 * time.Millisecond
-	defaultEtcdPrefix  = "/trunkd/"
+	defaultEtcdPrefix  = "/trunkd"
+	defaultDialTimeout = 2 * time.Second
 )
 
 // nodeName is what a node may be called: it ends up in etcd keys, metric
@@ -31,7 +31,10 @@ func (c clusterConfig) withDefaults() clusterConfig {
 		c.LeaseTTL = defaultLeaseTTL
 	}
 	if c.FenceMargin == 0 {
-		c.FenceMargin = defaultFenceMargin
+		c.FenceMargin = c.LeaseTTL / 3
+	}
+	if c.Etcd.DialTimeout == 0 {
+		c.Etcd.DialTimeout = defaultDialTimeout
 	}
 	if c.Etcd.Prefix == "" {
 		c.Etcd.Prefix = defaultEtcdPrefix
@@ -47,8 +50,8 @@ func (c clusterConfig) check() error {
 	if c.LeaseTTL < 2*time.Second || c.LeaseTTL%time.Second != 0 {
 		return fmt.Errorf("cluster.lease_ttl: must be whole seconds, at least 2s (etcd's leases count in seconds), got %v", c.LeaseTTL)
 	}
-	if c.FenceMargin <= 0 || c.FenceMargin > c.LeaseTTL/2 {
-		return fmt.Errorf("cluster.fence_margin: must be above 0 and at most half of cluster.lease_ttl (%v), got %v", c.LeaseTTL/2, c.FenceMargin)
+	if c.FenceMargin <= 0 || c.FenceMargin >= c.LeaseTTL/2 {
+		return fmt.Errorf("cluster.fence_margin: must be above 0 and below half of cluster.lease_ttl (%v), got %v", c.LeaseTTL/2, c.FenceMargin)
 	}
 	return c.Etcd.check()
 }
@@ -63,8 +66,11 @@ func (e etcdConfig) check() error {
 			return fmt.Errorf("cluster.etcd.endpoints[%d]: %w", i, err)
 		}
 	}
-	if e.Prefix[0] != '/' {
-		return fmt.Errorf("cluster.etcd.prefix: must start with /, got %q", e.Prefix)
+	if e.Prefix[0] != '/' || strings.Trim(e.Prefix, "/") == "" {
+		return fmt.Errorf("cluster.etcd.prefix: must start with / and not be the root, got %q", e.Prefix)
+	}
+	if e.DialTimeout < 0 {
+		return fmt.Errorf("cluster.etcd.dial_timeout: must not be negative, got %v", e.DialTimeout)
 	}
 	if (e.CertFile == "") != (e.KeyFile == "") {
 		return errors.New("cluster.etcd: cert_file and key_file go together")
@@ -80,18 +86,11 @@ func (e etcdConfig) check() error {
 	return nil
 }
 
-// checkEndpoint accepts host:port and http(s)://host:port.
+// checkEndpoint accepts http(s)://host:port.
 func checkEndpoint(ep string) error {
-	hostport := ep
-	if u, err := url.Parse(ep); err == nil && u.Scheme != "" && u.Host != "" {
-		if u.Scheme != "http" && u.Scheme != "https" {
-			return fmt.Errorf("scheme must be http or https, got %q", ep)
-		}
-		hostport = u.Host
-	}
-	host, port, err := net.SplitHostPort(hostport)
-	if err != nil || host == "" || port == "" {
-		return fmt.Errorf("want host:port or http(s)://host:port, got %q", ep)
+	u, err := url.Parse(ep)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.Port() == "" {
+		return fmt.Errorf("want http://host:port or https://host:port, got %q", ep)
 	}
 	return nil
 }

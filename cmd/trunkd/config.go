@@ -108,16 +108,17 @@ type clusterConfig struct {
 	Node        string        `yaml:"node"` // unique in the cluster; default: the host name
 	Etcd        etcdConfig    `yaml:"etcd"`
 	LeaseTTL    time.Duration `yaml:"lease_ttl"`    // default 3s, whole seconds (etcd's lease unit)
-	FenceMargin time.Duration `yaml:"fence_margin"` // default 500ms
+	FenceMargin time.Duration `yaml:"fence_margin"` // default lease_ttl/3
 }
 
 // etcdConfig is "cluster.etcd": the operator's etcd cluster.
 type etcdConfig struct {
-	Endpoints []string `yaml:"endpoints"`
-	Prefix    string   `yaml:"prefix"` // default /trunkd/
-	CAFile    string   `yaml:"ca_file"`
-	CertFile  string   `yaml:"cert_file"`
-	KeyFile   string   `yaml:"key_file"`
+	Endpoints   []string      `yaml:"endpoints"` // http(s)://host:port
+	Prefix      string        `yaml:"prefix"`    // default /trunkd
+	DialTimeout time.Duration `yaml:"dial_timeout"`
+	CAFile      string        `yaml:"ca_file"`
+	CertFile    string        `yaml:"cert_file"`
+	KeyFile     string        `yaml:"key_file"`
 }
 
 // demoConfig is the "demo" section: what `make run` uses to show every
