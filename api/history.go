@@ -51,23 +51,10 @@ type historyEntry struct {
 // that touched the provider's file, newest first, with offset and limit
 // and X-Total-Count. Without a git remote there is no history: 404.
 func (s *server) history(w http.ResponseWriter, r *http.Request) {
-	p, err := params(r.URL.RawQuery, "offset", "limit")
+	offset, limit, err := historyWindow(r.URL.RawQuery)
 	if err != nil {
 		s.fail(w, r, err)
 		return
-	}
-	offset, limit := 0, defaultHistoryLimit
-	if v, ok := p["offset"]; ok {
-		if offset, err = nonNegative("offset", v); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-	}
-	if v, ok := p["limit"]; ok {
-		if limit, err = nonNegative("limit", v); err != nil {
-			s.fail(w, r, err)
-			return
-		}
 	}
 	id := chi.URLParam(r, "id")
 	file := s.reg.Snapshot().FileOf(id)
@@ -91,6 +78,27 @@ func (s *server) history(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-Total-Count", strconv.Itoa(total))
 	writeJSON(w, http.StatusOK, out)
+}
+
+// historyWindow reads the offset and limit parameters of a history
+// request.
+func historyWindow(raw string) (offset, limit int, err error) {
+	p, err := params(raw, "offset", "limit")
+	if err != nil {
+		return 0, 0, err
+	}
+	offset, limit = 0, defaultHistoryLimit
+	if v, ok := p["offset"]; ok {
+		if offset, err = nonNegative("offset", v); err != nil {
+			return 0, 0, err
+		}
+	}
+	if v, ok := p["limit"]; ok {
+		if limit, err = nonNegative("limit", v); err != nil {
+			return 0, 0, err
+		}
+	}
+	return offset, limit, nil
 }
 
 // commitFields reads the field names of an API write's commit from its

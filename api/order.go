@@ -16,26 +16,11 @@ type orderKey struct {
 // {"field":"asc"|"desc"} objects, or a comma list of names where a leading
 // "-" means descending. A name in the JSON form may carry the "-" too.
 func parseOrder(text string) ([]orderKey, error) {
-	var keys []orderKey
-	add := func(name string, desc bool) error {
-		k, err := orderField(name, desc)
-		if err != nil {
-			return err
-		}
-		for _, have := range keys {
-			if have.field == k.field {
-				return badRequest("order: %s is named twice", name)
-			}
-		}
-		keys = append(keys, k)
-		return nil
-	}
+	var keys orderKeys
 	trimmed := strings.TrimSpace(text)
 	if !strings.HasPrefix(trimmed, "[") && !strings.HasPrefix(trimmed, "{") {
 		for _, item := range strings.Split(text, ",") {
-			name := strings.TrimSpace(item)
-			desc := strings.HasPrefix(name, "-")
-			if err := add(strings.TrimPrefix(name, "-"), desc); err != nil {
+			if err := keys.addName(strings.TrimSpace(item)); err != nil {
 				return nil, err
 			}
 		}
@@ -49,31 +34,62 @@ func parseOrder(text string) ([]orderKey, error) {
 		return nil, badRequest(`order: must be a JSON array like ["code",{"ext.lwt":"desc"}] or a list like code,-ext.lwt, got %s`, v.kind)
 	}
 	for _, item := range v.items {
-		switch item.kind {
-		case jString:
-			desc := strings.HasPrefix(item.text, "-")
-			if err := add(strings.TrimPrefix(item.text, "-"), desc); err != nil {
-				return nil, err
-			}
-		case jObject:
-			if len(item.members) == 0 {
-				return nil, badRequest(`order: an empty object names no field; write {"field":"asc"}`)
-			}
-			for _, m := range item.members {
-				if m.val.kind != jString || m.val.text != "asc" && m.val.text != "desc" {
-					return nil, badRequest(`order: %s: direction must be "asc" or "desc"`, m.key)
-				}
-				if err := add(m.key, m.val.text == "desc"); err != nil {
-					return nil, err
-				}
-			}
-		default:
-			return nil, badRequest("order: items must be field names or {\"field\":\"asc\"|\"desc\"} objects, got %s", item.kind)
+		if err := keys.addJSON(item); err != nil {
+			return nil, err
 		}
 	}
 	return keys, nil
 }
 
+// orderKeys collects the keys of an order parameter, refusing a field
+// named twice.
+type orderKeys []orderKey
+
+// add appends the key of field name.
+func (ks *orderKeys) add(name string, desc bool) error {
+	k, err := orderField(name, desc)
+	if err != nil {
+		return err
+	}
+	for _, have := range *ks {
+		if have.field == k.field {
+			return badRequest("order: %s is named twice", name)
+		}
+	}
+	*ks = append(*ks, k)
+	return nil
+}
+
+// addName appends a name that a leading "-" makes descending.
+func (ks *orderKeys) addName(name string) error {
+	return ks.add(strings.TrimPrefix(name, "-"), strings.HasPrefix(name, "-"))
+}
+
+// addJSON appends one item of the JSON form: a name, or an object of
+// field → "asc"|"desc" members.
+func (ks *orderKeys) addJSON(item jvalue) error {
+	switch item.kind {
+	case jString:
+		return ks.addName(item.text)
+	case jObject:
+		if len(item.members) == 0 {
+			return badRequest(`order: an empty object names no field; write {"field":"asc"}`)
+		}
+		for _, m := range item.members {
+			if m.val.kind != jString || m.val.text != "asc" && m.val.text != "desc" {
+				return badRequest(`order: %s: direction must be "asc" or "desc"`, m.key)
+			}
+			if err := ks.add(m.key, m.val.text == "desc"); err != nil {
+				return err
+			}
+		}
+		return nil
+	default:
+		return badRequest("order: items must be field names or {\"field\":\"asc\"|\"desc\"} objects, got %s", item.kind)
+	}
+}
+
+// orderField is the key of field name, if the list can be ordered by it.
 func orderField(name string, desc bool) (orderKey, error) {
 	if name == "" {
 		return orderKey{}, badRequest("order: empty field name")

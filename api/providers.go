@@ -47,7 +47,20 @@ func (s *server) listOn(v *view, w http.ResponseWriter, r *http.Request) {
 	}
 
 	bp := pagePool.Get().(*[]byte)
-	buf := append((*bp)[:0], '[')
+	buf := v.appendPage((*bp)[:0], page, &q)
+	h := w.Header()
+	h.Set("X-Total-Count", strconv.Itoa(total))
+	writeRaw(w, http.StatusOK, buf)
+	if cap(buf) <= maxPooledPage {
+		*bp = buf
+		pagePool.Put(bp)
+	}
+}
+
+// appendPage appends the JSON array of the providers at indexes page,
+// from the per-provider cache when q has no mask.
+func (v *view) appendPage(buf []byte, page []int32, q *listQuery) []byte {
+	buf = append(buf, '[')
 	for j, i := range page {
 		if j > 0 {
 			buf = append(buf, ',')
@@ -62,14 +75,7 @@ func (s *server) listOn(v *view, w http.ResponseWriter, r *http.Request) {
 	if len(page) > 0 {
 		buf = append(buf, '\n')
 	}
-	buf = append(buf, ']', '\n')
-	h := w.Header()
-	h.Set("X-Total-Count", strconv.Itoa(total))
-	writeRaw(w, http.StatusOK, buf)
-	if cap(buf) <= maxPooledPage {
-		*bp = buf
-		pagePool.Put(bp)
-	}
+	return append(buf, ']', '\n')
 }
 
 // identityWindow is the page [offset, offset+limit) of n providers in
@@ -185,28 +191,7 @@ func (s *server) patch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := chi.URLParam(r, "id")
-	ifMatch := r.Header.Get("If-Match")
-	var current registry.Provider
-	var updated *registry.Provider
-	err = s.commit(r, func(context.Context) (Change, error) {
-		var err error
-		updated, err = s.reg.Update(id, func(p *registry.Provider) error {
-			current = *p
-			if ifMatch != "" && !etagListMatches(ifMatch, computeETag(&s.views.etagKey, p, nil), false) {
-				return errPrecondition
-			}
-			body.apply(p)
-			if *p == current {
-				return errUnchanged
-			}
-			return nil
-		})
-		if err != nil {
-			return Change{}, err
-		}
-		return Change{Message: commitMessage("PATCH", updated.Code, body.paths()),
-			Files: []string{s.reg.Snapshot().FileOf(updated.ID)}}, nil
-	})
+	current, updated, err := s.update(r, id, body)
 	switch {
 	case errors.Is(err, errUnchanged):
 		updated = &current
@@ -227,6 +212,33 @@ func (s *server) patch(w http.ResponseWriter, r *http.Request) {
 		s.log.Info("provider updated", append([]any{"id", updated.ID, "code", updated.Code, "fields", body.paths(), "by", principalOf(r).name}, s.activeAttrs(updated)...)...)
 	}
 	s.writeEntity(w, r, updated)
+}
+
+// update merges body into provider id and commits the change. It returns
+// the version it found (also on errors past the lookup) and the updated
+// one; errUnchanged when the body changes nothing.
+func (s *server) update(r *http.Request, id string, body *entityBody) (current registry.Provider, updated *registry.Provider, err error) {
+	ifMatch := r.Header.Get("If-Match")
+	err = s.commit(r, func(context.Context) (Change, error) {
+		var err error
+		updated, err = s.reg.Update(id, func(p *registry.Provider) error {
+			current = *p
+			if ifMatch != "" && !etagListMatches(ifMatch, computeETag(&s.views.etagKey, p, nil), false) {
+				return errPrecondition
+			}
+			body.apply(p)
+			if *p == current {
+				return errUnchanged
+			}
+			return nil
+		})
+		if err != nil {
+			return Change{}, err
+		}
+		return Change{Message: commitMessage("PATCH", updated.Code, body.paths()),
+			Files: []string{s.reg.Snapshot().FileOf(updated.ID)}}, nil
+	})
+	return current, updated, err
 }
 
 // remove answers DELETE /rest/v1/uc/providers/{id}.

@@ -111,15 +111,24 @@ func LoadTokens(path string) (*Tokens, error) {
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("tokens file %s: %w", path, err)
 	}
+	ts, err := f.build()
+	if err != nil {
+		return nil, fmt.Errorf("tokens file %s: %w", path, err)
+	}
+	return ts, nil
+}
+
+// build checks the file's entries and makes its Tokens.
+func (f *tokensFile) build() (*Tokens, error) {
 	list := make([]Token, 0, len(f.Tokens))
 	for i, t := range f.Tokens {
 		role, ok := parseRole(t.Role)
 		if !ok {
-			return nil, fmt.Errorf("tokens file %s: token %d (%q): role must be admin, writer or reader, got %q", path, i+1, t.Name, t.Role)
+			return nil, fmt.Errorf("token %d (%q): role must be admin, writer or reader, got %q", i+1, t.Name, t.Role)
 		}
 		sum, err := hex.DecodeString(strings.TrimSpace(t.SHA256))
 		if err != nil || len(sum) != sha256.Size {
-			return nil, fmt.Errorf("tokens file %s: token %d (%q): sha256 must be 64 hex digits (echo -n TOKEN | sha256sum)", path, i+1, t.Name)
+			return nil, fmt.Errorf("token %d (%q): sha256 must be 64 hex digits (echo -n TOKEN | sha256sum)", i+1, t.Name)
 		}
 		tok := Token{Name: t.Name, Role: role}
 		copy(tok.SHA256[:], sum)
@@ -127,22 +136,29 @@ func LoadTokens(path string) (*Tokens, error) {
 	}
 	ts, err := NewTokens(list)
 	if err != nil {
-		return nil, fmt.Errorf("tokens file %s: %w", path, err)
+		return nil, err
 	}
-	ts.certs = map[string]Token{}
+	ts.certs, err = f.certificates()
+	return ts, err
+}
+
+// certificates maps the file's client certificate common names to their
+// entries.
+func (f *tokensFile) certificates() (map[string]Token, error) {
+	certs := map[string]Token{}
 	for i, c := range f.Certificates {
 		role, ok := parseRole(c.Role)
 		switch {
 		case !ok:
-			return nil, fmt.Errorf("tokens file %s: certificate %d (%q): role must be admin, writer or reader, got %q", path, i+1, c.Name, c.Role)
+			return nil, fmt.Errorf("certificate %d (%q): role must be admin, writer or reader, got %q", i+1, c.Name, c.Role)
 		case c.Name == "" || c.CommonName == "":
-			return nil, fmt.Errorf("tokens file %s: certificate %d: name and common_name are required", path, i+1)
-		case ts.certs[c.CommonName].Name != "":
-			return nil, fmt.Errorf("tokens file %s: certificate %d (%q): common_name %q used twice", path, i+1, c.Name, c.CommonName)
+			return nil, fmt.Errorf("certificate %d: name and common_name are required", i+1)
+		case certs[c.CommonName].Name != "":
+			return nil, fmt.Errorf("certificate %d (%q): common_name %q used twice", i+1, c.Name, c.CommonName)
 		}
-		ts.certs[c.CommonName] = Token{Name: c.Name, Role: role}
+		certs[c.CommonName] = Token{Name: c.Name, Role: role}
 	}
-	return ts, nil
+	return certs, nil
 }
 
 // certificate returns the entry for a verified client certificate's

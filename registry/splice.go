@@ -1,14 +1,13 @@
 package registry
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/trunkd/trunkd/registry/yamlsplice"
 )
 
 // An update writes into the operator's file the way a careful person would
@@ -38,12 +37,6 @@ func (e *AnchorError) Error() string {
 // Unwrap makes the refusal a conflict (409) for API clients.
 func (e *AnchorError) Unwrap() error { return ErrConflict }
 
-// edit is one replacement of data[start:end].
-type edit struct {
-	start, end int
-	text       string
-}
-
 // spliceChanges returns data with every field whose text differs between
 // old and p written as p's value. doc is data's node tree.
 func spliceChanges(name string, data []byte, doc *yaml.Node, old, p *Provider) ([]byte, error) {
@@ -51,8 +44,8 @@ func spliceChanges(name string, data []byte, doc *yaml.Node, old, p *Provider) (
 	if root.Style&yaml.FlowStyle != 0 {
 		return nil, errNotSpliceable
 	}
-	starts := lineStarts(data)
-	var edits []edit
+	lines := yamlsplice.NewLines(data)
+	var edits []yamlsplice.Edit
 	var add additions
 	for _, f := range Fields {
 		if f.Text(old) == f.Text(p) {
@@ -72,20 +65,20 @@ func spliceChanges(name string, data []byte, doc *yaml.Node, old, p *Provider) (
 		if val.Anchor != "" {
 			return nil, &AnchorError{File: name, Field: f.Path, Anchor: val.Anchor}
 		}
-		e, err := replaceValue(data, starts, k, val, f, p)
+		e, err := replaceValue(lines, k, val, f, p)
 		if err != nil {
 			return nil, err
 		}
 		edits = append(edits, e)
 	}
 	for _, group := range add.groups {
-		e, err := insertLines(data, starts, root, group, add.lines[group])
+		e, err := insertLines(data, lines, root, group, add.lines[group])
 		if err != nil {
 			return nil, err
 		}
 		edits = append(edits, e)
 	}
-	return applyEdits(data, edits), nil
+	return yamlsplice.Apply(data, edits), nil
 }
 
 // additions collects the "key: value" lines of fields the file lacks, per
@@ -135,26 +128,22 @@ func child(m *yaml.Node, key string) *yaml.Node {
 
 // replaceValue is the edit that writes f's value of p over the scalar val
 // of key (an empty value, "key:", gets the value after the colon).
-func replaceValue(data []byte, starts []int, key, val *yaml.Node, f *Field, p *Provider) (edit, error) {
+func replaceValue(lines *yamlsplice.Lines, key, val *yaml.Node, f *Field, p *Provider) (yamlsplice.Edit, error) {
 	if val.Kind != yaml.ScalarNode && val.Kind != yaml.AliasNode || key.Style != 0 {
-		return edit{}, errNotSpliceable
+		return yamlsplice.Edit{}, errNotSpliceable
 	}
-	var start, end int
 	if val.Tag == "!!null" && val.Value == "" {
-		k, ok := offset(data, starts, key.Line, key.Column)
+		k, ok := lines.Offset(key.Line, key.Column)
 		colon := k + len(key.Value)
-		if !ok || colon >= len(data) || data[colon] != ':' {
-			return edit{}, errNotSpliceable
+		if !ok || colon >= len(lines.Data()) || lines.Data()[colon] != ':' {
+			return yamlsplice.Edit{}, errNotSpliceable
 		}
 		text, err := scalarText(f, p, 0)
-		return edit{start: colon + 1, end: colon + 1, text: " " + text}, err
+		return yamlsplice.Edit{Start: colon + 1, End: colon + 1, Text: " " + text}, err
 	}
-	start, ok := offset(data, starts, val.Line, val.Column)
-	if ok {
-		end, ok = scalarEnd(data, start, val)
-	}
-	if !ok {
-		return edit{}, errNotSpliceable
+	start, end, err := lines.Scalar(val, false)
+	if err != nil {
+		return yamlsplice.Edit{}, errNotSpliceable
 	}
 	style := val.Style
 	if val.Kind == yaml.AliasNode {
@@ -162,61 +151,9 @@ func replaceValue(data []byte, starts []int, key, val *yaml.Node, f *Field, p *P
 	}
 	text, err := scalarText(f, p, style)
 	if err != nil {
-		return edit{}, err
+		return yamlsplice.Edit{}, err
 	}
-	return edit{start: start, end: end, text: text}, nil
-}
-
-// scalarEnd returns the end offset of the one-line scalar (or alias) that
-// starts at start: after its closing quote, or before a comment or the
-// line end for a plain scalar. ok is false for a form it does not handle.
-func scalarEnd(data []byte, start int, val *yaml.Node) (int, bool) {
-	eol := bytes.IndexByte(data[start:], '\n')
-	if eol < 0 {
-		eol = len(data) - start
-	}
-	line := data[start : start+eol]
-	if val.Kind == yaml.AliasNode || val.Style == 0 {
-		if len(line) > 0 && strings.IndexByte("!&|>'\"[{", line[0]) >= 0 && val.Kind != yaml.AliasNode {
-			return 0, false
-		}
-		n := len(line)
-		if i := bytes.Index(line, []byte(" #")); i >= 0 {
-			n = i
-		}
-		text := bytes.TrimRight(line[:n], " \t\r")
-		if val.Kind == yaml.ScalarNode && string(text) != val.Value {
-			return 0, false // a plain scalar that goes on over more lines
-		}
-		return start + len(text), true
-	}
-	n, ok := closingQuote(line, val.Style)
-	return start + n, ok
-}
-
-// closingQuote returns the length of the quoted scalar at the start of line
-// up to and including its closing quote.
-func closingQuote(line []byte, style yaml.Style) (int, bool) {
-	q := byte('"')
-	if style == yaml.SingleQuotedStyle {
-		q = '\''
-	} else if style != yaml.DoubleQuotedStyle {
-		return 0, false
-	}
-	if len(line) == 0 || line[0] != q {
-		return 0, false
-	}
-	for i := 1; i < len(line); i++ {
-		switch {
-		case q == '"' && line[i] == '\\':
-			i++
-		case line[i] == q && q == '\'' && i+1 < len(line) && line[i+1] == '\'':
-			i++ // '' is a quote inside single quotes
-		case line[i] == q:
-			return i + 1, true
-		}
-	}
-	return 0, false
+	return yamlsplice.Edit{Start: start, End: end, Text: text}, nil
 }
 
 // scalarText encodes f's value of p as one line of YAML: an integer as
@@ -241,7 +178,7 @@ func scalarText(f *Field, p *Provider, style yaml.Style) (string, error) {
 // insertLines is the edit that adds "key: value" lines at the end of the
 // group's block mapping (the top one for group ""), or a new group at the
 // end of the file.
-func insertLines(data []byte, starts []int, root *yaml.Node, group string, lines []string) (edit, error) {
+func insertLines(data []byte, at *yamlsplice.Lines, root *yaml.Node, group string, lines []string) (yamlsplice.Edit, error) {
 	end := len(data)
 	prefix := ""
 	if len(data) > 0 && data[len(data)-1] != '\n' {
@@ -258,18 +195,18 @@ func insertLines(data []byte, starts []int, root *yaml.Node, group string, lines
 			lines = append([]string{group + ":"}, indentAll(lines, "  ")...)
 			lines = indentAll(lines, indent)
 		case g.Kind != yaml.MappingNode || g.Style&yaml.FlowStyle != 0 || len(g.Content) == 0:
-			return edit{}, errNotSpliceable
+			return yamlsplice.Edit{}, errNotSpliceable
 		default:
 			lines = indentAll(lines, strings.Repeat(" ", g.Content[0].Column-1))
-			if last := lastLine(g); last < len(starts) {
-				end, prefix = starts[last], ""
+			if next, ok := at.Start(lastLine(g) + 1); ok {
+				end, prefix = next, ""
 			}
 		}
 	} else {
 		lines = indentAll(lines, indent)
 	}
 	text := prefix + strings.Join(lines, "\n") + "\n"
-	return edit{start: end, end: end, text: text}, nil
+	return yamlsplice.Edit{Start: end, End: end, Text: text}, nil
 }
 
 func indentAll(lines []string, indent string) []string {
@@ -287,49 +224,6 @@ func lastLine(n *yaml.Node) int {
 		last = max(last, lastLine(c))
 	}
 	return last
-}
-
-// lineStarts lists the offset of the start of every line (index 0 is line 1).
-func lineStarts(data []byte) []int {
-	starts := []int{0}
-	for i, c := range data {
-		if c == '\n' {
-			starts = append(starts, i+1)
-		}
-	}
-	return starts
-}
-
-// offset turns a yaml.v3 line and column (1-based, counting characters)
-// into a byte offset.
-func offset(data []byte, starts []int, line, column int) (int, bool) {
-	if line < 1 || line > len(starts) {
-		return 0, false
-	}
-	off := starts[line-1]
-	for range column - 1 {
-		if off >= len(data) || data[off] == '\n' {
-			return 0, false
-		}
-		_, size := utf8.DecodeRune(data[off:])
-		off += size
-	}
-	return off, true
-}
-
-// applyEdits applies non-overlapping edits to a copy of data.
-func applyEdits(data []byte, edits []edit) []byte {
-	slices.SortStableFunc(edits, func(a, b edit) int { return a.start - b.start })
-	var out bytes.Buffer
-	out.Grow(len(data) + 64)
-	at := 0
-	for _, e := range edits {
-		out.Write(data[at:e.start])
-		out.WriteString(e.text)
-		at = e.end
-	}
-	out.Write(data[at:])
-	return out.Bytes()
 }
 
 // editFile returns the new content of a provider file whose provider was

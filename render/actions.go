@@ -171,6 +171,41 @@ func (r *Renderer) runAction(ctx context.Context, t *target, a trunkAction) (str
 	return output, nil
 }
 
+// undoRemovals runs after the new file could not be put in place (cause):
+// the removed trunks' rows are still in the live file, but their remove
+// actions ran. Each one that un-registered a trunk of the live file is
+// undone by its add action (the trunk registers again from the live
+// file); the next attempt plans the removals again. It returns every
+// removal as a failure of its trunk, saying what state the trunk is in.
+func (r *Renderer) undoRemovals(ctx context.Context, t *target, removals []trunkAction, failures []actionFailure, cause error) []actionFailure {
+	var undo []trunkAction
+	for _, a := range removals {
+		if t.inLive(a.code) && !slices.ContainsFunc(failures, func(f actionFailure) bool { return f.action == a }) {
+			undo = append(undo, trunkAction{code: a.code, kind: ActionAdd})
+		}
+	}
+	undoFailed := r.runActions(ctx, t, undo)
+	out := slices.Clone(failures)
+	for _, a := range undo {
+		f := actionFailure{action: trunkAction{code: a.code, kind: ActionRemove}}
+		if i := slices.IndexFunc(undoFailed, func(u actionFailure) bool { return u.action == a }); i >= 0 {
+			f.err = fmt.Errorf("removal not applied: the new file could not be put in place (%w); the trunk is in the live file but un-registered: registering it again failed: %w", cause, undoFailed[i].err)
+			f.output = undoFailed[i].output
+		} else {
+			f.err = fmt.Errorf("removal not applied: the new file could not be put in place (%w); the trunk stays in the live file, registered again", cause)
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// inLive reports whether the live file trunkd applied last holds code's
+// part.
+func (t *target) inLive(code string) bool {
+	i, ok := slices.BinarySearchFunc(t.livePieces, code, func(p trunkPiece, c string) int { return strings.Compare(p.code, c) })
+	return ok && len(t.livePieces[i].text) > 0
+}
+
 // finishActions runs the add and change actions once the new file is in
 // place and ends the journal: the engine took the file trunk by trunk. A
 // failed action keeps the file (the other trunks' actions ran on it); it

@@ -3,6 +3,7 @@ package render
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,13 +16,14 @@ import (
 // withActions sets per-trunk action commands on a uacreg target that log
 // "<action> <trunk> <present|absent>" (whether the trunk's row is in the
 // live file when the action runs) to f.out/actions. A trunk listed in
-// the file f.out/fail (one per line) fails; in f.out/hang hangs.
+// the file f.out/fail (one per line: "<trunk>" for every action,
+// "<action> <trunk>" for one) fails; in f.out/hang hangs.
 func (f *fixture) withActions(share float64) func(*TargetConfig) {
 	script := fmt.Sprintf(`log=%q; fail=%q; hang=%q
 if grep -q "^[0-9]*:$TRUNKD_TRUNK:" "$TRUNKD_OUTPUT"; then at=present; else at=absent; fi
 echo "$TRUNKD_ACTION $TRUNKD_TRUNK $at $TRUNKD_VAR_PROFILE" >> "$log"
 if [ -f "$hang" ] && grep -qx "$TRUNKD_TRUNK" "$hang"; then sleep 30; fi
-if [ -f "$fail" ] && grep -qx "$TRUNKD_TRUNK" "$fail"; then echo "error: 500 - engine said no"; exit 0; fi
+if [ -f "$fail" ] && grep -qx -e "$TRUNKD_TRUNK" -e "$TRUNKD_ACTION $TRUNKD_TRUNK" "$fail"; then echo "error: 500 - engine said no"; exit 0; fi
 echo ok`, filepath.Join(f.out, "actions"), filepath.Join(f.out, "fail"), filepath.Join(f.out, "hang"))
 	return func(tc *TargetConfig) {
 		tc.TrunkAddCmd, tc.TrunkChangeCmd, tc.TrunkRemoveCmd = script, script, script
@@ -201,5 +203,155 @@ func TestTrunkActionFailures(t *testing.T) {
 				t.Errorf("after the retry: %+v, %d reloads", st.TrunkActionErrors, f.reloads())
 			}
 		})
+	}
+}
+
+// TestThrottleCountsFromReloads: MinInterval holds a target's next render
+// back only after its reload_cmd ran. Changes applied trunk by trunk run
+// at once, one after the other (no stall between single edits); after a
+// whole-file reload the next change waits for the interval.
+func TestThrottleCountsFromReloads(t *testing.T) {
+	f := newFixture(t, "a1", "a2", "a3", "a4", "a5")
+	tc := f.uacreg(f.withActions(0.2))
+	r, err := New(Config{Targets: []TargetConfig{tc}}, Options{Logger: discardLogger(), MinInterval: time.Hour, RetryMin: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.RenderOnce(t.Context(), f.reg.Snapshot()); err != nil { // first start: reload_cmd
+		t.Fatal(err)
+	}
+	r.targets[0].lastReload = time.Time{} // as if the reload was an hour ago
+	ctx, cancel := contextWithCancel(t)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx, subscribe(t, f.reg)) }()
+	defer func() { cancel(); <-done }()
+	seen := 0
+	var got []string
+	for _, c := range []string{"a1", "a2", "a3", "a4"} {
+		f.set(t, c, trunkYAML(c, c+"-new", 300))
+		waitFor(t, 10*time.Second, "the change of "+c, func() bool {
+			got = append(got, f.actions(t, &seen)...)
+			return slices.Contains(got, "change "+c+" present external")
+		})
+	}
+	if f.reloads() != 1 {
+		t.Fatalf("%d reloads, want only the first start's", f.reloads())
+	}
+	writeFile(t, filepath.Join(f.dir, "a1.yaml"), trunkYAML("a1", "x1", 300))
+	f.set(t, "a2", trunkYAML("a2", "x2", 300)) // one snapshot with both
+	waitFor(t, 10*time.Second, "the whole-file reload of a change to 2 of 5 trunks", func() bool { return f.reloads() == 2 })
+	f.set(t, "a5", trunkYAML("a5", "a5-new", 300))
+	waitFor(t, 10*time.Second, "the next change to wait for MinInterval", func() bool {
+		next, ok := r.nextDue()
+		return ok && time.Until(next) > 30*time.Minute
+	})
+	if got := f.actions(t, &seen); len(got) != 0 || f.reloads() != 2 {
+		t.Errorf("within MinInterval of a reload: actions %q, %d reloads; want none", got, f.reloads())
+	}
+}
+
+// TestFailedSwapUndoesRemovals: a removal's action runs before the new
+// file is put in place; when that fails (here the journal cannot be
+// written), the trunk is still in the live file, so its add action
+// registers it again, the error is listed for that trunk, and the next
+// attempt removes it again. When registering it again fails too, the
+// error says the trunk is in the file but un-registered.
+func TestFailedSwapUndoesRemovals(t *testing.T) {
+	for _, tt := range []struct {
+		name, fail, message string
+		actions             []string
+	}{
+		{name: "registered again", message: "registered again",
+			actions: []string{"remove a5 present external", "add a5 present external"}},
+		{name: "register fails too", fail: "add a5\n", message: "registering it again failed",
+			actions: []string{"remove a5 present external", "add a5 present external"}},
+		{name: "un-register fails", fail: "remove a5\n", message: "failure pattern",
+			actions: []string{"remove a5 present external"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, "a1", "a2", "a3", "a4", "a5")
+			tc := f.uacreg(f.withActions(0.2))
+			r, _, _ := testRenderer(t, Config{Targets: []TargetConfig{tc}}, -1)
+			if err := r.RenderOnce(t.Context(), f.reg.Snapshot()); err != nil {
+				t.Fatal(err)
+			}
+			// A directory where the journal keeps the previous file: the
+			// journal cannot begin, so the candidate is not renamed.
+			blocker := filepath.Join(filepath.Dir(tc.Output), ".uacreg.trunkd.prev")
+			writeFile(t, filepath.Join(blocker, "x"), "")
+			writeFile(t, filepath.Join(f.out, "fail"), tt.fail)
+			f.set(t, "a5", "")
+			err := r.RenderOnce(t.Context(), f.reg.Snapshot())
+			if !errors.Is(err, ErrTrunkActionFailed) || !strings.Contains(err.Error(), `trunk "a5"`) || !strings.Contains(err.Error(), tt.message) {
+				t.Fatalf("RenderOnce = %v, want a5's removal failed with %q", err, tt.message)
+			}
+			seen := 0
+			if got := f.actions(t, &seen); !slices.Equal(got, tt.actions) {
+				t.Errorf("actions %q, want %q", got, tt.actions)
+			}
+			if !strings.Contains(readFile(t, tc.Output), ":a5:") {
+				t.Fatal("a5 left the live file although the swap failed")
+			}
+			st := targetStatus(t, r, "uacreg")
+			if st.State != StateFailed || st.LastError == nil || st.LastError.Stage != StageWrite ||
+				len(st.TrunkActionErrors) != 1 || st.TrunkActionErrors[0].Code != "a5" || st.TrunkActionErrors[0].Action != ActionRemove ||
+				!strings.Contains(st.TrunkActionErrors[0].Message, tt.message) {
+				t.Fatalf("status %+v, trunk action errors %+v", st, st.TrunkActionErrors)
+			}
+			// The disk is fixed: the next attempt removes a5 again.
+			if err := os.RemoveAll(blocker); err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, filepath.Join(f.out, "fail"), "")
+			if err := r.RenderOnce(t.Context(), f.reg.Snapshot()); err != nil {
+				t.Fatal(err)
+			}
+			if got := f.actions(t, &seen); strings.Join(got, ";") != "remove a5 present external" || strings.Contains(readFile(t, tc.Output), ":a5:") {
+				t.Errorf("retry: actions %q, a5 in the file: %v", got, strings.Contains(readFile(t, tc.Output), ":a5:"))
+			}
+			if st := targetStatus(t, r, "uacreg"); st.State != StateOK || len(st.TrunkActionErrors) != 0 || f.reloads() != 1 {
+				t.Errorf("after the retry: %+v, %d reloads", st, f.reloads())
+			}
+		})
+	}
+}
+
+// TestTrunkAddRemoveFailures: with the engine down, an added trunk's and
+// a removed trunk's actions fail: the file takes both (the removed trunk
+// leaves it: its un-register is retried on the engine's memory, which
+// still holds it), both are listed, and the retry runs both once the
+// engine is back.
+func TestTrunkAddRemoveFailures(t *testing.T) {
+	f := newFixture(t, "a1", "a2", "a3", "a4", "a5")
+	tc := f.uacreg(f.withActions(0.5))
+	r, _, _ := testRenderer(t, Config{Targets: []TargetConfig{tc}}, -1)
+	if err := r.RenderOnce(t.Context(), f.reg.Snapshot()); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(f.out, "fail"), "a5\na6\n")
+	writeFile(t, filepath.Join(f.dir, "a6.yaml"), trunkYAML("a6", "a6-pw", 300))
+	f.set(t, "a5", "")
+	if err := r.RenderOnce(t.Context(), f.reg.Snapshot()); !errors.Is(err, ErrTrunkActionFailed) {
+		t.Fatalf("RenderOnce = %v, want ErrTrunkActionFailed", err)
+	}
+	live := readFile(t, tc.Output)
+	if !strings.Contains(live, ":a6:") || strings.Contains(live, ":a5:") || !strings.Contains(live, ":a1:") {
+		t.Fatalf("live file:\n%s", live)
+	}
+	st := targetStatus(t, r, "uacreg")
+	if len(st.TrunkActionErrors) != 2 || st.TrunkActionErrors[0].Code != "a5" || st.TrunkActionErrors[0].Action != ActionRemove ||
+		st.TrunkActionErrors[1].Code != "a6" || st.TrunkActionErrors[1].Action != ActionAdd {
+		t.Fatalf("trunk action errors %+v", st.TrunkActionErrors)
+	}
+	writeFile(t, filepath.Join(f.out, "fail"), "")
+	seen := 0
+	f.actions(t, &seen)
+	if err := r.RenderOnce(t.Context(), f.reg.Snapshot()); err != nil {
+		t.Fatal(err)
+	}
+	got := f.actions(t, &seen)
+	slices.Sort(got)
+	if strings.Join(got, ";") != "add a6 present external;remove a5 absent external" || f.reloads() != 1 {
+		t.Errorf("retry ran %q (%d reloads)", got, f.reloads())
 	}
 }

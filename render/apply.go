@@ -31,6 +31,9 @@ type result struct {
 	output  string // command output (masked), for the status tail
 	hold    *HeldDrop
 	failed  []trunkFailure // trunks the template failed for (the others were rendered)
+	// reloaded: the whole-file path ran reload_cmd (MinInterval holds the
+	// target's next render back).
+	reloaded bool
 	// Per-trunk actions instead of reload_cmd (see actions.go).
 	perTrunk       bool
 	actionsRun     int
@@ -74,6 +77,8 @@ func (r *Renderer) apply(ctx context.Context, t *target, snap *registry.Snapshot
 		res = r.swapIn(ctx, t, live, out, failedTrunks)
 	}
 	res.trunks, res.failed = trunks, failedTrunks
+	res.reloaded = t.cfg.ReloadCmd != "" && !res.perTrunk &&
+		(res.outcome == outcomeApplied || (res.outcome == outcomeFailed && res.stage == StageReload))
 	if res.outcome == outcomeUnchanged || res.outcome == outcomeApplied {
 		t.setLive(out)
 	}
@@ -89,7 +94,7 @@ func (r *Renderer) apply(ctx context.Context, t *target, snap *registry.Snapshot
 // number of active trunks and the trunks it failed for; a failure of the
 // whole template is returned as a failed result.
 func (r *Renderer) render(t *target, snap *registry.Snapshot) ([]byte, int, []trunkFailure, result) {
-	set := r.trunks.get(snap, r.serverIndex)
+	set := r.trunks.get(snap, r.serverIndex, r.own)
 	data := newData(t.cfg.Name, r.serverIndex, t.cfg.Vars, set)
 	prog, err := t.program()
 	if err != nil {
@@ -124,18 +129,25 @@ func (r *Renderer) swapIn(ctx context.Context, t *target, live liveFile, out []b
 	}
 	plan := t.plan(live, out)
 	removed := r.runActions(ctx, t, plan.removals()) // un-register before the trunks leave the file
-	if err := t.journal.begin(live); err != nil {
-		os.Remove(cand)
-		return failed(StageWrite, err, "")
-	}
-	if err := renameInto(cand, t.cfg.Output); err != nil {
-		return failed(StageWrite, err, "") // the journal stays: a later reload of the same file is harmless
+	if err := putInPlace(t, live, cand); err != nil {
+		res := failed(StageWrite, err, "")
+		res.actionFailures = r.undoRemovals(ctx, t, plan.removals(), removed, err)
+		return res
 	}
 	if plan != nil {
 		return r.finishActions(ctx, t, plan, removed)
 	}
 	t.pending = nil // the whole-file reload supersedes them
 	return r.reloadOrRollBack(ctx, t)
+}
+
+// putInPlace journals the live file and renames the candidate over it.
+func putInPlace(t *target, live liveFile, cand string) error {
+	if err := t.journal.begin(live); err != nil {
+		os.Remove(cand)
+		return err
+	}
+	return renameInto(cand, t.cfg.Output) // on failure the journal stays: a later reload of the same file is harmless
 }
 
 // check runs check_cmd on the candidate; a rejection is a failed result.
@@ -247,7 +259,8 @@ func (r *Renderer) endJournal(t *target) {
 
 // guard holds a render back when it would remove more than the allowed
 // share of the trunks in the live file, unless that removal is confirmed.
-// A trunk left out because the template failed for it is no removal.
+// A trunk left out because the template failed for it, or because this
+// node does not register it (ownership), is no removal.
 func (r *Renderer) guard(t *target, live liveFile, out []byte, failedTrunks []trunkFailure) *HeldDrop {
 	if t.trunkRe == nil || !live.exists {
 		return nil
@@ -257,7 +270,9 @@ func (r *Renderer) guard(t *target, live liveFile, out []byte, failedTrunks []tr
 		return nil
 	}
 	next := t.outputNames(out)
-	removed := removedNames(old, next, failedTrunks)
+	// Trunks this node no longer registers (another node owns them) are
+	// no drop either: they are still in the snapshot.
+	removed := removedNames(old, next, failedTrunks, r.trunks.last.withheld)
 	ratio := float64(len(removed)) / float64(len(old))
 	if ratio <= r.maxDrop {
 		return nil

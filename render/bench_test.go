@@ -56,7 +56,7 @@ func BenchmarkRender10k(b *testing.B) {
 			for b.Loop() {
 				cache.last = trunkSet{} // select the active trunks every round
 				tg.frags.reset("")      // execute every trunk
-				out, err := renderStrict(tg, tg.parsed, newData("bench", -1, nil, cache.get(snap, -1)))
+				out, err := renderStrict(tg, tg.parsed, newData("bench", -1, nil, cache.get(snap, -1, nil)))
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -86,7 +86,7 @@ func BenchmarkRenderOneChange10k(b *testing.B) {
 			i := 0
 			for b.Loop() {
 				i++
-				if _, err := renderStrict(tg, tg.parsed, newData("bench", -1, nil, cache.get(snaps[i%2], -1))); err != nil {
+				if _, err := renderStrict(tg, tg.parsed, newData("bench", -1, nil, cache.get(snaps[i%2], -1, nil))); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -64,9 +64,16 @@ type TargetConfig struct {
 	TrunkChangeCmd       string  `yaml:"trunk_change_cmd"`
 	TrunkRemoveCmd       string  `yaml:"trunk_remove_cmd"`
 	TrunkActionsMaxShare float64 `yaml:"trunk_actions_max_share"`
+	// FenceCmd stops every registration of the engine at once (sh -c,
+	// with TRUNKD_ACTION=fence, TRUNKD_OUTPUT, TRUNKD_TARGET and
+	// TRUNKD_VAR_<NAME>); UnfenceCmd lets it register again. Both or
+	// neither. Output matching ReloadFailRegex fails them too. See the
+	// package doc, "Cluster".
+	FenceCmd   string `yaml:"fence_cmd"`
+	UnfenceCmd string `yaml:"unfence_cmd"`
 	// Engine (kamailio, freeswitch, asterisk) fills the per-trunk action
-	// commands not set and, when ReloadFailRegex is empty, the engine's
-	// failure pattern (see the package doc, "Engine presets").
+	// and fence commands not set and, when ReloadFailRegex is empty, the
+	// engine's failure pattern (see the package doc, "Engine presets").
 	Engine string `yaml:"engine"`
 }
 
@@ -108,6 +115,9 @@ func newTarget(c TargetConfig) (*target, error) {
 		return nil, err
 	}
 	t.cfg = c
+	if (c.FenceCmd == "") != (c.UnfenceCmd == "") {
+		return nil, errors.New("fence_cmd and unfence_cmd: set both or neither (a fenced engine must be able to register again)")
+	}
 	if c.ReloadFailRegex != "" {
 		if t.failRe, err = regexp.Compile(c.ReloadFailRegex); err != nil {
 			return nil, fmt.Errorf("reload_fail_regex: %w", err)
@@ -136,8 +146,8 @@ func newTarget(c TargetConfig) (*target, error) {
 	return t, nil
 }
 
-// withPreset fills c's per-trunk actions and failure pattern from its
-// engine preset where c leaves them empty.
+// withPreset fills c's per-trunk actions, fence actions (as a pair) and
+// failure pattern from its engine preset where c leaves them empty.
 func withPreset(c TargetConfig) (TargetConfig, error) {
 	if c.Engine == "" {
 		return c, nil
@@ -149,6 +159,9 @@ func withPreset(c TargetConfig) (TargetConfig, error) {
 	c.TrunkAddCmd = cmp.Or(c.TrunkAddCmd, p.add)
 	c.TrunkChangeCmd = cmp.Or(c.TrunkChangeCmd, p.change)
 	c.TrunkRemoveCmd = cmp.Or(c.TrunkRemoveCmd, p.remove)
+	if c.FenceCmd == "" && c.UnfenceCmd == "" {
+		c.FenceCmd, c.UnfenceCmd = p.fence, p.unfence
+	}
 	c.ReloadFailRegex = cmp.Or(c.ReloadFailRegex, p.failRegex)
 	return c, nil
 }

@@ -16,7 +16,7 @@ type Data struct {
 	Target      string            // the target's name
 	ServerIndex int               // the configured server_index, -1 when unset
 	Trunks      []*Trunk          // active trunks, sorted by code
-	Registering []*Trunk          // the Trunks with reg: 1, in the same order
+	Registering []*Trunk          // the Trunks that register on this node (Trunk.Registers), in the same order
 	Vars        map[string]string // the target's vars from the config
 }
 
@@ -61,7 +61,7 @@ type Trunk struct {
 	Proxies     []registry.Proxy // alternative_proxies, in order
 	ExtAddrList []string         // extaddrs, split
 	MatchHosts  []string         // where inbound requests come from: next host, alternative proxies, extaddrs (no duplicates)
-	Registers   bool             // reg: 1
+	Registers   bool             // reg: 1, and this node owns the trunk and is not fenced (see "Cluster")
 	Pings       bool             // pingmode is not none
 	RegExpires  int              // expires, or 600 when it is 0
 	PingHost    string           // host of pingsrv, "" when unset
@@ -74,6 +74,10 @@ type trunkSet struct {
 	trunks      []*Trunk
 	registering []*Trunk
 	failed      []trunkFailure // active providers whose values cannot be derived (left out)
+	own         Ownership      // the ownership Registers was derived with
+	// withheld: the codes of the trunks with reg: 1 that do not register
+	// on this node (another node owns them, or this one is fenced).
+	withheld map[string]bool
 }
 
 // trunkCache derives the trunks of a snapshot once for all targets, and
@@ -88,17 +92,19 @@ type trunkCache struct {
 }
 
 // get returns the active trunks of snap on a server with serverIndex (the
-// same for every call).
-func (c *trunkCache) get(snap *registry.Snapshot, serverIndex int) trunkSet {
+// same for every call) under the ownership own. A trunk whose provider is
+// unchanged keeps its *Trunk while it registers as before; when only its
+// ownership changed it gets a new one, so the targets render it again.
+func (c *trunkCache) get(snap *registry.Snapshot, serverIndex int, own Ownership) trunkSet {
 	if snap == nil {
 		return trunkSet{}
 	}
-	if c.last.snap == snap {
+	if c.last.snap == snap && sameOwnership(c.last.own, own) {
 		return c.last
 	}
 	providers := snap.Providers()
 	all := make([]*Trunk, len(providers))
-	set := trunkSet{snap: snap, trunks: make([]*Trunk, 0, len(providers))}
+	set := trunkSet{snap: snap, trunks: make([]*Trunk, 0, len(providers)), own: own}
 	j := 0
 	for i, p := range providers {
 		var t *Trunk
@@ -112,8 +118,15 @@ func (c *trunkCache) get(snap *registry.Snapshot, serverIndex int) trunkSet {
 			}
 			t = &nt
 		}
-		if all[i] = t; t == nil {
+		if t == nil {
 			continue
+		}
+		if reg := registers(own, p.Code, p.Reg); t.Registers != reg {
+			t = t.withRegisters(reg)
+		}
+		all[i] = t
+		if p.Reg == 1 && !t.Registers {
+			set.withhold(p.Code)
 		}
 		set.trunks = append(set.trunks, t)
 		if t.Registers {
@@ -122,6 +135,29 @@ func (c *trunkCache) get(snap *registry.Snapshot, serverIndex int) trunkSet {
 	}
 	c.providers, c.trunks, c.last = providers, all, set
 	return set
+}
+
+// withRegisters is a copy of t with Registers set to reg.
+func (t *Trunk) withRegisters(reg bool) *Trunk {
+	nt := *t
+	nt.Registers = reg
+	return &nt
+}
+
+func (s *trunkSet) withhold(code string) {
+	if s.withheld == nil {
+		s.withheld = map[string]bool{}
+	}
+	s.withheld[code] = true
+}
+
+// sameOwnership reports whether a and b are the same ownership (both nil,
+// or the same generation).
+func sameOwnership(a, b Ownership) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.Generation() == b.Generation()
 }
 
 // findSame returns the index of p itself (the same pointer) in prev, or
@@ -163,7 +199,7 @@ func newTrunk(p *registry.Provider) (Trunk, error) {
 		HasProxy:    p.ProxyAddr != "",
 		NextHost:    firstNonEmpty(p.ProxyAddr, p.Domain),
 		ExtAddrList: registry.SplitList(p.ExtAddrs),
-		Registers:   p.Reg == 1,
+		Registers:   p.Reg == 1, // the cache applies the ownership
 		Pings:       p.PingMode != "" && p.PingMode != "none",
 		RegExpires:  p.Expires,
 	}

@@ -228,10 +228,19 @@
 // RenderOnce returns each failed action wrapped in ErrTrunkActionFailed,
 // so a CI pipeline fails.
 //
+// When the new file cannot be put in place after removals ran (the
+// journal or the rename fails), the removed trunks are still in the live
+// file: each one that was un-registered gets its add action (it
+// registers again), each is listed under trunk_action_errors as a
+// removal not applied (saying whether it is registered again), the
+// target fails at the write stage, and the next attempt plans the
+// removals again.
+//
 // # Engine presets
 //
 // engine: kamailio | freeswitch | asterisk fills the per-trunk commands a
-// target leaves empty, and reload_fail_regex when empty. The CLI and its
+// target leaves empty, fence_cmd and unfence_cmd when both are empty
+// (see "Cluster"), and reload_fail_regex when empty. The CLI and its
 // arguments come from the target's vars: kamcmd (default kamcmd) and
 // kamcmd_socket (-s); fs_cli (default fs_cli), fs_cli_args (split into
 // words, e.g. "-H 127.0.0.1 -P 8021 -p secret") and sofia_profile
@@ -264,10 +273,76 @@
 // (reg: 0) skip the register and unregister. Output starting with "No
 // such command", "Unable to", "Error" or "Unknown" fails.
 //
+// Fence and unfence (see "Cluster"): Kamailio kamcmd uac.reg_active 0
+// and 1 (while 0, uac's timer sends no REGISTER, refreshes and retries
+// included; the records stay in memory and nothing is un-registered;
+// Kamailio 5.6 answers "{ omode: 1 nmode: 0 }" and an RPC error begins
+// with "error", which fails the action); FreeSWITCH sofia profile <p>
+// killgw _all_ (every gateway un-registers and is deleted, so calls
+// through them fail while fenced) and sofia profile <p> rescan (starts
+// the file's gateways); Asterisk pjsip send unregister *all (also stops
+// the retries) and module reload res_pjsip.so, then pjsip send register
+// *all (the reload drops registrations that left the file while fenced).
+//
 // The FreeSWITCH and Asterisk presets are tested against recording
 // stand-ins for fs_cli and asterisk -rx that answer as the real CLIs do
 // (including -ERR and connection failures): neither engine is packaged
 // for the test machine.
+//
+// # Cluster
+//
+// In a cluster each active trunk of a group has one owner node, and only
+// the owner registers it. Run takes the ownership from Options.Ownership
+// (latest wins; an Ownership says Owns(code), Fenced() and its
+// Generation()); without that channel the node is alone, owns every
+// active trunk, and renders exactly as without a cluster. Trunk.Registers
+// is reg: 1 and owned and not fenced, so every part a built-in template
+// writes for a registering trunk (uacreg rows, pjsip registration
+// sections, FreeSWITCH register=true and its expiry) is written by the
+// owner only, while the routing parts (dispatcher destinations, pjsip
+// endpoint, aor and identify, the FreeSWITCH gateway itself) are written
+// for every active trunk of the group on every node. An operator's
+// template does the same by using .Registers and .Registering. A trunk
+// whose ownership changed is a changed trunk: it is rendered again and
+// applied like any other change, so with per-trunk actions a gained trunk
+// is added (Kamailio: its row is refreshed) and a lost one removed before
+// its row leaves the file (un-REGISTER first). The drop guard does not
+// count trunks this node stopped registering because another node owns
+// them (they are still in the snapshot).
+//
+// With Options.Ownership, Run renders nothing before the first ownership
+// arrives: the files the engines run with stay as they are until the
+// node knows what it owns (rendering "everything" or "nothing" first
+// would register twice or un-register needlessly). Each target records
+// the generation of the ownership its live file reflects once an apply
+// succeeded (the render was unchanged, or reloaded, or applied trunk by
+// trunk with no removal still failing); AppliedOwnership is the least
+// over the targets. The cluster releases a trunk that moved to another
+// node only after this node reported the generation that dropped it, so
+// the old owner stops before the new one starts. A failing target holds
+// that report back: a trunk then stays with its old owner rather than
+// having two.
+//
+// Fencing. A node that can no longer prove its lease must stop
+// registering before another node may take over. Fence runs every
+// target's fence_cmd at once (never behind a render in progress or the
+// MinInterval throttle), each bounded by Options.FenceTimeout (3 s), and
+// reports each target's outcome in /status ("fence"); it may be called
+// from any goroutine and again (the presets are idempotent). A fenced
+// ownership calls it too before its render, and that render drops every
+// registering part, so the files agree with the stop. When an apply that
+// was under way during a Fence ends, the target's fence runs once more
+// (FreeSWITCH's startgw of that apply could have come after the fence).
+// unfence_cmd runs after the first successful render of an ownership that
+// is not fenced and arrived after the last Fence: the file then holds
+// the owned trunks only, so no trunk another node took over is activated
+// again (running it before the render would let the engine re-register
+// the old file's trunks for a moment). A render of the older ownership (a
+// new snapshot arriving after the fence) never unfences. After a start
+// with Options.Ownership every target with unfence_cmd counts as fenced,
+// since a stop hook (systemd ExecStopPost= running fence_cmd) may have
+// fenced the engine; a Fence on a node without Options.Ownership stays
+// until the next start. A failed unfence is retried with backoff.
 //
 // # Drop guard
 //

@@ -30,7 +30,7 @@ func renderData(t *testing.T, tmplName string, vars map[string]string, snap *reg
 		t.Fatal(err)
 	}
 	var cache trunkCache
-	set := cache.get(snap, -1)
+	set := cache.get(snap, -1, nil)
 	if len(set.failed) > 0 {
 		return "", set.failed[0].err
 	}

@@ -73,7 +73,7 @@ func TestBlocksRenderWhatTheWholeTemplateRenders(t *testing.T) {
 	var cache trunkCache
 	for _, step := range steps {
 		step.change()
-		set := cache.get(reg.Snapshot(), -1)
+		set := cache.get(reg.Snapshot(), -1, nil)
 		if len(set.failed) > 0 {
 			t.Fatal(set.failed[0].err)
 		}
@@ -237,7 +237,7 @@ func TestFragmentNamesNeedLineEnds(t *testing.T) {
 		}
 	}
 	var cache trunkCache
-	set := cache.get(reg.Snapshot(), -1)
+	set := cache.get(reg.Snapshot(), -1, nil)
 	for _, c := range []struct {
 		trunk   string
 		aligned bool

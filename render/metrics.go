@@ -18,6 +18,8 @@ type metrics struct {
 	actionFailures *prometheus.CounterVec
 }
 
+// newMetrics makes the renderer's series for targets and registers them
+// with reg (nil: none).
 func newMetrics(reg prometheus.Registerer, targets []*target) (*metrics, error) {
 	m := &metrics{
 		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -49,6 +51,19 @@ func newMetrics(reg prometheus.Registerer, targets []*target) (*metrics, error) 
 			Help: "Failed per-trunk actions (trunk_add_cmd, trunk_change_cmd, trunk_remove_cmd or an engine preset's) by action.",
 		}, []string{"target", "action"}),
 	}
+	m.initLabels(targets)
+	if reg == nil {
+		return m, nil
+	}
+	if err := m.register(reg); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// initLabels makes the counters of every target (and stage or action)
+// exist at zero, so that rate() and alerts see them before a failure.
+func (m *metrics) initLabels(targets []*target) {
 	for _, t := range targets {
 		n := t.cfg.Name
 		for _, s := range stages {
@@ -63,17 +78,18 @@ func newMetrics(reg prometheus.Registerer, targets []*target) (*metrics, error) 
 			}
 		}
 	}
-	if reg == nil {
-		return m, nil
-	}
+}
+
+// register registers every series with reg.
+func (m *metrics) register(reg prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{m.lastSuccess, m.failures, m.changes, m.held, m.trunks, m.trunkErrors, m.actionFailures} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if errors.As(err, &are) {
-				return nil, errors.New("render metrics are already registered (one renderer per registry)")
+				return errors.New("render metrics are already registered (one renderer per registry)")
 			}
-			return nil, err
+			return err
 		}
 	}
-	return m, nil
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 // target's vars (see the package doc, "Engine presets").
 type enginePreset struct {
 	add, change, remove string
+	fence, unfence      string // stop every registration at once; register again
 	failRegex           string // output that means failure although the CLI exited 0
 }
 
@@ -63,6 +64,10 @@ var presets = map[string]enginePreset{
 		remove: kamcmdPrelude + `"$k" "$@" uac.reg_unregister l_uuid "$TRUNKD_TRUNK" &&
 "$k" "$@" uac.reg_disable l_uuid "$TRUNKD_TRUNK"`,
 		failRegex: `(?im)^error`,
+		// reg_active 0 stops uac's timer from sending any REGISTER (the
+		// records stay, and un-REGISTER nothing); 1 resumes it.
+		fence:   kamcmdPrelude + `"$k" "$@" uac.reg_active 0`,
+		unfence: kamcmdPrelude + `"$k" "$@" uac.reg_active 1`,
 	},
 	// rescan ignores changed gateways; killgw is asynchronous (the
 	// gateway is gone once xmlstatus says "Invalid Gateway!"), startgw
@@ -74,6 +79,11 @@ until "$f" $TRUNKD_VAR_FS_CLI_ARGS -x "sofia xmlstatus gateway $g" 2>&1 | grep -
 fs "sofia profile $p startgw $g"`,
 		remove:    fsPrelude + `fs "sofia profile $p killgw $g"`,
 		failRegex: `-ERR`,
+		// killgw _all_ un-registers and deletes every gateway of the
+		// profile (calls through them fail until the unfence); rescan
+		// starts the gateways of the file again.
+		fence:   fsPrelude + `fs "sofia profile $p killgw _all_"`,
+		unfence: fsPrelude + `fs "sofia profile $p rescan"`,
 	},
 	// Asterisk has no per-object reload: res_pjsip's reload reuses the
 	// registrations whose configuration did not change, so a changed
@@ -84,6 +94,12 @@ fs "sofia profile $p startgw $g"`,
 		change:    astPrelude + `ast "module reload res_pjsip.so"` + "\n" + `if [ -n "$reg" ]; then ast "pjsip send register $reg"; fi`,
 		remove:    astPrelude + `if [ -n "$reg" ]; then ast "pjsip send unregister $reg"; fi`,
 		failRegex: `(?im)^(no such command|unable to|error|unknown)`,
+		// unregister *all un-registers every outbound registration and
+		// stops its retries; the unfence reloads res_pjsip first (so
+		// registrations that left the file while fenced are gone), then
+		// registers the file's registrations again.
+		fence:   astPrelude + `ast "pjsip send unregister *all"`,
+		unfence: astPrelude + `ast "module reload res_pjsip.so"` + "\n" + `ast "pjsip send register *all"`,
 	},
 }
 

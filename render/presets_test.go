@@ -2,11 +2,13 @@ package render
 
 import (
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The FreeSWITCH and Asterisk presets run against recording stand-ins
@@ -180,5 +182,68 @@ func TestUnknownEngine(t *testing.T) {
 	_, err := New(Config{Targets: []TargetConfig{{Name: "x", Template: "kamailio/uacreg", Output: filepath.Join(t.TempDir(), "u"), Engine: "opensips"}}}, Options{})
 	if err == nil || !strings.Contains(err.Error(), `engine: unknown engine "opensips" (known: asterisk, freeswitch, kamailio)`) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestKamailioPresetEngineDownOrHung runs the kamailio preset's real
+// kamcmd against a control socket that does not exist (Kamailio down:
+// kamcmd exits 255) and one that accepts but never answers (Kamailio
+// hung: the action times out): the live file takes the change, the other
+// trunks are untouched, and the failure is listed for the changed trunk
+// (it is retried as in TestTrunkActionFailures).
+func TestKamailioPresetEngineDownOrHung(t *testing.T) {
+	kamcmd := need(t, "kamcmd")
+	for _, tt := range []struct{ name, message string }{
+		{name: "down", message: "exit status 255"},
+		{name: "hung", message: "timed out"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, "a1", "a2", "a3", "a4")
+			sock := filepath.Join(t.TempDir(), "kamailio_ctl")
+			if tt.name == "hung" {
+				l, err := net.Listen("unix", sock)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var held []net.Conn // accepted, never answered
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					for {
+						c, err := l.Accept()
+						if err != nil {
+							return
+						}
+						held = append(held, c)
+					}
+				}()
+				t.Cleanup(func() {
+					l.Close()
+					<-done
+					for _, c := range held {
+						c.Close()
+					}
+				})
+			}
+			tc := presetTarget(f, "uacreg", "kamailio/uacreg", "kamailio", map[string]string{"kamcmd": kamcmd, "kamcmd_socket": "unix:" + sock})
+			tc.Timeout = 2 * time.Second
+			r, _, _ := testRenderer(t, Config{Targets: []TargetConfig{tc}}, -1)
+			if err := r.RenderOnce(t.Context(), f.reg.Snapshot()); err != nil {
+				t.Fatal(err)
+			}
+			f.set(t, "a2", trunkYAML("a2", "a2-new", 300))
+			err := r.RenderOnce(t.Context(), f.reg.Snapshot())
+			if !errors.Is(err, ErrTrunkActionFailed) || !strings.Contains(err.Error(), `trunk "a2"`) || strings.Contains(err.Error(), "a2-new") {
+				t.Fatalf("RenderOnce = %v, want a2's change failed (without its password)", err)
+			}
+			live := readFile(t, tc.Output)
+			if !strings.Contains(live, ":a2-new:") || !strings.Contains(live, ":a1-pw:") || f.reloads() != 1 {
+				t.Fatalf("live file (%d reloads):\n%s", f.reloads(), live)
+			}
+			st := targetStatus(t, r, "uacreg")
+			if len(st.TrunkActionErrors) != 1 || st.TrunkActionErrors[0].Code != "a2" || !strings.Contains(st.TrunkActionErrors[0].Message, tt.message) {
+				t.Fatalf("trunk action errors %+v, want a2: %s", st.TrunkActionErrors, tt.message)
+			}
+		})
 	}
 }

@@ -13,7 +13,9 @@ func (r *Renderer) record(t *target, snap *registry.Snapshot, res result) {
 	now := r.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	t.lastRun = now
+	if res.reloaded {
+		t.lastReload = now
+	}
 	if snap != nil {
 		t.st.Generation = snap.Generation()
 	}
@@ -29,6 +31,9 @@ func (r *Renderer) record(t *target, snap *registry.Snapshot, res result) {
 		r.recordHeld(t, res.hold)
 	case outcomeFailed:
 		r.recordFailure(t, now, res)
+		if len(res.actionFailures) > 0 {
+			r.recordActionErrors(t, now, res.actionFailures) // removals a failed swap undid
+		}
 	}
 }
 

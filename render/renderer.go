@@ -1,6 +1,7 @@
 package render
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,8 +23,14 @@ type Options struct {
 	Registerer  prometheus.Registerer // nil: metrics are kept but not registered
 	RetryMin    time.Duration         // first retry after a failure, default 5 s
 	RetryMax    time.Duration         // longest retry interval, default 5 min
-	MinInterval time.Duration         // least time between two renders of a target, default 1 s; < 0: none
+	MinInterval time.Duration         // least time from a target's reload_cmd to its next render, default 1 s; < 0: none
 	Clock       Clock                 // nil: the real clock
+	// Ownership delivers which trunks this node registers (a cluster;
+	// latest wins). nil: the node is alone and owns every active trunk.
+	// With it, Run renders nothing before the first ownership arrives.
+	Ownership <-chan Ownership
+	// FenceTimeout bounds each fence and unfence command, default 3 s.
+	FenceTimeout time.Duration
 }
 
 // Clock tells the time (injected by tests).
@@ -42,10 +49,16 @@ type Renderer struct {
 	retryMax    time.Duration
 	minGap      time.Duration
 	wake        chan struct{}
+	ownCh       <-chan Ownership
+	fenceWait   time.Duration
 
-	mu     sync.Mutex // guards the targets' state (target.st, due, failingSince, confirmed)
+	mu     sync.Mutex // guards the targets' state (target.st, due, failingSince, confirmed, fenced), fenceSeq, ownFence
 	red    redactor   // used by the applying goroutine only
 	trunks trunkCache // used by the applying goroutine only
+
+	own      Ownership // the ownership of the next renders (nil: alone); applying goroutine only
+	fenceSeq uint64    // counts Fence calls
+	ownFence uint64    // fenceSeq when own was given
 }
 
 // New checks cfg and prepares every target (built-in templates are parsed,
@@ -65,6 +78,8 @@ func New(cfg Config, opts Options) (*Renderer, error) {
 		retryMax:    opts.RetryMax,
 		minGap:      opts.MinInterval,
 		wake:        make(chan struct{}, 1),
+		ownCh:       opts.Ownership,
+		fenceWait:   cmp.Or(opts.FenceTimeout, DefaultFenceTimeout),
 	}
 	if r.log == nil {
 		r.log = slog.Default()
@@ -87,6 +102,9 @@ func New(cfg Config, opts Options) (*Renderer, error) {
 			return nil, fmt.Errorf("render.targets[%d] (%s): %w", i, tc.Name, err)
 		}
 		t.st = TargetStatus{Name: tc.Name, Template: tc.Template, Output: tc.Output, State: StatePending}
+		// After a restart in a cluster the engine may still be fenced (by
+		// the last run or a stop hook): unfence after the first render.
+		t.fenced = opts.Ownership != nil && t.cfg.UnfenceCmd != ""
 		r.targets = append(r.targets, t)
 		if stale := removeStaleCandidates(tc.Output); len(stale) > 0 {
 			r.log.Warn("removed candidate files left by an earlier run", "target", tc.Name, "files", stale)
@@ -99,13 +117,18 @@ func New(cfg Config, opts Options) (*Renderer, error) {
 }
 
 // Run renders every target for each snapshot from snaps until ctx ends or
-// snaps is closed. The first change after a quiet period renders at once;
-// snapshots that arrive while a target renders, or within MinInterval of
-// its last render, render once more with the latest (a registry
-// subscription keeps only the latest). A failed target is retried with
-// backoff; a held-back one waits for a new snapshot or ConfirmDrop.
+// snaps is closed. A change renders at once unless the target ran its
+// reload_cmd less than MinInterval ago: then it renders once when that
+// interval ends, with the latest snapshot (a registry subscription keeps
+// only the latest, so snapshots that arrive during a render collapse
+// too). An apply that ran per-trunk actions only, or nothing, holds no
+// later one back. A failed target is retried with backoff; a held-back
+// one waits for a new snapshot or ConfirmDrop.
+// A new ownership renders every target like a new snapshot; a fenced one
+// fences the engines first (see the package doc, "Cluster").
 func (r *Renderer) Run(ctx context.Context, snaps <-chan *registry.Snapshot) error {
 	var snap *registry.Snapshot
+	owns, haveOwn := r.ownCh, r.ownCh == nil
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -119,10 +142,17 @@ func (r *Renderer) Run(ctx context.Context, snaps <-chan *registry.Snapshot) err
 			}
 			snap = s
 			r.markAllDue()
+		case o, ok := <-owns:
+			if !ok {
+				owns = nil // the last ownership stays
+				continue
+			}
+			r.setOwnership(ctx, o)
+			haveOwn = true
 		case <-r.wake:
 		case <-timer.C:
 		}
-		if snap != nil {
+		if snap != nil && haveOwn {
 			r.applyDue(ctx, snap)
 		}
 		if next, ok := r.nextDue(); ok {
@@ -196,7 +226,7 @@ func (r *Renderer) applyDue(ctx context.Context, snap *registry.Snapshot) {
 		r.mu.Lock()
 		now := r.now()
 		due := !t.due.IsZero() && !t.due.After(now)
-		if gapEnd := t.lastRun.Add(r.minGap); due && now.Before(gapEnd) {
+		if gapEnd := t.lastReload.Add(r.minGap); due && now.Before(gapEnd) {
 			t.due, due = gapEnd, false // one trailing render with the latest snapshot
 		}
 		if due {
@@ -206,11 +236,13 @@ func (r *Renderer) applyDue(ctx context.Context, snap *registry.Snapshot) {
 		if !due {
 			continue
 		}
+		seq := r.fenceCount()
 		res := r.apply(ctx, t, snap)
 		if ctx.Err() != nil {
 			return // stopping: a command killed by the shutdown is no failure to report
 		}
 		r.record(t, snap, res)
+		r.settleFence(ctx, t, res, seq)
 	}
 	r.forgetRetired()
 }

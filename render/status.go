@@ -72,6 +72,11 @@ type TargetStatus struct {
 	// the last apply; each is retried with backoff, the other trunks are
 	// applied.
 	TrunkActionErrors []TrunkActionError `json:"trunk_action_errors,omitempty"`
+	// OwnershipGeneration is the generation of the last ownership the
+	// live file reflects (a cluster; see Renderer.AppliedOwnership).
+	OwnershipGeneration uint64 `json:"ownership_generation,omitempty"`
+	// Fence is the last fence or unfence action (targets with fence_cmd).
+	Fence *FenceStatus `json:"fence,omitempty"`
 }
 
 // TrunkError is one trunk the template failed for. Reason never holds a
@@ -121,6 +126,10 @@ func (r *Renderer) Status() Status {
 		}
 		st.TrunkErrors = slices.Clone(st.TrunkErrors)
 		st.TrunkActionErrors = slices.Clone(st.TrunkActionErrors)
+		if st.Fence != nil {
+			f := *st.Fence
+			st.Fence = &f
+		}
 		if st.HeldBack != nil {
 			h := *st.HeldBack
 			h.removed = nil

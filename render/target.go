@@ -43,7 +43,7 @@ type target struct {
 
 	st           TargetStatus
 	due          time.Time // zero: nothing to do until a trigger
-	lastRun      time.Time // end of the last render attempt
+	lastReload   time.Time // end of the last apply that ran reload_cmd (MinInterval counts from it)
 	failingSince time.Time // start of the current run of failures; zero when ok
 	// trunkErrorsSince: start of the current run of renders that failed
 	// for some trunks (retried with backoff, so that a fixed template file
@@ -53,6 +53,11 @@ type target struct {
 	// actionErrorsSince: start of the current run of failing per-trunk
 	// actions (retried with backoff).
 	actionErrorsSince time.Time
+	// fenced: the engine may be fenced and waits for the unfence action
+	// (see fence.go); unfenceFailingSince: start of the current run of
+	// failing unfence actions.
+	fenced              bool
+	unfenceFailingSince time.Time
 }
 
 // program returns the target's template; a template file is read again
@@ -276,11 +281,12 @@ func scanLines(re *regexp.Regexp, data []byte, add func(string)) {
 }
 
 // removedNames lists the names of old that are not in next, sorted,
-// except those of trunks left out because the template failed for them.
-func removedNames(old, next map[string]bool, failed []trunkFailure) []string {
+// except those of trunks left out because the template failed for them
+// and the withheld ones (trunks another node registers).
+func removedNames(old, next map[string]bool, failed []trunkFailure, withheld map[string]bool) []string {
 	var out []string
 	for n := range old {
-		if !next[n] && !slices.ContainsFunc(failed, func(f trunkFailure) bool { return f.code == n }) {
+		if !next[n] && !withheld[n] && !slices.ContainsFunc(failed, func(f trunkFailure) bool { return f.code == n }) {
 			out = append(out, n)
 		}
 	}

@@ -13,4 +13,10 @@
 // changed trunks only. Every block ends at a line end, and the main
 // template must render exactly what the blocks render; see package
 // render's documentation.
+//
+// Registering parts (uacreg rows, pjsip registration sections, FreeSWITCH
+// register=true and expire-seconds) depend on .Registers (or range over
+// .Registering) only: in a cluster it is false for the trunks another
+// node owns and for every trunk while this node is fenced, and the rest
+// of each trunk's output (routing) stays the same on every node.
 package templates

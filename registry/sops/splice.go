@@ -3,11 +3,11 @@ package sops
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
-	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/trunkd/trunkd/registry/yamlsplice"
 )
 
 // edit replaces the text of one scalar value of the file; flow tells that
@@ -24,27 +24,29 @@ type edit struct {
 // the operator's file stays as it was: errors about the decrypted file
 // still point at the right line.
 func splice(data []byte, edits []edit, d *document) ([]byte, error) {
-	lines := strings.SplitAfter(string(data), "\n")
-	edits = append([]edit(nil), edits...)
-	sort.Slice(edits, func(i, j int) bool { // last first: offsets stay valid
-		a, b := edits[i].node, edits[j].node
-		return a.Line > b.Line || (a.Line == b.Line && a.Column > b.Column)
-	})
-	for _, e := range edits {
-		i := e.node.Line - 1
-		if i < 0 || i >= len(lines) {
-			return nil, fmt.Errorf("line %d: out of the file", e.node.Line)
-		}
-		start, end, err := scalarSpan(lines[i], e.node, e.flow)
+	at := yamlsplice.NewLines(data)
+	spans := make([]yamlsplice.Edit, len(edits))
+	for i, e := range edits {
+		start, end, err := at.Scalar(e.node, e.flow)
 		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", e.node.Line, err)
+			return nil, fmt.Errorf("line %d: %w", e.node.Line, spliceError(err))
 		}
-		lines[i] = lines[i][:start] + e.text + lines[i][end:]
+		spans[i] = yamlsplice.Edit{Start: start, End: end, Text: e.text}
 	}
-	if d != nil && d.sopsKey != nil {
-		lines = cutSection(lines, d)
+	out := yamlsplice.Apply(data, spans)
+	if d == nil || d.sopsKey == nil {
+		return out, nil
 	}
+	lines := cutSection(strings.SplitAfter(string(out), "\n"), d)
 	return []byte(strings.Join(lines, "")), nil
+}
+
+// spliceError says why a value cannot be encrypted in place.
+func spliceError(err error) error {
+	if errors.Is(err, yamlsplice.ErrBlockScalar) {
+		return errors.New("a block scalar (| or >) cannot be encrypted; write the value on one line")
+	}
+	return errors.New("a value on several lines cannot be encrypted; write it on one line")
 }
 
 // cutSection removes the sops section: truncated when it is last (as the
@@ -63,66 +65,4 @@ func cutSection(lines []string, d *document) []string {
 		lines[i] = "\n"
 	}
 	return lines
-}
-
-// scalarSpan finds the byte span of a single-line scalar in its line, from
-// its column (counted in characters) to the end of its plain or quoted
-// text.
-func scalarSpan(line string, n *yaml.Node, flow bool) (int, int, error) {
-	if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
-		return 0, 0, errors.New("a block scalar (| or >) cannot be encrypted; write the value on one line")
-	}
-	start := 0
-	for c := 1; c < n.Column && start < len(line); c++ {
-		_, w := utf8.DecodeRuneInString(line[start:])
-		start += w
-	}
-	rest := line[start:]
-	var end int
-	switch {
-	case n.Style&yaml.DoubleQuotedStyle != 0:
-		end = closingQuote(rest, '"')
-	case n.Style&yaml.SingleQuotedStyle != 0:
-		end = closingQuote(rest, '\'')
-	default:
-		end = plainEnd(rest, flow)
-	}
-	if end < 0 {
-		return 0, 0, errors.New("a value on several lines cannot be encrypted; write it on one line")
-	}
-	return start, start + end, nil
-}
-
-// closingQuote returns the length of a quoted scalar at the start of s, or
-// -1 when it does not close on this line.
-func closingQuote(s string, q byte) int {
-	for i := 1; i < len(s); i++ {
-		switch {
-		case q == '"' && s[i] == '\\':
-			i++
-		case s[i] == q && q == '\'' && i+1 < len(s) && s[i+1] == '\'':
-			i++
-		case s[i] == q:
-			return i + 1
-		}
-	}
-	return -1
-}
-
-// plainEnd returns the length of a plain scalar at the start of s: up to a
-// comment, the end of the line or, in a flow collection, a flow indicator;
-// without trailing blanks.
-func plainEnd(s string, flow bool) int {
-	end := len(s)
-	for i := 0; i < len(s) && end == len(s); i++ {
-		switch {
-		case s[i] == '\n' || s[i] == '\r':
-			end = i
-		case s[i] == '#' && i > 0 && (s[i-1] == ' ' || s[i-1] == '\t'):
-			end = i
-		case flow && (s[i] == ',' || s[i] == '}' || s[i] == ']'):
-			end = i
-		}
-	}
-	return len(strings.TrimRight(s[:end], " \t"))
 }

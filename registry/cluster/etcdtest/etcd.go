@@ -5,7 +5,11 @@
 // etcd-server) with data directories under t.TempDir(), free loopback ports
 // (picked by listening on 127.0.0.1:0 and closing), stops every member in
 // t.Cleanup and prints the members' logs when the test failed. Without the
-// binary the test is skipped, or fails when CI is set. Proxy forwards,
+// binary the test is skipped, or fails when CI is set. The members run with
+// a 50 ms heartbeat and a 500 ms election timeout (etcd's defaults are 100
+// and 1000): on loopback that is ample, and a leader's kill costs about a
+// second of unavailability instead of two, inside the fence budget of a
+// node with the default 3 s lease (see registry/cluster's package doc). Proxy forwards,
 // drops or blackholes the traffic of one client (see proxy.go).
 package etcdtest
 
@@ -68,7 +72,8 @@ func Start(t testing.TB, n int) *Cluster {
 			"--listen-client-urls", m.ClientURL, "--advertise-client-urls", m.ClientURL,
 			"--listen-peer-urls", m.PeerURL, "--initial-advertise-peer-urls", m.PeerURL,
 			"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-state", "new",
-			"--initial-cluster-token", "etcdtest", "--logger", "zap", "--log-outputs", "stderr"}
+			"--initial-cluster-token", "etcdtest", "--logger", "zap", "--log-outputs", "stderr",
+			"--heartbeat-interval", "50", "--election-timeout", "500"}
 		if err := os.MkdirAll(m.dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -147,7 +152,7 @@ func (c *Cluster) WaitWritable(ctx context.Context) error {
 	}
 	defer cl.Close()
 	for {
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		pctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 		_, err := cl.Put(pctx, "/etcdtest/ready", "1")
 		cancel()
 		if err == nil {

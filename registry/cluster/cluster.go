@@ -1,0 +1,217 @@
+package cluster
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.etcd.io/etcd/client/pkg/v3/transport"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/trunkd/trunkd/registry"
+)
+
+// Sentinel errors; the methods wrap them with %w.
+var (
+	// ErrFenced: the node cannot prove its lease alive (or has not joined
+	// yet); writes are refused.
+	ErrFenced = errors.New("cluster: node is fenced")
+	// ErrEtcd: etcd could not be reached or refused a request.
+	ErrEtcd = errors.New("cluster: etcd")
+)
+
+// Clock is the cluster's source of time for the lease deadline and the
+// times in a View. Waits use real timers; a clock must advance like the
+// real one.
+type Clock interface{ Now() time.Time }
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+// Options are what the daemon passes to Open besides the config.
+type Options struct {
+	Logger     *slog.Logger          // nil: slog.Default()
+	Registerer prometheus.Registerer // nil: metrics are kept but not registered
+	Clock      Clock                 // nil: the real clock
+}
+
+// Cluster is this node's membership in a trunkd cluster: its lease, the
+// live nodes of its group, the owners of the group's trunks, the write lock
+// and the published git head. Open creates it, Run runs it.
+type Cluster struct {
+	cfg   Config
+	log   *slog.Logger
+	clock Clock
+	cl    *clientv3.Client
+	m     *metrics
+	reg   prometheus.Registerer
+	keys  keys
+
+	kick    chan struct{} // capacity 1: the state changed, reconcile
+	heads   chan Head     // capacity 1, latest wins
+	lockSem chan struct{} // capacity 1: one Lock per node at a time
+
+	mu       sync.Mutex
+	ls       leaseState
+	mirror   mirror
+	active   []string          // active codes of the group, sorted
+	owned    map[string]bool   // owned codes in the published view
+	release  map[string]uint64 // code removed from the view → generation to be applied before the key goes
+	applied  uint64            // highest generation the consumer applied
+	changes  uint64
+	view     *View
+	subs     map[*Subscription]struct{}
+	ownHeads map[int64]bool // revisions of heads this node published
+}
+
+// Open checks cfg and creates the etcd client; it does not wait for etcd
+// (a node starts fenced and joins when etcd answers). Close releases the
+// client.
+func Open(cfg Config, o Options) (*Cluster, error) {
+	if err := cfg.Check(); err != nil {
+		return nil, err
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Clock == nil {
+		o.Clock = realClock{}
+	}
+	tlsCfg, err := tlsConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := clientv3.New(clientv3.Config{Endpoints: cfg.Endpoints, DialTimeout: cfg.DialTimeout,
+		TLS: tlsCfg, Logger: zap.NewNop(), DialKeepAliveTime: cfg.LeaseTTL, DialKeepAliveTimeout: cfg.LeaseTTL / 3})
+	if err != nil {
+		return nil, fmt.Errorf("%w: client for %v: %w", ErrEtcd, cfg.Endpoints, err)
+	}
+	c := &Cluster{cfg: cfg, log: o.Logger.With("component", "cluster"), clock: o.Clock, cl: cl,
+		reg: o.Registerer, keys: keys{prefix: cfg.Prefix, group: cfg.Group},
+		kick: make(chan struct{}, 1), heads: make(chan Head, 1), lockSem: make(chan struct{}, 1),
+		mirror: newMirror(), owned: map[string]bool{}, release: map[string]uint64{},
+		subs: map[*Subscription]struct{}{}, ownHeads: map[int64]bool{}}
+	c.ls.fenced = true
+	c.view = c.buildView(0)
+	c.m = newMetrics(c)
+	if err := c.m.register(o.Registerer); err != nil {
+		cl.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// tlsConfig loads the client TLS files; nil without any.
+func tlsConfig(cfg Config) (*tls.Config, error) {
+	if cfg.CAFile == "" && cfg.CertFile == "" {
+		return nil, nil
+	}
+	info := transport.TLSInfo{TrustedCAFile: cfg.CAFile, CertFile: cfg.CertFile, KeyFile: cfg.KeyFile}
+	t, err := info.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("%w: cluster.etcd TLS files: %w", ErrConfig, err)
+	}
+	return t, nil
+}
+
+// Close closes the etcd client and unregisters the metrics; call it after
+// Run returned.
+func (c *Cluster) Close() error {
+	c.m.unregister(c.reg)
+	return c.cl.Close()
+}
+
+// Run keeps the lease, mirrors the cluster's keys and claims and releases
+// the trunks of the active providers of every snapshot from snaps, until
+// ctx ends. It owns every goroutine of the cluster. When it returns the
+// node's keys stay until its lease expires (LeaseTTL): the engine must be
+// fenced first (see the package doc on shutdown).
+func (c *Cluster) Run(ctx context.Context, snaps <-chan *registry.Snapshot) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); c.keepLease(ctx) }()
+	go func() { defer wg.Done(); c.watch(ctx) }()
+	c.reconcileLoop(ctx, snaps)
+	cancel()
+	wg.Wait()
+	c.stopFenceTimer()
+	return nil
+}
+
+// View returns the current View.
+func (c *Cluster) View() *View {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.view
+}
+
+// Lease returns the health of this node's lease now (a View is not
+// republished for every keep-alive).
+func (c *Cluster) Lease() Lease {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.leaseLocked()
+}
+
+func (c *Cluster) leaseLocked() Lease {
+	return Lease{ID: int64(c.ls.id), TTL: c.ls.ttl, LastAck: c.ls.lastAck, Deadline: c.ls.deadline}
+}
+
+// Applied tells the cluster that the consumer (the renderer) has applied
+// every View up to generation gen: trunks given up in those Views are no
+// longer registered here, so their owner keys may be deleted for the new
+// owner. Without it a trunk never moves away from this node while it is
+// alive.
+func (c *Cluster) Applied(gen uint64) {
+	c.mu.Lock()
+	if gen > c.applied {
+		c.applied = gen
+	}
+	c.mu.Unlock()
+	c.poke()
+}
+
+// poke asks the reconcile loop for a pass.
+func (c *Cluster) poke() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// publish builds and offers the next View; called under mu.
+func (c *Cluster) publish() {
+	c.view = c.buildView(c.view.gen + 1)
+	for sub := range c.subs {
+		sub.offer(c.view)
+	}
+}
+
+// buildView assembles a View of the current state; called under mu.
+func (c *Cluster) buildView(gen uint64) *View {
+	v := &View{node: c.cfg.Node, gen: gen, fenced: c.ls.fenced, owned: map[string]bool{},
+		owners: map[string]string{}, nodes: c.mirror.liveNodes(), changes: c.changes,
+		lease: c.leaseLocked()}
+	if !c.ls.fenced {
+		for code := range c.owned {
+			v.owned[code] = true
+		}
+	}
+	for _, code := range c.active {
+		if e, ok := c.mirror.owners[code]; ok && !e.gone {
+			v.owners[code] = e.value
+		} else {
+			v.unowned++
+		}
+	}
+	return v
+}

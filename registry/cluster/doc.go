@@ -1,0 +1,90 @@
+// Package cluster makes several trunkd nodes share the trunks of their group
+// through etcd: each active trunk has exactly one owner, only the owner
+// registers it, and a node that cannot prove its lease alive fences (stops
+// registering) before etcd may hand its trunks to anyone else. It also
+// holds the cluster-wide write lock and publishes the git head after a
+// push. Without a `cluster:` section the daemon never opens a Cluster.
+//
+// # Use
+//
+//	c, err := cluster.Open(cfg, cluster.Options{Logger: log, Registerer: reg})
+//	go c.Run(ctx, registrySubscription.C())   // owns every goroutine
+//	sub := c.Subscribe()                      // *View, latest wins
+//	... render applies View v, then: c.Applied(v.Generation())
+//	unlock, err := c.Lock(ctx)                // ErrFenced while fenced
+//	... commit, push; c.PublishHead(ctx, commit); unlock()
+//	for h := range c.Heads() { fast-forward to h.Commit }
+//
+// # Keys (below Config.Prefix, default /trunkd)
+//
+//	nodes/<group>/<node>   membership, under the node's lease ("any" for server_index -1)
+//	owner/<code>           the trunk's owner node, under the owner's lease
+//	head                   "<commit> <node>" of the last published push
+//	lock/<node>/<lease>    the write lock's queue, under the lease
+//
+// # Lease and fence
+//
+// A node grants a lease of LeaseTTL and renews it with one KeepAliveOnce
+// every LeaseTTL/6, each bounded by that interval, retried after a fifth of
+// it when it fails. It does not use the client's KeepAlive channel or a
+// concurrency.Session: their "lease lost" signal comes late. It keeps the
+// send time of the last acknowledged keep-alive; etcd cannot expire the
+// lease before that time + TTL (the server starts the TTL when the request
+// arrives, later), so the node fences at send time + TTL - FenceMargin: it
+// publishes a fenced View (Fenced, nothing owned) that the renderer turns
+// into the engine's fence action. Every node fences when etcd has lost its
+// quorum (keep-alives need a leader). An acknowledged keep-alive on the
+// same lease unfences the node (its keys never went away); when etcd says
+// the lease is gone the node grants a new one, registers again and claims
+// again.
+//
+// # Owners and the handover order
+//
+// The owner of a trunk is the rendezvous (highest random weight) choice
+// over the group's live nodes (those with a membership key): every node
+// computes the same choice, and a node's arrival or departure moves only
+// the trunks it gains or loses. The owner records owner/<code> under its
+// lease with a transaction If(CreateRevision == 0) Then(Put), 100 keys per
+// transaction as nested transactions, each key's outcome apart. A node
+// owns a trunk in its View only once it holds the key (a new owner starts
+// only then). A node that must give a trunk up first publishes a View
+// without it and deletes the key only after the consumer reported that
+// View applied (Applied): the old owner has stopped before the key is
+// free for the new one.
+//
+// # Decisions where the contract is silent
+//
+//   - The consumer's confirmation has no timeout: a renderer that never
+//     applies a View keeps its trunks on this node (a stuck consumer keeps
+//     ownership rather than risk two registrants). The fence covers a lost
+//     lease; a stuck renderer is visible in render's own metrics.
+//   - A node starts fenced and joins when etcd answers; Open does not wait
+//     for etcd, so a node comes up (not ready) while etcd is down.
+//   - Fencing never deletes keys: the lease expiring in etcd does, so no
+//     other node can claim a trunk before the fenced node's deadline +
+//     margin. A fenced node whose lease survived (etcd came back in time)
+//     resumes with it; no trunk changes owner.
+//   - Run does not revoke the lease when it returns: the keys expire after
+//     LeaseTTL, by when the systemd ExecStopPost fence action has stopped
+//     the engine. Revoking at once could hand trunks over while the engine
+//     still registers.
+//   - FenceMargin defaults to LeaseTTL/3 (1 s at 3 s): it covers the fence
+//     action and scheduling delays on a loaded machine. The node rides out
+//     an etcd outage of TTL - margin - TTL/6 to TTL - margin (1.5-2 s at
+//     the defaults). An etcd leader election must be shorter: keep etcd's
+//     --election-timeout at 500 ms (etcdtest's setting) or raise lease_ttl;
+//     with etcd's default 1 s election timeout a leader's kill can fence
+//     every node for a few hundred milliseconds (no owner changes).
+//   - Lease TTLs are whole seconds (etcd's unit), at least 2 s; etcd may
+//     grant more than asked (its minimum TTL) and the node uses the granted
+//     TTL.
+//   - Ownership covers every trunk active in the group (enabled, matching
+//     server_index), registering or not: the prober's bind mode follows it.
+//   - View.Changes and trunkd_cluster_ownership_changes_total count the
+//     trunks this node gained or gave up (a lost lease counts each trunk
+//     it held); fencing itself is counted by trunkd_cluster_fences_total.
+//   - Heads delivers only heads other nodes published; the head present at
+//     start is delivered once.
+//   - The lock refuses a fenced node (ErrFenced) before and after waiting
+//     in the queue, and checks that its key survived the wait.
+package cluster

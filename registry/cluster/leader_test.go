@@ -1,0 +1,66 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// TestLeaderKillKeepsOwners: kill -9 of the etcd leader changes no owner
+// (a new leader keeps the leases) and every node keeps its lease.
+func TestLeaderKillKeepsOwners(t *testing.T) {
+	etcd := startEtcd(t)
+	reg := providers(t, 300)
+	codes := codesOf(reg)
+	var nodes []*node
+	for i := 0; i < 3; i++ {
+		nodes = append(nodes, startNode(t, fmt.Sprintf("n%d", i), etcd.Endpoints(), reg, oneGroup()))
+	}
+	waitFor(t, 30*time.Second, "three nodes settled", func() bool { return settled(nodes, codes) })
+	owners := nodes[0].last().Owners()
+	leases := map[string]int64{}
+	for _, n := range nodes {
+		leases[n.name] = n.last().Lease().ID
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	leader, err := etcd.Leader(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	leader.Kill()
+	if err := etcd.WaitWritable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("killed leader %s; writable again after %v", leader.Name, time.Since(killed).Round(time.Millisecond))
+	// Every node proves its lease alive again after the election.
+	waitFor(t, 20*time.Second, "every node acknowledged after the kill", func() bool {
+		for _, n := range nodes {
+			if n.last().Fenced() || !n.c.Lease().LastAck.After(killed) {
+				return false
+			}
+		}
+		return true
+	})
+	waitFor(t, 20*time.Second, "settled", func() bool { return settled(nodes, codes) })
+	for _, n := range nodes {
+		v := n.last()
+		if v.Lease().ID != leases[n.name] {
+			t.Errorf("%s: lease %x, was %x", n.name, v.Lease().ID, leases[n.name])
+		}
+		fences := 0
+		for _, s := range n.history() {
+			if s.at.After(killed) && s.v.Fenced() {
+				fences++
+			}
+		}
+		if fences > 0 {
+			t.Logf("%s fenced during the election (the outage exceeded its budget on this machine)", n.name)
+		}
+	}
+	if !mapsEqual(owners, nodes[0].last().Owners()) {
+		t.Errorf("owners changed after the leader's kill")
+	}
+}

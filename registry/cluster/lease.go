@@ -1,0 +1,235 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// leaseState is the node's lease as far as it can prove it alive.
+type leaseState struct {
+	id         clientv3.LeaseID // 0: none (not granted yet, or etcd said it is gone)
+	ttl        time.Duration    // granted
+	lastAck    time.Time        // send time of the last acknowledged keep-alive or grant
+	deadline   time.Time        // lastAck + ttl - margin
+	fenced     bool
+	registered bool        // the membership key is put under id
+	timer      *time.Timer // fires at deadline
+	failing    bool        // keep-alives fail since the last success (logged once)
+}
+
+// keepAliveInterval is the pause between two keep-alives: LeaseTTL/6
+// (500 ms at the default 3 s), so a node rides out an etcd outage of
+// between TTL - margin - interval and TTL - margin before it fences.
+func (c *Cluster) keepAliveInterval() time.Duration { return c.cfg.LeaseTTL / 6 }
+
+// keepLease grants the lease and sends one keep-alive per interval, each
+// bounded by the interval; after a failure it retries after a fifth of the
+// interval. It never uses the client's KeepAlive stream: the deadline is
+// computed here from send times of acknowledged keep-alives.
+func (c *Cluster) keepLease(ctx context.Context) {
+	interval := c.keepAliveInterval()
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		start := time.Now()
+		var ok bool
+		if id := c.leaseID(); id == 0 {
+			ok = c.grant(ctx, interval)
+		} else {
+			ok = c.keepAliveOnce(ctx, id, interval)
+		}
+		next := interval / 5
+		if ok {
+			next = max(0, interval-time.Since(start))
+		}
+		t.Reset(next)
+	}
+}
+
+func (c *Cluster) leaseID() clientv3.LeaseID {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ls.id
+}
+
+// grant asks for a new lease; the node stays fenced until the reconcile
+// loop has registered its membership under it.
+func (c *Cluster) grant(ctx context.Context, timeout time.Duration) bool {
+	gctx, cancel := context.WithTimeout(ctx, max(timeout, c.cfg.DialTimeout))
+	defer cancel()
+	sent := c.clock.Now()
+	resp, err := c.cl.Grant(gctx, int64(c.cfg.LeaseTTL/time.Second))
+	if err != nil {
+		c.noteFailure(fmt.Errorf("%w: grant lease: %w", ErrEtcd, err))
+		return false
+	}
+	c.mu.Lock()
+	c.ls.id, c.ls.registered = resp.ID, false
+	c.ackLocked(sent, time.Duration(resp.TTL)*time.Second)
+	c.mu.Unlock()
+	c.log.Info("lease granted", "lease", fmt.Sprintf("%x", int64(resp.ID)), "ttl", time.Duration(resp.TTL)*time.Second)
+	c.poke()
+	return true
+}
+
+// keepAliveOnce renews lease id once; an acknowledged renewal moves the
+// deadline to its send time + TTL - margin.
+func (c *Cluster) keepAliveOnce(ctx context.Context, id clientv3.LeaseID, timeout time.Duration) bool {
+	kctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	sent, start := c.clock.Now(), time.Now()
+	resp, err := c.cl.KeepAliveOnce(kctx, id)
+	if err == nil && resp.TTL > 0 {
+		c.m.keepAliveRTT.Observe(time.Since(start).Seconds())
+		c.mu.Lock()
+		if c.ls.id == id {
+			c.ackLocked(sent, time.Duration(resp.TTL)*time.Second)
+		}
+		c.mu.Unlock()
+		return true
+	}
+	if err == nil || errors.Is(err, rpctypes.ErrLeaseNotFound) {
+		c.lost(id)
+		return false
+	}
+	if ctx.Err() == nil {
+		c.noteFailure(fmt.Errorf("%w: keep-alive: %w", ErrEtcd, err))
+	}
+	return false
+}
+
+// noteFailure logs the first failure of a streak.
+func (c *Cluster) noteFailure(err error) {
+	c.m.keepAliveFailures.Inc()
+	c.mu.Lock()
+	first := !c.ls.failing
+	c.ls.failing = true
+	deadline := c.ls.deadline
+	c.mu.Unlock()
+	if first {
+		c.log.Warn("etcd unreachable, retrying", "error", err, "fence_at", deadline)
+	}
+}
+
+// ackLocked records an acknowledged keep-alive sent at sent and re-arms
+// the fence timer; a fenced node with its membership registered under
+// this lease unfences. Called under mu.
+func (c *Cluster) ackLocked(sent time.Time, ttl time.Duration) {
+	if c.ls.failing {
+		c.log.Info("etcd reachable again")
+		c.ls.failing = false
+	}
+	c.ls.lastAck, c.ls.ttl = sent, ttl
+	c.ls.deadline = sent.Add(ttl - c.cfg.FenceMargin)
+	c.armFenceLocked()
+	if c.ls.fenced && c.ls.registered && c.clock.Now().Before(c.ls.deadline) {
+		c.ls.fenced = false
+		c.log.Info("unfenced: lease proven alive", "deadline", c.ls.deadline)
+		c.publish()
+		c.poke()
+	}
+}
+
+// armFenceLocked (re)starts the timer that fences at the deadline.
+func (c *Cluster) armFenceLocked() {
+	d := c.ls.deadline.Sub(c.clock.Now())
+	if c.ls.timer == nil {
+		c.ls.timer = time.AfterFunc(d, c.checkFence)
+		return
+	}
+	c.ls.timer.Reset(d)
+}
+
+// checkFence fences the node once its deadline passed without a newer
+// acknowledged keep-alive.
+func (c *Cluster) checkFence() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ls.fenced {
+		return
+	}
+	if left := c.ls.deadline.Sub(c.clock.Now()); left > 0 {
+		c.ls.timer.Reset(left)
+		return
+	}
+	c.fenceLocked("lease not proven alive before its deadline")
+}
+
+// fenceLocked publishes a fenced View (nothing owned); called under mu.
+func (c *Cluster) fenceLocked(why string) {
+	c.ls.fenced = true
+	c.m.fences.Inc()
+	c.log.Warn("fenced: stop registering", "reason", why, "last_ack", c.ls.lastAck,
+		"deadline", c.ls.deadline, "lease", fmt.Sprintf("%x", int64(c.ls.id)))
+	c.publish()
+}
+
+// lost drops lease id after etcd said it no longer exists: its keys are
+// gone, so are this node's ownerships. The next round grants a new lease.
+func (c *Cluster) lost(id clientv3.LeaseID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ls.id != id {
+		return
+	}
+	c.ls.id, c.ls.registered = 0, false
+	c.changes += uint64(len(c.owned))
+	clear(c.owned)
+	clear(c.release)
+	if !c.ls.fenced {
+		c.fenceLocked("lease expired in etcd")
+		return
+	}
+	c.log.Warn("lease expired in etcd; granting a new one", "lease", fmt.Sprintf("%x", int64(id)))
+	c.publish()
+}
+
+// stopFenceTimer stops the fence timer when Run ends.
+func (c *Cluster) stopFenceTimer() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ls.timer != nil {
+		c.ls.timer.Stop()
+	}
+}
+
+// register puts the node's membership key under its lease once per lease;
+// it unfences the node when the deadline has not passed.
+func (c *Cluster) register(ctx context.Context) error {
+	c.mu.Lock()
+	id, done := c.ls.id, c.ls.registered
+	c.mu.Unlock()
+	if id == 0 || done {
+		return nil
+	}
+	rctx, cancel := context.WithTimeout(ctx, c.keepAliveInterval())
+	defer cancel()
+	key := c.keys.node(c.cfg.Node)
+	resp, err := c.cl.Put(rctx, key, c.cfg.Node, clientv3.WithLease(id))
+	if err != nil {
+		return fmt.Errorf("%w: register %s: %w", ErrEtcd, key, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ls.id != id {
+		return nil
+	}
+	c.ls.registered = true
+	c.mirror.set(c.keys, key, entry{value: c.cfg.Node, lease: int64(id), rev: resp.Header.Revision})
+	if c.clock.Now().Before(c.ls.deadline) {
+		c.ls.fenced = false
+		c.log.Info("joined", "group", c.keys.groupName(), "lease", fmt.Sprintf("%x", int64(id)))
+	}
+	c.publish()
+	return nil
+}

@@ -1,0 +1,272 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/trunkd/trunkd/registry"
+)
+
+// maxBatch is the number of keys claimed or deleted per transaction
+// (etcd's default --max-txn-ops is 128).
+const maxBatch = 100
+
+// owner returns the rendezvous (highest random weight) choice among nodes
+// for code: the node with the highest hash of (node, code), ties by name.
+// Every node computes the same answer from the same live set; a change of
+// the set moves only the trunks of the nodes that came or went.
+func owner(code string, nodes []string) string {
+	var best string
+	var bestScore uint64
+	for _, n := range nodes {
+		s := score(n, code)
+		if best == "" || s > bestScore || (s == bestScore && n < best) {
+			best, bestScore = n, s
+		}
+	}
+	return best
+}
+
+// score is FNV-1a of node NUL code, finished by splitmix64's mixer so close
+// names spread evenly.
+func score(node, code string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(node))
+	h.Write([]byte{0})
+	h.Write([]byte(code))
+	x := h.Sum64()
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}
+
+// activeCodes returns the sorted codes of the snapshot's providers active
+// in the group.
+func activeCodes(s *registry.Snapshot, group int) []string {
+	var codes []string
+	for _, p := range s.Providers() {
+		if p.Active(group) {
+			codes = append(codes, p.Code)
+		}
+	}
+	slices.Sort(codes)
+	return slices.Compact(codes)
+}
+
+// reconcileLoop runs a reconcile pass on every snapshot, every state change
+// and, after a failed pass, once per keep-alive interval until one works.
+func (c *Cluster) reconcileLoop(ctx context.Context, snaps <-chan *registry.Snapshot) {
+	retry := time.NewTimer(0)
+	defer retry.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case s, ok := <-snaps:
+			if !ok {
+				snaps = nil
+				continue
+			}
+			c.setActive(activeCodes(s, c.cfg.Group))
+		case <-c.kick:
+		case <-retry.C:
+		}
+		if err := c.reconcile(ctx); err != nil && ctx.Err() == nil {
+			c.log.Debug("reconcile failed, retrying", "error", err)
+			retry.Reset(c.keepAliveInterval())
+		}
+	}
+}
+
+func (c *Cluster) setActive(codes []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if slices.Equal(codes, c.active) {
+		return
+	}
+	c.active = codes
+	c.publish()
+}
+
+// plan is one pass's work on etcd.
+type plan struct {
+	lease   clientv3.LeaseID
+	claims  []string // wanted here, no owner key
+	deletes []string // given up here, the consumer applied a View without them
+}
+
+// reconcile registers the node, then brings its owned set and owner keys
+// in line with the rendezvous choice over the live nodes: first the View
+// (give up at once, take only what it holds), then the keys.
+func (c *Cluster) reconcile(ctx context.Context) error {
+	if err := c.register(ctx); err != nil {
+		return err
+	}
+	p := c.plan()
+	if p.lease == 0 {
+		return nil
+	}
+	var errs []error
+	if len(p.deletes) > 0 {
+		errs = append(errs, c.txnEach(ctx, p.lease, p.deletes, c.deleteOp))
+	}
+	if len(p.claims) > 0 {
+		errs = append(errs, c.txnEach(ctx, p.lease, p.claims, c.claimOp))
+	}
+	if len(p.deletes)+len(p.claims) > 0 {
+		c.plan()
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// plan updates the published owned set and returns the keys to claim and
+// delete; a zero lease when the node is fenced or not registered.
+func (c *Cluster) plan() plan {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	id := c.ls.id
+	if id == 0 || !c.ls.registered || c.ls.fenced {
+		return plan{}
+	}
+	held := func(code string) bool {
+		e, ok := c.mirror.owners[code]
+		return ok && !e.gone && e.lease == int64(id)
+	}
+	live := c.mirror.liveNodes()
+	want := map[string]bool{}
+	for _, code := range c.active {
+		if owner(code, live) == c.cfg.Node {
+			want[code] = true
+		}
+	}
+	changed := c.mirror.dirty
+	c.mirror.dirty = false
+	for code := range c.owned { // give up first
+		if !held(code) || !want[code] {
+			delete(c.owned, code)
+			c.changes++
+			changed = true
+		}
+	}
+	p := plan{lease: id}
+	for code := range want {
+		e, ok := c.mirror.owners[code]
+		switch {
+		case held(code) && !c.owned[code]:
+			c.owned[code] = true
+			c.changes++
+			changed = true
+		case !ok || e.gone:
+			p.claims = append(p.claims, code)
+		}
+	}
+	if changed {
+		c.publish()
+	}
+	p.deletes = c.releasesLocked(held, want)
+	slices.Sort(p.claims)
+	return p
+}
+
+// releasesLocked returns the held keys whose trunk the consumer no longer
+// registers: each waits for the first View without it to be applied.
+func (c *Cluster) releasesLocked(held func(string) bool, want map[string]bool) []string {
+	var out []string
+	for code := range c.mirror.owners {
+		if !held(code) || want[code] {
+			delete(c.release, code)
+			continue
+		}
+		gen, ok := c.release[code]
+		if !ok {
+			gen = c.view.gen // the published View lacks code
+			c.release[code] = gen
+		}
+		if c.applied >= gen {
+			out = append(out, code)
+		}
+	}
+	for code := range c.release {
+		if !held(code) {
+			delete(c.release, code)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// claimOp claims code for the node unless it has an owner key.
+func (c *Cluster) claimOp(code string, lease clientv3.LeaseID) clientv3.Op {
+	key := c.keys.owner(code)
+	return clientv3.OpTxn([]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(key), "=", 0)},
+		[]clientv3.Op{clientv3.OpPut(key, c.cfg.Node, clientv3.WithLease(lease))},
+		[]clientv3.Op{clientv3.OpGet(key)})
+}
+
+// deleteOp deletes code's owner key if it is still under the node's lease.
+func (c *Cluster) deleteOp(code string, lease clientv3.LeaseID) clientv3.Op {
+	key := c.keys.owner(code)
+	return clientv3.OpTxn([]clientv3.Cmp{clientv3.Compare(clientv3.LeaseValue(key), "=", lease)},
+		[]clientv3.Op{clientv3.OpDelete(key)},
+		[]clientv3.Op{clientv3.OpGet(key)})
+}
+
+// txnEach runs op for every code in transactions of maxBatch nested
+// transactions and records each outcome in the mirror.
+func (c *Cluster) txnEach(ctx context.Context, lease clientv3.LeaseID, codes []string,
+	op func(string, clientv3.LeaseID) clientv3.Op) error {
+	for batch := range slices.Chunk(codes, maxBatch) {
+		ops := make([]clientv3.Op, len(batch))
+		for i, code := range batch {
+			ops[i] = op(code, lease)
+		}
+		tctx, cancel := context.WithTimeout(ctx, c.keepAliveInterval())
+		resp, err := c.cl.Txn(tctx).Then(ops...).Commit()
+		cancel()
+		if err != nil {
+			return fmt.Errorf("%w: transaction on %d owner keys: %w", ErrEtcd, len(batch), err)
+		}
+		c.recordTxn(batch, lease, resp)
+	}
+	return nil
+}
+
+// recordTxn writes the outcome of a batch into the mirror: a successful
+// claim is this node's key, a successful delete a tombstone, a failed one
+// whatever the key holds now.
+func (c *Cluster) recordTxn(batch []string, lease clientv3.LeaseID, resp *clientv3.TxnResponse) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rev := resp.Header.Revision
+	for i, code := range batch {
+		sub := resp.Responses[i].GetResponseTxn()
+		key := c.keys.owner(code)
+		switch {
+		case sub.Succeeded && len(sub.Responses) > 0 && sub.Responses[0].GetResponsePut() != nil:
+			c.mirror.set(c.keys, key, entry{value: c.cfg.Node, lease: int64(lease), rev: rev})
+		case sub.Succeeded:
+			c.mirror.set(c.keys, key, entry{rev: rev, gone: true})
+		default:
+			if kvs := sub.Responses[0].GetResponseRange().Kvs; len(kvs) > 0 {
+				kv := kvs[0]
+				c.mirror.set(c.keys, key, entry{value: string(kv.Value), lease: kv.Lease, rev: kv.ModRevision})
+			} else {
+				c.mirror.set(c.keys, key, entry{rev: rev, gone: true})
+			}
+		}
+	}
+	c.mirror.dirty = true
+}

@@ -1,0 +1,107 @@
+package cluster
+
+import (
+	"maps"
+	"slices"
+	"time"
+)
+
+// View is one immutable picture of the cluster as this node sees it. A new
+// View, with the next generation, is published whenever anything in it
+// changes; nothing in it may be modified.
+type View struct {
+	node    string
+	gen     uint64
+	fenced  bool
+	owned   map[string]bool   // codes this node owns (empty when fenced)
+	owners  map[string]string // active code of the group → owner node
+	nodes   []string          // live nodes of the group, sorted
+	lease   Lease
+	changes uint64
+	unowned int // active codes without an owner key
+}
+
+// Lease is the health of this node's etcd lease.
+type Lease struct {
+	ID       int64         // etcd lease id, 0 while none
+	TTL      time.Duration // as granted by etcd
+	LastAck  time.Time     // send time of the last acknowledged keep-alive (or of the grant)
+	Deadline time.Time     // LastAck + TTL - fence margin: the node fences at this time
+}
+
+// Node is this node's name.
+func (v *View) Node() string { return v.node }
+
+// Generation increases by one with every published View.
+func (v *View) Generation() uint64 { return v.gen }
+
+// Fenced reports that the node cannot prove its lease alive (or has not
+// joined yet): it owns nothing, must not register and refuses writes.
+func (v *View) Fenced() bool { return v.fenced }
+
+// Owns reports whether this node owns (and may register) the trunk.
+func (v *View) Owns(code string) bool { return !v.fenced && v.owned[code] }
+
+// Owned returns the codes this node owns, sorted.
+func (v *View) Owned() []string { return slices.Sorted(maps.Keys(v.owned)) }
+
+// Owner returns the node recorded in etcd as owner of the trunk, "" for
+// none.
+func (v *View) Owner(code string) string { return v.owners[code] }
+
+// Owners returns a copy of code → owner node for every active trunk of the
+// group that has an owner in etcd.
+func (v *View) Owners() map[string]string { return maps.Clone(v.owners) }
+
+// Nodes returns the live nodes of the group (those with a membership key in
+// etcd), sorted; this node is among them once it joined.
+func (v *View) Nodes() []string { return slices.Clone(v.nodes) }
+
+// Lease returns the health of this node's lease when the View was
+// published; Cluster.Lease has it now.
+func (v *View) Lease() Lease { return v.lease }
+
+// Changes counts the trunks this node gained or gave up since it started.
+func (v *View) Changes() uint64 { return v.changes }
+
+// Subscription delivers Views: the current one at once, then every new one.
+// A slow reader sees only the latest.
+type Subscription struct {
+	c  chan *View
+	cl *Cluster
+}
+
+// Subscribe starts a subscription; the current View is waiting in C.
+func (c *Cluster) Subscribe() *Subscription {
+	sub := &Subscription{c: make(chan *View, 1), cl: c}
+	c.mu.Lock()
+	c.subs[sub] = struct{}{}
+	sub.c <- c.view
+	c.mu.Unlock()
+	return sub
+}
+
+// C is the channel of Views.
+func (s *Subscription) C() <-chan *View { return s.c }
+
+// Close stops deliveries.
+func (s *Subscription) Close() {
+	s.cl.mu.Lock()
+	delete(s.cl.subs, s)
+	s.cl.mu.Unlock()
+}
+
+// offer replaces an undelivered View by v; called under the cluster's mu,
+// so the second send cannot fail.
+func (s *Subscription) offer(v *View) {
+	select {
+	case s.c <- v:
+		return
+	default:
+	}
+	select {
+	case <-s.c:
+	default:
+	}
+	s.c <- v
+}

@@ -1,0 +1,163 @@
+package render
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultFenceTimeout bounds each fence and unfence command.
+const DefaultFenceTimeout = 3 * time.Second
+
+// Fence action kinds (FenceStatus.Action, TRUNKD_ACTION).
+const (
+	ActionFence   = "fence"
+	ActionUnfence = "unfence"
+)
+
+// FenceStatus is the last fence or unfence action of a target. Output is
+// the engine CLI's answer to a command without trunk data.
+type FenceStatus struct {
+	// Fenced: the engine may be fenced (the fence action ran, or a
+	// restart in a cluster left it unknown) and no unfence succeeded since.
+	Fenced bool      `json:"fenced"`
+	Action string    `json:"action"` // fence or unfence
+	Time   time.Time `json:"time"`
+	Error  string    `json:"error,omitempty"`
+	Output string    `json:"output,omitempty"` // tail of the command output
+}
+
+// Fence runs every target's fence_cmd at once, each bounded by
+// Options.FenceTimeout, and returns the failures joined, each naming its
+// target. It may be called from any goroutine while Run renders: it never
+// waits for a render or the MinInterval throttle. Calling it again runs
+// the commands again (they are idempotent). Once fenced, a target runs
+// its unfence_cmd after its first successful render of an ownership that
+// is not fenced and arrived after the fence (see the package doc,
+// "Cluster"); without Options.Ownership it stays fenced.
+func (r *Renderer) Fence(ctx context.Context) error {
+	r.mu.Lock()
+	r.fenceSeq++
+	var ts []*target
+	for _, t := range r.targets {
+		if t.cfg.FenceCmd != "" {
+			t.fenced = true
+			ts = append(ts, t)
+		}
+	}
+	r.mu.Unlock()
+	errs := make([]error, len(ts))
+	var wg sync.WaitGroup
+	for i, t := range ts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = r.runFence(ctx, t, ActionFence)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// settleFence runs after t applied the current ownership: it records the
+// ownership generation the live file reflects, unfences the engine after
+// the first successful render of an ownership that is not fenced and
+// came after the last Fence, and
+// fences t again when Fence ran during the apply (an action of the apply,
+// such as FreeSWITCH's startgw, may have come after the fence).
+func (r *Renderer) settleFence(ctx context.Context, t *target, res result, seq uint64) {
+	applied := (res.outcome == outcomeApplied || res.outcome == outcomeUnchanged) &&
+		!slices.ContainsFunc(t.pending, func(a trunkAction) bool { return a.kind == ActionRemove })
+	r.mu.Lock()
+	if applied {
+		t.st.OwnershipGeneration = ownGeneration(r.own)
+	}
+	// Unfence only for an ownership given after the last Fence: a render
+	// of an older one (a new snapshot) must not undo a fence.
+	unfence := applied && t.fenced && r.own != nil && !r.own.Fenced() && r.ownFence == r.fenceSeq
+	r.mu.Unlock()
+	if unfence {
+		r.unfence(ctx, t, seq)
+	}
+	if r.fenceCount() != seq && t.cfg.FenceCmd != "" {
+		_ = r.runFence(ctx, t, ActionFence) // reported in the status and the log
+	}
+}
+
+// unfence runs t's unfence_cmd; a failure is retried with backoff (the
+// target renders again, finds its file unchanged and unfences).
+func (r *Renderer) unfence(ctx context.Context, t *target, seq uint64) {
+	err := r.runFence(ctx, t, ActionUnfence)
+	if ctx.Err() != nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.now()
+	if err != nil {
+		t.unfenceFailingSince = cmp.Or(t.unfenceFailingSince, now)
+		r.scheduleRetry(t, now, t.unfenceFailingSince)
+		return
+	}
+	t.unfenceFailingSince = time.Time{}
+	if r.fenceSeq == seq { // else a Fence came meanwhile: it stands
+		t.fenced = false
+		t.st.Fence.Fenced = false
+	}
+}
+
+// runFence runs t's fence or unfence command with the fence timeout and
+// records the outcome in t's status and the log.
+func (r *Renderer) runFence(ctx context.Context, t *target, action string) error {
+	script := t.cfg.FenceCmd
+	if action == ActionUnfence {
+		script = t.cfg.UnfenceCmd
+	}
+	env := append([]string{"TRUNKD_ACTION=" + action, "TRUNKD_OUTPUT=" + t.cfg.Output, "TRUNKD_TARGET=" + t.cfg.Name}, t.actions.env...)
+	start := r.now()
+	output, err := runCommand(ctx, script, r.fenceWait, env)
+	if err == nil && t.failRe != nil && t.failRe.MatchString(output) {
+		err = fmt.Errorf("output matches the failure pattern %q", t.failRe)
+	}
+	if err != nil {
+		err = fmt.Errorf("%s: %s_cmd: %w", t.cfg.Name, action, err)
+	}
+	output = tail(strings.TrimSpace(output), 1024)
+	r.mu.Lock()
+	st := &FenceStatus{Fenced: t.fenced, Action: action, Time: start, Output: output}
+	if err != nil {
+		st.Error = err.Error()
+	}
+	t.st.Fence = st
+	r.mu.Unlock()
+	if err != nil {
+		r.log.Error("render "+action+" action failed", "target", t.cfg.Name, "error", err, "output", output)
+		return err
+	}
+	r.log.Info("render "+action+" action ran", "target", t.cfg.Name, "took", r.now().Sub(start).Round(time.Millisecond))
+	return nil
+}
+
+// fenceCount is the number of Fence calls so far.
+func (r *Renderer) fenceCount() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fenceSeq
+}
+
+// allFenced reports whether every target with a fence action is fenced.
+func (r *Renderer) allFenced() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, t := range r.targets {
+		if t.cfg.FenceCmd != "" && !t.fenced {
+			return false
+		}
+	}
+	return true
+}

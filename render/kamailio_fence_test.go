@@ -1,0 +1,130 @@
+package render
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/trunkd/trunkd/registry"
+)
+
+// TestKamailioFence runs the kamailio preset's fence against a real
+// Kamailio that refreshes a registration every few seconds at the SIPp
+// registrar: after Fence returns, no REGISTER reaches the registrar for
+// several refresh intervals (counted at times the test read), Kamailio
+// keeps the record; an ownership given after the fence unfences, and the
+// REGISTERs resume.
+func TestKamailioFence(t *testing.T) {
+	kamailio, kamcmd, sipp := need(t, "kamailio"), need(t, "kamcmd"), need(t, "sipp")
+	l := newLab(t, kamcmd)
+	l.startSIPp(t, sipp)
+	// The registrar refuses the password: Kamailio sends a REGISTER every
+	// reg_retry_interval (2 s), a steady stream to stop (a granted
+	// registration refreshes only every minute: expires is at least 60).
+	writeFile(t, filepath.Join(l.providers, "acme.yaml"), fmt.Sprintf(
+		"code: acme\nusername: alice\npwd: refused\ndomain: sipp.test\nproxyaddr: 127.0.0.1\nproxyport: %d\nexpires: 60\n", l.sippPort))
+	reg, err := registry.Open(registry.Options{Dir: l.providers, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets := l.targets(false)
+	boot, _, _ := testRenderer(t, Config{Targets: targets}, -1)
+	if err := boot.RenderOnce(t.Context(), reg.Snapshot()); err != nil {
+		t.Fatal(err)
+	}
+	l.startKamailio(t, kamailio)
+
+	targets[1].Engine = "kamailio"
+	targets[1].Vars = map[string]string{"kamcmd": l.kamcmd, "kamcmd_socket": "unix:" + l.sock}
+	owns := make(chan Ownership, 1)
+	logs := &logBuffer{}
+	r, err := New(Config{Targets: targets}, Options{ServerIndex: -1, Ownership: owns, Registerer: prometheus.NewRegistry(),
+		Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	snaps := make(chan *registry.Snapshot, 1)
+	snaps <- reg.Snapshot()
+	go func() { done <- r.Run(ctx, snaps) }()
+	defer func() { cancel(); <-done }()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("renderer log:\n%s", logs.String())
+			t.Logf("registrar log tail:\n%s", tail(readFileOr(filepath.Join(l.dir, "log", "sipp_actions.log")), 2000))
+		}
+	})
+
+	owns <- owning(1, "acme")
+	waitFor(t, 10*time.Second, "the first ownership to be applied and unfenced", func() bool {
+		st := targetStatus(t, r, "uacreg")
+		return r.AppliedOwnership() == 1 && st.Fence != nil && !st.Fence.Fenced
+	})
+	t.Logf("unfence answer of Kamailio 5.6 (uac.reg_active 1): %q", targetStatus(t, r, "uacreg").Fence.Output)
+	interval := refreshInterval(t, l)
+
+	before := l.sippCount("user=alice ")
+	if err := r.Fence(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	fenced := l.sippCount("user=alice ")
+	st := targetStatus(t, r, "uacreg")
+	t.Logf("fence answer (uac.reg_active 0): %q; refresh interval before it %v", st.Fence.Output, interval.Round(time.Millisecond))
+	if !st.Fence.Fenced || st.Fence.Error != "" || !strings.Contains(st.Fence.Output, "nmode: 0") {
+		t.Fatalf("fence status %+v", st.Fence)
+	}
+	// A window of several refresh intervals: one REGISTER may have been
+	// on its way when Fence returned (its digest answer), none after.
+	window := max(3*interval, 4*time.Second)
+	time.Sleep(window)
+	after := l.sippCount("user=alice ")
+	if after > fenced+1 {
+		t.Fatalf("%d REGISTERs in the %v after Fence returned (%d before the fence, %d when it returned)", after-fenced, window, before, fenced)
+	}
+	t.Logf("REGISTERs at the registrar: %d when Fence was called, %d when it returned, %d after %v more", before, fenced, after, window)
+	if info := l.regInfo(); info["l_uuid"] != "acme" {
+		t.Fatalf("the record left Kamailio with the fence: %v", info)
+	}
+
+	resumed := l.sippCount("user=alice ")
+	owns <- owning(2, "acme")
+	waitFor(t, 15*time.Second, "REGISTERs to resume after the unfence", func() bool { return l.sippCount("user=alice ") > resumed+1 })
+	if st := targetStatus(t, r, "uacreg"); st.Fence.Fenced || st.Fence.Action != ActionUnfence {
+		t.Fatalf("fence status after the unfence %+v", st.Fence)
+	}
+}
+
+// TestKamailioFenceFailure: a fence that cannot reach Kamailio (a wrong
+// socket) fails and says so; Fence reports it per target.
+func TestKamailioFenceFailure(t *testing.T) {
+	kamcmd := need(t, "kamcmd")
+	dir := t.TempDir()
+	r, _, _ := testRenderer(t, Config{Targets: []TargetConfig{{Name: "uacreg", Template: "kamailio/uacreg",
+		Output: filepath.Join(dir, "uacreg"), Engine: "kamailio",
+		Vars: map[string]string{"kamcmd": kamcmd, "kamcmd_socket": "unix:" + filepath.Join(dir, "no-such-socket")}}}}, -1)
+	err := r.Fence(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "uacreg: fence_cmd") {
+		t.Fatalf("Fence without Kamailio: %v", err)
+	}
+	if st := targetStatus(t, r, "uacreg"); !st.Fence.Fenced || st.Fence.Error == "" {
+		t.Fatalf("fence status %+v", st.Fence)
+	}
+}
+
+// refreshInterval waits for two refresh REGISTERs of alice and returns
+// the time between them as the test saw it.
+func refreshInterval(t *testing.T, l *lab) time.Duration {
+	t.Helper()
+	n := l.sippCount("user=alice ")
+	waitFor(t, 20*time.Second, "a refresh REGISTER", func() bool { return l.sippCount("user=alice ") > n })
+	first, n := time.Now(), l.sippCount("user=alice ")
+	waitFor(t, 20*time.Second, "the next refresh REGISTER", func() bool { return l.sippCount("user=alice ") > n })
+	return time.Since(first)
+}

@@ -1,0 +1,65 @@
+package render
+
+import "context"
+
+// Ownership says which trunks this node registers: in a cluster, each
+// active trunk of a group has one owner. Run takes it from
+// Options.Ownership; without that channel the node is alone and owns
+// every active trunk (see the package doc, "Cluster").
+type Ownership interface {
+	Owns(code string) bool // this node registers the trunk
+	Fenced() bool          // this node may register nothing (its lease is not proven)
+	Generation() uint64    // increases with every new ownership
+}
+
+// registers reports whether the trunk with code and reg registers on this
+// node under own (nil: alone, every trunk is owned).
+func registers(own Ownership, code string, reg int) bool {
+	if reg != 1 {
+		return false
+	}
+	return own == nil || !own.Fenced() && own.Owns(code)
+}
+
+// ownGeneration is own's generation, 0 for nil.
+func ownGeneration(own Ownership) uint64 {
+	if own == nil {
+		return 0
+	}
+	return own.Generation()
+}
+
+// setOwnership makes own the ownership of the next renders. A fenced
+// ownership fences the engines at once, before any render; the render
+// that follows drops every registering part too.
+func (r *Renderer) setOwnership(ctx context.Context, own Ownership) {
+	r.own = own
+	if own.Fenced() && !r.allFenced() {
+		if err := r.Fence(ctx); err != nil {
+			r.log.Error("render fence action failed", "ownership_generation", own.Generation(), "error", err)
+		}
+	}
+	r.mu.Lock()
+	r.ownFence = r.fenceSeq
+	r.mu.Unlock()
+	r.markAllDue()
+}
+
+// AppliedOwnership is the generation of the ownership every target's
+// live file reflects: the least over the targets of the last ownership
+// each applied (rendered and, where the file changed, reloaded or
+// applied trunk by trunk with no un-registration still failing). Until
+// then the engines may still register trunks an older ownership gave
+// this node. 0 before the first ownership is applied, and always 0
+// without Options.Ownership.
+func (r *Renderer) AppliedOwnership() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var applied uint64
+	for i, t := range r.targets {
+		if i == 0 || t.st.OwnershipGeneration < applied {
+			applied = t.st.OwnershipGeneration
+		}
+	}
+	return applied
+}
