@@ -158,4 +158,21 @@
 // One-shot. CheckOnce (trunkd probe) checks a trunk whether or not it is
 // active, from the listen host on a free port (it can run next to the
 // daemon), with up/down after one ping, and removes a bind-mode binding again.
+//
+// Cluster. With Options.Ownership (a cluster; the Ownership shape is the
+// one package render consumes) the prober's own binding follows
+// ownership: in bind mode a trunk is bound only by the node that owns it
+// and is not fenced; on every other node of its group it is checked in
+// query mode (REGISTER without Contact: the credentials and the bindings
+// are seen, nothing is added), and State.Registration.Mode says which. A
+// trunk whose binding changes restarts, like a SIP-relevant edit: one
+// that lost its binding un-REGISTERs (Expires: 0, within 3 × timeout)
+// before AppliedOwnership reports that ownership, so the cluster releases
+// the trunk to its new owner only after this node's binding is gone (or
+// its removal was given up, when it expires by itself). Before the first
+// ownership a cluster node binds nothing. Query checks and pings run on
+// every node of the group for every active trunk: each node routes calls
+// to every trunk, so reachability from each node is what matters, and a
+// query REGISTER never competes with the owner's registration. Without
+// Options.Ownership the node is alone and binds every trunk in bind mode.
 package sipcheck

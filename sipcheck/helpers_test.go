@@ -152,6 +152,13 @@ func newHarness(tb testing.TB, cfg Config) *harness {
 // newHarnessWith is newHarness with the prober logging to log.
 func newHarnessWith(tb testing.TB, cfg Config, log *slog.Logger) *harness {
 	tb.Helper()
+	return newHarnessOpts(tb, cfg, Options{Logger: log})
+}
+
+// newHarnessOpts is newHarness with opts (the harness sets the server
+// index, metrics registry and clock).
+func newHarnessOpts(tb testing.TB, cfg Config, opts Options) *harness {
+	tb.Helper()
 	reg, err := registry.Open(registry.Options{Dir: tb.TempDir(), Logger: testLogger(tb)})
 	if err != nil {
 		tb.Fatal(err)
@@ -162,7 +169,8 @@ func newHarnessWith(tb testing.TB, cfg Config, log *slog.Logger) *harness {
 		// with both cores busy, say) must not be taken for a lost one.
 		cfg.Timeout = 2 * time.Second
 	}
-	h.pr, err = New(cfg, Options{ServerIndex: registry.AnyServer, Logger: log, Registerer: h.prom, Clock: h.clock})
+	opts.ServerIndex, opts.Registerer, opts.Clock = registry.AnyServer, h.prom, h.clock
+	h.pr, err = New(cfg, opts)
 	if err != nil {
 		tb.Fatal(err)
 	}

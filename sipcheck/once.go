@@ -42,7 +42,9 @@ func CheckOnce(ctx context.Context, cfg Config, p *registry.Provider, out io.Wri
 		return Report{}, err
 	}
 	defer eng.close()
-	t, err := newTrunk(ctx, eng, RealClock{}, &set, m, quiet, specOf(p))
+	sp := specOf(p)
+	sp.bind = set.registerMode == ModeBind
+	t, err := newTrunk(ctx, eng, RealClock{}, &set, m, quiet, sp)
 	if err != nil {
 		return Report{}, err
 	}

@@ -19,6 +19,10 @@ type Options struct {
 	Registerer  prometheus.Registerer // nil: metrics are kept but not registered
 	Clock       Clock                 // nil: RealClock
 	UserAgent   string                // User-Agent header, default "trunkd"
+	// Ownership delivers which trunks this node owns in a cluster (latest
+	// wins): in bind mode only those are bound. nil: the node is alone
+	// and owns every trunk. See the package doc, "Cluster".
+	Ownership <-chan Ownership
 }
 
 // Prober keeps one trunk prober per active provider of the latest snapshot.
@@ -34,6 +38,9 @@ type Prober struct {
 	mu     sync.Mutex
 	trunks map[string]*trunk // by provider id
 	gen    uint64
+	ownGen uint64 // generation of the ownership the trunks follow
+
+	own Ownership // the latest ownership (nil: none yet); Run's goroutine only
 }
 
 // stopConcurrency bounds how many trunks stop (and un-register) at once.
@@ -83,6 +90,8 @@ func (p *Prober) Run(ctx context.Context, snaps <-chan *registry.Snapshot) error
 	defer p.eng.close()
 	p.log.Info("probe started", "listen", p.Addr(), "advertise", fmt.Sprintf("%s:%d", p.eng.advHost, p.eng.advPort),
 		"register_mode", p.set.registerMode)
+	var snap *registry.Snapshot
+	owns := p.opts.Ownership
 	for {
 		select {
 		case <-ctx.Done():
@@ -93,7 +102,14 @@ func (p *Prober) Run(ctx context.Context, snaps <-chan *registry.Snapshot) error
 				p.shutdown()
 				return nil
 			}
+			snap = s
 			p.reconcile(ctx, s)
+		case o, ok := <-owns:
+			if !ok {
+				owns = nil // the last ownership stays
+				continue
+			}
+			p.follow(ctx, o, snap)
 		}
 	}
 }
@@ -105,7 +121,9 @@ func (p *Prober) reconcile(ctx context.Context, s *registry.Snapshot) {
 	var order []string
 	for _, pr := range s.Providers() {
 		if pr.Active(p.opts.ServerIndex) && (p.set.trunks == nil || p.set.trunks.MatchString(pr.Code)) {
-			want[pr.ID] = specOf(pr)
+			sp := specOf(pr)
+			sp.bind = p.binds(pr.Code)
+			want[pr.ID] = sp
 			order = append(order, pr.ID)
 		}
 	}
@@ -131,7 +149,7 @@ func (p *Prober) reconcile(ctx context.Context, s *registry.Snapshot) {
 		}
 	}
 	p.mu.Lock()
-	p.gen = s.Generation()
+	p.gen, p.ownGen = s.Generation(), ownGeneration(p.own)
 	n := len(p.trunks)
 	p.mu.Unlock()
 	if started > 0 || len(stops) > 0 {
@@ -216,7 +234,7 @@ func (p *Prober) Summary() Status {
 		ts = append(ts, t)
 	}
 	st := Status{Enabled: true, Listen: p.Addr(), Advertise: fmt.Sprintf("%s:%d", p.eng.advHost, p.eng.advPort),
-		RegisterMode: p.set.registerMode, Generation: p.gen, Trunks: len(ts),
+		RegisterMode: p.set.registerMode, Generation: p.gen, OwnershipGeneration: p.ownGen, Trunks: len(ts),
 		Registration: map[string]int{}, Reachability: map[string]int{}}
 	p.mu.Unlock()
 	if p.set.trunks != nil {

@@ -158,7 +158,7 @@ func (t *trunk) view() State {
 		s.Reachable = &up
 	}
 	r := t.reg
-	s.Registration = RegistrationState{State: r.state, Mode: t.set.registerMode, LastCode: intPtr(r.code),
+	s.Registration = RegistrationState{State: r.state, Mode: t.mode(), LastCode: intPtr(r.code),
 		LastReason: r.reason, LastCheck: timePtr(r.lastCheck), NextCheck: timePtr(r.nextCheck),
 		ConsecutiveFailures: r.failures, RTTSeconds: secondsPtr(r.rtt, r.hasRTT),
 		Bindings: append([]Binding{}, r.bindings...), BindingsSeen: timePtr(r.bindingsSeen),

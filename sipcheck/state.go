@@ -121,6 +121,10 @@ type Status struct {
 
 	Registration map[string]int `json:"registration"` // trunks per registration state
 	Reachability map[string]int `json:"reachability"` // trunks up, down, unknown
+
+	// OwnershipGeneration: the cluster ownership the bindings follow
+	// (Prober.AppliedOwnership); absent without a cluster.
+	OwnershipGeneration uint64 `json:"ownership_generation,omitempty"`
 }
 
 func timePtr(t time.Time) *time.Time {

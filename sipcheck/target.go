@@ -11,6 +11,7 @@ import (
 type spec struct {
 	id, code    string
 	reg         bool
+	bind        bool   // bind mode and (in a cluster) this node owns the trunk: the prober holds a binding
 	aorUser     string // registry.Provider.AORUser: username, else login, else (registering) code
 	authUser    string // registry.Provider.AuthUser: login, else username, else (registering) code
 	pwd         string

@@ -98,7 +98,7 @@ func newTrunk(parent context.Context, eng *engine, clock Clock, set *settings, m
 		return nil, err
 	}
 	t := &trunk{eng: eng, clock: clock, set: set, m: m, sp: sp, targets: targets, pingTg: pt, pingSrv: hasPT,
-		bind: set.registerMode == ModeBind, timeout: set.timeout,
+		bind: sp.bind, timeout: set.timeout,
 		log: log.With("trunk", sp.code, "trunk_id", sp.id)}
 	t.pingLimit = min(t.timeout, time.Duration(max(sp.pingTimeout, 1))*time.Second)
 	t.ctx, t.cancel = context.WithCancel(parent)
@@ -109,6 +109,15 @@ func newTrunk(parent context.Context, eng *engine, clock Clock, set *settings, m
 	}
 	t.reach.state = Unknown
 	return t, nil
+}
+
+// mode is the trunk's registration mode: bind when the prober holds a
+// binding, else query (also in bind mode for a trunk another node owns).
+func (t *trunk) mode() string {
+	if t.bind {
+		return ModeBind
+	}
+	return ModeQuery
 }
 
 // pings reports whether the trunk sends pings at all.

@@ -1,0 +1,61 @@
+package sipcheck
+
+import (
+	"context"
+
+	"github.com/trunkd/trunkd/registry"
+)
+
+// Ownership says which trunks this node owns in a cluster (the same
+// shape render consumes): Options.Ownership delivers it.
+type Ownership interface {
+	Owns(code string) bool // this node registers the trunk
+	Fenced() bool          // this node may register nothing
+	Generation() uint64    // increases with every new ownership
+}
+
+// binds reports whether the prober holds a binding for the trunk with
+// code: in bind mode, when the node is alone or owns the trunk and is
+// not fenced. Before the first ownership a cluster node binds nothing.
+func (p *Prober) binds(code string) bool {
+	if p.set.registerMode != ModeBind {
+		return false
+	}
+	if p.opts.Ownership == nil {
+		return true
+	}
+	return p.own != nil && !p.own.Fenced() && p.own.Owns(code)
+}
+
+// follow makes own the ownership the trunks follow: a trunk whose binding
+// changes restarts (one that lost it un-registers, Expires: 0, before
+// follow returns), so AppliedOwnership says what the registrar was told.
+func (p *Prober) follow(ctx context.Context, own Ownership, snap *registry.Snapshot) {
+	p.own = own
+	if snap != nil {
+		p.reconcile(ctx, snap)
+		return
+	}
+	p.mu.Lock()
+	p.ownGen = own.Generation()
+	p.mu.Unlock()
+}
+
+// AppliedOwnership is the generation of the ownership the prober's
+// bindings follow: every binding of a trunk that ownership does not give
+// this node has been removed (or its removal given up after 3 × timeout,
+// when it expires by itself). 0 before the first, and without
+// Options.Ownership.
+func (p *Prober) AppliedOwnership() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ownGen
+}
+
+// ownGeneration is own's generation, 0 for nil.
+func ownGeneration(own Ownership) uint64 {
+	if own == nil {
+		return 0
+	}
+	return own.Generation()
+}
