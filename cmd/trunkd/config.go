@@ -109,6 +109,7 @@ type clusterConfig struct {
 	Etcd        etcdConfig    `yaml:"etcd"`
 	LeaseTTL    time.Duration `yaml:"lease_ttl"`    // default 3s, whole seconds (etcd's lease unit)
 	FenceMargin time.Duration `yaml:"fence_margin"` // default lease_ttl/3
+	// Defaults and checks: registry/cluster's Config.Check.
 }
 
 // etcdConfig is "cluster.etcd": the operator's etcd cluster.
@@ -206,12 +207,5 @@ func (c *config) check() error {
 			return err
 		}
 	}
-	if c.Cluster != nil {
-		cl := c.Cluster.withDefaults()
-		if err := cl.check(); err != nil {
-			return err
-		}
-		c.Cluster = &cl
-	}
-	return nil
+	return c.checkCluster()
 }
