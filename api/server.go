@@ -3,12 +3,10 @@ package api
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -319,26 +317,4 @@ func (s *server) accessLog(next http.Handler) http.Handler {
 		s.log.Debug("http request", "method", r.Method, "path", r.URL.Path, "status", tw.status,
 			"took", time.Since(start).Round(time.Microsecond), "remote", r.RemoteAddr)
 	})
-}
-
-// writeJSON answers with v indented as the seed shows its bodies.
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		code = http.StatusInternalServerError
-		data, _ = json.MarshalIndent(errorBody{Code: 1500, Message: "internal error: cannot encode the response"}, "", "  ")
-	}
-	writeRaw(w, code, data, '\n')
-}
-
-// writeRaw answers with a JSON body (plus extra bytes, e.g. a newline).
-func writeRaw(w http.ResponseWriter, code int, body []byte, extra ...byte) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(len(body)+len(extra)))
-	w.WriteHeader(code)
-	_, _ = w.Write(body)
-	if len(extra) > 0 {
-		_, _ = w.Write(extra)
-	}
 }

@@ -12,13 +12,6 @@ type scope struct {
 	reread bool     // read every file, also those whose fingerprint did not move
 }
 
-// change is one file whose provider or problems changed; old and new are
-// its states before and after (nil: absent).
-type change struct {
-	name     string
-	old, new *fileState
-}
-
 // rescan is the one update path for outside changes: list, scan the files
 // in parallel, apply the results to the file states, publish when anything
 // changed. It reports whether it published.
@@ -130,14 +123,5 @@ func (r *Registry) dropMissing(results []scanResult, changes []change) []change 
 func (r *Registry) logProblems(st *fileState) {
 	for _, p := range st.problems {
 		r.log.Warn("invalid provider file", "error", p.Error())
-	}
-}
-
-// commit records a file the store just wrote (st) or removed (nil) and
-// publishes the snapshot that holds the change, so the watcher's later
-// rescan finds nothing new. Called with r.mu held.
-func (r *Registry) commit(name string, st *fileState) {
-	if changes := r.apply([]scanResult{{name: name, state: st, changed: true}}, false); len(changes) > 0 {
-		r.publish(changes)
 	}
 }

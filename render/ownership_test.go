@@ -264,3 +264,76 @@ func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
 }
+
+// TestTrunkCacheKeysOnOwnership: a trunk keeps its *Trunk (and so its
+// kept fragments) while it registers as before; only a trunk whose
+// ownership flips gets a new one, and the withheld codes are the reg: 1
+// trunks another node owns.
+func TestTrunkCacheKeysOnOwnership(t *testing.T) {
+	snap := openRegistry(t, filepath.Join("testdata", "providers")).Snapshot()
+	var c trunkCache
+	byCode := func(set trunkSet) map[string]*Trunk {
+		m := map[string]*Trunk{}
+		for _, tr := range set.trunks {
+			m[tr.Code] = tr
+		}
+		return m
+	}
+	first := byCode(c.get(snap, -1, owning(1, "alpha", "bravo")))
+	same := c.get(snap, -1, owning(2, "alpha", "bravo"))
+	for code, tr := range byCode(same) {
+		if first[code] != tr {
+			t.Errorf("%s: a new *Trunk for the same ownership", code)
+		}
+	}
+	lost := c.get(snap, -1, owning(3, "bravo"))
+	for code, tr := range byCode(lost) {
+		if changed := first[code] != tr; changed != (code == "alpha") {
+			t.Errorf("%s: new *Trunk %v after alpha was lost", code, changed)
+		}
+		if tr.Registers != (code == "bravo") {
+			t.Errorf("%s: Registers %v", code, tr.Registers)
+		}
+	}
+	for _, code := range []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "nosuch"} {
+		want := code == "alpha" || code == "charlie" || code == "foxtrot" || code == "golf" // reg: 1, active, not owned
+		if got := lost.withholds(code); got != want {
+			t.Errorf("withholds(%s) = %v, want %v", code, got, want)
+		}
+	}
+	if len(lost.registering) != 1 || lost.registering[0].Code != "bravo" {
+		t.Errorf("registering %v", lost.registering)
+	}
+	if alone := c.get(snap, -1, nil); alone.withholds("alpha") || len(alone.registering) != 5 {
+		t.Errorf("alone: alpha withheld, or %d registering", len(alone.registering))
+	}
+}
+
+// BenchmarkTrunkCacheOwnership10k: deriving the trunks of a snapshot with
+// one changed provider, alone (nil ownership) and in a cluster owning
+// half the trunks (one Owns call per active trunk).
+func BenchmarkTrunkCacheOwnership10k(b *testing.B) {
+	dir := b.TempDir()
+	benchProviders(b, dir, 10000)
+	reg := openRegistry(b, dir)
+	snaps := [2]*registry.Snapshot{reg.Snapshot(), changeOne(b, reg, 1)}
+	half := owning(1)
+	for i, p := range snaps[0].Providers() {
+		if i%2 == 0 {
+			half.owned[p.Code] = true
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		own  Ownership
+	}{{"alone", nil}, {"owner of half", half}} {
+		b.Run(tc.name, func(b *testing.B) {
+			var cache trunkCache
+			i := 0
+			for b.Loop() {
+				i++
+				cache.get(snaps[i%2], -1, tc.own)
+			}
+		})
+	}
+}

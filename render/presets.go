@@ -23,9 +23,24 @@ set --
 if [ -n "$TRUNKD_VAR_KAMCMD_SOCKET" ]; then set -- -s "$TRUNKD_VAR_KAMCMD_SOCKET"; fi
 `
 
+// kamcmdRefresh re-reads the trunk's record from the table file, then
+// asks Kamailio to REGISTER it at once: uac.reg_register (Kamailio 6.0
+// on) sends at once; without it (5.x answers "command ... not found")
+// the refreshed record REGISTERs on the next reg_timer_interval tick.
+const kamcmdRefresh = kamcmdPrelude + `out=$("$k" "$@" uac.reg_refresh "$TRUNKD_TRUNK" 2>&1); rc=$?
+printf '%s\n' "$out"
+case "$rc:$out" in 0:error*) exit 0;; 0:*) ;; *) exit $rc;; esac
+out=$("$k" "$@" uac.reg_register l_uuid "$TRUNKD_TRUNK" 2>&1); rc=$?
+case "$out" in *"command uac.reg_register not found"*) exit 0;; esac
+printf '%s\n' "$out"
+exit $rc
+`
+
 // fsPrelude defines fs CMD: fs_cli ("fs_cli" var) with the words of
 // "fs_cli_args" and -x CMD; a non-zero exit or "-ERR" fails the action.
-// p is the sofia profile ("sofia_profile" var, default external).
+// p is the sofia profile ("sofia_profile" var, default external); gone
+// says whether FreeSWITCH knows no gateway g (never started, killed, or
+// all killed by the fence): change and remove kill only a known one.
 const fsPrelude = `f="${TRUNKD_VAR_FS_CLI:-fs_cli}"; p="${TRUNKD_VAR_SOFIA_PROFILE:-external}"; g="$TRUNKD_TRUNK"
 fs() {
 	out=$("$f" $TRUNKD_VAR_FS_CLI_ARGS -x "$1" 2>&1); rc=$?
@@ -33,6 +48,7 @@ fs() {
 	if [ $rc -ne 0 ]; then exit $rc; fi
 	case "$out" in *-ERR*) exit 1;; esac
 }
+gone() { "$f" $TRUNKD_VAR_FS_CLI_ARGS -x "sofia xmlstatus gateway $g" 2>&1 | grep -q "Invalid Gateway"; }
 `
 
 // astPrelude defines ast CMD: asterisk ("asterisk" var) with the words
@@ -51,7 +67,8 @@ if grep -qxF "[$TRUNKD_TRUNK-reg]" "$TRUNKD_OUTPUT" 2>/dev/null; then reg="$TRUN
 // presets are the built-in engines.
 var presets = map[string]enginePreset{
 	// uac.reg_reload re-registers every trunk and is rate-limited; a
-	// refresh re-reads one l_uuid (the trunk code) from the table file,
+	// refresh re-reads one l_uuid (the trunk code) from the table file
+	// (then reg_register sends it at once where Kamailio has it), and
 	// un-register sends REGISTER with Expires: 0 (reg_remove alone
 	// would drop the record silently) but leaves the record in memory
 	// marked registered, so that it would REGISTER again at its next
@@ -59,8 +76,8 @@ var presets = map[string]enginePreset{
 	// code is refreshed from the file, enabled). kamcmd exits 0 on RPC
 	// errors and prints "error: <code> - <reason>".
 	"kamailio": {
-		add:    kamcmdPrelude + `"$k" "$@" uac.reg_refresh "$TRUNKD_TRUNK"`,
-		change: kamcmdPrelude + `"$k" "$@" uac.reg_refresh "$TRUNKD_TRUNK"`,
+		add:    kamcmdRefresh,
+		change: kamcmdRefresh,
 		remove: kamcmdPrelude + `"$k" "$@" uac.reg_unregister l_uuid "$TRUNKD_TRUNK" &&
 "$k" "$@" uac.reg_disable l_uuid "$TRUNKD_TRUNK"`,
 		failRegex: `(?im)^error`,
@@ -74,10 +91,12 @@ var presets = map[string]enginePreset{
 	// reads the XML and starts one gateway.
 	"freeswitch": {
 		add: fsPrelude + `fs "sofia profile $p startgw $g"`,
-		change: fsPrelude + `fs "sofia profile $p killgw $g"
-until "$f" $TRUNKD_VAR_FS_CLI_ARGS -x "sofia xmlstatus gateway $g" 2>&1 | grep -q "Invalid Gateway"; do sleep 0.05; done
+		change: fsPrelude + `if ! gone; then
+	fs "sofia profile $p killgw $g"
+	until gone; do sleep 0.05; done
+fi
 fs "sofia profile $p startgw $g"`,
-		remove:    fsPrelude + `fs "sofia profile $p killgw $g"`,
+		remove:    fsPrelude + `if ! gone; then fs "sofia profile $p killgw $g"; fi`,
 		failRegex: `-ERR`,
 		// killgw _all_ un-registers and deletes every gateway of the
 		// profile (calls through them fail until the unfence); rescan

@@ -283,10 +283,10 @@ func scanLines(re *regexp.Regexp, data []byte, add func(string)) {
 // removedNames lists the names of old that are not in next, sorted,
 // except those of trunks left out because the template failed for them
 // and the withheld ones (trunks another node registers).
-func removedNames(old, next map[string]bool, failed []trunkFailure, withheld map[string]bool) []string {
+func removedNames(old, next map[string]bool, failed []trunkFailure, withheld func(code string) bool) []string {
 	var out []string
 	for n := range old {
-		if !next[n] && !withheld[n] && !slices.ContainsFunc(failed, func(f trunkFailure) bool { return f.code == n }) {
+		if !next[n] && !withheld(n) && !slices.ContainsFunc(failed, func(f trunkFailure) bool { return f.code == n }) {
 			out = append(out, n)
 		}
 	}

@@ -58,17 +58,17 @@ type Cluster struct {
 	heads   chan Head     // capacity 1, latest wins
 	lockSem chan struct{} // capacity 1: one Lock per node at a time
 
-	mu       sync.Mutex
-	ls       leaseState
-	mirror   mirror
-	active   []string          // active codes of the group, sorted
-	owned    map[string]bool   // owned codes in the published view
-	release  map[string]uint64 // code removed from the view → generation to be applied before the key goes
-	applied  uint64            // highest generation the consumer applied
-	changes  uint64
-	view     *View
-	subs     map[*Subscription]struct{}
-	ownHeads map[int64]bool // revisions of heads this node published
+	mu      sync.Mutex
+	ls      leaseState
+	mirror  mirror
+	active  []string          // active codes of the group, sorted
+	owned   map[string]bool   // owned codes in the published view
+	release map[string]uint64 // code removed from the view → generation to be applied before the key goes
+	applied uint64            // highest generation the consumer applied
+	changes uint64
+	view    *View
+	subs    map[*Subscription]struct{}
+	left    chan struct{} // made by Leave, closed when the node holds nothing
 }
 
 // Open checks cfg and creates the etcd client; it does not wait for etcd
@@ -97,7 +97,7 @@ func Open(cfg Config, o Options) (*Cluster, error) {
 		reg: o.Registerer, keys: keys{prefix: cfg.Prefix, group: cfg.Group},
 		kick: make(chan struct{}, 1), heads: make(chan Head, 1), lockSem: make(chan struct{}, 1),
 		mirror: newMirror(), owned: map[string]bool{}, release: map[string]uint64{},
-		subs: map[*Subscription]struct{}{}, ownHeads: map[int64]bool{}}
+		subs: map[*Subscription]struct{}{}}
 	c.ls.fenced = true
 	c.view = c.buildView(0)
 	c.m = newMetrics(c)

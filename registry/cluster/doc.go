@@ -14,6 +14,7 @@
 //	unlock, err := c.Lock(ctx)                // ErrFenced while fenced
 //	... commit, push; c.PublishHead(ctx, commit); unlock()
 //	for h := range c.Heads() { fast-forward to h.Commit }
+//	c.Leave(ctx) before a planned stop, then cancel Run; c.Close()
 //
 // # Keys (below Config.Prefix, default /trunkd)
 //
@@ -52,6 +53,47 @@
 // View applied (Applied): the old owner has stopped before the key is
 // free for the new one.
 //
+// # Watching
+//
+// One watch follows every key below the prefix into a mirror (a listing,
+// then events from its revision; the node's own transactions feed it too,
+// ordered by revision). It is opened WithRequireLeader, so a member that
+// lost its leader ends it instead of serving stale keys, and any error
+// lists again. A member cut off by a hung connection (no reset) would
+// deliver nothing for 10 s or more, until gRPC's keep-alive gives up: after
+// two keep-alive intervals without a response the node requests a progress
+// notification and lists again through another member when that goes
+// unanswered as long (TestOneMemberCutOff: the change seen after about 3 s
+// instead of 11 s). Keep-alives go round-robin over the members, so one
+// hung member does not fence the node.
+//
+// # Figures (3-member etcd 3.4.23 on loopback, 2 shared cores, loaded machine)
+//
+// TestClusterFigures (TRUNKD_CLUSTER_FIGURES=1): 1,000 owner keys claimed
+// in 10 transactions of 100 in 78-114 ms (p50 87 ms; each transaction
+// waits for etcd's fsync); the owner keys of a node killed with SIGKILL
+// freed 3.0-3.5 s after the kill (p50 3.3 s, TTL 3 s: the last keep-alive
+// left at most 0.5 s before the kill, etcd checks expiry every 0.5 s); a
+// put through one member seen by a watcher on another in 1.9 ms p50, 4 ms
+// p90. TestFenceBeforeReleaseAndRejoin: a node cut off from etcd fenced
+// 1.8 s after the cut and 1.45 s before the first of its keys was seen
+// deleted; it rejoined 0.2 s after the heal. TestLeaveHandsOver: Leave
+// handed 38 trunks over in 18 ms.
+//
+// # Weight of the etcd client
+//
+// go.etcd.io/etcd/client/v3 v3.7.3 (works against Debian's etcd 3.4.23
+// server: leases, nested transactions, LeaseValue compares and progress
+// requests are all 3.4 features) brings gRPC, protobuf's gRPC gateway
+// types and zap: bin/trunkd grows from 21.8 MB to 26.8 MB (+5.0 MB, +23 %),
+// the modules linked into it from 22 to 36 (+14: etcd api, client/pkg,
+// client/v3, grpc, genproto api and rpc, grpc-gateway, golang/protobuf,
+// zap, multierr, go-semver, go-systemd, x/net, x/text), its packages from
+// 311 to 436. It is the one maintained client of etcd's v3 API; talking to
+// etcd's JSON gateway by hand would drop gRPC but reimplement watches,
+// retries and the members' balancing. The daemon pays it only in binary
+// size: without `cluster:` none of it runs.
+//
 // # Decisions where the contract is silent
 //
 //   - The consumer's confirmation has no timeout: a renderer that never
@@ -67,7 +109,9 @@
 //   - Run does not revoke the lease when it returns: the keys expire after
 //     LeaseTTL, by when the systemd ExecStopPost fence action has stopped
 //     the engine. Revoking at once could hand trunks over while the engine
-//     still registers.
+//     still registers. A planned stop calls Leave first: the trunks move
+//     with the same handover order (the consumer confirms), then the lease
+//     is revoked.
 //   - FenceMargin defaults to LeaseTTL/3 (1 s at 3 s): it covers the fence
 //     action and scheduling delays on a loaded machine. The node rides out
 //     an etcd outage of TTL - margin - TTL/6 to TTL - margin (1.5-2 s at

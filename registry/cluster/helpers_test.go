@@ -109,12 +109,13 @@ func (n *node) consume(ctx context.Context, sub *Subscription) {
 	}
 }
 
-// last returns the newest View the consumer received.
+// last returns the newest View the consumer received (the current one
+// before it received any).
 func (n *node) last() *View {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if len(n.views) == 0 {
-		return nil
+		return n.c.View()
 	}
 	return n.views[len(n.views)-1].v
 }
@@ -150,7 +151,7 @@ func settled(nodes []*node, codes []string) bool {
 	var first map[string]string
 	for _, n := range nodes {
 		v := n.last()
-		if v == nil || v.Fenced() || !slices.Equal(v.Nodes(), names) {
+		if v.Fenced() || !slices.Equal(v.Nodes(), names) {
 			return false
 		}
 		owners := v.Owners()

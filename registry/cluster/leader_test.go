@@ -64,3 +64,39 @@ func TestLeaderKillKeepsOwners(t *testing.T) {
 		t.Errorf("owners changed after the leader's kill")
 	}
 }
+
+// TestQuorumLossFencesEveryNode: with two of three etcd members killed
+// every node fences (no registrant rather than two); when the members
+// return, the nodes resume with their leases and no trunk changes owner.
+func TestQuorumLossFencesEveryNode(t *testing.T) {
+	etcd := startEtcd(t)
+	reg := providers(t, 60)
+	codes := codesOf(reg)
+	var nodes []*node
+	for i := 0; i < 3; i++ {
+		nodes = append(nodes, startNode(t, fmt.Sprintf("n%d", i), etcd.Endpoints(), reg, oneGroup()))
+	}
+	waitFor(t, 30*time.Second, "three nodes settled", func() bool { return settled(nodes, codes) })
+	owners := nodes[0].last().Owners()
+	killed := time.Now()
+	etcd.Members[1].Kill()
+	etcd.Members[2].Kill()
+	waitFor(t, 20*time.Second, "every node fenced", func() bool {
+		for _, n := range nodes {
+			if v := n.last(); !v.Fenced() || v.Owns(codes[0]) || len(v.Owned()) > 0 {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("every node fenced %v after quorum loss", time.Since(killed).Round(time.Millisecond))
+	for _, m := range etcd.Members[1:] {
+		if err := m.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 30*time.Second, "settled after quorum returned", func() bool { return settled(nodes, codes) })
+	if !mapsEqual(owners, nodes[0].last().Owners()) {
+		t.Errorf("owners changed across the quorum loss")
+	}
+}

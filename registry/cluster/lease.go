@@ -17,9 +17,11 @@ type leaseState struct {
 	lastAck    time.Time        // send time of the last acknowledged keep-alive or grant
 	deadline   time.Time        // lastAck + ttl - margin
 	fenced     bool
-	registered bool        // the membership key is put under id
-	timer      *time.Timer // fires at deadline
-	failing    bool        // keep-alives fail since the last success (logged once)
+	registered bool // the membership key is put under id
+	// deregistered: Leave deleted the membership key
+	deregistered bool
+	timer        *time.Timer // fires at deadline
+	failing      bool        // keep-alives fail since the last success (logged once)
 }
 
 // keepAliveInterval is the pause between two keep-alives: LeaseTTL/6
@@ -43,8 +45,8 @@ func (c *Cluster) keepLease(ctx context.Context) {
 		}
 		start := time.Now()
 		var ok bool
-		if id := c.leaseID(); id == 0 {
-			ok = c.grant(ctx, interval)
+		if id, leaving := c.leaseAndLeaving(); id == 0 {
+			ok = !leaving && c.grant(ctx, interval)
 		} else {
 			ok = c.keepAliveOnce(ctx, id, interval)
 		}
@@ -54,6 +56,12 @@ func (c *Cluster) keepLease(ctx context.Context) {
 		}
 		t.Reset(next)
 	}
+}
+
+func (c *Cluster) leaseAndLeaving() (clientv3.LeaseID, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ls.id, c.leavingLocked()
 }
 
 func (c *Cluster) leaseID() clientv3.LeaseID {
@@ -183,6 +191,7 @@ func (c *Cluster) lost(id clientv3.LeaseID) {
 		return
 	}
 	c.ls.id, c.ls.registered = 0, false
+	c.lostWhileLeavingLocked()
 	c.changes += uint64(len(c.owned))
 	clear(c.owned)
 	clear(c.release)
@@ -207,7 +216,7 @@ func (c *Cluster) stopFenceTimer() {
 // it unfences the node when the deadline has not passed.
 func (c *Cluster) register(ctx context.Context) error {
 	c.mu.Lock()
-	id, done := c.ls.id, c.ls.registered
+	id, done := c.ls.id, c.ls.registered || c.leavingLocked()
 	c.mu.Unlock()
 	if id == 0 || done {
 		return nil

@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -101,9 +100,11 @@ func (c *Cluster) waitOlder(ctx context.Context, myRev int64) error {
 	}
 }
 
-// waitDelete returns once key is deleted after revision rev.
+// waitDelete returns once key is deleted after revision rev, or after a
+// few keep-alive intervals (the caller looks again: a watch on a member cut
+// off by a hung connection would wait for gRPC's keep-alive otherwise).
 func (c *Cluster) waitDelete(ctx context.Context, key string, rev int64) error {
-	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	wctx, cancel := context.WithTimeout(clientv3.WithRequireLeader(ctx), 4*c.keepAliveInterval())
 	defer cancel()
 	for wr := range c.cl.Watch(wctx, key, clientv3.WithRev(rev+1)) {
 		if err := wr.Err(); err != nil {
@@ -118,7 +119,7 @@ func (c *Cluster) waitDelete(ctx context.Context, key string, rev int64) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("cluster: lock: %w", err)
 	}
-	return errors.New("cluster: lock: watch closed")
+	return nil
 }
 
 // deleteKey removes a lock key, best effort (it goes with the lease anyway).

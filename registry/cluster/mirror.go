@@ -93,8 +93,8 @@ func event(ev *mvccpb.Event) entry {
 
 // replace installs a full listing taken at revision rev: entries of this
 // node's own transactions newer than rev stay, everything else not listed
-// is gone.
-func (m *mirror) replace(k keys, kvs []*mvccpb.KeyValue, rev int64) {
+// is gone. It reports whether the head changed.
+func (m *mirror) replace(k keys, kvs []*mvccpb.KeyValue, rev int64) (headChanged bool) {
 	fresh := newMirror()
 	fresh.head = entry{rev: rev, gone: true}
 	for _, kv := range kvs {
@@ -106,7 +106,9 @@ func (m *mirror) replace(k keys, kvs []*mvccpb.KeyValue, rev int64) {
 		fresh.head = m.head
 	}
 	fresh.dirty = true
+	headChanged = fresh.head.value != m.head.value || fresh.head.gone != m.head.gone
 	*m = fresh
+	return headChanged
 }
 
 func keepNewer(to, from map[string]entry, rev int64) {

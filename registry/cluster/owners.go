@@ -110,6 +110,9 @@ func (c *Cluster) reconcile(ctx context.Context) error {
 	if err := c.register(ctx); err != nil {
 		return err
 	}
+	if err := c.deregister(ctx); err != nil {
+		return err
+	}
 	p := c.plan()
 	if p.lease == 0 {
 		return nil
@@ -148,7 +151,7 @@ func (c *Cluster) plan() plan {
 	live := c.mirror.liveNodes()
 	want := map[string]bool{}
 	for _, code := range c.active {
-		if owner(code, live) == c.cfg.Node {
+		if !c.leavingLocked() && owner(code, live) == c.cfg.Node {
 			want[code] = true
 		}
 	}
@@ -177,6 +180,7 @@ func (c *Cluster) plan() plan {
 		c.publish()
 	}
 	p.deletes = c.releasesLocked(held, want)
+	c.checkLeftLocked(held)
 	slices.Sort(p.claims)
 	return p
 }

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -41,25 +42,68 @@ func (c *Cluster) watchOnce(ctx context.Context) error {
 	}
 	rev := resp.Header.Revision
 	c.mu.Lock()
-	c.mirror.replace(c.keys, resp.Kvs, rev)
-	c.offerHeadLocked()
+	if c.mirror.replace(c.keys, resp.Kvs, rev) {
+		c.offerHeadLocked()
+	}
 	c.mu.Unlock()
 	c.poke()
-	for wr := range c.cl.Watch(ctx, c.keys.all(), clientv3.WithPrefix(), clientv3.WithRev(rev+1)) {
-		if err := wr.Err(); err != nil {
-			return fmt.Errorf("%w: watch %s: %w", ErrEtcd, c.keys.all(), err)
+	return c.follow(ctx, c.cl.Watch(ctx, c.keys.all(), clientv3.WithPrefix(), clientv3.WithRev(rev+1)))
+}
+
+// errStalled ends a watch whose stream stopped answering.
+var errStalled = errors.New("watch stalled: no answer to a progress request")
+
+// follow applies the watch's events to the mirror. A member cut off by a
+// hung connection (no reset) delivers nothing and no error until gRPC's
+// keep-alive gives up, after 10 s or more, while the other members serve:
+// after stallAfter without any response it requests a progress
+// notification, and when that goes unanswered for stallAfter it gives up
+// so the caller lists again through another member.
+func (c *Cluster) follow(ctx context.Context, wch clientv3.WatchChan) error {
+	stallAfter := 2 * c.keepAliveInterval()
+	tick := time.NewTicker(stallAfter / 2)
+	defer tick.Stop()
+	last, asked := time.Now(), time.Time{}
+	for {
+		select {
+		case wr, ok := <-wch:
+			if !ok {
+				return ctx.Err()
+			}
+			if err := wr.Err(); err != nil {
+				return fmt.Errorf("%w: watch %s: %w", ErrEtcd, c.keys.all(), err)
+			}
+			last, asked = time.Now(), time.Time{}
+			c.apply(wr.Events)
+		case <-tick.C:
+			switch {
+			case time.Since(last) < stallAfter:
+			case asked.IsZero():
+				asked = time.Now()
+				rctx, cancel := context.WithTimeout(ctx, stallAfter)
+				_ = c.cl.RequestProgress(rctx)
+				cancel()
+			case time.Since(asked) >= stallAfter:
+				return errStalled
+			}
 		}
-		c.mu.Lock()
-		headChanged := false
-		for _, ev := range wr.Events {
-			headChanged = c.mirror.set(c.keys, string(ev.Kv.Key), event(ev)) || headChanged
-		}
-		c.mirror.dirty = true
-		if headChanged {
-			c.offerHeadLocked()
-		}
-		c.mu.Unlock()
-		c.poke()
 	}
-	return ctx.Err()
+}
+
+// apply records watch events in the mirror and asks for a reconcile pass.
+func (c *Cluster) apply(events []*clientv3.Event) {
+	if len(events) == 0 {
+		return
+	}
+	c.mu.Lock()
+	headChanged := false
+	for _, ev := range events {
+		headChanged = c.mirror.set(c.keys, string(ev.Kv.Key), event(ev)) || headChanged
+	}
+	c.mirror.dirty = true
+	if headChanged {
+		c.offerHeadLocked()
+	}
+	c.mu.Unlock()
+	c.poke()
 }
