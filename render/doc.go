@@ -223,7 +223,8 @@
 // renamed into place; then each added and changed trunk's action runs.
 // Actions run up to 4 at once, each with the target's timeout, with
 // TRUNKD_TRUNK, TRUNKD_ACTION, TRUNKD_OUTPUT, TRUNKD_TARGET and
-// TRUNKD_VAR_<NAME> for each var whose name is a valid environment name.
+// TRUNKD_VAR_<NAME> for each var whose name is a valid environment name,
+// and TRUNKD_FENCED=1 while the target may be fenced (see "Cluster").
 // A non-zero exit, a timeout or output matching reload_fail_regex is a
 // failure of that trunk's action only: the file stays (the other trunks'
 // actions ran on it, and rolling it back would undo their changes), the
@@ -268,6 +269,8 @@
 // 1,000 trunks: save → REGISTER p50 0.66 s, p90 1.03 s, max 1.13 s, of
 // which the tick 0.57 / 0.94 / 1.0 s and the refresh 76–194 ms, db_text
 // re-reading the whole table; a removal's un-REGISTER is sent at once).
+// While the target may be fenced, reg_register is not called: it does not
+// heed the fence's uac.reg_active 0, the timer does.
 // Before, edits saved right after the previous REGISTER all waited a full
 // tick (p50 0.99 s): the old figures test was locked to the timer's phase;
 // saves now come 950 ms apart, at any phase. remove runs

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/trunkd/trunkd/registry"
 )
@@ -115,6 +116,9 @@ func TestKamailioFenceFailure(t *testing.T) {
 	}
 	if st := targetStatus(t, r, "uacreg"); !st.Fence.Fenced || st.Fence.Error == "" {
 		t.Fatalf("fence status %+v", st.Fence)
+	}
+	if n := testutil.ToFloat64(r.m.fenceFailures.WithLabelValues("uacreg", ActionFence)); n != 1 {
+		t.Fatalf("trunkd_render_fence_failures_total{action=fence} = %v", n)
 	}
 }
 
