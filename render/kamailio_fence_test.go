@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -70,6 +72,14 @@ func TestKamailioFence(t *testing.T) {
 	})
 	t.Logf("unfence answer of Kamailio 5.6 (uac.reg_active 1): %q", targetStatus(t, r, "uacreg").Fence.Output)
 	interval := refreshInterval(t, l)
+
+	// An RPC error: kamcmd exits 0 and prints "error: ..."; the preset's
+	// failure pattern catches it.
+	out, err := exec.Command(l.kamcmd, "-s", "unix:"+l.sock, "uac.reg_active").CombinedOutput()
+	t.Logf("uac.reg_active without its argument: exit %v, %q", err, out)
+	if re := regexp.MustCompile(presets["kamailio"].failRegex); err != nil || !re.Match(out) {
+		t.Errorf("want exit 0 and output matching %s", re)
+	}
 
 	before := l.sippCount("user=alice ")
 	if err := r.Fence(t.Context()); err != nil {
