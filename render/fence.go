@@ -108,7 +108,15 @@ func (r *Renderer) unfence(ctx context.Context, t *target, seq uint64) {
 	if r.fenceSeq == seq { // else a Fence came meanwhile: it stands
 		t.fenced = false
 		t.st.Fence.Fenced = false
+		r.m.fenced.WithLabelValues(t.cfg.Name).Set(0)
 	}
+}
+
+func boolGauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // runFence runs t's fence or unfence command with the fence timeout and
@@ -132,8 +140,10 @@ func (r *Renderer) runFence(ctx context.Context, t *target, action string) error
 	st := &FenceStatus{Fenced: t.fenced, Action: action, Time: start, Output: output}
 	if err != nil {
 		st.Error = err.Error()
+		r.m.fenceFailures.WithLabelValues(t.cfg.Name, action).Inc()
 	}
 	t.st.Fence = st
+	r.m.fenced.WithLabelValues(t.cfg.Name).Set(boolGauge(t.fenced))
 	r.mu.Unlock()
 	if err != nil {
 		r.log.Error("render "+action+" action failed", "target", t.cfg.Name, "error", err, "output", output)

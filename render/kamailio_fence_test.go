@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/trunkd/trunkd/registry"
 )
@@ -70,6 +73,14 @@ func TestKamailioFence(t *testing.T) {
 	t.Logf("unfence answer of Kamailio 5.6 (uac.reg_active 1): %q", targetStatus(t, r, "uacreg").Fence.Output)
 	interval := refreshInterval(t, l)
 
+	// An RPC error: kamcmd exits 0 and prints "error: ..."; the preset's
+	// failure pattern catches it.
+	out, err := exec.Command(l.kamcmd, "-s", "unix:"+l.sock, "uac.reg_active").CombinedOutput()
+	t.Logf("uac.reg_active without its argument: exit %v, %q", err, out)
+	if re := regexp.MustCompile(presets["kamailio"].failRegex); err != nil || !re.Match(out) {
+		t.Errorf("want exit 0 and output matching %s", re)
+	}
+
 	before := l.sippCount("user=alice ")
 	if err := r.Fence(t.Context()); err != nil {
 		t.Fatal(err)
@@ -115,6 +126,9 @@ func TestKamailioFenceFailure(t *testing.T) {
 	}
 	if st := targetStatus(t, r, "uacreg"); !st.Fence.Fenced || st.Fence.Error == "" {
 		t.Fatalf("fence status %+v", st.Fence)
+	}
+	if n := testutil.ToFloat64(r.m.fenceFailures.WithLabelValues("uacreg", ActionFence)); n != 1 {
+		t.Fatalf("trunkd_render_fence_failures_total{action=fence} = %v", n)
 	}
 }
 

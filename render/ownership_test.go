@@ -144,6 +144,9 @@ func TestOwnershipThroughRun(t *testing.T) {
 	if st := targetStatus(t, l.r, "uacreg"); st.State != StateOK || st.Fence == nil || !st.Fence.Fenced {
 		t.Fatalf("uacreg after the fence: state %s, fence %+v", st.State, st.Fence)
 	}
+	if g := testutil.ToFloat64(l.r.m.fenced.WithLabelValues("uacreg")); g != 1 {
+		t.Fatalf("trunkd_render_fenced %v while fenced", g)
+	}
 
 	l.give(t, owning(5, "alpha", "charlie"))
 	got := l.actions(&seen)
@@ -154,6 +157,9 @@ func TestOwnershipThroughRun(t *testing.T) {
 	l.assertRegistering(t, "alpha", "charlie")
 	if st := targetStatus(t, l.r, "uacreg"); st.Fence.Fenced || st.Fence.Action != ActionUnfence || st.OwnershipGeneration != 5 {
 		t.Fatalf("uacreg status after the unfence: %+v, ownership %d", st.Fence, st.OwnershipGeneration)
+	}
+	if g := testutil.ToFloat64(l.r.m.fenced.WithLabelValues("uacreg")); g != 0 {
+		t.Fatalf("trunkd_render_fenced %v after the unfence", g)
 	}
 	if held := testutil.ToFloat64(l.r.m.held.WithLabelValues("uacreg")); held != 0 {
 		t.Fatal("the drop guard held an ownership change back")
@@ -230,8 +236,16 @@ func TestFenceDuringRender(t *testing.T) {
 	l.owns <- owning(2, "alpha", "bravo")
 	waitFor(t, 10*time.Second, "bravo's add action to start", func() bool { return fileExists(filepath.Join(l.dir, "add-started")) })
 	start := time.Now()
-	if err := l.r.Fence(t.Context()); err != nil {
-		t.Fatal(err)
+	fenced := make(chan error, 1)
+	go func() { fenced <- l.r.Fence(t.Context()) }()
+	select {
+	case err := <-fenced:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		writeFile(t, filepath.Join(l.dir, "go"), "") // unblock the render, then fail
+		t.Fatal("Fence waited for the render in progress")
 	}
 	took := time.Since(start)
 	if got := l.actions(&seen); strings.Join(got, "|") != "fence  -" {

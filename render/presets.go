@@ -27,9 +27,12 @@ if [ -n "$TRUNKD_VAR_KAMCMD_SOCKET" ]; then set -- -s "$TRUNKD_VAR_KAMCMD_SOCKET
 // asks Kamailio to REGISTER it at once: uac.reg_register (Kamailio 6.0
 // on) sends at once; without it (5.x answers "command ... not found")
 // the refreshed record REGISTERs on the next reg_timer_interval tick.
+// While the target may be fenced (TRUNKD_FENCED) it is not asked:
+// reg_register does not heed uac.reg_active 0, the timer does.
 const kamcmdRefresh = kamcmdPrelude + `out=$("$k" "$@" uac.reg_refresh "$TRUNKD_TRUNK" 2>&1); rc=$?
 printf '%s\n' "$out"
 case "$rc:$out" in 0:error*) exit 0;; 0:*) ;; *) exit $rc;; esac
+if [ -n "$TRUNKD_FENCED" ]; then exit 0; fi
 out=$("$k" "$@" uac.reg_register l_uuid "$TRUNKD_TRUNK" 2>&1); rc=$?
 case "$out" in *"command uac.reg_register not found"*) exit 0;; esac
 printf '%s\n' "$out"

@@ -272,7 +272,8 @@ if [ -f "$dir/missing" ] && grep -qx "$code" "$dir/missing"; then echo "error: 4
 // then ask for its REGISTER at once (uac.reg_register, Kamailio 6.0);
 // Kamailio 5.x, which lacks that command, is no failure (the record
 // REGISTERs on its next timer tick, as TestKamailioPresetRunLoop shows
-// with the real 5.x); a record Kamailio does not know is.
+// with the real 5.x); a record Kamailio does not know is. A fenced
+// target does not ask (reg_register ignores uac.reg_active 0).
 func TestKamailioPresetRegisterAtOnce(t *testing.T) {
 	f := newFixture(t, "a1", "a2", "a3", "a4")
 	cli := standIn(t, "kamcmd", kamcmdStandIn)
@@ -297,4 +298,12 @@ func TestKamailioPresetRegisterAtOnce(t *testing.T) {
 	if len(st.TrunkActionErrors) != 1 || st.TrunkActionErrors[0].Code != "a3" || !strings.Contains(st.TrunkActionErrors[0].Output, "404") {
 		t.Errorf("unknown record: trunk action errors %+v", st.TrunkActionErrors)
 	}
+	// Fenced (uac.reg_active 0): the refresh only; the timer, stopped by
+	// the fence, sends the REGISTER once unfenced.
+	os.Remove(filepath.Join(filepath.Dir(cli), "missing"))
+	if err := r.Fence(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	f.set(t, "a4", trunkYAML("a4", "new-pw", 300))
+	step("change while fenced", "uac.reg_active 0", "uac.reg_refresh a4", "uac.reg_refresh a3")
 }
