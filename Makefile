@@ -33,11 +33,13 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
 
 # Edit → reload command started against the real daemon at 100, 1,000 and
-# 10,000 providers (issue 16's table), and the reloads per target of a
+# 10,000 providers (issue 16's table), POST+DELETE pairs/s with 1, 4 and 16
+# clients against the disk's fsync bound, and the reloads per target of a
 # 300-file git checkout; takes several minutes.
-# TRUNKD_BENCH_EDITS=N and TRUNKD_BENCH_SIZES=100,1000 shorten it.
+# TRUNKD_BENCH_EDITS=N and TRUNKD_BENCH_SIZES=100,1000 shorten it;
+# TRUNKD_BENCH_BASELINE=path/to/older/trunkd adds that build's pairs/s.
 bench-latency:
-	TRUNKD_BENCH_LATENCY=1 $(GO) test -count=1 -timeout 60m -run '^Test(LatencyTable|GitCheckoutReloads)$$' -v ./cmd/trunkd/
+	TRUNKD_BENCH_LATENCY=1 $(GO) test -count=1 -timeout 60m -run '^Test(LatencyTable|WriteThroughput|GitCheckoutReloads)$$' -v ./cmd/trunkd/
 
 # Issue 14's figures: API writes as commits, human push vs API, kill -9,
 # a second follower's latency (trigger and poll), the remote down and back.

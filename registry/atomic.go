@@ -32,15 +32,29 @@ func ReplaceFile(dir, name string, data []byte) error { return writeAtomic(dir, 
 // never a torn one. With replace false an existing dir/name is never
 // touched and the error wraps os.ErrExist.
 func writeAtomic(dir, name string, data []byte, replace bool) error {
+	tmpName, err := stageTemp(dir, name, data)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmpName) // a no-op once renamed
+	if err := place(tmpName, filepath.Join(dir, name), replace); err != nil {
+		return fmt.Errorf("put %s in place: %w", name, err)
+	}
+	return syncDir(dir)
+}
+
+// stageTemp writes data to a new hidden temporary file next to dir/name,
+// mode 0600, and makes it durable (fsync); it returns the file's path. On
+// an error nothing is left behind.
+func stageTemp(dir, name string, data []byte) (string, error) {
 	tmp, err := os.CreateTemp(dir, "."+name+tempMarker+"*")
 	if err != nil {
-		return fmt.Errorf("create temporary file for %s: %w", name, err)
+		return "", fmt.Errorf("create temporary file for %s: %w", name, err)
 	}
-	tmpName := tmp.Name()
-	defer os.Remove(tmpName) // a no-op once renamed
-	fail := func(step string, err error) error {
+	fail := func(step string, err error) (string, error) {
 		tmp.Close()
-		return fmt.Errorf("%s %s: %w", step, name, err)
+		os.Remove(tmp.Name())
+		return "", fmt.Errorf("%s %s: %w", step, name, err)
 	}
 	if _, err := tmp.Write(data); err != nil {
 		return fail("write", err)
@@ -52,15 +66,13 @@ func writeAtomic(dir, name string, data []byte, replace bool) error {
 		return fail("fsync", err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", name, err)
+		os.Remove(tmp.Name())
+		return "", fmt.Errorf("close %s: %w", name, err)
 	}
 	if testHookBeforeRename != nil {
-		testHookBeforeRename(tmpName)
+		testHookBeforeRename(tmp.Name())
 	}
-	if err := place(tmpName, filepath.Join(dir, name), replace); err != nil {
-		return fmt.Errorf("put %s in place: %w", name, err)
-	}
-	return syncDir(dir)
+	return tmp.Name(), nil
 }
 
 // place moves tmp to final: a rename, or without replace a hard link that
@@ -76,14 +88,6 @@ func place(tmp, final string, replace bool) error {
 		}
 	}
 	return os.Rename(tmp, final)
-}
-
-// removeFileDurable deletes dir/name and makes the removal durable.
-func removeFileDurable(dir, name string) error {
-	if err := os.Remove(filepath.Join(dir, name)); err != nil {
-		return fmt.Errorf("remove %s: %w", name, err)
-	}
-	return syncDir(dir)
 }
 
 func syncDir(dir string) error {

@@ -24,7 +24,9 @@ type Options struct {
 // Secrets turns a stored provider file into the plaintext the registry
 // parses (Decode), and a written plaintext into what is stored (Encode;
 // stored is the file as it is now, nil for a new one): SOPS-encrypted
-// passwords, registry/sops's Codec. Errors name the file, never a value.
+// passwords, registry/sops's Codec. Errors name the file, never a value;
+// a *sops.Error about a file's content carries its line and kind (see
+// secrets.go for what each kind becomes).
 type Secrets interface {
 	Decode(name string, data []byte) ([]byte, error)
 	Encode(name string, plain, stored []byte) ([]byte, error)

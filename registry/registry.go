@@ -22,9 +22,11 @@ type Registry struct {
 	now  func() time.Time
 	m    *metrics
 
-	mu     busyMutex // serialises rescans and writes
-	states map[string]*fileState
-	gen    uint64
+	mu      busyMutex // serialises rescans and the preparing and committing of writes
+	states  map[string]*fileState
+	gen     uint64
+	pending map[string]*pendingWrite // reservations of writes not yet committed (groupcommit.go)
+	group   commitGroup
 
 	snap       atomic.Pointer[Snapshot]
 	lastReload atomic.Int64 // unix nanoseconds of the last successful rescan
@@ -40,13 +42,14 @@ type Registry struct {
 func Open(opts Options) (*Registry, error) {
 	opts = opts.withDefaults()
 	r := &Registry{
-		dir:    opts.Dir,
-		log:    opts.Logger,
-		opts:   opts,
-		now:    opts.Clock.Now,
-		m:      newMetrics(),
-		states: map[string]*fileState{},
-		subs:   map[*Subscription]struct{}{},
+		dir:     opts.Dir,
+		log:     opts.Logger,
+		opts:    opts,
+		now:     opts.Clock.Now,
+		m:       newMetrics(),
+		states:  map[string]*fileState{},
+		pending: map[string]*pendingWrite{},
+		subs:    map[*Subscription]struct{}{},
 	}
 	r.mu.now = r.now
 	removeStaleTemps(opts.Dir, r.now(), r.log)

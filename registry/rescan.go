@@ -132,12 +132,3 @@ func (r *Registry) logProblems(st *fileState) {
 		r.log.Warn("invalid provider file", "error", p.Error())
 	}
 }
-
-// commit records a file the store just wrote (st) or removed (nil) and
-// publishes the snapshot that holds the change, so the watcher's later
-// rescan finds nothing new. Called with r.mu held.
-func (r *Registry) commit(name string, st *fileState) {
-	if changes := r.apply([]scanResult{{name: name, state: st, changed: true}}, false); len(changes) > 0 {
-		r.publish(changes)
-	}
-}

@@ -1,9 +1,10 @@
 package registry
 
 import (
+	"errors"
 	"fmt"
-	"strconv"
-	"strings"
+
+	"github.com/trunkd/trunkd/registry/sops"
 )
 
 // decode is the plaintext of a stored file (the file itself without
@@ -20,26 +21,35 @@ func (r *Registry) decode(name string, data []byte) ([]byte, Problems) {
 	return plain, nil
 }
 
-// encode is what to store for a plaintext the store wrote.
+// encode is what to store for a plaintext the store wrote. A password the
+// codec refuses to store in clear is an invalid value (Problems: a 400 for
+// API clients); a file whose layout cannot take the encrypted value is a
+// conflict (edit it by hand: a 409); anything else is the daemon's own
+// failure.
 func (r *Registry) encode(name string, plain, stored []byte) ([]byte, error) {
 	if r.opts.Secrets == nil {
 		return plain, nil
 	}
 	out, err := r.opts.Secrets.Encode(name, plain, stored)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrConflict, err)
+	var se *sops.Error
+	switch {
+	case err == nil:
+		return out, nil
+	case !errors.As(err, &se):
+		return nil, fmt.Errorf("encrypt %s: %w", name, err)
+	case se.Kind == sops.Plaintext:
+		return nil, Problems{{File: name, Field: "pwd",
+			Msg: "would be stored in clear: set secrets.age_recipients (or secrets.allow_plaintext: true)"}}
 	}
-	return out, nil
+	return nil, fmt.Errorf("%w: %w", ErrConflict, err)
 }
 
-// secretsProblem turns "name:line: rest" into a Problem with file and line.
+// secretsProblem is the codec's error about a stored file as a Problem
+// with file and line.
 func secretsProblem(name string, err error) Problem {
-	msg, _ := strings.CutPrefix(err.Error(), name+":")
-	p := Problem{File: name, Msg: strings.TrimSpace(msg)}
-	if num, rest, ok := strings.Cut(msg, ": "); ok {
-		if line, err := strconv.Atoi(num); err == nil {
-			p.Line, p.Msg = line, rest
-		}
+	var se *sops.Error
+	if errors.As(err, &se) {
+		return Problem{File: name, Line: se.Line, Msg: se.Msg}
 	}
-	return p
+	return Problem{File: name, Msg: err.Error()}
 }

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,5 +105,53 @@ func TestRegistrySecrets(t *testing.T) {
 	inv := r.Snapshot().Invalid()
 	if len(inv) != 1 || !strings.Contains(inv[0].Problems[0].Error(), "acme.yaml:3: pwd: does not decrypt") {
 		t.Errorf("invalid files: %+v", inv)
+	}
+}
+
+// A codec's refusal is mapped by kind: a password it will not store in
+// clear is an invalid value (Problems naming pwd), a layout it cannot
+// encrypt in place a conflict; neither write touches the file.
+func TestRegistrySecretsRefusals(t *testing.T) {
+	noRecipients, err := sops.New(sops.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(Options{Dir: t.TempDir(), Secrets: noRecipients})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := Default()
+	n.Code, n.Domain, n.Pwd = "clear", "c.example.org", "cl3ar-pass"
+	_, err = r.Create(n)
+	var probs Problems
+	if !errors.As(err, &probs) || len(probs) != 1 || probs[0].Field != "pwd" || errors.Is(err, ErrConflict) ||
+		!strings.Contains(probs[0].Msg, "would be stored in clear") {
+		t.Errorf("plaintext password: %v, want Problems naming pwd (not a conflict)", err)
+	}
+	if r.Snapshot().Len() != 0 {
+		t.Errorf("a refused create left %d providers", r.Snapshot().Len())
+	}
+
+	codec, _ := secretsCodec(t)
+	dir := t.TempDir()
+	src := "code: blk\ndomain: b.example.org\npwd: |-\n  bl0ck-pass\n"
+	path := filepath.Join(dir, "blk.yaml")
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err = Open(Options{Dir: dir, Secrets: codec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok := r.Snapshot().ByCode("blk")
+	if !ok {
+		t.Fatalf("blk.yaml not read: %+v", r.Snapshot().Invalid())
+	}
+	_, err = r.Update(p.ID, func(p *Provider) error { p.Expires = 300; return nil })
+	if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "blk.yaml:3: a block scalar") || strings.Contains(err.Error(), "bl0ck-pass") {
+		t.Errorf("block scalar password: %v, want a conflict naming blk.yaml:3", err)
+	}
+	if data, _ := os.ReadFile(path); string(data) != src {
+		t.Errorf("a refused update changed the file:\n%s", data)
 	}
 }

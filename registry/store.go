@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -18,68 +17,102 @@ var (
 
 // Create writes a new provider file. p must have its defaults applied (start
 // from Default()); an empty id becomes DeriveID(code) and ext is set to now.
-// The returned provider is already in the current snapshot.
+// The returned provider is already in the current snapshot. Concurrent
+// writes are committed together (groupcommit.go).
 func (r *Registry) Create(p Provider) (*Provider, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	var created *Provider
+	err := r.write(func() (*pendingWrite, error) {
+		q := p // a retry after a wait starts from the caller's provider
+		created = &q
+		return r.prepareCreate(created)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return created, nil
+}
+
+// prepareCreate validates the new provider p, chooses its file name and
+// encodes it. Called with r.mu held.
+func (r *Registry) prepareCreate(p *Provider) (*pendingWrite, error) {
 	now := NewTimestamp(r.now())
 	p.Ext = Ext{CT: now, LWT: now}
 	p.normalize()
 	if p.ID == "" && p.Code != "" {
 		p.ID = DeriveID(p.Code)
 	}
-	if probs := Validate(&p); len(probs) > 0 {
+	if probs := Validate(p); len(probs) > 0 {
 		return nil, probs
 	}
-	if err := r.checkUnique(&p, ""); err != nil {
+	if err := r.reserved("id:"+p.ID, "code:"+p.Code); err != nil {
+		return nil, err
+	}
+	if err := r.checkUnique(p, ""); err != nil {
 		return nil, err
 	}
 	name := fileNameFor(p.Code, func(n string) bool {
 		_, known := r.states[n]
+		_, pending := r.pending["file:"+n]
 		_, err := os.Lstat(filepath.Join(r.dir, n))
-		return known || err == nil
+		return known || pending || err == nil
 	})
-	data, err := encodeNew(&p)
+	data, err := encodeNew(p)
 	if err != nil {
 		return nil, err
 	}
-	written, err := verifyWrite(name, data, &p)
+	written, err := verifyWrite(name, data, p)
 	if err != nil {
 		return nil, err
 	}
 	if data, err = r.encode(name, data, nil); err != nil {
 		return nil, err
 	}
-	if err := CreateFile(r.dir, name, data); err != nil {
-		return nil, r.clientError(fmt.Errorf("create provider %q: %w", p.Code, err))
-	}
-	r.afterWrite(name, data, written, &p)
-	return &p, nil
+	w := newPendingWrite(name, fmt.Sprintf("create provider %q", p.Code), "id:"+p.ID, "code:"+p.Code)
+	return w.withContent(data, false, written, p), nil
 }
 
 // Update applies change to the current version of provider id and writes
 // the result into its file, replacing only the bytes of the changed values
 // (see splice.go); the file is parsed back before it replaces the old one
 // and must read as exactly the intended provider. change may return an
-// error (a failed precondition) to abort. ext.lwt becomes the time of the
-// write; id and ext.ct cannot change.
+// error (a failed precondition) to abort; it may be called more than once
+// (again after waiting for a concurrent write of the same provider). ext.lwt
+// becomes the time of the write; id and ext.ct cannot change.
 func (r *Registry) Update(id string, change func(p *Provider) error) (*Provider, error) {
 	id = strings.ToLower(id)
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	var next *Provider
+	err := r.write(func() (w *pendingWrite, err error) {
+		next, w, err = r.prepareUpdate(id, change)
+		return w, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return next, nil
+}
+
+// prepareUpdate reads provider id's file, applies change and splices the
+// result into the file's bytes. Called with r.mu held.
+func (r *Registry) prepareUpdate(id string, change func(p *Provider) error) (*Provider, *pendingWrite, error) {
+	if err := r.reserved("id:" + id); err != nil {
+		return nil, nil, err
+	}
 	cur, ok := r.Snapshot().ByID(id)
 	if !ok {
-		return nil, ErrNotFound
+		return nil, nil, ErrNotFound
 	}
 	name, stored, data, pr, err := r.readCurrent(id)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	old := pr.p
 	old.ID, old.Ext = id, cur.Ext
 	next, err := r.nextVersion(old, change)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if err := r.reserved("code:" + next.Code); err != nil {
+		return nil, nil, err
 	}
 	// Compare with the file as written: absent ext gets written, and a
 	// derived id stays unwritten unless the code changes (the id derived
@@ -90,16 +123,13 @@ func (r *Registry) Update(id string, change func(p *Provider) error) (*Provider,
 	}
 	out, written, err := editFile(name, data, pr.doc, &base, &next)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if out, err = r.encode(name, out, stored); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := ReplaceFile(r.dir, name, out); err != nil {
-		return nil, r.clientError(fmt.Errorf("update provider %q: %w", next.Code, err))
-	}
-	r.afterWrite(name, out, written, &next)
-	return &next, nil
+	w := newPendingWrite(name, fmt.Sprintf("update provider %q", next.Code), "id:"+id, "code:"+old.Code, "code:"+next.Code)
+	return &next, w.withContent(out, true, written, &next), nil
 }
 
 // nextVersion applies change to old and checks the result: same id,
@@ -134,25 +164,26 @@ func (r *Registry) writeTime(last Timestamp) Timestamp {
 }
 
 // Delete removes the file of provider id after check (a precondition, may
-// be nil) accepts the current version.
+// be nil, may be called again after a wait for a concurrent write of the
+// same provider) accepts the current version.
 func (r *Registry) Delete(id string, check func(p *Provider) error) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	cur, ok := r.Snapshot().ByID(id)
-	if !ok {
-		return ErrNotFound
-	}
-	if check != nil {
-		if err := check(cur); err != nil {
-			return err
+	id = strings.ToLower(id)
+	return r.write(func() (*pendingWrite, error) {
+		if err := r.reserved("id:" + id); err != nil {
+			return nil, err
 		}
-	}
-	name := r.Snapshot().FileOf(id)
-	if err := removeFileDurable(r.dir, name); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("delete provider %q: %w", cur.Code, err)
-	}
-	r.commit(name, nil)
-	return nil
+		cur, ok := r.Snapshot().ByID(id)
+		if !ok {
+			return nil, ErrNotFound
+		}
+		if check != nil {
+			if err := check(cur); err != nil {
+				return nil, err
+			}
+		}
+		name := r.Snapshot().FileOf(id)
+		return newPendingWrite(name, fmt.Sprintf("delete provider %q", cur.Code), "id:"+id, "code:"+cur.Code), nil
+	})
 }
 
 // readCurrent reads the file of provider id as it is on disk now: its
@@ -191,17 +222,6 @@ func (r *Registry) checkUnique(p *Provider, self string) error {
 		}
 	}
 	return nil
-}
-
-// afterWrite records a file the store just wrote (pr is its content parsed
-// back) and publishes the snapshot that holds p, so the watcher's later
-// rescan finds nothing new.
-func (r *Registry) afterWrite(name string, data []byte, pr *parsed, p *Provider) {
-	st := &fileState{hash: sha256.Sum256(data), good: p, codeLine: pr.lineOf("code"), idLine: pr.idLine()}
-	if fp, err := statFingerprint(filepath.Join(r.dir, name)); err == nil {
-		st.fp = fp
-	}
-	r.commit(name, st)
 }
 
 // clientError keeps the providers directory out of err's text: store

@@ -260,7 +260,10 @@
 // FreeSWITCH: add runs sofia profile <p> startgw <code>; remove killgw;
 // change killgw, waits until sofia xmlstatus gateway <code> says
 // "Invalid Gateway!" (killgw is asynchronous; the wait is bounded by the
-// timeout), then startgw (rescan ignores changed gateways). fs_cli output
+// timeout), then startgw (rescan ignores changed gateways). Change and
+// remove kill only a gateway FreeSWITCH knows (xmlstatus first): one it
+// does not know, never started or killed with every other by the fence,
+// is gone already, and killgw would answer -ERR for ever. fs_cli output
 // with -ERR or a non-zero exit fails.
 //
 // Asterisk has no per-object reload: add and change run module reload

@@ -128,3 +128,75 @@ func refreshInterval(t *testing.T, l *lab) time.Duration {
 	waitFor(t, 20*time.Second, "the next refresh REGISTER", func() bool { return l.sippCount("user=alice ") > n })
 	return time.Since(first)
 }
+
+// TestKamailioOwnershipHandover: with the kamailio preset, a trunk this
+// node loses un-REGISTERs at the registrar (Expires: 0) and leaves the
+// table; regained, it REGISTERs again; the other trunk sends nothing.
+func TestKamailioOwnershipHandover(t *testing.T) {
+	kamailio, kamcmd, sipp := need(t, "kamailio"), need(t, "kamcmd"), need(t, "sipp")
+	l := newLab(t, kamcmd)
+	writeFile(t, filepath.Join(l.dir, "registrar.xml"), readFile(t, filepath.Join("testdata", "kamailio", "registrar.xml")))
+	writeFile(t, filepath.Join(l.dir, "users.csv"), "SEQUENTIAL\nalice;pw-alice\nbob;pw-bob\n")
+	l.startSIPpWith(t, sipp)
+	for code, user := range map[string]string{"acme": "alice", "bravo": "bob"} {
+		writeFile(t, filepath.Join(l.providers, code+".yaml"), fmt.Sprintf(
+			"code: %s\nusername: %s\npwd: pw-%s\ndomain: sipp.test\nproxyaddr: 127.0.0.1\nproxyport: %d\nexpires: 600\n", code, user, user, l.sippPort))
+	}
+	reg, err := registry.Open(registry.Options{Dir: l.providers, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets := l.targets(false)
+	boot, _, _ := testRenderer(t, Config{Targets: targets}, -1)
+	if err := boot.RenderOnce(t.Context(), reg.Snapshot()); err != nil {
+		t.Fatal(err)
+	}
+	l.startKamailio(t, kamailio)
+	l.waitSIPpSaw(t, "user=alice valid=true expires=600")
+	l.waitSIPpSaw(t, "user=bob valid=true expires=600")
+
+	targets[1].Engine, targets[1].TrunkActionsMaxShare = "kamailio", 1
+	targets[1].Vars = map[string]string{"kamcmd": l.kamcmd, "kamcmd_socket": "unix:" + l.sock}
+	owns := make(chan Ownership, 1)
+	r, err := New(Config{Targets: targets}, Options{ServerIndex: -1, Ownership: owns, Registerer: prometheus.NewRegistry(),
+		Logger: discardLogger(), RetryMin: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done, snaps := make(chan error, 1), make(chan *registry.Snapshot, 1)
+	snaps <- reg.Snapshot()
+	go func() { done <- r.Run(ctx, snaps) }()
+	defer func() { cancel(); <-done }()
+	give := func(own *staticOwnership) time.Time {
+		t.Helper()
+		start := time.Now()
+		owns <- own
+		waitFor(t, 10*time.Second, "the ownership to be applied", func() bool { return r.AppliedOwnership() == own.gen })
+		return start
+	}
+	give(owning(1, "acme", "bravo"))
+	bob := l.sippCount("user=bob ")
+
+	start := give(owning(2, "bravo"))
+	applied := time.Since(start)
+	l.waitSIPpSaw(t, "user=alice valid=true expires=0")
+	t.Logf("acme lost: applied %v after the ownership was given, its un-REGISTER at the registrar %v after (loaded machine)",
+		applied.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	if strings.Contains(readFile(t, filepath.Join(l.db, "uacreg")), ":acme:") {
+		t.Error("acme is still in the uacreg table")
+	}
+	if out, _ := l.kamErr("uac.reg_info", "l_uuid", "acme"); !disabledFlag(out) {
+		t.Error("acme's record is not disabled: it would REGISTER again at its refresh")
+	}
+
+	registered := l.sippCount("user=alice valid=true expires=600")
+	give(owning(3, "acme", "bravo"))
+	waitFor(t, 15*time.Second, "acme to REGISTER again", func() bool { return l.sippCount("user=alice valid=true expires=600") > registered })
+	if got := l.sippCount("user=bob "); got != bob {
+		t.Errorf("bob REGISTERed %d times while only acme moved", got-bob)
+	}
+	if st := targetStatus(t, r, "uacreg"); len(st.TrunkActionErrors) != 0 || st.OwnershipGeneration != 3 {
+		t.Errorf("trunk action errors %+v, ownership generation %d", st.TrunkActionErrors, st.OwnershipGeneration)
+	}
+}

@@ -3,6 +3,7 @@ package render
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -263,4 +264,45 @@ func TestFenceDuringRender(t *testing.T) {
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// TestTrunkCacheKeysOnOwnership: a trunk keeps its *Trunk (and so its
+// kept fragments) while it registers as before; only a trunk whose
+// ownership flips gets a new one, and the withheld codes are the reg: 1
+// trunks another node owns.
+func TestTrunkCacheKeysOnOwnership(t *testing.T) {
+	snap := openRegistry(t, filepath.Join("testdata", "providers")).Snapshot()
+	var c trunkCache
+	byCode := func(set trunkSet) map[string]*Trunk {
+		m := map[string]*Trunk{}
+		for _, tr := range set.trunks {
+			m[tr.Code] = tr
+		}
+		return m
+	}
+	first := byCode(c.get(snap, -1, owning(1, "alpha", "bravo")))
+	same := c.get(snap, -1, owning(2, "alpha", "bravo"))
+	for code, tr := range byCode(same) {
+		if first[code] != tr {
+			t.Errorf("%s: a new *Trunk for the same ownership", code)
+		}
+	}
+	lost := c.get(snap, -1, owning(3, "bravo"))
+	for code, tr := range byCode(lost) {
+		if changed := first[code] != tr; changed != (code == "alpha") {
+			t.Errorf("%s: new *Trunk %v after alpha was lost", code, changed)
+		}
+		if tr.Registers != (code == "bravo") {
+			t.Errorf("%s: Registers %v", code, tr.Registers)
+		}
+	}
+	if want := map[string]bool{"alpha": true, "charlie": true, "foxtrot": true, "golf": true}; !maps.Equal(lost.withheld, want) {
+		t.Errorf("withheld %v, want %v", lost.withheld, want)
+	}
+	if len(lost.registering) != 1 || lost.registering[0].Code != "bravo" {
+		t.Errorf("registering %v", lost.registering)
+	}
+	if alone := c.get(snap, -1, nil); len(alone.withheld) != 0 || len(alone.registering) != 5 {
+		t.Errorf("alone: withheld %v, %d registering", alone.withheld, len(alone.registering))
+	}
 }

@@ -25,7 +25,9 @@ if [ -n "$TRUNKD_VAR_KAMCMD_SOCKET" ]; then set -- -s "$TRUNKD_VAR_KAMCMD_SOCKET
 
 // fsPrelude defines fs CMD: fs_cli ("fs_cli" var) with the words of
 // "fs_cli_args" and -x CMD; a non-zero exit or "-ERR" fails the action.
-// p is the sofia profile ("sofia_profile" var, default external).
+// p is the sofia profile ("sofia_profile" var, default external); gone
+// says whether FreeSWITCH knows no gateway g (never started, killed, or
+// all killed by the fence): change and remove kill only a known one.
 const fsPrelude = `f="${TRUNKD_VAR_FS_CLI:-fs_cli}"; p="${TRUNKD_VAR_SOFIA_PROFILE:-external}"; g="$TRUNKD_TRUNK"
 fs() {
 	out=$("$f" $TRUNKD_VAR_FS_CLI_ARGS -x "$1" 2>&1); rc=$?
@@ -33,6 +35,7 @@ fs() {
 	if [ $rc -ne 0 ]; then exit $rc; fi
 	case "$out" in *-ERR*) exit 1;; esac
 }
+gone() { "$f" $TRUNKD_VAR_FS_CLI_ARGS -x "sofia xmlstatus gateway $g" 2>&1 | grep -q "Invalid Gateway"; }
 `
 
 // astPrelude defines ast CMD: asterisk ("asterisk" var) with the words
@@ -74,10 +77,12 @@ var presets = map[string]enginePreset{
 	// reads the XML and starts one gateway.
 	"freeswitch": {
 		add: fsPrelude + `fs "sofia profile $p startgw $g"`,
-		change: fsPrelude + `fs "sofia profile $p killgw $g"
-until "$f" $TRUNKD_VAR_FS_CLI_ARGS -x "sofia xmlstatus gateway $g" 2>&1 | grep -q "Invalid Gateway"; do sleep 0.05; done
+		change: fsPrelude + `if ! gone; then
+	fs "sofia profile $p killgw $g"
+	until gone; do sleep 0.05; done
+fi
 fs "sofia profile $p startgw $g"`,
-		remove:    fsPrelude + `fs "sofia profile $p killgw $g"`,
+		remove:    fsPrelude + `if ! gone; then fs "sofia profile $p killgw $g"; fi`,
 		failRegex: `-ERR`,
 		// killgw _all_ un-registers and deletes every gateway of the
 		// profile (calls through them fail until the unfence); rescan

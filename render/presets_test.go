@@ -16,9 +16,11 @@ import (
 // machine): shell scripts that log their argv and answer as the real CLI
 // does, including its error forms. State lives in files next to them.
 
-// fsCLIStandIn answers fs_cli -x: killgw/startgw/xmlstatus over a list of
-// gateways in $dir/gateways; "$dir/down" makes it fail to connect.
+// fsCLIStandIn answers fs_cli -x: killgw (also _all_), startgw,
+// xmlstatus and rescan (starts the gateways of $TRUNKD_OUTPUT) over a
+// list of gateways in $dir/gateways; "$dir/down" makes it fail to connect.
 const fsCLIStandIn = `#!/bin/sh
+set -f
 dir=$(dirname "$0")
 while [ $# -gt 1 ]; do case "$1" in -x) shift; break;; *) shift;; esac; done
 echo "$1" >> "$dir/calls"
@@ -26,11 +28,15 @@ if [ -f "$dir/down" ]; then echo "[ERROR] fs_cli.c:1699 main() Error Connecting 
 set -- $1
 case "$4" in
 killgw)
-	if grep -qx "$5" "$dir/gateways"; then grep -vx "$5" "$dir/gateways" > "$dir/g.tmp"; mv "$dir/g.tmp" "$dir/gateways"; echo "+OK gateway marked for deletion."
+	if [ "$5" = _all_ ]; then : > "$dir/gateways"; echo "+OK every gateway marked for deletion."
+	elif grep -qx "$5" "$dir/gateways"; then grep -vx "$5" "$dir/gateways" > "$dir/g.tmp"; mv "$dir/g.tmp" "$dir/gateways"; echo "+OK gateway marked for deletion."
 	else echo "-ERR no such gateway."; fi ;;
 startgw)
 	if [ -f "$dir/refuse" ]; then echo "-ERR gateway $5 failed to start"; exit 0; fi
 	if grep -qx "$5" "$dir/gateways"; then echo "-ERR gateway $5 already exists"; else echo "$5" >> "$dir/gateways"; echo "+OK started gateway $5"; fi ;;
+rescan)
+	for g in $(sed -n 's/.*<gateway name="\([^"]*\)".*/\1/p' "$TRUNKD_OUTPUT"); do grep -qx "$g" "$dir/gateways" || echo "$g" >> "$dir/gateways"; done
+	echo "+OK scan complete" ;;
 *)
 	if [ "$2" = xmlstatus ]; then
 		if grep -qx "$4" "$dir/gateways"; then echo "<gateway><name>$4</name><state>REGED</state></gateway>"; else echo "Invalid Gateway!"; fi
@@ -39,8 +45,9 @@ esac
 `
 
 // asteriskStandIn answers asterisk -rx: module reload, pjsip send
-// register/unregister over the registrations in $dir/regs.
+// register/unregister over the registrations in $dir/regs (or *all).
 const asteriskStandIn = `#!/bin/sh
+set -f
 dir=$(dirname "$0")
 while [ $# -gt 1 ]; do case "$1" in -rx) shift; break;; *) shift;; esac; done
 echo "$1" >> "$dir/calls"
@@ -49,7 +56,8 @@ set -- $1
 case "$1 $2" in
 "module reload") echo "Module '$3' reloaded successfully." ;;
 "pjsip send")
-	if grep -qx "$4" "$dir/regs"; then :; else echo "Unable to retrieve registration $4"; fi ;;
+	if [ "$4" = "*all" ]; then echo "$3 all queued"
+	elif grep -qx "$4" "$dir/regs"; then :; else echo "Unable to retrieve registration $4"; fi ;;
 *) echo "No such command '$*' (type 'core show help' for help)" ;;
 esac
 `
@@ -114,14 +122,14 @@ func TestFreeSWITCHPreset(t *testing.T) {
 	step := renderStep(t, r, f, cli)
 	step("first start (reload_cmd)")
 	f.set(t, "a2", trunkYAML("a2", "new-pw", 300))
-	step("change", "sofia profile trunks killgw a2", "sofia xmlstatus gateway a2", "sofia profile trunks startgw a2")
+	step("change", "sofia xmlstatus gateway a2", "sofia profile trunks killgw a2", "sofia xmlstatus gateway a2", "sofia profile trunks startgw a2")
 	if log := readFileOr(filepath.Join(filepath.Dir(cli), "calls")); strings.Index(log, "killgw a2") > strings.Index(log, "startgw a2") {
 		t.Errorf("startgw ran before killgw:\n%s", log)
 	}
 	f.set(t, "a5", trunkYAML("a5", "a5-pw", 300))
 	step("add", "sofia profile trunks startgw a5")
 	f.set(t, "a5", "")
-	step("remove", "sofia profile trunks killgw a5")
+	step("remove", "sofia xmlstatus gateway a5", "sofia profile trunks killgw a5")
 	if f.reloads() != 1 {
 		t.Errorf("%d reloads, want only the first start's", f.reloads())
 	}
@@ -136,7 +144,7 @@ func TestFreeSWITCHPreset(t *testing.T) {
 	os.Remove(filepath.Join(filepath.Dir(cli), "refuse"))
 	writeFile(t, filepath.Join(filepath.Dir(cli), "down"), "")
 	f.set(t, "a1", trunkYAML("a1", "new-pw", 300))
-	step("engine down", "sofia profile trunks killgw a1", "sofia profile trunks startgw a6")
+	step("engine down", "sofia xmlstatus gateway a1", "sofia profile trunks killgw a1", "sofia profile trunks startgw a6")
 	st = targetStatus(t, r, "gw")
 	if len(st.TrunkActionErrors) != 2 || !strings.Contains(st.TrunkActionErrors[0].Output, "Error Connecting") || !strings.Contains(readFile(t, tc.Output), "new-pw") {
 		t.Errorf("engine down: trunk action errors %+v", st.TrunkActionErrors)

@@ -3,14 +3,18 @@ package main
 import (
 	"context"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"filippo.io/age"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/trunkd/trunkd/api"
 	"github.com/trunkd/trunkd/registry"
+	"github.com/trunkd/trunkd/registry/sops"
 	"github.com/trunkd/trunkd/render"
 	"github.com/trunkd/trunkd/sipcheck"
 )
@@ -31,6 +35,7 @@ func TestDaemonPassesItsClock(t *testing.T) {
 		_ registry.Clock = sipcheck.RealClock{}
 		_ render.Clock   = sipcheck.RealClock{}
 		_ api.Clock      = sipcheck.RealClock{}
+		_ sops.Clock     = sipcheck.RealClock{}
 	)
 	at := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
 	dir := t.TempDir()
@@ -73,5 +78,39 @@ func TestDaemonPassesItsClock(t *testing.T) {
 			t.Fatalf("no render within 10 s: %+v", st)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestDaemonClockStampsSopsFiles: the secrets codec the daemon builds
+// stamps an encrypted write's lastmodified with the daemon's clock.
+func TestDaemonClockStampsSopsFiles(t *testing.T) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+	d := &daemon{cfg: &config{Secrets: sops.Config{AgeRecipients: []string{id.Recipient().String()}}},
+		log: slog.New(slog.DiscardHandler), prom: prometheus.NewRegistry(), clock: fixedClock{at}}
+	_, secrets, err := d.apiOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	reg, err := d.openRegistry(dir, secrets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := registry.Default()
+	p.Code, p.Domain, p.Pwd = "acme", "sip.acme.example", "acme-password-1"
+	created, err := reg.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, reg.Snapshot().FileOf(created.ID)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), "lastmodified: \"2001-02-03T04:05:06Z\"") {
+		t.Errorf("the sops section is not stamped with the daemon's clock %v:\n%s", at, data)
 	}
 }

@@ -165,14 +165,16 @@ func TestServeFollowsGitRemote(t *testing.T) {
 }
 
 // With a git: section and no age recipients, a write carrying a password
-// is refused with a message naming the settings; allow_plaintext lets it
-// through.
+// is refused as an invalid pwd (400, not a conflict: nothing on the server
+// changed under the client) with a message naming the settings;
+// allow_plaintext lets it through.
 func TestServeGitRefusesPlaintextPassword(t *testing.T) {
 	rem := newGitRemote(t)
 	tokens := writeTokens(t, "alice")
 	base := startServe(t, gitServeConfig(t, rem, tokens, ""))
 	status, _, body := call(t, "POST", base+"/rest/v1/uc/providers", "alice", `{"code":"p","domain":"p.example.org","pwd":"s3cret-pass"}`)
-	if status != http.StatusConflict || !strings.Contains(body, "secrets.allow_plaintext") || strings.Contains(body, "s3cret-pass") {
+	if status != http.StatusBadRequest || !strings.Contains(body, "pwd: would be stored in clear") || !strings.Contains(body, "secrets.allow_plaintext") ||
+		strings.Contains(body, "s3cret-pass") {
 		t.Fatalf("POST with pwd in clear: %d %s", status, body)
 	}
 	if status, _, body := call(t, "POST", base+"/rest/v1/uc/providers", "alice", `{"code":"q","domain":"q.example.org"}`); status != http.StatusOK {
@@ -288,7 +290,7 @@ func TestKubernetesExampleConfigLoads(t *testing.T) {
 		t.Fatalf("no git: section with a webhook secret: %+v", cfg.Git)
 	}
 	cfg.Secrets.AgeIdentityFile = "" // the Secret's file is not here
-	if _, err := newSecrets(cfg.Secrets, true); err != nil {
+	if _, err := newSecrets(cfg.Secrets, true, nil); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -24,118 +24,143 @@ import (
 )
 
 // TestLatencyTable drives real saves against the real daemon and prints
-// the table of issue 16: edit → reload command started (p50/p90), bad
-// renders, lost second edits, API write → reload started, and POST+DELETE
-// pairs/s against the disk's fsync bound. It takes minutes, so it runs
-// only with TRUNKD_BENCH_LATENCY=1 (`make bench-latency`);
+// the table of issue 16 for every built-in engine template: edit → reload
+// command started (p50/p90), bad renders, lost edits, a second save 20 ms
+// after the first, API write → reload started (TestWriteThroughput has the
+// POST+DELETE pairs/s). It takes minutes, so it runs only with
+// TRUNKD_FIGURES=1 or TRUNKD_BENCH_LATENCY=1 (`make bench-latency`);
 // TRUNKD_BENCH_EDITS sets the saves per kind and size (default 40),
 // TRUNKD_BENCH_SIZES the provider counts (default 100,1000,10000; the API
-// rows are measured at the largest).
+// rows are measured at the largest), TRUNKD_BENCH_TEMPLATES the templates
+// (default all four built-in ones, each in a daemon of its own: a daemon
+// renders its targets one after the other, so with several targets the
+// last one's latency includes the others' renders).
 //
-// The daemon renders kamailio/uacreg for every provider (all register);
-// its reload_cmd records `date +%s%N` and copies the live file, so each
-// reload is checked for what the engine would have read: every row
-// present, and the edited row from one save only (a partial read would
-// mix two). Saves are spaced beyond the render's one-render-per-second
-// throttle, which the second-edit column then shows.
+// Every provider registers. Each target's reload_cmd records `date +%s%N`
+// and copies the live file, so each reload is checked for what the engine
+// would have read: every trunk present (as often as in the first render),
+// and the edited trunk from one save only: its marker is in the first and
+// the last values of the file and in what each template shows of them
+// (username/pwd, proxyaddr/pingsrv), so a partial read shows two markers
+// or one. Saves are spaced beyond the render's one-render-per-second
+// throttle, which the second-save rows then show. Bad renders and lost
+// edits fail the test.
 func TestLatencyTable(t *testing.T) {
-	if os.Getenv("TRUNKD_BENCH_LATENCY") == "" {
-		t.Skip("set TRUNKD_BENCH_LATENCY=1 (make bench-latency): takes minutes")
-	}
+	bin := benchBinary(t)
 	edits := 40
 	if v, err := strconv.Atoi(os.Getenv("TRUNKD_BENCH_EDITS")); err == nil && v > 0 {
 		edits = v
 	}
-	bin := filepath.Join(t.TempDir(), "trunkd")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	templates := checkoutTemplates
+	if v := os.Getenv("TRUNKD_BENCH_TEMPLATES"); v != "" {
+		templates = strings.Split(v, ",")
 	}
-	var table []string
-	table = append(table, "providers | save | p50 ms | p90 ms | max ms | bad renders | lost")
-	sizes := []int{100, 1000, 10000}
-	if v := os.Getenv("TRUNKD_BENCH_SIZES"); v != "" { // e.g. "100,1000"
-		sizes = nil
-		for _, f := range strings.Split(v, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil || n < 1 {
-				t.Fatalf("TRUNKD_BENCH_SIZES: %q", v)
-			}
-			sizes = append(sizes, n)
-		}
-	}
+	table := []string{"template | providers | save | p50 ms | p90 ms | max ms | bad renders | lost"}
+	sizes := benchSizes(t)
 	for _, n := range sizes {
-		d := startBenchDaemon(t, bin, n)
-		for _, kind := range []string{"atomic", "in-place"} {
-			s := d.saves(t, kind, edits)
-			table = append(table, fmt.Sprintf("%d | %s | %s | %d | %d", n, kind, s.percentiles(), s.bad, s.lost))
-		}
-		s := d.secondEdits(t, max(edits/4, 5))
-		table = append(table, fmt.Sprintf("%d | 2nd save +20 ms | %s | %d | %d", n, s.percentiles(), s.bad, s.lost))
-		if n == sizes[len(sizes)-1] {
-			s := d.apiWrites(t, max(edits/2, 10))
-			table = append(table, fmt.Sprintf("%d | API PATCH | %s | %d | %d", n, s.percentiles(), s.bad, s.lost))
-			// Interleaved in one-second rounds: the disk is shared with
-			// other work, so its bound moves.
-			var pairs, bound float64
-			for round := 0; round < 5; round++ {
-				pairs += d.postDeletePairs(t, time.Second) / 5
-				bound += fsyncBound(t, d.providers, time.Second) / 5
+		for _, tmpl := range templates {
+			d := startBenchDaemon(t, bin, n, []string{tmpl})
+			for _, kind := range []string{"atomic", "in-place"} {
+				table = d.rows(t, table, kind, d.saves(t, kind, edits))
 			}
-			table = append(table, fmt.Sprintf("%d | POST+DELETE | %.0f pairs/s | fsync bound %.0f pairs/s | %.0f %% | |", n, pairs, bound, 100*pairs/bound))
+			table = d.rows(t, table, "2nd save +20 ms", d.secondEdits(t, max(edits/4, 5)))
+			if n == sizes[len(sizes)-1] {
+				table = d.rows(t, table, "API PATCH", d.apiWrites(t, max(edits/2, 10)))
+			}
+			d.stop(t)
 		}
-		d.stop(t)
 	}
 	fmt.Println(strings.Join(table, "\n"))
+}
+
+// rows adds a row per target for one series and fails the test on bad
+// renders or lost edits.
+func (d *benchDaemon) rows(t *testing.T, table []string, series string, s []sample) []string {
+	for i, tg := range d.targets {
+		table = append(table, fmt.Sprintf("%s | %d | %s | %s | %d | %d", tg.template, d.n, series, s[i].percentiles(), s[i].bad, s[i].lost))
+		if s[i].bad > 0 || s[i].lost > 0 {
+			t.Errorf("%s, %d providers, %s: %d bad renders, %d lost edits", tg.template, d.n, series, s[i].bad, s[i].lost)
+		}
+	}
+	return table
+}
+
+// benchSizes is the provider counts of the figures tests: 100, 1,000 and
+// 10,000, or TRUNKD_BENCH_SIZES (e.g. "100,1000").
+func benchSizes(t *testing.T) []int {
+	v := os.Getenv("TRUNKD_BENCH_SIZES")
+	if v == "" {
+		return []int{100, 1000, 10000}
+	}
+	var sizes []int
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			t.Fatalf("TRUNKD_BENCH_SIZES: %q", v)
+		}
+		sizes = append(sizes, n)
+	}
+	return sizes
 }
 
 // benchDaemon is one running `trunkd serve` and its files.
 type benchDaemon struct {
 	n                int
 	providers        string
-	reloads          string
 	base             string
 	cmd              *exec.Cmd
 	stderr           *bytes.Buffer
 	marker           int
-	seen             map[string]bool // reload copies already looked at
-	lastReload       time.Time
+	targets          []*benchTarget
 	editedPath, code string
+}
+
+// benchTarget is one render target of the bench daemon and the reload
+// copies its reload_cmd leaves.
+type benchTarget struct {
+	template, reloads string
+	seen              map[string]bool // reload copies already looked at
+	lastReload        time.Time
+	codes             int // occurrences of "lat-" in a complete render
 }
 
 const benchToken = "bench-writer-token"
 
-func startBenchDaemon(t *testing.T, bin string, n int) *benchDaemon {
+func startBenchDaemon(t *testing.T, bin string, n int, templates []string) *benchDaemon {
 	t.Helper()
 	dir := t.TempDir()
-	d := &benchDaemon{n: n, providers: filepath.Join(dir, "providers"), reloads: filepath.Join(dir, "reloads"),
-		seen: map[string]bool{}, code: "lat-00000"}
-	for _, p := range []string{d.providers, d.reloads, filepath.Join(dir, "out")} {
-		mustOK(t, os.Mkdir(p, 0o755))
-	}
+	d := &benchDaemon{n: n, providers: filepath.Join(dir, "providers"), code: "lat-00000"}
+	mustOK(t, os.Mkdir(d.providers, 0o755))
 	for i := 0; i < n; i++ {
 		mustOK(t, os.WriteFile(filepath.Join(d.providers, fmt.Sprintf("lat-%05d.yaml", i)), benchProvider(i, 0), 0o600))
 	}
 	d.editedPath = filepath.Join(d.providers, "lat-00000.yaml")
 	sum := sha256.Sum256([]byte(benchToken))
 	mustOK(t, os.WriteFile(filepath.Join(dir, "tokens.yaml"), []byte("tokens:\n  - name: bench\n    role: writer\n    sha256: "+hex.EncodeToString(sum[:])+"\n"), 0o600))
-	out := filepath.Join(dir, "out", "uacreg")
-	cfg := fmt.Sprintf(`providers_dir: %s
-listen: 127.0.0.1:0
-auth:
-  tokens_file: %s
-render:
-  targets:
-    - name: uacreg
-      template: kamailio/uacreg
-      output: %s
-      reload_cmd: t=$(date +%%s%%N); cp %s %s/.c-$t && mv %[5]s/.c-$t %[5]s/r-$t
-probe:
-  enabled: false
-log:
-  level: warn
-`, d.providers, filepath.Join(dir, "tokens.yaml"), out, out, d.reloads)
+	cfg := fmt.Sprintf("providers_dir: %s\nlisten: 127.0.0.1:0\nauth:\n  tokens_file: %s\nprobe:\n  enabled: false\nlog:\n  level: warn\nrender:\n  targets:\n",
+		d.providers, filepath.Join(dir, "tokens.yaml"))
+	for i, tmpl := range templates {
+		tg := &benchTarget{template: tmpl, reloads: filepath.Join(dir, fmt.Sprintf("reloads%d", i)), seen: map[string]bool{}}
+		mustOK(t, os.Mkdir(tg.reloads, 0o755))
+		out := filepath.Join(dir, fmt.Sprintf("t%d.out", i))
+		cfg += fmt.Sprintf("    - name: t%d\n      template: %s\n      output: %s\n"+
+			"      reload_cmd: t=$(date +%%s%%N); cp %s %s/.c-$t && mv %[5]s/.c-$t %[5]s/r-$t\n", i, tmpl, out, out, tg.reloads)
+		d.targets = append(d.targets, tg)
+	}
 	mustOK(t, os.WriteFile(filepath.Join(dir, "trunkd.yaml"), []byte(cfg), 0o600))
-	d.cmd = exec.Command(bin, "serve", "--config", filepath.Join(dir, "trunkd.yaml"))
+	d.start(t, bin, filepath.Join(dir, "trunkd.yaml"))
+	// The first render of every target.
+	for _, tg := range d.targets {
+		if _, ok, _ := d.waitReload(t, tg, time.Now().Add(-time.Hour), 0, 0, 120*time.Second); !ok {
+			t.Fatalf("%s: no first render", tg.template)
+		}
+	}
+	return d
+}
+
+// start runs `trunkd serve` and waits for its listening address.
+func (d *benchDaemon) start(t *testing.T, bin, config string) {
+	d.cmd = exec.Command(bin, "serve", "--config", config)
 	d.stderr = &bytes.Buffer{}
 	d.cmd.Stderr = d.stderr
 	stdout, err := d.cmd.StdoutPipe()
@@ -153,9 +178,6 @@ log:
 	if d.base == "" {
 		t.Fatalf("daemon did not start:\n%s", d.stderr)
 	}
-	// The first render, then one throttle interval.
-	d.waitReload(t, time.Now().Add(-time.Hour), 0, 0, 120*time.Second)
-	return d
 }
 
 func (d *benchDaemon) stop(t *testing.T) {
@@ -170,13 +192,15 @@ func (d *benchDaemon) stop(t *testing.T) {
 }
 
 // benchProvider is provider i; the marker m appears in its first and its
-// last value, so a render of a partly written file shows two markers.
+// last value, and in two values each template shows (username and pwd for
+// uacreg, pjsip and FreeSWITCH; proxyaddr and pingsrv for the dispatcher
+// list), so a render of a partly written file shows two markers or one.
 func benchProvider(i, m int) []byte {
-	return fmt.Appendf(nil, `username: u%[1]d-m%[3]d
+	return fmt.Appendf(nil, `username: u%[1]d-m%[2]d
 code: lat-%05[1]d
 login: "%[1]d"
 domain: sip%[1]d.example.net
-proxyaddr: 10.%[2]d.%[4]d.1
+proxyaddr: h%[1]d-m%[2]d.example.net
 proxyport: 5060
 transport: udp
 reg: 1
@@ -186,11 +210,12 @@ lic:
 trunksout: 3
 opts:
   title: Trunk %[1]d with a title long enough to make the file a realistic size
-pwd: p%[1]d-m%[3]d
-`, i, i/250, m, i%250)
+pingsrv: q%[1]d-m%[2]d.example.net
+pwd: p%[1]d-m%[2]d
+`, i, m)
 }
 
-// sample is the outcome of a series of edits.
+// sample is the outcome of a series of edits at one target.
 type sample struct {
 	lat       []time.Duration
 	bad, lost int
@@ -206,20 +231,21 @@ func (s *sample) percentiles() string {
 }
 
 // saves makes count saves of one kind, each after the throttle interval.
-func (d *benchDaemon) saves(t *testing.T, kind string, count int) sample {
-	var s sample
+func (d *benchDaemon) saves(t *testing.T, kind string, count int) []sample {
+	s := make([]sample, len(d.targets))
 	for i := 0; i < count; i++ {
 		d.spaceOut()
 		d.marker++
 		d.save(t, kind, d.marker)
-		d.measure(t, time.Now(), d.marker, &s)
+		d.measure(t, time.Now(), d.marker, s)
 	}
 	return s
 }
 
 // secondEdits saves twice, 20 ms apart; the second must reach a reload.
-func (d *benchDaemon) secondEdits(t *testing.T, count int) sample {
-	var s sample
+// The time runs from the second save.
+func (d *benchDaemon) secondEdits(t *testing.T, count int) []sample {
+	s := make([]sample, len(d.targets))
 	for i := 0; i < count; i++ {
 		d.spaceOut()
 		d.marker++
@@ -227,46 +253,27 @@ func (d *benchDaemon) secondEdits(t *testing.T, count int) sample {
 		time.Sleep(20 * time.Millisecond) // the gap under test
 		d.marker++
 		d.save(t, "atomic", d.marker)
-		d.measure(t, time.Now(), d.marker-1, &s)
+		d.measure(t, time.Now(), d.marker-1, s)
 	}
 	return s
 }
 
 // apiWrites PATCHes the edited provider; the time runs from the request.
-func (d *benchDaemon) apiWrites(t *testing.T, count int) sample {
-	var s sample
+func (d *benchDaemon) apiWrites(t *testing.T, count int) []sample {
+	s := make([]sample, len(d.targets))
 	id := registry.DeriveID(d.code)
 	for i := 0; i < count; i++ {
 		d.spaceOut()
 		d.marker++
-		body := fmt.Sprintf(`{"username":"u0-m%d","pwd":"p0-m%d"}`, d.marker, d.marker)
+		m := d.marker
+		body := fmt.Sprintf(`{"username":"u0-m%d","proxyaddr":"h0-m%d.example.net","pingsrv":"q0-m%d.example.net","pwd":"p0-m%d"}`, m, m, m, m)
 		start := time.Now()
 		if code := d.call(t, http.MethodPatch, "/rest/v1/uc/providers/"+id, body, nil); code != http.StatusOK {
 			t.Fatalf("PATCH: status %d", code)
 		}
-		d.measure(t, start, d.marker, &s)
+		d.measure(t, start, d.marker, s)
 	}
 	return s
-}
-
-// postDeletePairs creates and deletes providers one after the other for d.
-func (d *benchDaemon) postDeletePairs(t *testing.T, dur time.Duration) float64 {
-	start, pairs := time.Now(), 0
-	for time.Since(start) < dur {
-		var created struct {
-			ID string `json:"id"`
-		}
-		d.marker++
-		body := fmt.Sprintf(`{"code":"pair-%d","domain":"sip.example.net","pwd":"x"}`, d.marker)
-		if code := d.call(t, http.MethodPost, "/rest/v1/uc/providers", body, &created); code != http.StatusCreated && code != http.StatusOK {
-			t.Fatalf("POST: status %d", code)
-		}
-		if code := d.call(t, http.MethodDelete, "/rest/v1/uc/providers/"+created.ID, "", nil); code != http.StatusNoContent {
-			t.Fatalf("DELETE: status %d", code)
-		}
-		pairs++
-	}
-	return float64(pairs) / time.Since(start).Seconds()
 }
 
 func (d *benchDaemon) call(t *testing.T, method, path, body string, into any) int {
@@ -313,10 +320,12 @@ func fsyncBound(t *testing.T, dir string, dur time.Duration) float64 {
 }
 
 // spaceOut waits until the render throttle (one render per second per
-// target) no longer holds the next render back.
+// target) no longer holds the next render of any target back.
 func (d *benchDaemon) spaceOut() {
-	if wait := time.Until(d.lastReload.Add(1100 * time.Millisecond)); wait > 0 {
-		time.Sleep(wait)
+	for _, tg := range d.targets {
+		if wait := time.Until(tg.lastReload.Add(1100 * time.Millisecond)); wait > 0 {
+			time.Sleep(wait)
+		}
 	}
 }
 
@@ -341,48 +350,50 @@ func (d *benchDaemon) save(t *testing.T, kind string, m int) {
 	mustOK(t, f.Close())
 }
 
-// measure waits for the reload that shows the current marker and records
-// its latency from start; reloads in between are checked too.
-// oldest is the oldest marker a reload after start may show.
-func (d *benchDaemon) measure(t *testing.T, start time.Time, oldest int, s *sample) {
-	at, ok, bad := d.waitReload(t, start, d.marker, oldest, 15*time.Second)
-	s.bad += bad
-	if !ok {
-		s.lost++
-		return
+// measure waits, at every target, for the reload that shows the current
+// marker and records its latency from start; reloads in between are
+// checked too. oldest is the oldest marker a reload after start may show.
+func (d *benchDaemon) measure(t *testing.T, start time.Time, oldest int, s []sample) {
+	for i, tg := range d.targets {
+		at, ok, bad := d.waitReload(t, tg, start, d.marker, oldest, 15*time.Second)
+		s[i].bad += bad
+		if !ok {
+			s[i].lost++
+			continue
+		}
+		s[i].lat = append(s[i].lat, at.Sub(start))
 	}
-	s.lat = append(s.lat, at.Sub(start))
 }
 
-var markerRe = regexp.MustCompile(`[up]0-m(\d+)`)
+var markerRe = regexp.MustCompile(`[uhqp]0-m(\d+)`)
 
-// waitReload waits for a reload copy whose edited row carries marker m and
-// returns when that reload started. Every new copy is checked: all rows
-// present, one marker in the edited row, and a copy taken after start
-// must not carry an older marker (stale).
-func (d *benchDaemon) waitReload(t *testing.T, start time.Time, m, oldest int, timeout time.Duration) (time.Time, bool, int) {
+// waitReload waits for a reload copy of tg whose edited trunk carries
+// marker m and returns when that reload started. Every new copy is
+// checked: all trunks present, one marker in the edited trunk, and a copy
+// taken after start must not carry an older marker (stale). m 0 takes the
+// first render.
+func (d *benchDaemon) waitReload(t *testing.T, tg *benchTarget, start time.Time, m, oldest int, timeout time.Duration) (time.Time, bool, int) {
 	deadline, bad := time.Now().Add(timeout), 0
 	for time.Now().Before(deadline) {
-		entries, err := os.ReadDir(d.reloads)
+		entries, err := os.ReadDir(tg.reloads)
 		mustOK(t, err)
 		for _, e := range entries {
-			if d.seen[e.Name()] || !strings.HasPrefix(e.Name(), "r-") {
+			if tg.seen[e.Name()] || !strings.HasPrefix(e.Name(), "r-") {
 				continue // seen, or still being copied
 			}
-			d.seen[e.Name()] = true
+			tg.seen[e.Name()] = true
 			ns, _ := strconv.ParseInt(strings.TrimPrefix(e.Name(), "r-"), 10, 64)
 			at := time.Unix(0, ns)
-			if at.After(d.lastReload) {
-				d.lastReload = at
+			if at.After(tg.lastReload) {
+				tg.lastReload = at
 			}
-			data, err := os.ReadFile(filepath.Join(d.reloads, e.Name()))
+			data, err := os.ReadFile(filepath.Join(tg.reloads, e.Name()))
 			mustOK(t, err)
-			_ = os.Remove(filepath.Join(d.reloads, e.Name()))
-			got, ok := d.check(data)
+			_ = os.Remove(filepath.Join(tg.reloads, e.Name()))
+			got, ok := d.check(tg, data)
 			if !ok || at.After(start) && got < oldest {
-				if os.Getenv("TRUNKD_BENCH_DEBUG") != "" {
-					t.Logf("bad reload %s: marker %d ok %v want %d (oldest %d), start %s\n%s", e.Name(), got, ok, m, oldest, start.Format("15:04:05.000"), markerRe.FindAll(data, -1))
-				}
+				t.Logf("%s: bad reload %s: marker %d complete %v, want %d (oldest %d), start %s; markers %q",
+					tg.template, e.Name(), got, ok, m, oldest, start.Format("15:04:05.000"), markerRe.FindAll(data, -1))
 				bad++
 				continue
 			}
@@ -395,12 +406,16 @@ func (d *benchDaemon) waitReload(t *testing.T, start time.Time, m, oldest int, t
 	return time.Time{}, false, bad
 }
 
-// check reports the marker of the edited row, and whether the file has
-// every row and the edited row one marker only.
-func (d *benchDaemon) check(data []byte) (int, bool) {
-	rows := bytes.Count(data, []byte("\n")) - 1 // the header line
+// check reports the marker of the edited trunk in a reload copy of tg,
+// and whether the copy has every trunk (the first copy sets how often the
+// codes appear) and the edited trunk from one save only.
+func (d *benchDaemon) check(tg *benchTarget, data []byte) (int, bool) {
+	codes := bytes.Count(data, []byte("lat-"))
+	if tg.codes == 0 && codes >= d.n && codes%d.n == 0 {
+		tg.codes = codes
+	}
 	ms := markerRe.FindAllSubmatch(data, -1)
-	if rows != d.n || len(ms) < 2 {
+	if codes != tg.codes || len(ms) < 2 {
 		return -1, false
 	}
 	for _, x := range ms[1:] {

@@ -110,9 +110,9 @@ func secretsPlaintext(name string, data []byte) ([]byte, error) {
 // without recipients keeps pwd in clear, as it always did: allow_plaintext
 // is implied. When trunkd commits to git, a password without recipients is
 // refused unless secrets.allow_plaintext is set.
-func newSecrets(c sops.Config, git bool) (*sops.Codec, error) {
+func newSecrets(c sops.Config, git bool, clock sops.Clock) (*sops.Codec, error) {
 	c.AllowPlaintext = c.AllowPlaintext || !git
-	codec, err := sops.New(c, nil)
+	codec, err := sops.New(c, clock)
 	if err != nil {
 		return nil, fmt.Errorf("secrets: %w", err)
 	}

@@ -29,7 +29,7 @@ type daemon struct {
 	level *slog.LevelVar // the log level in force (a reload may change it)
 	log   *slog.Logger
 	prom  *prometheus.Registry
-	// clock is the one clock of registry, render, sipcheck and api: each
+	// clock is the one clock of registry, sops, render, sipcheck and api: each
 	// declares its own Clock interface, and sipcheck's (Now and AfterFunc)
 	// is the widest, so a sipcheck.Clock satisfies all of them.
 	clock sipcheck.Clock
@@ -171,7 +171,7 @@ func (d *daemon) apiOptions() (api.Options, registry.Secrets, error) {
 	cfg := d.cfg
 	opts := api.Options{Gatherer: d.prom, Logger: d.log, Version: version, Clock: d.clock,
 		StatusAuth: cfg.Auth.StatusPageRequiresToken, ServerIndex: cfg.serverIndex()}
-	secrets, err := newSecrets(cfg.Secrets, cfg.Git != nil)
+	secrets, err := newSecrets(cfg.Secrets, cfg.Git != nil, d.clock)
 	if err != nil {
 		return opts, nil, err
 	}

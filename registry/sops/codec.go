@@ -23,6 +23,15 @@ type Config struct {
 	AllowPlaintext bool `yaml:"allow_plaintext"`
 }
 
+// Clock is the codec's source of time (the sops section's lastmodified).
+type Clock interface{ Now() time.Time }
+
+// realClock is time.Now.
+type realClock struct{}
+
+// Now is time.Now.
+func (realClock) Now() time.Time { return time.Now() }
+
 // ErrPlaintextRefused: a write would store a password in clear.
 var ErrPlaintextRefused = errors.New("pwd would be stored in clear: set secrets.age_recipients (or secrets.allow_plaintext: true)")
 
@@ -34,14 +43,15 @@ type Codec struct {
 	idsErr         error // why there is no identity: reported per encrypted file
 	recipients     []Recipient
 	allowPlaintext bool
-	now            func() time.Time
+	clock          Clock
 }
 
 // New loads the identities and parses the recipients of cfg. Only a
 // configured identity file that cannot be read fails; an identity missing
 // or broken where the sops tool looks is reported by each encrypted file,
-// so that plaintext files work whatever the environment holds. now is the clock of lastmodified (nil: time.Now).
-func New(cfg Config, now func() time.Time) (*Codec, error) {
+// so that plaintext files work whatever the environment holds. clock
+// gives the sops section's lastmodified (nil: the real clock).
+func New(cfg Config, clock Clock) (*Codec, error) {
 	rs, err := ParseRecipients(cfg.AgeRecipients)
 	if err != nil {
 		return nil, err
@@ -50,17 +60,18 @@ func New(cfg Config, now func() time.Time) (*Codec, error) {
 	if idsErr != nil && cfg.AgeIdentityFile != "" {
 		return nil, fmt.Errorf("secrets.age_identity_file: %w", idsErr)
 	}
-	if now == nil {
-		now = time.Now
+	if clock == nil {
+		clock = realClock{}
 	}
-	return &Codec{ids: ids, idsErr: idsErr, recipients: rs, allowPlaintext: cfg.AllowPlaintext, now: now}, nil
+	return &Codec{ids: ids, idsErr: idsErr, recipients: rs, allowPlaintext: cfg.AllowPlaintext, clock: clock}, nil
 }
 
 // Decode returns the plaintext of a stored file: decrypted when it is a
 // sops file, as it is otherwise.
 func (c *Codec) Decode(name string, data []byte) ([]byte, error) {
 	if c.idsErr != nil && IsEncrypted(data) {
-		return nil, fmt.Errorf("%s: encrypted, and %w: set secrets.age_identity_file or SOPS_AGE_KEY_FILE", name, c.idsErr)
+		return nil, &Error{File: name, Kind: Broken, Err: c.idsErr,
+			Msg: "encrypted, and " + c.idsErr.Error() + ": set secrets.age_identity_file or SOPS_AGE_KEY_FILE"}
 	}
 	return Decrypt(name, data, c.ids)
 }
@@ -78,7 +89,7 @@ func (c *Codec) Encode(name string, plain, stored []byte) ([]byte, error) {
 		return out, nil
 	}
 	if len(c.recipients) > 0 {
-		return Encrypt(name, plain, c.recipients, c.now())
+		return Encrypt(name, plain, c.recipients, c.clock.Now())
 	}
 	if c.allowPlaintext {
 		return plain, nil
@@ -93,7 +104,7 @@ func (c *Codec) Encode(name string, plain, stored []byte) ([]byte, error) {
 	}
 	for _, l := range leaves {
 		if l.node.Value != "" {
-			return nil, fmt.Errorf("%s: %w", name, ErrPlaintextRefused)
+			return nil, &Error{File: name, Kind: Plaintext, Msg: ErrPlaintextRefused.Error(), Err: ErrPlaintextRefused}
 		}
 	}
 	return plain, nil

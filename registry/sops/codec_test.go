@@ -18,7 +18,7 @@ func TestCodec(t *testing.T) {
 	t.Setenv(EnvAgeKey, "")
 	t.Setenv(EnvAgeKeyFile, "")
 	fixed := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	c, err := New(Config{AgeIdentityFile: keyFile, AgeRecipients: []string{rcpt.String()}}, func() time.Time { return fixed })
+	c, err := New(Config{AgeIdentityFile: keyFile, AgeRecipients: []string{rcpt.String()}}, fixedClock(fixed))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,11 +39,13 @@ func TestCodec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := noKey.Decode("a.yaml", stored); err == nil || !strings.Contains(err.Error(), "a.yaml: encrypted, and no age identity") {
+	var e *Error
+	if _, err := noKey.Decode("a.yaml", stored); !errors.As(err, &e) || e.Kind != Broken || !errors.Is(err, ErrNoIdentity) ||
+		!strings.Contains(err.Error(), "a.yaml: encrypted, and no age identity") {
 		t.Errorf("Decode without identity: %v", err)
 	}
-	if _, err := noKey.Encode("a.yaml", plain, nil); !errors.Is(err, ErrPlaintextRefused) {
-		t.Errorf("Encode of a password without recipients: %v, want ErrPlaintextRefused", err)
+	if _, err := noKey.Encode("a.yaml", plain, nil); !errors.Is(err, ErrPlaintextRefused) || !errors.As(err, &e) || e.Kind != Plaintext || e.File != "a.yaml" {
+		t.Errorf("Encode of a password without recipients: %v, want a Plaintext Error (ErrPlaintextRefused)", err)
 	}
 	for _, ok := range []string{"code: a\n", "code: a\npwd: \"\"\n"} {
 		if out, err := noKey.Encode("a.yaml", []byte(ok), nil); err != nil || string(out) != ok {
@@ -104,3 +106,9 @@ func TestCodecKeepsSectionWhenPwdUnchanged(t *testing.T) {
 		t.Errorf("sops decrypt after a new password:\n%s", got)
 	}
 }
+
+// fixedClock is a Clock that always says t.
+type fixedClock time.Time
+
+// Now is t.
+func (c fixedClock) Now() time.Time { return time.Time(c) }

@@ -65,5 +65,10 @@
 //     empty string is kept as "" and covered by the MAC, as sops does.
 //   - A password written as a block scalar (| or >) over several lines, or
 //     a file that is one flow mapping {…}, is refused with a clear message.
-//   - Errors name the file, the line and the key, never a value.
+//   - Errors name the file, the line and the key, never a value. An error
+//     about a file's content is an *Error carrying the line and its Kind:
+//     Broken (the file cannot be read), Layout (a value cannot be encrypted
+//     where it is written: edit the file by hand) or Plaintext (a password
+//     refused in clear); the registry tells them apart by Kind, never by
+//     the message.
 package sops

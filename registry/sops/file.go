@@ -65,24 +65,24 @@ func Decrypt(name string, data []byte, ids []age.Identity) ([]byte, error) {
 	}
 	key, err := m.dataKey(ids)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, &Error{File: name, Kind: Broken, Msg: err.Error(), Err: err}
 	}
 	mac := newMAC()
 	edits := make([]edit, 0, len(leaves))
 	for _, l := range leaves {
 		v, err := decryptValue(l.node.Value, key, l.path)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %s %w", name, l.node.Line, dotted(l.path), err)
+			return nil, &Error{File: name, Line: l.node.Line, Kind: Broken, Msg: dotted(l.path) + " " + err.Error(), Err: err}
 		}
 		mac.Write([]byte(v.text))
 		edits = append(edits, edit{node: l.node, flow: l.flow, text: v.yamlText(), want: v.text})
 	}
 	want, err := decryptValue(m.MAC, key, m.macAAD())
 	if err != nil {
-		return nil, fmt.Errorf("%s:%d: sops.mac %w", name, d.sopsKey.Line, err)
+		return nil, &Error{File: name, Line: d.sopsKey.Line, Kind: Broken, Msg: "sops.mac " + err.Error(), Err: err}
 	}
 	if want.text != fmt.Sprintf("%X", mac.Sum(nil)) {
-		return nil, fmt.Errorf("%s:%d: sops.mac: does not match the encrypted values (changed without the key?)", name, d.sopsKey.Line)
+		return nil, &Error{File: name, Line: d.sopsKey.Line, Kind: Broken, Msg: "sops.mac: does not match the encrypted values (changed without the key?)"}
 	}
 	out, err := splice(data, edits, d)
 	if err == nil {
@@ -105,7 +105,7 @@ func Strip(name string, data []byte) ([]byte, error) {
 			continue
 		}
 		if _, err := parseEnc(l.node.Value); err != nil {
-			return nil, fmt.Errorf("%s:%d: %s %w", name, l.node.Line, dotted(l.path), err)
+			return nil, &Error{File: name, Line: l.node.Line, Kind: Broken, Msg: dotted(l.path) + " " + err.Error(), Err: err}
 		}
 	}
 	return splice(data, nil, d)
@@ -123,10 +123,10 @@ func Encrypt(name string, data []byte, recipients []Recipient, now time.Time) ([
 		return nil, err
 	}
 	if d.sops != nil {
-		return nil, fmt.Errorf("%s: %w", name, ErrEncrypted)
+		return nil, &Error{File: name, Kind: Layout, Msg: ErrEncrypted.Error(), Err: ErrEncrypted}
 	}
 	if d.root.Style&yaml.FlowStyle != 0 {
-		return nil, fmt.Errorf("%s: a file that is one flow mapping {…} cannot take a sops section; write it in block style", name)
+		return nil, &Error{File: name, Kind: Layout, Msg: "a file that is one flow mapping {…} cannot take a sops section; write it in block style"}
 	}
 	leaves, err := d.leaves(regexpPwd)
 	if err != nil || len(leaves) == 0 {
@@ -184,7 +184,7 @@ func open(name string, data []byte) (*document, *metadata, []leaf, error) {
 	}
 	m, err := decodeMetadata(d.sops)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%s:%d: %w", name, d.sopsKey.Line, err)
+		return nil, nil, nil, &Error{File: name, Line: d.sopsKey.Line, Kind: Broken, Msg: err.Error(), Err: err}
 	}
 	leaves, err := d.leaves(regexp.MustCompile(m.EncryptedRegex))
 	return d, m, leaves, wrapName(name, err)
@@ -196,18 +196,18 @@ func open(name string, data []byte) (*document, *metadata, []leaf, error) {
 func verify(out []byte, rule string, edits []edit) error {
 	d, err := parseDocument("", out)
 	if err != nil {
-		return fmt.Errorf("the rewritten file does not parse: %w", err)
+		return fault(Layout, 0, "the rewritten file does not parse: %v", err)
 	}
 	leaves, err := d.leaves(regexp.MustCompile(rule))
 	if err != nil {
 		return err
 	}
 	if len(leaves) != len(edits) {
-		return errors.New("the rewritten file has other values to encrypt than the original")
+		return fault(Layout, 0, "the rewritten file has other values to encrypt than the original")
 	}
 	for i, e := range edits {
 		if l := leaves[i].node; l.Line != e.node.Line || l.Value != e.want {
-			return fmt.Errorf("line %d: the value could not be rewritten in place", e.node.Line)
+			return fault(Layout, e.node.Line, "the value could not be rewritten in place")
 		}
 	}
 	return nil
@@ -222,11 +222,4 @@ func newMAC() hash.Hash {
 // dotted turns an additional-data path ("opts:pwd:") into "opts.pwd:".
 func dotted(path string) string {
 	return strings.ReplaceAll(strings.TrimSuffix(path, ":"), ":", ".") + ":"
-}
-
-func wrapName(name string, err error) error {
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	return nil
 }

@@ -220,11 +220,15 @@ func TestEncryptLayouts(t *testing.T) {
 		}
 	}
 	for src, want := range map[string]string{
-		"pwd: |\n  multi\n":           "p.yaml: line 1: a block scalar",
-		"{code: a, pwd: flow-pass}\n": "p.yaml: a file that is one flow mapping",
+		"pwd: |\n  multi\n":                "p.yaml:1: a block scalar",
+		"code: a\npwd: two\n  lines\n":     "p.yaml:2: a value on several lines",
+		"{code: a, pwd: flow-pass}\n":      "p.yaml: a file that is one flow mapping",
+		"x: &p s3cret\nopts:\n  pwd: *p\n": "p.yaml:3: opts.pwd: YAML aliases are not supported",
 	} {
-		if _, err := Encrypt("p.yaml", []byte(src), []Recipient{rcpt}, time.Now()); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("%q: %v, want %q", src, err, want)
+		_, err := Encrypt("p.yaml", []byte(src), []Recipient{rcpt}, time.Now())
+		var e *Error
+		if !errors.As(err, &e) || e.Kind != Layout || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want a Layout error %q", src, err, want)
 		}
 	}
 }

@@ -2,7 +2,6 @@ package sops
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -29,7 +28,7 @@ func splice(data []byte, edits []edit, d *document) ([]byte, error) {
 	for i, e := range edits {
 		start, end, err := at.Scalar(e.node, e.flow)
 		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", e.node.Line, spliceError(err))
+			return nil, spliceError(e.node.Line, err)
 		}
 		spans[i] = yamlsplice.Edit{Start: start, End: end, Text: e.text}
 	}
@@ -41,12 +40,12 @@ func splice(data []byte, edits []edit, d *document) ([]byte, error) {
 	return []byte(strings.Join(lines, "")), nil
 }
 
-// spliceError says why a value cannot be encrypted in place.
-func spliceError(err error) error {
+// spliceError says why the value on line cannot be encrypted in place.
+func spliceError(line int, err error) *Error {
 	if errors.Is(err, yamlsplice.ErrBlockScalar) {
-		return errors.New("a block scalar (| or >) cannot be encrypted; write the value on one line")
+		return fault(Layout, line, "a block scalar (| or >) cannot be encrypted; write the value on one line")
 	}
-	return errors.New("a value on several lines cannot be encrypted; write it on one line")
+	return fault(Layout, line, "a value on several lines cannot be encrypted; write it on one line")
 }
 
 // cutSection removes the sops section: truncated when it is last (as the

@@ -1,7 +1,6 @@
 package sops
 
 import (
-	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -27,10 +26,10 @@ type document struct {
 func parseDocument(name string, data []byte) (*document, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, &Error{File: name, Kind: Broken, Msg: err.Error(), Err: err}
 	}
 	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("%s: not a YAML mapping", name)
+		return nil, &Error{File: name, Kind: Broken, Msg: "not a YAML mapping"}
 	}
 	d := &document{root: doc.Content[0]}
 	for i := 0; i+1 < len(d.root.Content); i += 2 {
@@ -67,7 +66,7 @@ func (d *document) leaves(re *regexp.Regexp) ([]leaf, error) {
 				}
 			}
 		case yaml.AliasNode:
-			return fmt.Errorf("line %d: %s: YAML aliases are not supported in encrypted files", n.Line, strings.Join(path, "."))
+			return fault(Layout, n.Line, "%s: YAML aliases are not supported in encrypted files", strings.Join(path, "."))
 		case yaml.ScalarNode:
 			if matched && n.ShortTag() != "!!null" {
 				out = append(out, leaf{node: n, path: strings.Join(path, ":") + ":", flow: flow})
