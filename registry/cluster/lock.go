@@ -108,7 +108,7 @@ func (c *Cluster) waitOlder(ctx context.Context, myRev int64) error {
 // few keep-alive intervals (the caller looks again: a watch on a member cut
 // off by a hung connection would wait for gRPC's keep-alive otherwise).
 func (c *Cluster) waitDelete(ctx context.Context, key string, rev int64) error {
-	wctx, cancel := context.WithTimeout(clientv3.WithRequireLeader(ctx), 4*c.keepAliveInterval())
+	wctx, cancel := context.WithTimeout(c.watchContext(ctx), 4*c.keepAliveInterval())
 	defer cancel()
 	for wr := range c.cl.Watch(wctx, key, clientv3.WithRev(rev+1)) {
 		if err := wr.Err(); err != nil {

@@ -62,7 +62,8 @@ func activeCodes(s *registry.Snapshot, group int) []string {
 }
 
 // reconcileLoop runs a reconcile pass on every snapshot, every state change
-// and, after a failed pass, once per keep-alive interval until one works.
+// and, after a failed pass, again after a fifth of the keep-alive interval
+// (each request is bounded by the interval).
 func (c *Cluster) reconcileLoop(ctx context.Context, snaps <-chan *registry.Snapshot) {
 	retry := time.NewTimer(0)
 	defer retry.Stop()
@@ -81,7 +82,7 @@ func (c *Cluster) reconcileLoop(ctx context.Context, snaps <-chan *registry.Snap
 		}
 		if err := c.reconcile(ctx); err != nil && ctx.Err() == nil {
 			c.log.Debug("reconcile failed, retrying", "error", err)
-			retry.Reset(c.keepAliveInterval())
+			retry.Reset(c.keepAliveInterval() / 5)
 		}
 	}
 }
