@@ -53,6 +53,15 @@
 // is checked in this order: 401, 403, query parameters (400), Content-Type
 // (415), size (413), body (400), then 404, 412, 409 and validation (400).
 //
+// Cluster. With Options.Cluster (the cluster: section) a fenced node
+// answers /readyz with 503 (/healthz stays 200: a restart does not bring
+// etcd back) and refuses POST, PATCH and DELETE with a 503 and Retry-After
+// before anything is applied; a write already inside the git committer
+// when the node fences finishes or fails as a whole (the cluster's write
+// lock is held under the lease that fences). /status and the status page
+// show the node, its lease, the live nodes, each active trunk's owner and
+// the last ownership changes.
+//
 // Query parameters are strict: unknown or repeated parameters and malformed
 // escapes are 400; an empty value counts as absent. offset and limit take
 // decimal digits only; flat takes true, false, 1 or 0.

@@ -43,6 +43,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusNotFound, "provider not found"
 	case errors.Is(err, registry.ErrConflict):
 		return http.StatusConflict, err.Error()
+	case errors.Is(err, ErrFenced):
+		return http.StatusServiceUnavailable, ErrFenced.Error()
 	case errors.Is(err, ErrRemoteUnavailable):
 		return http.StatusServiceUnavailable, ErrRemoteUnavailable.Error()
 	case errors.Is(err, ErrRemoteMoved):

@@ -52,6 +52,9 @@ type Options struct {
 	// Sync triggers a fast-forward of the git working copy (POST
 	// /rest/v1/git/sync and the forges' webhooks); nil: 404.
 	Sync Syncer
+	// Cluster is the node's cluster (the cluster: section); nil: a single
+	// node.
+	Cluster Cluster
 	// WebhookSecret is the shared secret of the forges' push webhooks
 	// (git.webhook_secret_file); empty: the webhook endpoints answer 404.
 	WebhookSecret []byte
@@ -190,8 +193,6 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error, secrets
 	writeError(w, r, s.log, err, secrets...)
 }
 
-// readyz answers ready: the daemon serves only after the registry loaded
-// the providers directory.
 // healthz is liveness: 503 while the registry is stuck (a hung file
 // system, a bug), so that a supervisor restarts a daemon whose writes and
 // outside edits no longer apply; 200 otherwise.
@@ -203,10 +204,6 @@ func (s *server) healthz(w http.ResponseWriter, _ *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-}
-
-func (s *server) readyz(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
 // status reports the registry (providers, invalid files, last reload) and
@@ -227,6 +224,9 @@ func (s *server) status(w http.ResponseWriter, _ *http.Request) {
 	}
 	for _, src := range s.o.Status {
 		out[src.StatusName()] = src
+	}
+	if s.o.Cluster != nil {
+		out["cluster"] = s.o.Cluster.ClusterStatus()
 	}
 	writeJSON(w, http.StatusOK, out)
 }

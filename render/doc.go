@@ -267,14 +267,15 @@
 // found" is no failure): its uac timer process sends a refreshed record's
 // REGISTER on its next tick, every reg_timer_interval seconds, so a
 // change waits up to that long (TestKamailioPresetFigures with 5.6.3 at
-// 1,000 trunks: save → REGISTER p50 0.66 s, p90 1.03 s, max 1.13 s, of
-// which the tick 0.57 / 0.94 / 1.0 s and the refresh 76–194 ms, db_text
-// re-reading the whole table; a removal's un-REGISTER is sent at once).
+// 1,000 trunks, two runs: save → REGISTER p50 0.58–0.66 s, p90
+// 0.94–1.03 s, max 1.13–1.20 s, of which the tick p50 0.49–0.57 s, max
+// 1.0 s and the refresh 57–196 ms, db_text re-reading the whole table; a
+// removal's un-REGISTER is sent at once). The earlier figures (p50
+// 0.99 s, max 1.07 s) came from a test that saved each edit right after
+// the previous REGISTER, that is right after a tick, so each waited a
+// full one; the saves now come 950 ms apart, at any phase of the timer.
 // While the target may be fenced, reg_register is not called: it does not
-// heed the fence's uac.reg_active 0, the timer does.
-// Before, edits saved right after the previous REGISTER all waited a full
-// tick (p50 0.99 s): the old figures test was locked to the timer's phase;
-// saves now come 950 ms apart, at any phase. remove runs
+// heed the fence's uac.reg_active 0, the timer does. remove runs
 // kamcmd uac.reg_unregister l_uuid <code>, then uac.reg_disable l_uuid
 // <code>, before the row leaves the file (after the un-REGISTER the record
 // stays in memory marked registered and would REGISTER again at its
