@@ -161,6 +161,11 @@ func (r *Renderer) runActions(ctx context.Context, t *target, actions []trunkAct
 func (r *Renderer) runAction(ctx context.Context, t *target, a trunkAction) (string, error) {
 	env := append([]string{"TRUNKD_TRUNK=" + a.code, "TRUNKD_ACTION=" + a.kind,
 		"TRUNKD_OUTPUT=" + t.cfg.Output, "TRUNKD_TARGET=" + t.cfg.Name}, t.actions.env...)
+	r.mu.Lock()
+	if t.fenced {
+		env = append(env, "TRUNKD_FENCED=1") // the engine may be fenced: send nothing it would not send itself
+	}
+	r.mu.Unlock()
 	output, err := runCommand(ctx, t.actions.cmd(a.kind), t.timeout, env)
 	if err == nil && t.actions.failRe != nil && t.actions.failRe.MatchString(output) {
 		err = fmt.Errorf("output matches the failure pattern %q", t.actions.failRe)

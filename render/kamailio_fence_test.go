@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/trunkd/trunkd/registry"
 )
@@ -70,6 +73,14 @@ func TestKamailioFence(t *testing.T) {
 	t.Logf("unfence answer of Kamailio 5.6 (uac.reg_active 1): %q", targetStatus(t, r, "uacreg").Fence.Output)
 	interval := refreshInterval(t, l)
 
+	// An RPC error: kamcmd exits 0 and prints "error: ..."; the preset's
+	// failure pattern catches it.
+	out, err := exec.Command(l.kamcmd, "-s", "unix:"+l.sock, "uac.reg_active").CombinedOutput()
+	t.Logf("uac.reg_active without its argument: exit %v, %q", err, out)
+	if re := regexp.MustCompile(presets["kamailio"].failRegex); err != nil || !re.Match(out) {
+		t.Errorf("want exit 0 and output matching %s", re)
+	}
+
 	before := l.sippCount("user=alice ")
 	if err := r.Fence(t.Context()); err != nil {
 		t.Fatal(err)
@@ -80,15 +91,19 @@ func TestKamailioFence(t *testing.T) {
 	if !st.Fence.Fenced || st.Fence.Error != "" || !strings.Contains(st.Fence.Output, "nmode: 0") {
 		t.Fatalf("fence status %+v", st.Fence)
 	}
-	// A window of several refresh intervals: one REGISTER may have been
-	// on its way when Fence returned (its digest answer), none after.
+	// One REGISTER may have been on its way when Fence returned (its
+	// digest answer): let it land (one interval), then count, and expect
+	// none over several refresh intervals.
+	time.Sleep(max(interval, time.Second))
+	settled := l.sippCount("user=alice ")
 	window := max(3*interval, 4*time.Second)
 	time.Sleep(window)
 	after := l.sippCount("user=alice ")
-	if after > fenced+1 {
-		t.Fatalf("%d REGISTERs in the %v after Fence returned (%d before the fence, %d when it returned)", after-fenced, window, before, fenced)
+	if after != settled || settled > fenced+1 {
+		t.Fatalf("REGISTERs after the fence: %d when Fence returned, %d an interval later, %d after %v more", fenced, settled, after, window)
 	}
-	t.Logf("REGISTERs at the registrar: %d when Fence was called, %d when it returned, %d after %v more", before, fenced, after, window)
+	t.Logf("REGISTERs at the registrar: %d when Fence was called, %d when it returned, %d an interval later, %d after %v more (loaded machine)",
+		before, fenced, settled, after, window)
 	if info := l.regInfo(); info["l_uuid"] != "acme" {
 		t.Fatalf("the record left Kamailio with the fence: %v", info)
 	}
@@ -115,6 +130,9 @@ func TestKamailioFenceFailure(t *testing.T) {
 	}
 	if st := targetStatus(t, r, "uacreg"); !st.Fence.Fenced || st.Fence.Error == "" {
 		t.Fatalf("fence status %+v", st.Fence)
+	}
+	if n := testutil.ToFloat64(r.m.fenceFailures.WithLabelValues("uacreg", ActionFence)); n != 1 {
+		t.Fatalf("trunkd_render_fence_failures_total{action=fence} = %v", n)
 	}
 }
 

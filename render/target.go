@@ -257,36 +257,13 @@ func scanNames(re *regexp.Regexp, data []byte) map[string]bool {
 	return names
 }
 
-// scanLines matches re against each line of data and passes each name
-// found to add (at most one trunk per line: matching line by line is
-// several times faster than over the whole file, which matters at 10,000
-// trunks).
-func scanLines(re *regexp.Regexp, data []byte, add func(string)) {
-	for len(data) > 0 {
-		line := data
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			data = nil
-		}
-		m := re.FindSubmatch(line)
-		switch {
-		case m == nil:
-		case len(m) > 1:
-			add(string(m[1]))
-		default:
-			add(string(m[0]))
-		}
-	}
-}
-
 // removedNames lists the names of old that are not in next, sorted,
 // except those of trunks left out because the template failed for them
 // and the withheld ones (trunks another node registers).
-func removedNames(old, next map[string]bool, failed []trunkFailure, withheld map[string]bool) []string {
+func removedNames(old, next map[string]bool, failed []trunkFailure, withheld func(code string) bool) []string {
 	var out []string
 	for n := range old {
-		if !next[n] && !withheld[n] && !slices.ContainsFunc(failed, func(f trunkFailure) bool { return f.code == n }) {
+		if !next[n] && !withheld(n) && !slices.ContainsFunc(failed, func(f trunkFailure) bool { return f.code == n }) {
 			out = append(out, n)
 		}
 	}

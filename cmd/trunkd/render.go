@@ -18,14 +18,21 @@ func startRender(ctx context.Context, d *daemon, o *api.Options) error {
 	if len(d.cfg.Render.Targets) == 0 {
 		return nil
 	}
-	r, err := render.New(d.cfg.Render, render.Options{
+	ro := render.Options{
 		ServerIndex: d.cfg.serverIndex(),
 		Logger:      d.log,
 		Registerer:  d.prom,
 		Clock:       d.clock,
-	})
+	}
+	if m := d.member; m != nil {
+		ro.Ownership = m.render
+	}
+	r, err := render.New(d.cfg.Render, ro)
 	if err != nil {
 		return err
+	}
+	if d.member != nil {
+		d.member.r = r
 	}
 	sub := d.reg.Subscribe()
 	d.goRun("render", func() error {
