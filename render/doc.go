@@ -5,6 +5,22 @@
 // operator's trunks down, so every step errs on the side of keeping the
 // file the engine already runs with.
 //
+// # File layout
+//
+// Three hubs, each a type whose methods live in the files of their
+// concepts: renderer.go (the Renderer and its Run loop) with apply.go,
+// record.go, status.go, fence.go and ownership.go; target.go (one target's
+// state) with config.go, which builds it, and status.go, which reports it;
+// actions.go (per-trunk actions: planned and run by the apply, retried,
+// counted, reported) with apply.go, metrics.go, record.go, status.go,
+// target.go and trunkactions.go. A hub's file names the types and calls
+// the methods of the files around it, and they use its fields: those file
+// pairs (17, counted with go/types) refer both ways by design; fence.go
+// and ownership.go are two halves of the cluster input. No other two files
+// use each other: e.g. target.go → fragments.go → data.go (the trunk
+// cache, Data, Trunk), program.go → funcs.go → escape.go, journal.go →
+// files.go.
+//
 // # Data
 //
 // Templates (built-in ones from package templates, or an operator's file)
