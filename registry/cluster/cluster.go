@@ -61,6 +61,8 @@ type Cluster struct {
 	heads   chan Head     // capacity 1, latest wins
 	lockSem chan struct{} // capacity 1: one Lock per node at a time
 
+	reconcileFailing bool // the last pass failed (reconcile loop only)
+
 	mu      sync.Mutex
 	ls      leaseState
 	mirror  mirror
