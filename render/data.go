@@ -79,6 +79,13 @@ type trunkSet struct {
 	own         Ownership      // the ownership Registers was derived with
 }
 
+// trunkFailure is a trunk whose block (or derived values) failed.
+type trunkFailure struct {
+	code string
+	err  error
+	kept bool // its last good output stays in the file
+}
+
 // trunkCache derives the trunks of a snapshot once for all targets, and
 // keeps each derived trunk while its provider is unchanged (the registry
 // shares unchanged *Provider values between snapshots): an unchanged

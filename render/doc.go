@@ -5,12 +5,29 @@
 // operator's trunks down, so every step errs on the side of keeping the
 // file the engine already runs with.
 //
+// # File layout
+//
+// Three hubs, each a type whose methods live in the files of their
+// concepts: renderer.go (the Renderer and its Run loop) with apply.go,
+// record.go, status.go, fence.go and ownership.go; target.go (one target's
+// state) with config.go, which builds it, and status.go, which reports it;
+// actions.go (per-trunk actions: planned and run by the apply, retried,
+// counted, reported) with apply.go, metrics.go, record.go, status.go,
+// target.go and trunkactions.go. A hub's file names the types and calls
+// the methods of the files around it, and they use its fields: those file
+// pairs (17, counted with go/types) refer both ways by design; fence.go
+// and ownership.go are two halves of the cluster input. No other two files
+// use each other: e.g. target.go → fragments.go → data.go (the trunk
+// cache, Data, Trunk), program.go → funcs.go → escape.go, journal.go →
+// files.go.
+//
 // # Data
 //
 // Templates (built-in ones from package templates, or an operator's file)
 // run with missingkey=error over Data: the active trunks (enabled, and of
 // the configured server_index when one is set) sorted by code, the subset
-// with reg: 1, the target's vars and name. A Trunk carries every provider
+// that registers on this node (reg: 1; in a cluster also owned and not
+// fenced, see "Cluster"), the target's vars and name. A Trunk carries every provider
 // field under its Go name plus the derived values of DESIGN.md §6: AOR user
 // (username, else login), digest user (login, else username), both the
 // code for a registering trunk with neither (registry.Provider.AORUser),
@@ -266,14 +283,15 @@
 // found" is no failure): its uac timer process sends a refreshed record's
 // REGISTER on its next tick, every reg_timer_interval seconds, so a
 // change waits up to that long (TestKamailioPresetFigures with 5.6.3 at
-// 1,000 trunks: save → REGISTER p50 0.66 s, p90 1.03 s, max 1.13 s, of
-// which the tick 0.57 / 0.94 / 1.0 s and the refresh 76–194 ms, db_text
-// re-reading the whole table; a removal's un-REGISTER is sent at once).
+// 1,000 trunks, two runs: save → REGISTER p50 0.58–0.66 s, p90
+// 0.94–1.03 s, max 1.13–1.20 s, of which the tick p50 0.49–0.57 s, max
+// 1.0 s and the refresh 57–196 ms, db_text re-reading the whole table; a
+// removal's un-REGISTER is sent at once). The earlier figures (p50
+// 0.99 s, max 1.07 s) came from a test that saved each edit right after
+// the previous REGISTER, that is right after a tick, so each waited a
+// full one; the saves now come 950 ms apart, at any phase of the timer.
 // While the target may be fenced, reg_register is not called: it does not
-// heed the fence's uac.reg_active 0, the timer does.
-// Before, edits saved right after the previous REGISTER all waited a full
-// tick (p50 0.99 s): the old figures test was locked to the timer's phase;
-// saves now come 950 ms apart, at any phase. remove runs
+// heed the fence's uac.reg_active 0, the timer does. remove runs
 // kamcmd uac.reg_unregister l_uuid <code>, then uac.reg_disable l_uuid
 // <code>, before the row leaves the file (after the un-REGISTER the record
 // stays in memory marked registered and would REGISTER again at its

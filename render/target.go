@@ -257,29 +257,6 @@ func scanNames(re *regexp.Regexp, data []byte) map[string]bool {
 	return names
 }
 
-// scanLines matches re against each line of data and passes each name
-// found to add (at most one trunk per line: matching line by line is
-// several times faster than over the whole file, which matters at 10,000
-// trunks).
-func scanLines(re *regexp.Regexp, data []byte, add func(string)) {
-	for len(data) > 0 {
-		line := data
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			data = nil
-		}
-		m := re.FindSubmatch(line)
-		switch {
-		case m == nil:
-		case len(m) > 1:
-			add(string(m[1]))
-		default:
-			add(string(m[0]))
-		}
-	}
-}
-
 // removedNames lists the names of old that are not in next, sorted,
 // except those of trunks left out because the template failed for them
 // and the withheld ones (trunks another node registers).
