@@ -26,7 +26,8 @@
 // Templates (built-in ones from package templates, or an operator's file)
 // run with missingkey=error over Data: the active trunks (enabled, and of
 // the configured server_index when one is set) sorted by code, the subset
-// with reg: 1, the target's vars and name. A Trunk carries every provider
+// that registers on this node (reg: 1; in a cluster also owned and not
+// fenced, see "Cluster"), the target's vars and name. A Trunk carries every provider
 // field under its Go name plus the derived values of DESIGN.md §6: AOR user
 // (username, else login), digest user (login, else username), both the
 // code for a registering trunk with neither (registry.Provider.AORUser),

@@ -67,9 +67,9 @@ func (r *Renderer) Fence(ctx context.Context) error {
 // settleFence runs after t applied the current ownership: it records the
 // ownership generation the live file reflects, unfences the engine after
 // the first successful render of an ownership that is not fenced and
-// came after the last Fence, and
-// fences t again when Fence ran during the apply (an action of the apply,
-// such as FreeSWITCH's startgw, may have come after the fence).
+// came after the last Fence, and fences t again when Fence ran during the
+// apply (an action of the apply, such as FreeSWITCH's startgw, may have
+// come after the fence).
 func (r *Renderer) settleFence(ctx context.Context, t *target, res result, seq uint64) {
 	applied := (res.outcome == outcomeApplied || res.outcome == outcomeUnchanged) &&
 		!slices.ContainsFunc(t.pending, func(a trunkAction) bool { return a.kind == ActionRemove })
