@@ -32,6 +32,9 @@ func TestClusterEndToEnd(t *testing.T) {
 		}
 	}
 	e.checkClusterMetrics(e.nodes[0])
+	if _, page := get(t, e.nodes[0].proc.base+"/"); !strings.Contains(page, `id="cluster"`) || !strings.Contains(page, "registered from this node") {
+		t.Errorf("the status page lacks the cluster section or the trunks' owners")
+	}
 
 	// kill -9 of the node that owns the most trunks.
 	victim := e.busiest(owners)
