@@ -91,6 +91,13 @@
 // handed 38 trunks over in 18 ms. TestLockSerialises: 60 lock sections
 // from 3 nodes at about 14 ms each (two puts and three reads).
 //
+// BenchmarkPlan: a reconcile pass at 10,000 trunks over 3 nodes (the
+// rendezvous choice of every trunk, the owned set, the releases and the
+// View it publishes: the cost of every watch event) allocates 0.9 MB in 65
+// allocations (1.8 MB, 154 before the View's maps were presized); 5-18 ms
+// a pass on this machine at a load of 8 on 2 cores, a figure to take as an
+// upper bound.
+//
 // # Weight of the etcd client
 //
 // go.etcd.io/etcd/client/v3 v3.7.3 (works against Debian's etcd 3.4.23
@@ -148,6 +155,13 @@
 //     not: a node without it (group "any") wants every trunk and competes
 //     with the nodes of each group; the claim keys keep even that to one
 //     owner per trunk, but the choice is no longer the rendezvous one.
+//   - A node restarted under the same name waits for its previous lease
+//     to expire (at most LeaseTTL) before it claims its trunks again: it
+//     cannot tell its earlier self from a second node misconfigured with
+//     the same name. Leave on a planned stop avoids the gap.
+//   - A View is published for every change in it, the owners of other
+//     nodes' trunks included (the status page reads them); consumers that
+//     only register compare Owns and Fenced.
 //   - The lock refuses a fenced node (ErrFenced) before and after waiting
 //     in the queue, and checks that its key survived the wait.
 package cluster
