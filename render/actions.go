@@ -262,7 +262,7 @@ func (r *Renderer) recordActionErrors(t *target, now time.Time, failures []actio
 		}
 		list = append(list, e)
 		r.m.actionFailures.WithLabelValues(t.cfg.Name, e.Action).Inc()
-		r.log.Warn("render trunk action failed; the other trunks are applied and it is retried", "target", t.cfg.Name,
+		r.log.Warn("render trunk action failed; it is retried, the other trunks are not held back", "target", t.cfg.Name,
 			"trunk", e.Code, "action", e.Action, "error", e.Message, "output", e.Output)
 	}
 	if len(list) == 0 {

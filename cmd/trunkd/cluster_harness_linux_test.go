@@ -127,7 +127,22 @@ type clusterNode struct {
 	name, ip string
 	cfgPath  string
 	proxies  []*etcdtest.Proxy
-	proc     *trunkdProcess // nil while stopped
+	mu       sync.Mutex     // guards proc for readers on other goroutines
+	proc     *trunkdProcess // nil while stopped; written by the test's goroutine only
+}
+
+// running is the node's process, nil while stopped; for other goroutines.
+func (n *clusterNode) running() *trunkdProcess {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.proc
+}
+
+// setProc sets the node's process.
+func (n *clusterNode) setProc(p *trunkdProcess) {
+	n.mu.Lock()
+	n.proc = p
+	n.mu.Unlock()
 }
 
 // clusterEnv is the whole set-up.
@@ -223,7 +238,7 @@ func (e *clusterEnv) seedTrunks() {
 // start starts node n's process and waits until it serves.
 func (e *clusterEnv) start(n *clusterNode) {
 	e.t.Helper()
-	n.proc = startClusterTrunkd(e.t, e.bin, n.cfgPath)
+	n.setProc(startClusterTrunkd(e.t, e.bin, n.cfgPath))
 }
 
 // startClusterTrunkd is startTrunkd with the process killed when the test
@@ -273,7 +288,7 @@ func (n *clusterNode) kill9(t *testing.T) {
 	if t.Failed() {
 		t.Logf("node %s (killed) log:\n%s", n.name, n.proc.log.String())
 	}
-	n.proc = nil
+	n.setProc(nil)
 }
 
 // stop ends node n with SIGTERM (as systemd does) and prints its log when
@@ -295,7 +310,7 @@ func (n *clusterNode) stop(t *testing.T) {
 	if t.Failed() {
 		t.Logf("node %s log:\n%s", n.name, n.proc.log.String())
 	}
-	n.proc = nil
+	n.setProc(nil)
 }
 
 // cut sets every etcd proxy of node n to mode.

@@ -15,6 +15,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/trunkd/trunkd/registry"
+	"github.com/trunkd/trunkd/registry/cluster/etcdtest"
 )
 
 // TestMain runs a cluster node instead of the tests when the figures test
@@ -62,6 +63,55 @@ func TestClusterFigures(t *testing.T) {
 	figureClaims(t, etcd.Endpoints())
 	figureWatch(t, etcd.Client(), etcd.Endpoints())
 	figureKill(t, etcd.Client(), etcd.Endpoints(), 5)
+	figureFence(t, 5)
+}
+
+// figureFence cuts a node off from etcd rounds times (its proxies
+// blackholed) and prints how long before the first of its keys was seen
+// deleted it had fenced.
+func figureFence(t *testing.T, rounds int) {
+	etcd := startEtcd(t)
+	reg := providers(t, 100)
+	codes := codesOf(reg)
+	var proxies []*etcdtest.Proxy
+	var viaProxy []string
+	for _, m := range etcd.Members {
+		p := etcdtest.NewProxy(t, m.ClientURL)
+		proxies = append(proxies, p)
+		viaProxy = append(viaProxy, p.URL())
+	}
+	victim := startNode(t, "victim", viaProxy, reg, oneGroup())
+	other := startNode(t, "other", etcd.Endpoints(), reg, oneGroup())
+	nodes := []*node{victim, other}
+	var gaps []time.Duration
+	for round := 0; round < rounds; round++ {
+		waitFor(t, 30*time.Second, "settled", func() bool { return settled(nodes, codes) })
+		theirs := victim.last().Owned()
+		dels := watchDeletes(t, etcd.Client())
+		cut := time.Now()
+		for _, p := range proxies {
+			p.Set(etcdtest.Blackhole)
+		}
+		waitFor(t, 30*time.Second, "the other owns all", func() bool { return settled(nodes[1:], codes) })
+		var fencedAt time.Time
+		for _, s := range victim.history() {
+			if s.at.After(cut) && s.v.Fenced() {
+				fencedAt = s.at
+				break
+			}
+		}
+		first, n := dels.first(theirs)
+		if fencedAt.IsZero() || n != len(theirs) || !fencedAt.Before(first) {
+			t.Fatalf("round %d: fenced at %v, %d of %d keys deleted, first at %v", round, fencedAt, n, len(theirs), first)
+		}
+		gaps = append(gaps, first.Sub(fencedAt))
+		for _, p := range proxies {
+			p.Set(etcdtest.Forward)
+		}
+	}
+	slices.Sort(gaps)
+	t.Logf("FIGURE node cut off from etcd fenced before its first key was seen deleted by: min %v, p50 %v, max %v (%d partitions, TTL 3s, margin 1s)",
+		gaps[0].Round(time.Millisecond), gaps[len(gaps)/2].Round(time.Millisecond), gaps[len(gaps)-1].Round(time.Millisecond), rounds)
 }
 
 // figureClaims times claiming 1,000 keys, 100 per transaction, five times.
