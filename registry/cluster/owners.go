@@ -80,11 +80,26 @@ func (c *Cluster) reconcileLoop(ctx context.Context, snaps <-chan *registry.Snap
 		case <-c.kick:
 		case <-retry.C:
 		}
-		if err := c.reconcile(ctx); err != nil && ctx.Err() == nil {
-			c.log.Debug("reconcile failed, retrying", "error", err)
+		err := c.reconcile(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		c.noteReconcile(err)
+		if err != nil {
 			retry.Reset(c.keepAliveInterval() / 5)
 		}
 	}
+}
+
+// noteReconcile logs the first failure of a streak and its end.
+func (c *Cluster) noteReconcile(err error) {
+	switch {
+	case err != nil && !c.reconcileFailing:
+		c.log.Warn("cannot bring owner keys in line, retrying", "error", err)
+	case err == nil && c.reconcileFailing:
+		c.log.Info("owner keys in line again")
+	}
+	c.reconcileFailing = err != nil
 }
 
 func (c *Cluster) setActive(codes []string) {
@@ -183,7 +198,7 @@ func (c *Cluster) plan() plan {
 // wantedLocked returns the active codes the rendezvous choice over the
 // live nodes gives this node (none once it is leaving); called under mu.
 func (c *Cluster) wantedLocked() map[string]bool {
-	want := map[string]bool{}
+	want := make(map[string]bool, len(c.owned))
 	if c.leavingLocked() {
 		return want
 	}
