@@ -405,7 +405,11 @@
 // with Options.Ownership every target with unfence_cmd counts as fenced,
 // since a stop hook (systemd ExecStopPost= running fence_cmd) may have
 // fenced the engine; a Fence on a node without Options.Ownership stays
-// until the next start. A failed unfence is retried with backoff.
+// until the next start. A failed unfence is retried with backoff. An
+// engine that can start fenced should (Kamailio: modparam("uac",
+// "reg_active", 0), proven by TestKamailioStartsFenced): one that
+// restarts while its trunkd is dead or fenced then registers nothing
+// from its old file.
 //
 // # Drop guard
 //
