@@ -53,7 +53,7 @@ bench-git:
 # REGISTERs from the untouched trunks, deletions to the un-REGISTER.
 # Needs kamailio, kamcmd and sipp; loads the machine for about 30 s.
 bench-actions:
-	TRUNKD_FIGURES=1 $(GO) test -count=1 -timeout 10m -run '^(TestKamailioPresetFigures|TestKamailioControlFigures)$$' -v ./render/
+	TRUNKD_FIGURES=1 $(GO) test -count=1 -timeout 10m -run '^(TestKamailioPresetFigures|TestKamailioControlFigures|TestKamailioRefreshCostFigures)$$' -v ./render/
 
 # Issue 15's figures: 100 trunks on three trunkd nodes and a 3-member etcd
 # (loopback): steady state, kill -9 failover, the node coming back, a

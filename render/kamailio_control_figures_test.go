@@ -146,3 +146,57 @@ func freeTCPPort(t *testing.T) int {
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
 }
+
+// TestKamailioRefreshCostFigures measures what uac.reg_refresh costs
+// Kamailio 5.6's db_text after trunkd replaced the uacreg table file
+// (the first query after a change re-reads the whole file), at 1,000 and
+// 10,000 rows, against a refresh of an unchanged file. uac's timer is
+// off (reg_active 0), so nothing registers.
+// Run: TRUNKD_FIGURES=1 go test -run TestKamailioRefreshCostFigures -v ./render/
+func TestKamailioRefreshCostFigures(t *testing.T) {
+	if os.Getenv("TRUNKD_FIGURES") == "" {
+		t.Skip("set TRUNKD_FIGURES=1: a figures test")
+	}
+	kamailio, kamcmd := need(t, "kamailio"), need(t, "kamcmd")
+	for _, n := range []int{1000, 10000} {
+		l := newLab(t, kamcmd)
+		l.cfgModules = "modparam(\"uac\", \"reg_active\", 0)\n"
+		writeFile(t, l.dslist, "")
+		for i := range n {
+			writeFile(t, filepath.Join(l.providers, fmt.Sprintf("t%05d.yaml", i)), fmt.Sprintf(
+				"code: t%05d\nusername: u%05d\npwd: pw%05d\ndomain: sipp.test\nproxyaddr: 127.0.0.1\nproxyport: %d\nexpires: 3600\n", i, i, i, l.sippPort))
+		}
+		reg, err := registry.Open(registry.Options{Dir: l.providers, Logger: discardLogger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, _, _ := testRenderer(t, Config{Targets: l.targets(false)[:2]}, -1)
+		if err := r.RenderOnce(t.Context(), reg.Snapshot()); err != nil {
+			t.Fatal(err)
+		}
+		l.startKamailio(t, kamailio)
+		refresh := func(code string) time.Duration {
+			start := time.Now()
+			if out, err := runCommand(t.Context(), fmt.Sprintf("%s -s unix:%s uac.reg_refresh %s", kamcmd, l.sock, code), time.Minute, nil); err != nil || strings.HasPrefix(out, "error") {
+				t.Fatalf("uac.reg_refresh %s: %q %v", code, out, err)
+			}
+			return time.Since(start)
+		}
+		var changed, same []time.Duration
+		for i := range 10 {
+			code := fmt.Sprintf("t%05d", i)
+			writeFile(t, filepath.Join(l.providers, code+".yaml"), fmt.Sprintf(
+				"code: %s\nusername: u%05d\npwd: new%05d\ndomain: sipp.test\nproxyaddr: 127.0.0.1\nproxyport: %d\nexpires: 3600\n", code, i, i, l.sippPort))
+			if err := reg.Reload(); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.RenderOnce(t.Context(), reg.Snapshot()); err != nil {
+				t.Fatal(err)
+			}
+			changed = append(changed, refresh(code))
+			same = append(same, refresh(code))
+		}
+		t.Logf("%5d rows: uac.reg_refresh after the table file changed p50 %v max %v; file unchanged p50 %v max %v (10 each, sh -c kamcmd, loaded machine)",
+			n, pct(changed, 50), pct(changed, 100), pct(same, 50), pct(same, 100))
+	}
+}

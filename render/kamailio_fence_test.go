@@ -218,3 +218,53 @@ func TestKamailioOwnershipHandover(t *testing.T) {
 		t.Errorf("trunk action errors %+v, ownership generation %d", st.TrunkActionErrors, st.OwnershipGeneration)
 	}
 }
+
+// TestKamailioStartsFenced: a cluster node's Kamailio with
+// modparam("uac", "reg_active", 0) starts fenced, so that an engine that
+// (re)starts with an old table never registers trunks another node took
+// over: it sends no REGISTER until trunkd, given its first ownership,
+// has rendered it and runs the unfence.
+func TestKamailioStartsFenced(t *testing.T) {
+	kamailio, kamcmd, sipp := need(t, "kamailio"), need(t, "kamcmd"), need(t, "sipp")
+	l := newLab(t, kamcmd)
+	l.cfgModules = "modparam(\"uac\", \"reg_active\", 0)\n"
+	l.startSIPp(t, sipp)
+	// Refused credentials: an active Kamailio would REGISTER every retry.
+	writeFile(t, filepath.Join(l.providers, "acme.yaml"), fmt.Sprintf(
+		"code: acme\nusername: alice\npwd: refused\ndomain: sipp.test\nproxyaddr: 127.0.0.1\nproxyport: %d\nexpires: 60\n", l.sippPort))
+	reg, err := registry.Open(registry.Options{Dir: l.providers, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets := l.targets(false)
+	boot, _, _ := testRenderer(t, Config{Targets: targets}, -1)
+	if err := boot.RenderOnce(t.Context(), reg.Snapshot()); err != nil {
+		t.Fatal(err)
+	}
+	l.startKamailio(t, kamailio)
+	// reg_timer_interval is 1 s and reg_retry_interval 2 s: an active
+	// record would have sent several REGISTERs in this window.
+	time.Sleep(4 * time.Second)
+	if n := l.sippCount("user=alice "); n != 0 {
+		t.Fatalf("%d REGISTERs from a Kamailio that started fenced", n)
+	}
+
+	targets[1].Engine = "kamailio"
+	targets[1].Vars = map[string]string{"kamcmd": l.kamcmd, "kamcmd_socket": "unix:" + l.sock}
+	owns := make(chan Ownership, 1)
+	r, err := New(Config{Targets: targets}, Options{ServerIndex: -1, Ownership: owns, Registerer: prometheus.NewRegistry(),
+		Logger: discardLogger(), RetryMin: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done, snaps := make(chan error, 1), make(chan *registry.Snapshot, 1)
+	snaps <- reg.Snapshot()
+	go func() { done <- r.Run(ctx, snaps) }()
+	defer func() { cancel(); <-done }()
+	owns <- owning(1, "acme")
+	waitFor(t, 15*time.Second, "REGISTERs after the first ownership's unfence", func() bool { return l.sippCount("user=alice ") > 0 })
+	if st := targetStatus(t, r, "uacreg"); st.Fence == nil || st.Fence.Fenced || !strings.Contains(st.Fence.Output, "omode: 0") {
+		t.Fatalf("fence status %+v, want an unfence that found reg_active 0", st.Fence)
+	}
+}

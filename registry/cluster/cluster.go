@@ -225,8 +225,8 @@ func (c *Cluster) publish() {
 
 // buildView assembles a View of the current state; called under mu.
 func (c *Cluster) buildView(gen uint64) *View {
-	v := &View{node: c.cfg.Node, gen: gen, fenced: c.ls.fenced, owned: map[string]bool{},
-		owners: map[string]string{}, nodes: c.mirror.liveNodes(), changes: c.changes,
+	v := &View{node: c.cfg.Node, gen: gen, fenced: c.ls.fenced, owned: make(map[string]bool, len(c.owned)),
+		owners: make(map[string]string, len(c.active)), nodes: c.mirror.liveNodes(), changes: c.changes,
 		lease: c.leaseLocked()}
 	if !c.ls.fenced {
 		for code := range c.owned {

@@ -198,7 +198,7 @@ func (c *Cluster) plan() plan {
 // wantedLocked returns the active codes the rendezvous choice over the
 // live nodes gives this node (none once it is leaving); called under mu.
 func (c *Cluster) wantedLocked() map[string]bool {
-	want := map[string]bool{}
+	want := make(map[string]bool, len(c.owned))
 	if c.leavingLocked() {
 		return want
 	}
