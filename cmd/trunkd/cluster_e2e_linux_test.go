@@ -46,6 +46,7 @@ func TestClusterEndToEnd(t *testing.T) {
 	if n := e.handoverOrder(t0, owners, after); n == 0 {
 		t.Errorf("no trunk moved after kill -9 of %s (it owned %d)", victim.name, count(owners, victim.name))
 	}
+	e.checkChanges(rest[0], victim.name, owners, after)
 
 	// The node comes back: its share moves back, old owner first.
 	t0 = time.Now()

@@ -533,6 +533,40 @@ func (e *clusterEnv) id(t *testing.T, n *clusterNode, code string) string {
 // methodLookup is the seed's search method.
 const methodLookup = "LOOKUP"
 
+// checkChanges: node n's /status lists, for every trunk it took over from
+// the dead node, the change from that node and then the change to n.
+func (e *clusterEnv) checkChanges(n *clusterNode, dead string, before, after map[string]string) {
+	e.t.Helper()
+	var st struct {
+		Cluster struct {
+			Changes []struct{ Code, From, To string } `json:"changes"`
+		} `json:"cluster"`
+	}
+	_, body := get(e.t, n.proc.base+"/status")
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		e.t.Fatal(err)
+	}
+	// Newest first; a trunk whose owner's key expired shows as two
+	// changes: dead → none, then none → n.
+	from, to := map[string]bool{}, map[string]bool{}
+	for _, c := range st.Cluster.Changes {
+		if c.From == dead && !to[c.Code] {
+			continue // an older change of the trunk
+		}
+		if c.To == n.name {
+			to[c.Code] = true
+		}
+		if c.From == dead && to[c.Code] {
+			from[c.Code] = true
+		}
+	}
+	for code, o := range after {
+		if before[code] == dead && o == n.name && !from[code] {
+			e.t.Errorf("%s's /status lists no change of %s from %s to it: %+v", n.name, code, dead, st.Cluster.Changes)
+		}
+	}
+}
+
 // checkClusterMetrics: the series the alert rules use are exported by a
 // cluster node (the make-run test leaves them to this one).
 func (e *clusterEnv) checkClusterMetrics(n *clusterNode) {
