@@ -165,5 +165,9 @@
 //     nodes' trunks included (the status page reads them); consumers that
 //     only register compare Owns and Fenced.
 //   - The lock refuses a fenced node (ErrFenced) before and after waiting
-//     in the queue, and checks that its key survived the wait.
+//     in the queue, and checks that its key survived the wait. It
+//     serialises writers to spare them push retries; the git remote's
+//     fast-forward check stays the guard of correctness: a holder whose
+//     lease runs out in the middle of a write may overlap with the next
+//     holder, and then one push is rejected and retried.
 package cluster
