@@ -44,10 +44,14 @@ var (
 // back.
 const retryAfter = "5"
 
-// commit runs apply inside the Committer, or directly without one. The
+// commit runs apply inside the Committer, or directly without one; a
+// fenced cluster node refuses it before anything is applied. The
 // client hanging up does not cancel a push under way: the write finishes
 // or is undone as a whole.
 func (s *server) commit(r *http.Request, apply func(ctx context.Context) (Change, error)) error {
+	if s.fenced() {
+		return ErrFenced
+	}
 	ctx := context.WithoutCancel(r.Context())
 	if s.o.Commits == nil {
 		_, err := apply(ctx)

@@ -23,6 +23,22 @@
 // (*) auth.status_page_requires_token (Options.StatusAuth) makes both the
 // status page and /status require a token of any role.
 //
+// # File layout
+//
+// server.go is the hub: Options, the server and the route table. Each
+// handler is a method of the server in the file of its concept
+// (providers.go, state.go, history.go, reload.go, webhook.go, auth.go,
+// statuspage.go, commit.go) and uses the server's fields, while the route
+// table names it and Options names the interface it consumes, declared
+// next to the code that uses it (Committer in commit.go, Reloader in
+// reload.go, Syncer in webhook.go, …): those eight file pairs refer both
+// ways by design. The status page's rows are declared in
+// statuspage_view.go, which assembles the page, and filled by
+// statuspage_state.go and statuspage_render.go, which format their parts
+// into them (two more pairs). Everything else refers one way: respond.go
+// (JSON answers and errors) and errors.go are used by all; match.go runs a
+// query over view.go with filter.go's conditions and order.go's keys.
+//
 // Decisions where the seed and DESIGN.md are silent:
 //
 // Authentication. "Authorization: Bearer <token>" (scheme case-insensitive);
@@ -36,6 +52,15 @@
 // Options.StatusAuth (Handler.SetStatusAuth) is set. A request
 // is checked in this order: 401, 403, query parameters (400), Content-Type
 // (415), size (413), body (400), then 404, 412, 409 and validation (400).
+//
+// Cluster. With Options.Cluster (the cluster: section) a fenced node
+// answers /readyz with 503 (/healthz stays 200: a restart does not bring
+// etcd back) and refuses POST, PATCH and DELETE with a 503 and Retry-After
+// before anything is applied; a write already inside the git committer
+// when the node fences finishes or fails as a whole (the cluster's write
+// lock is held under the lease that fences). /status and the status page
+// show the node, its lease, the live nodes, each active trunk's owner and
+// the last ownership changes.
 //
 // Query parameters are strict: unknown or repeated parameters and malformed
 // escapes are 400; an empty value counts as absent. offset and limit take

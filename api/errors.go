@@ -3,7 +3,6 @@ package api
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
 
@@ -30,12 +29,6 @@ func badRequest(format string, args ...any) *apiError {
 	return errorf(http.StatusBadRequest, format, args...)
 }
 
-// errorBody is the error shape of DESIGN.md §5.
-type errorBody struct {
-	Code    int    `json:"error_code"`
-	Message string `json:"error_message"`
-}
-
 // statusOf maps an error to its HTTP status and client message: apiError
 // as is, the registry's errors by kind, anything else 500.
 func statusOf(err error) (int, string) {
@@ -50,6 +43,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusNotFound, "provider not found"
 	case errors.Is(err, registry.ErrConflict):
 		return http.StatusConflict, err.Error()
+	case errors.Is(err, ErrFenced):
+		return http.StatusServiceUnavailable, ErrFenced.Error()
 	case errors.Is(err, ErrRemoteUnavailable):
 		return http.StatusServiceUnavailable, ErrRemoteUnavailable.Error()
 	case errors.Is(err, ErrRemoteMoved):
@@ -68,32 +63,4 @@ func problemsMessage(probs registry.Problems) string {
 		parts[i] = p.Error()
 	}
 	return strings.Join(parts, "; ")
-}
-
-// writeError answers with the error shape. secrets (passwords the request
-// carried or touched) are blanked out of the message as a last line of
-// defence; 5xx errors are logged.
-func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error, secrets ...string) {
-	status, msg := statusOf(err)
-	msg = scrub(msg, secrets)
-	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", retryAfter)
-	}
-	if status >= 500 {
-		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", status, "error", msg)
-	}
-	writeJSON(w, status, errorBody{Code: 1000 + status, Message: msg})
-}
-
-// minScrubLen keeps very short passwords from blanking out ordinary words;
-// no message echoes the pwd field, so scrubbing is defence in depth only.
-const minScrubLen = 4
-
-func scrub(msg string, secrets []string) string {
-	for _, s := range secrets {
-		if len(s) >= minScrubLen {
-			msg = strings.ReplaceAll(msg, s, "***")
-		}
-	}
-	return msg
 }

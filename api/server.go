@@ -3,12 +3,10 @@ package api
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -54,6 +52,9 @@ type Options struct {
 	// Sync triggers a fast-forward of the git working copy (POST
 	// /rest/v1/git/sync and the forges' webhooks); nil: 404.
 	Sync Syncer
+	// Cluster is the node's cluster (the cluster: section); nil: a single
+	// node.
+	Cluster Cluster
 	// WebhookSecret is the shared secret of the forges' push webhooks
 	// (git.webhook_secret_file); empty: the webhook endpoints answer 404.
 	WebhookSecret []byte
@@ -192,8 +193,6 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error, secrets
 	writeError(w, r, s.log, err, secrets...)
 }
 
-// readyz answers ready: the daemon serves only after the registry loaded
-// the providers directory.
 // healthz is liveness: 503 while the registry is stuck (a hung file
 // system, a bug), so that a supervisor restarts a daemon whose writes and
 // outside edits no longer apply; 200 otherwise.
@@ -205,10 +204,6 @@ func (s *server) healthz(w http.ResponseWriter, _ *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-}
-
-func (s *server) readyz(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
 // status reports the registry (providers, invalid files, last reload) and
@@ -229,6 +224,9 @@ func (s *server) status(w http.ResponseWriter, _ *http.Request) {
 	}
 	for _, src := range s.o.Status {
 		out[src.StatusName()] = src
+	}
+	if s.o.Cluster != nil {
+		out["cluster"] = s.o.Cluster.ClusterStatus()
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -319,26 +317,4 @@ func (s *server) accessLog(next http.Handler) http.Handler {
 		s.log.Debug("http request", "method", r.Method, "path", r.URL.Path, "status", tw.status,
 			"took", time.Since(start).Round(time.Microsecond), "remote", r.RemoteAddr)
 	})
-}
-
-// writeJSON answers with v indented as the seed shows its bodies.
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		code = http.StatusInternalServerError
-		data, _ = json.MarshalIndent(errorBody{Code: 1500, Message: "internal error: cannot encode the response"}, "", "  ")
-	}
-	writeRaw(w, code, data, '\n')
-}
-
-// writeRaw answers with a JSON body (plus extra bytes, e.g. a newline).
-func writeRaw(w http.ResponseWriter, code int, body []byte, extra ...byte) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(len(body)+len(extra)))
-	w.WriteHeader(code)
-	_, _ = w.Write(body)
-	if len(extra) > 0 {
-		_, _ = w.Write(extra)
-	}
 }

@@ -25,7 +25,8 @@ type statusPageData struct {
 	Invalid     []invalidRow
 	InvalidN    int // files
 	Render      []targetRow
-	RenderKnown bool // a renderer runs
+	RenderKnown bool         // a renderer runs
+	Cluster     *clusterView // nil: a single node
 }
 
 // when is a time shown relative to the page's time, with the exact UTC
@@ -53,6 +54,8 @@ type trunkRow struct {
 	// NoEngineBinding: the credentials work but the registrar lists no
 	// binding of the SIP engine (sipcheck's engine_binding "missing").
 	NoEngineBinding bool
+	Owner           string // the cluster node registering it; "": none or no cluster
+	OwnedHere       bool   // this node registers it
 }
 
 // stateCell is a registration or ping state with its details.
@@ -99,6 +102,7 @@ func (s *server) buildStatusPage(now time.Time) statusPageData {
 		d.RenderKnown = true
 		d.Render = targetRows(s.o.Render.RenderTargets(), now)
 	}
+	s.buildCluster(&d, now)
 	d.Summary = summarise(d)
 	return d
 }
@@ -207,6 +211,9 @@ func summarise(d statusPageData) []summaryCard {
 		}
 		c := ratioCard("Render targets ok", ok, len(d.Render), false)
 		cards = append(cards, c)
+	}
+	if d.Cluster != nil {
+		cards = append(cards, clusterCard(d.Cluster))
 	}
 	return cards
 }

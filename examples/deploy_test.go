@@ -48,6 +48,8 @@ func TestSystemdUnit(t *testing.T) {
 		"PrivateTmp": "yes", "CapabilityBoundingSet": "", "Restart": "on-failure",
 		"ExecStart":  "/usr/local/bin/trunkd serve --config /etc/trunkd/trunkd.yaml",
 		"ExecReload": "/bin/kill -HUP $MAINPID",
+		// a dead trunkd never leaves its engine registering (cluster:)
+		"ExecStopPost": "/usr/local/bin/trunkd fence --config /etc/trunkd/trunkd.yaml",
 	}
 	for k, v := range want {
 		if got := d[k]; len(got) != 1 || got[0] != v {
@@ -65,9 +67,9 @@ func TestSystemdUnit(t *testing.T) {
 		t.Log("systemd-analyze not on PATH; unit syntax not verified by systemd")
 		return
 	}
-	// verify wants ExecStart to exist: check a copy that starts /bin/true.
+	// verify wants the commands to exist: check a copy that runs /bin/true.
 	unit := filepath.Join(t.TempDir(), "trunkd.service")
-	data := strings.Replace(string(readFile(t, path)), "ExecStart=/usr/local/bin/trunkd", "ExecStart=/bin/true", 1)
+	data := strings.ReplaceAll(string(readFile(t, path)), "=/usr/local/bin/trunkd", "=/bin/true")
 	if err := os.WriteFile(unit, []byte(data), 0o644); err != nil {
 		t.Fatal(err)
 	}

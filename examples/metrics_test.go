@@ -27,7 +27,7 @@ var designMetrics = []string{
 }
 
 var (
-	metricDefinition = regexp.MustCompile(`Name:\s*"(trunkd_[a-z0-9_]+)"`)
+	metricDefinition = regexp.MustCompile(`(?:Name:\s*|gauge\(\s*)"(trunkd_[a-z0-9_]+)"`) // gauge(: registry/cluster's helper
 	metricToken      = regexp.MustCompile(`\btrunkd_[a-zA-Z0-9_:]+`)
 )
 

@@ -26,7 +26,7 @@ func ParseProxies(s string) ([]Proxy, error) {
 	out := make([]Proxy, 0, len(items))
 	for _, item := range items {
 		tr, rest, ok := strings.Cut(item, ":")
-		if !ok || !oneOf(tr, "udp", "tcp", "tls") {
+		if !ok || !isTransport(tr) {
 			return nil, fmt.Errorf("must be a comma-separated list of transport:host:port with transport udp, tcp or tls, %q is not", item)
 		}
 		host, port, err := SplitHostPort(rest)
@@ -141,4 +141,10 @@ func safeZone(z string) bool {
 		}
 	}
 	return true
+}
+
+// isTransport tells whether s is a SIP transport trunkd speaks: udp, tcp
+// or tls.
+func isTransport(s string) bool {
+	return s == "udp" || s == "tcp" || s == "tls"
 }

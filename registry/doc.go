@@ -41,6 +41,21 @@
 // 128-shard maps (index.go): a one-provider change copies two shards of
 // about n/128 entries and the sorted slice of pointers, not two maps of n.
 //
+// # File layout
+//
+// registry.go is the hub: the Registry struct holds the state every other
+// file works on (the lock of health.go, the file states of scan.go, the
+// pending writes of groupcommit.go, the subscriptions of subscribe.go), and
+// Open starts the first rescan. Those files use Registry's fields and
+// registry.go names their types in its struct: five file pairs refer both
+// ways, all of them through registry.go, by design (a type and the methods
+// of one concept each in its own file). Everything else refers one way:
+// store.go → groupcommit.go → errors.go, rescan.go → publish.go →
+// snapshot_delta.go → snapshot.go → index.go, validate.go → address.go.
+// registry/yamlsplice (locating a YAML value's bytes) is used by splice.go
+// and by registry/sops; registry imports registry/sops for its typed error
+// (secrets.go), never the other way.
+//
 // # Watching
 //
 // fsnotify reports plain events; fsnotify v1.10.1 does not export its

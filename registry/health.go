@@ -1,16 +1,15 @@
 package registry
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// DefaultStuckAfter is how long a rescan or a write may hold the registry
-// before Healthy reports it stuck. A rescan of 10,000 files takes about a
-// second on two busy cores; a write a few fsyncs.
-const DefaultStuckAfter = 30 * time.Second
+// ErrStuck is wrapped by the error of Healthy.
+var ErrStuck = errors.New("registry stuck")
 
 // busyMutex is the registry lock. It remembers since when it is held, so
 // that Healthy can tell a registry stuck in a rescan or a write (a hung

@@ -12,6 +12,12 @@ const indexShards = 128
 
 var indexSeed = maphash.MakeSeed()
 
+// entry is one indexed provider and the file that holds it.
+type entry struct {
+	p    *Provider
+	file string
+}
+
 // index maps a key (an id or a code) to its entry. It is persistent: an
 // index derived from another (editIndex) shares every shard the edit does
 // not touch, so a one-provider change costs two small shard copies, not

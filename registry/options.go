@@ -42,6 +42,11 @@ type ClockFunc func() time.Time
 // Now calls f.
 func (f ClockFunc) Now() time.Time { return f() }
 
+// DefaultStuckAfter is how long a rescan or a write may hold the registry
+// before Healthy reports it stuck. A rescan of 10,000 files takes about a
+// second on two busy cores; a write a few fsyncs.
+const DefaultStuckAfter = 30 * time.Second
+
 func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.Default()

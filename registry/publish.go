@@ -1,5 +1,12 @@
 package registry
 
+// change is one file whose provider or problems changed; old and new are
+// its states before and after (nil: absent).
+type change struct {
+	name     string
+	old, new *fileState
+}
+
 // maxSplice is the most changed files publish splices into the current
 // snapshot; more (a checkout, the first load) rebuild it.
 const maxSplice = 16

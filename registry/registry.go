@@ -1,15 +1,11 @@
 package registry
 
 import (
-	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 )
-
-// ErrStuck is wrapped by the error of Healthy.
-var ErrStuck = errors.New("registry stuck")
 
 // Registry keeps the providers directory and its snapshot in step. Every
 // change, whether found by a rescan or made by a write, takes one path:

@@ -12,13 +12,6 @@ type scope struct {
 	reread bool     // read every file, also those whose fingerprint did not move
 }
 
-// change is one file whose provider or problems changed; old and new are
-// its states before and after (nil: absent).
-type change struct {
-	name     string
-	old, new *fileState
-}
-
 // rescan is the one update path for outside changes: list, scan the files
 // in parallel, apply the results to the file states, publish when anything
 // changed. It reports whether it published.

@@ -20,12 +20,6 @@ type Snapshot struct {
 	invalid    []FileProblems
 }
 
-// entry is one indexed provider and the file that holds it.
-type entry struct {
-	p    *Provider
-	file string
-}
-
 // FileProblems lists why one file is not (or no longer) in force. A file
 // with a last good version keeps that version in the snapshot.
 type FileProblems struct {

@@ -1,18 +1,11 @@
 package registry
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
-)
-
-// Errors of the store; API handlers map them to status codes.
-var (
-	ErrNotFound = errors.New("provider not found")
-	ErrConflict = errors.New("conflict")
 )
 
 // Create writes a new provider file. p must have its defaults applied (start
@@ -223,22 +216,3 @@ func (r *Registry) checkUnique(p *Provider, self string) error {
 	}
 	return nil
 }
-
-// clientError keeps the providers directory out of err's text: store
-// errors reach API clients, which get file names only. errors.Is and As
-// still see the wrapped errors.
-func (r *Registry) clientError(err error) error {
-	msg := strings.ReplaceAll(err.Error(), r.dir+string(filepath.Separator), "")
-	if msg == err.Error() {
-		return err
-	}
-	return &scrubbedError{msg: strings.ReplaceAll(msg, r.dir, "the providers directory"), err: err}
-}
-
-type scrubbedError struct {
-	msg string
-	err error
-}
-
-func (e *scrubbedError) Error() string { return e.msg }
-func (e *scrubbedError) Unwrap() error { return e.err }

@@ -145,7 +145,7 @@ func validateAddresses(p *Provider, add func(field, format string, args ...any))
 	if p.ProxyPort < 0 || p.ProxyPort > 65535 {
 		add("proxyport", "must be a port 0-65535, got %d", p.ProxyPort)
 	}
-	if !oneOf(p.Transport, "udp", "tcp", "tls") {
+	if !isTransport(p.Transport) {
 		add("transport", "must be one of udp, tcp, tls, got %q", p.Transport)
 	}
 	if _, err := ParseProxies(p.AlternativeProxies); err != nil {

@@ -52,11 +52,12 @@ type actionPlan []trunkAction
 func (t *target) setLive(out []byte) {
 	pieces, ok := t.frags.pieces(out)
 	if !ok {
-		t.liveOut, t.livePieces = nil, nil
+		t.livePieces = nil
 		return
 	}
-	t.liveOut, t.livePieces = out, pieces
-	t.liveHeader, t.liveFooter = out[:t.frags.headerLen], out[len(out)-t.frags.footerLen:]
+	t.liveSum, t.livePieces = sumOf(out), pieces
+	t.liveHeader = bytes.Clone(out[:t.frags.headerLen])
+	t.liveFooter = bytes.Clone(out[len(out)-t.frags.footerLen:])
 }
 
 // plan returns the per-trunk actions that apply out in place of
@@ -67,7 +68,7 @@ func (t *target) setLive(out []byte) {
 // the trunks' parts (header, footer), a change to more than the allowed
 // share of trunks, or a kind of action without a command.
 func (t *target) plan(live liveFile, out []byte) actionPlan {
-	if !t.actions.enabled() || !live.exists || t.liveOut == nil || !bytes.Equal(live.data, t.liveOut) {
+	if !t.actions.enabled() || !live.exists || t.livePieces == nil || sumOf(live.data) != t.liveSum {
 		return nil
 	}
 	next, ok := t.frags.pieces(out)
@@ -161,6 +162,11 @@ func (r *Renderer) runActions(ctx context.Context, t *target, actions []trunkAct
 func (r *Renderer) runAction(ctx context.Context, t *target, a trunkAction) (string, error) {
 	env := append([]string{"TRUNKD_TRUNK=" + a.code, "TRUNKD_ACTION=" + a.kind,
 		"TRUNKD_OUTPUT=" + t.cfg.Output, "TRUNKD_TARGET=" + t.cfg.Name}, t.actions.env...)
+	r.mu.Lock()
+	if t.fenced {
+		env = append(env, "TRUNKD_FENCED=1") // the engine may be fenced: send nothing it would not send itself
+	}
+	r.mu.Unlock()
 	output, err := runCommand(ctx, t.actions.cmd(a.kind), t.timeout, env)
 	if err == nil && t.actions.failRe != nil && t.actions.failRe.MatchString(output) {
 		err = fmt.Errorf("output matches the failure pattern %q", t.actions.failRe)
@@ -257,7 +263,7 @@ func (r *Renderer) recordActionErrors(t *target, now time.Time, failures []actio
 		}
 		list = append(list, e)
 		r.m.actionFailures.WithLabelValues(t.cfg.Name, e.Action).Inc()
-		r.log.Warn("render trunk action failed; the other trunks are applied and it is retried", "target", t.cfg.Name,
+		r.log.Warn("render trunk action failed; it is retried, the other trunks are not held back", "target", t.cfg.Name,
 			"trunk", e.Code, "action", e.Action, "error", e.Message, "output", e.Output)
 	}
 	if len(list) == 0 {

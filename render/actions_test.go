@@ -355,3 +355,52 @@ func TestTrunkAddRemoveFailures(t *testing.T) {
 		t.Errorf("retry ran %q (%d reloads)", got, f.reloads())
 	}
 }
+
+// TestBurstOfSavesCoalesces: 15 saves to different trunks of 100, as
+// fast as the test can write them, through the registry's watcher and
+// Run: every trunk's action runs, in a few renders (the watcher waits
+// for a quiet window once saves come close together; snapshots that
+// arrive during a render collapse), without a whole-file reload.
+func TestBurstOfSavesCoalesces(t *testing.T) {
+	codes := make([]string, 100)
+	for i := range codes {
+		codes[i] = fmt.Sprintf("b%03d", i)
+	}
+	f := newFixture(t, codes...)
+	tc := f.uacreg(f.withActions(0.2))
+	r, _, _ := testRenderer(t, Config{Targets: []TargetConfig{tc}}, -1)
+	if err := r.RenderOnce(t.Context(), f.reg.Snapshot()); err != nil {
+		t.Fatal(err)
+	}
+	r.targets[0].lastReload = time.Time{} // as if the first start's reload was long ago
+	ctx, cancel := contextWithCancel(t)
+	done := make(chan error, 2)
+	go func() { done <- f.reg.Watch(ctx) }()
+	go func() { done <- r.Run(ctx, subscribe(t, f.reg)) }()
+	defer func() { cancel(); <-done; <-done }()
+	waitFor(t, 10*time.Second, "the renderer to take the first snapshot", func() bool {
+		return targetStatus(t, r, "uacreg").Generation == f.reg.Snapshot().Generation()
+	})
+	start := time.Now()
+	for _, c := range codes[:15] {
+		tmp := filepath.Join(f.dir, "."+c+".tmp")
+		writeFile(t, tmp, trunkYAML(c, c+"-new", 300))
+		if err := os.Rename(tmp, filepath.Join(f.dir, c+".yaml")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wrote := time.Since(start)
+	seen, ran := 0, map[string]bool{}
+	waitFor(t, 20*time.Second, "every saved trunk's action", func() bool {
+		for _, line := range f.actions(t, &seen) {
+			ran[line] = true
+		}
+		return len(ran) == 15
+	})
+	renders := int(testutil.ToFloat64(r.m.changes.WithLabelValues("uacreg"))) - 1
+	t.Logf("15 saves written in %v: %d renders, %d whole-file reloads after the first start (loaded machine)",
+		wrote.Round(time.Millisecond), renders, f.reloads()-1)
+	if renders > 5 || f.reloads() != 1 {
+		t.Errorf("%d renders, %d reloads for a burst of 15 saves; want a few renders, no reload", renders, f.reloads()-1)
+	}
+}

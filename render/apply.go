@@ -272,7 +272,7 @@ func (r *Renderer) guard(t *target, live liveFile, out []byte, failedTrunks []tr
 	next := t.outputNames(out)
 	// Trunks this node no longer registers (another node owns them) are
 	// no drop either: they are still in the snapshot.
-	removed := removedNames(old, next, failedTrunks, r.trunks.last.withheld)
+	removed := removedNames(old, next, failedTrunks, r.trunks.last.withholds)
 	ratio := float64(len(removed)) / float64(len(old))
 	if ratio <= r.maxDrop {
 		return nil

@@ -89,26 +89,8 @@ var builtinTrunkRegex = map[string]string{
 // newTarget checks one target's configuration and prepares it.
 func newTarget(c TargetConfig) (*target, error) {
 	t := &target{cfg: c, timeout: c.Timeout, mode: DefaultMode, journal: newJournal(c.Output)}
-	if c.Name == "" {
-		return nil, errors.New("name is required")
-	}
-	if c.Output == "" {
-		return nil, errors.New("output is required")
-	}
-	if c.Template == "" {
-		return nil, errors.New("template is required")
-	}
-	if t.timeout == 0 {
-		t.timeout = DefaultTimeout
-	} else if t.timeout < 0 {
-		return nil, fmt.Errorf("timeout: must be positive, got %s", c.Timeout)
-	}
-	if c.Mode != "" {
-		m, err := strconv.ParseUint(c.Mode, 8, 32)
-		if err != nil || m > 0o777 {
-			return nil, fmt.Errorf("mode: must be octal permission bits like 0640, got %q", c.Mode)
-		}
-		t.mode = os.FileMode(m)
+	if err := t.checkFile(); err != nil {
+		return nil, err
 	}
 	c, err := withPreset(c)
 	if err != nil {
@@ -126,24 +108,61 @@ func newTarget(c TargetConfig) (*target, error) {
 	if t.actions, err = newTrunkActions(c, t.failRe); err != nil {
 		return nil, err
 	}
+	if err := t.loadTemplate(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// checkFile checks the target's name, output, template, timeout and mode,
+// and fills the defaults of the last two.
+func (t *target) checkFile() error {
+	c := t.cfg
+	switch {
+	case c.Name == "":
+		return errors.New("name is required")
+	case c.Output == "":
+		return errors.New("output is required")
+	case c.Template == "":
+		return errors.New("template is required")
+	case c.Timeout < 0:
+		return fmt.Errorf("timeout: must be positive, got %s", c.Timeout)
+	case c.Timeout == 0:
+		t.timeout = DefaultTimeout
+	}
+	if c.Mode != "" {
+		m, err := strconv.ParseUint(c.Mode, 8, 32)
+		if err != nil || m > 0o777 {
+			return fmt.Errorf("mode: must be octal permission bits like 0640, got %q", c.Mode)
+		}
+		t.mode = os.FileMode(m)
+	}
+	return nil
+}
+
+// loadTemplate parses the target's template, built-in or a file, and its
+// trunk pattern for the drop guard (a built-in template's by default).
+func (t *target) loadTemplate() error {
+	c := t.cfg
 	trunkRegex := c.TrunkRegex
+	var err error
 	if text, ok := templates.Lookup(c.Template); ok {
 		t.builtin = true
 		if t.parsed, err = builtinProgram(c.Template, text, c.Vars); err != nil {
-			return nil, fmt.Errorf("built-in template %s: %w", c.Template, err)
+			return fmt.Errorf("built-in template %s: %w", c.Template, err)
 		}
 		if trunkRegex == "" {
 			trunkRegex = builtinTrunkRegex[c.Template]
 		}
 	} else if t.file, err = loadProgram(c.Template, c.Vars, nil); err != nil {
-		return nil, fmt.Errorf("template: %w (built-in templates: %v)", err, templates.Names())
+		return fmt.Errorf("template: %w (built-in templates: %v)", err, templates.Names())
 	}
 	if trunkRegex != "" {
 		if t.trunkRe, err = regexp.Compile(trunkRegex); err != nil {
-			return nil, fmt.Errorf("trunk_regex: %w", err)
+			return fmt.Errorf("trunk_regex: %w", err)
 		}
 	}
-	return t, nil
+	return nil
 }
 
 // withPreset fills c's per-trunk actions, fence actions (as a pair) and

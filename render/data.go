@@ -2,6 +2,8 @@ package render
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/trunkd/trunkd/registry"
 )
@@ -75,9 +77,13 @@ type trunkSet struct {
 	registering []*Trunk
 	failed      []trunkFailure // active providers whose values cannot be derived (left out)
 	own         Ownership      // the ownership Registers was derived with
-	// withheld: the codes of the trunks with reg: 1 that do not register
-	// on this node (another node owns them, or this one is fenced).
-	withheld map[string]bool
+}
+
+// trunkFailure is a trunk whose block (or derived values) failed.
+type trunkFailure struct {
+	code string
+	err  error
+	kept bool // its last good output stays in the file
 }
 
 // trunkCache derives the trunks of a snapshot once for all targets, and
@@ -125,9 +131,6 @@ func (c *trunkCache) get(snap *registry.Snapshot, serverIndex int, own Ownership
 			t = t.withRegisters(reg)
 		}
 		all[i] = t
-		if p.Reg == 1 && !t.Registers {
-			set.withhold(p.Code)
-		}
 		set.trunks = append(set.trunks, t)
 		if t.Registers {
 			set.registering = append(set.registering, t)
@@ -144,11 +147,12 @@ func (t *Trunk) withRegisters(reg bool) *Trunk {
 	return &nt
 }
 
-func (s *trunkSet) withhold(code string) {
-	if s.withheld == nil {
-		s.withheld = map[string]bool{}
-	}
-	s.withheld[code] = true
+// withholds reports whether code is an active trunk with reg: 1 that
+// does not register on this node (another node owns it, or this one is
+// fenced). The trunks are sorted by code.
+func (s trunkSet) withholds(code string) bool {
+	i, ok := slices.BinarySearchFunc(s.trunks, code, func(t *Trunk, c string) int { return strings.Compare(t.Code, c) })
+	return ok && s.trunks[i].Reg == 1 && !s.trunks[i].Registers
 }
 
 // sameOwnership reports whether a and b are the same ownership (both nil,

@@ -5,12 +5,29 @@
 // operator's trunks down, so every step errs on the side of keeping the
 // file the engine already runs with.
 //
+// # File layout
+//
+// Three hubs, each a type whose methods live in the files of their
+// concepts: renderer.go (the Renderer and its Run loop) with apply.go,
+// record.go, status.go, fence.go and ownership.go; target.go (one target's
+// state) with config.go, which builds it, and status.go, which reports it;
+// actions.go (per-trunk actions: planned and run by the apply, retried,
+// counted, reported) with apply.go, metrics.go, record.go, status.go,
+// target.go and trunkactions.go. A hub's file names the types and calls
+// the methods of the files around it, and they use its fields: those file
+// pairs (17, counted with go/types) refer both ways by design; fence.go
+// and ownership.go are two halves of the cluster input. No other two files
+// use each other: e.g. target.go → fragments.go → data.go (the trunk
+// cache, Data, Trunk), program.go → funcs.go → escape.go, journal.go →
+// files.go.
+//
 // # Data
 //
 // Templates (built-in ones from package templates, or an operator's file)
 // run with missingkey=error over Data: the active trunks (enabled, and of
 // the configured server_index when one is set) sorted by code, the subset
-// with reg: 1, the target's vars and name. A Trunk carries every provider
+// that registers on this node (reg: 1; in a cluster also owned and not
+// fenced, see "Cluster"), the target's vars and name. A Trunk carries every provider
 // field under its Go name plus the derived values of DESIGN.md §6: AOR user
 // (username, else login), digest user (login, else username), both the
 // code for a registering trunk with neither (registry.Provider.AORUser),
@@ -44,11 +61,15 @@
 // text: a new text (an edited template file) drops them. A snapshot then
 // executes the block only for trunks that are new or changed, copies runs
 // of unchanged trunks from the previous output in one piece (much faster
-// than gathering 10,000 small pieces) into a new output. Matching a
-// snapshot's providers and trunks to the last ones is a merge by code, with
-// no maps. A block that fails is not kept (see "One trunk's failure").
-// The price is memory: about twice the file's size per target (the kept
-// pieces and the last output).
+// than gathering 10,000 small pieces) into the output buffer of the render
+// before last: a new 10 MB buffer per change cost more than the render
+// itself (allocation and the collections it set off), so an output stays
+// as it is until the render after next and nothing keeps one longer (the
+// target remembers the live file and the drop guard's names by a 64-bit
+// content sum). Matching a snapshot's providers and trunks to the last
+// ones is a merge by code, with no maps. A block that fails is not kept
+// (see "One trunk's failure"). The price is memory: about three times the
+// file's size per target (the kept pieces and two outputs).
 //
 // An operator's template file with these blocks gets the same treatment
 // once its blocks rendered the same bytes as its main template, checked on
@@ -142,10 +163,20 @@
 // # Apply
 //
 // Targets apply one after the other in config order (kamailio/version
-// before kamailio/uacreg). A target renders at most once per second: the
-// first change at once, changes that arrive during a render or within the
-// second once more with the latest snapshot, so a burst of API writes
-// costs the engine two reloads, not one per write. The live file is read
+// before kamailio/uacreg). A change renders at once, except within
+// MinInterval (1 s) of the target's last reload_cmd: then once when that
+// second ends, with the latest snapshot, so a burst of API writes costs
+// the engine two reloads, not one per write. Changes applied trunk by
+// trunk (or that leave the file as it is) hold nothing back: single edits
+// a few hundred milliseconds apart each apply at once instead of waiting
+// up to a second behind the previous one (TestKamailioPresetFigures,
+// saves 950 ms apart: snapshot → per-trunk action p50 10 ms, max 160 ms;
+// 661 ms and 1.35 s when every render held the next back for a second,
+// the waits adding up). A burst still comes as few renders: the
+// registry's watcher waits for a quiet window (250 ms, at most 2 s) once
+// saves come close together, and snapshots that arrive during a render
+// collapse into the latest (TestBurstOfSavesCoalesces: 15 saves, 1–2
+// renders). The live file is read
 // (into a buffer the target keeps: a fresh one per change measurably
 // delays the reload at 10,000 trunks) after the template rendered; equal bytes to the live file: nothing is
 // written or run, and the target counts as successful. Otherwise the
@@ -213,7 +244,8 @@
 // renamed into place; then each added and changed trunk's action runs.
 // Actions run up to 4 at once, each with the target's timeout, with
 // TRUNKD_TRUNK, TRUNKD_ACTION, TRUNKD_OUTPUT, TRUNKD_TARGET and
-// TRUNKD_VAR_<NAME> for each var whose name is a valid environment name.
+// TRUNKD_VAR_<NAME> for each var whose name is a valid environment name,
+// and TRUNKD_FENCED=1 while the target may be fenced (see "Cluster").
 // A non-zero exit, a timeout or output matching reload_fail_regex is a
 // failure of that trunk's action only: the file stays (the other trunks'
 // actions ran on it, and rolling it back would undo their changes), the
@@ -249,13 +281,45 @@
 // Kamailio (on the uacreg target): add and change run
 // kamcmd uac.reg_refresh <code> after the new table file is in place (it
 // re-reads that one l_uuid, which the uacreg template writes as the trunk
-// code, and is not rate-limited as uac.reg_reload is); remove runs
+// code, and is not rate-limited as uac.reg_reload is), then
+// uac.reg_register l_uuid <code>, which sends the REGISTER at once
+// (Kamailio 6.0 on). Kamailio 5.x lacks that command ("command ... not
+// found" is no failure): its uac timer process sends a refreshed record's
+// REGISTER on its next tick, every reg_timer_interval seconds, so a
+// change waits up to that long (TestKamailioPresetFigures with 5.6.3 at
+// 1,000 trunks, two runs: save → REGISTER p50 0.58–0.66 s, p90
+// 0.94–1.03 s, max 1.13–1.20 s, of which the tick p50 0.49–0.57 s, max
+// 1.0 s and the refresh 57–196 ms, db_text re-reading the whole table; a
+// removal's un-REGISTER is sent at once). That re-read grows with the
+// table (TestKamailioRefreshCostFigures: the first uac.reg_refresh after
+// the file changed p50 44 ms at 1,000 rows, 350 ms and up to 0.83 s at
+// 10,000; 4 ms with the file unchanged), so at 10,000 trunks a change
+// takes up to about 2 s to reach the provider with Kamailio 5.x. The earlier figures (p50
+// 0.99 s, max 1.07 s) came from a test that saved each edit right after
+// the previous REGISTER, that is right after a tick, so each waited a
+// full one; the saves now come 950 ms apart, at any phase of the timer.
+// While the target may be fenced, reg_register is not called: it does not
+// heed the fence's uac.reg_active 0, the timer does. remove runs
 // kamcmd uac.reg_unregister l_uuid <code>, then uac.reg_disable l_uuid
 // <code>, before the row leaves the file (after the un-REGISTER the record
 // stays in memory marked registered and would REGISTER again at its
 // refresh; a trunk added again with that code is refreshed, enabled).
 // kamcmd exits 0 on RPC errors, so output starting with "error" fails.
 // The dispatcher.list target keeps its whole-file dispatcher.reload.
+//
+// The Kamailio preset speaks binrpc through kamcmd, not JSON-RPC
+// (jsonrpcs): for the same uac.reg_refresh (TestKamailioControlFigures,
+// 200 calls, loaded machine) sh -c kamcmd takes p50 1.8 ms, p90 5.5 ms;
+// JSON-RPC from Go over jsonrpcs' unix datagram socket 0.16 / 0.25 ms,
+// over HTTP (xhttp) 0.20 / 0.26 ms. The 1.6 ms saved is nothing next to
+// the refresh itself (76–194 ms at 1,000 rows) and the registration
+// timer (up to 1 s), and failures are told apart as well either way: an
+// RPC error is "error: 404 - Record not found" from kamcmd and
+// {"error":{"code":404,...}} from JSON-RPC; an engine that is down makes
+// kamcmd exit 255 and a socket write or connect fail. JSON-RPC would
+// need the jsonrpcs module (and xhttp plus a TCP listener for HTTP) in
+// the engine's config, and a second kind of action that is not a shell
+// command an operator can read and run by hand.
 //
 // FreeSWITCH: add runs sofia profile <p> startgw <code>; remove killgw;
 // change killgw, waits until sofia xmlstatus gateway <code> says
@@ -345,7 +409,11 @@
 // with Options.Ownership every target with unfence_cmd counts as fenced,
 // since a stop hook (systemd ExecStopPost= running fence_cmd) may have
 // fenced the engine; a Fence on a node without Options.Ownership stays
-// until the next start. A failed unfence is retried with backoff.
+// until the next start. A failed unfence is retried with backoff. An
+// engine that can start fenced should (Kamailio: modparam("uac",
+// "reg_active", 0), proven by TestKamailioStartsFenced): one that
+// restarts while its trunkd is dead or fenced then registers nothing
+// from its old file.
 //
 // # Drop guard
 //

@@ -67,9 +67,9 @@ func (r *Renderer) Fence(ctx context.Context) error {
 // settleFence runs after t applied the current ownership: it records the
 // ownership generation the live file reflects, unfences the engine after
 // the first successful render of an ownership that is not fenced and
-// came after the last Fence, and
-// fences t again when Fence ran during the apply (an action of the apply,
-// such as FreeSWITCH's startgw, may have come after the fence).
+// came after the last Fence, and fences t again when Fence ran during the
+// apply (an action of the apply, such as FreeSWITCH's startgw, may have
+// come after the fence).
 func (r *Renderer) settleFence(ctx context.Context, t *target, res result, seq uint64) {
 	applied := (res.outcome == outcomeApplied || res.outcome == outcomeUnchanged) &&
 		!slices.ContainsFunc(t.pending, func(a trunkAction) bool { return a.kind == ActionRemove })
@@ -108,7 +108,15 @@ func (r *Renderer) unfence(ctx context.Context, t *target, seq uint64) {
 	if r.fenceSeq == seq { // else a Fence came meanwhile: it stands
 		t.fenced = false
 		t.st.Fence.Fenced = false
+		r.m.fenced.WithLabelValues(t.cfg.Name).Set(0)
 	}
+}
+
+func boolGauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // runFence runs t's fence or unfence command with the fence timeout and
@@ -132,8 +140,10 @@ func (r *Renderer) runFence(ctx context.Context, t *target, action string) error
 	st := &FenceStatus{Fenced: t.fenced, Action: action, Time: start, Output: output}
 	if err != nil {
 		st.Error = err.Error()
+		r.m.fenceFailures.WithLabelValues(t.cfg.Name, action).Inc()
 	}
 	t.st.Fence = st
+	r.m.fenced.WithLabelValues(t.cfg.Name).Set(boolGauge(t.fenced))
 	r.mu.Unlock()
 	if err != nil {
 		r.log.Error("render "+action+" action failed", "target", t.cfg.Name, "error", err, "output", output)

@@ -29,6 +29,9 @@ type lab struct {
 	dir, providers, db, dslist, sock string
 	sipPort, sippPort                int
 	kamcmd                           string
+	// cfgModules goes into kamailio.cfg before its routes, cfgRoutes
+	// after them (extra modules for a test).
+	cfgModules, cfgRoutes string
 }
 
 const acmePassword = `se:c\ret` // db_text must escape both ':' and '\'
@@ -236,6 +239,7 @@ func (l *lab) startKamailio(t *testing.T, kamailio string) {
 	t.Helper()
 	cfg := strings.NewReplacer("@SIP_PORT@", strconv.Itoa(l.sipPort), "@CTLSOCK@", l.sock, "@DBDIR@", l.db,
 		"@DSLIST@", l.dslist).Replace(readFile(t, filepath.Join("testdata", "kamailio", "kamailio.cfg")))
+	cfg = strings.Replace(cfg, "request_route {", l.cfgModules+"request_route {", 1) + l.cfgRoutes
 	cfgPath := filepath.Join(l.dir, "kamailio.cfg")
 	writeFile(t, cfgPath, cfg)
 	run := filepath.Join(l.dir, "run")

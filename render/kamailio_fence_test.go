@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/trunkd/trunkd/registry"
 )
@@ -70,6 +73,14 @@ func TestKamailioFence(t *testing.T) {
 	t.Logf("unfence answer of Kamailio 5.6 (uac.reg_active 1): %q", targetStatus(t, r, "uacreg").Fence.Output)
 	interval := refreshInterval(t, l)
 
+	// An RPC error: kamcmd exits 0 and prints "error: ..."; the preset's
+	// failure pattern catches it.
+	out, err := exec.Command(l.kamcmd, "-s", "unix:"+l.sock, "uac.reg_active").CombinedOutput()
+	t.Logf("uac.reg_active without its argument: exit %v, %q", err, out)
+	if re := regexp.MustCompile(presets["kamailio"].failRegex); err != nil || !re.Match(out) {
+		t.Errorf("want exit 0 and output matching %s", re)
+	}
+
 	before := l.sippCount("user=alice ")
 	if err := r.Fence(t.Context()); err != nil {
 		t.Fatal(err)
@@ -80,15 +91,19 @@ func TestKamailioFence(t *testing.T) {
 	if !st.Fence.Fenced || st.Fence.Error != "" || !strings.Contains(st.Fence.Output, "nmode: 0") {
 		t.Fatalf("fence status %+v", st.Fence)
 	}
-	// A window of several refresh intervals: one REGISTER may have been
-	// on its way when Fence returned (its digest answer), none after.
+	// One REGISTER may have been on its way when Fence returned (its
+	// digest answer): let it land (one interval), then count, and expect
+	// none over several refresh intervals.
+	time.Sleep(max(interval, time.Second))
+	settled := l.sippCount("user=alice ")
 	window := max(3*interval, 4*time.Second)
 	time.Sleep(window)
 	after := l.sippCount("user=alice ")
-	if after > fenced+1 {
-		t.Fatalf("%d REGISTERs in the %v after Fence returned (%d before the fence, %d when it returned)", after-fenced, window, before, fenced)
+	if after != settled || settled > fenced+1 {
+		t.Fatalf("REGISTERs after the fence: %d when Fence returned, %d an interval later, %d after %v more", fenced, settled, after, window)
 	}
-	t.Logf("REGISTERs at the registrar: %d when Fence was called, %d when it returned, %d after %v more", before, fenced, after, window)
+	t.Logf("REGISTERs at the registrar: %d when Fence was called, %d when it returned, %d an interval later, %d after %v more (loaded machine)",
+		before, fenced, settled, after, window)
 	if info := l.regInfo(); info["l_uuid"] != "acme" {
 		t.Fatalf("the record left Kamailio with the fence: %v", info)
 	}
@@ -116,6 +131,9 @@ func TestKamailioFenceFailure(t *testing.T) {
 	if st := targetStatus(t, r, "uacreg"); !st.Fence.Fenced || st.Fence.Error == "" {
 		t.Fatalf("fence status %+v", st.Fence)
 	}
+	if n := testutil.ToFloat64(r.m.fenceFailures.WithLabelValues("uacreg", ActionFence)); n != 1 {
+		t.Fatalf("trunkd_render_fence_failures_total{action=fence} = %v", n)
+	}
 }
 
 // refreshInterval waits for two refresh REGISTERs of alice and returns
@@ -127,4 +145,126 @@ func refreshInterval(t *testing.T, l *lab) time.Duration {
 	first, n := time.Now(), l.sippCount("user=alice ")
 	waitFor(t, 20*time.Second, "the next refresh REGISTER", func() bool { return l.sippCount("user=alice ") > n })
 	return time.Since(first)
+}
+
+// TestKamailioOwnershipHandover: with the kamailio preset, a trunk this
+// node loses un-REGISTERs at the registrar (Expires: 0) and leaves the
+// table; regained, it REGISTERs again; the other trunk sends nothing.
+func TestKamailioOwnershipHandover(t *testing.T) {
+	kamailio, kamcmd, sipp := need(t, "kamailio"), need(t, "kamcmd"), need(t, "sipp")
+	l := newLab(t, kamcmd)
+	writeFile(t, filepath.Join(l.dir, "registrar.xml"), readFile(t, filepath.Join("testdata", "kamailio", "registrar.xml")))
+	writeFile(t, filepath.Join(l.dir, "users.csv"), "SEQUENTIAL\nalice;pw-alice\nbob;pw-bob\n")
+	l.startSIPpWith(t, sipp)
+	for code, user := range map[string]string{"acme": "alice", "bravo": "bob"} {
+		writeFile(t, filepath.Join(l.providers, code+".yaml"), fmt.Sprintf(
+			"code: %s\nusername: %s\npwd: pw-%s\ndomain: sipp.test\nproxyaddr: 127.0.0.1\nproxyport: %d\nexpires: 600\n", code, user, user, l.sippPort))
+	}
+	reg, err := registry.Open(registry.Options{Dir: l.providers, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets := l.targets(false)
+	boot, _, _ := testRenderer(t, Config{Targets: targets}, -1)
+	if err := boot.RenderOnce(t.Context(), reg.Snapshot()); err != nil {
+		t.Fatal(err)
+	}
+	l.startKamailio(t, kamailio)
+	l.waitSIPpSaw(t, "user=alice valid=true expires=600")
+	l.waitSIPpSaw(t, "user=bob valid=true expires=600")
+
+	targets[1].Engine, targets[1].TrunkActionsMaxShare = "kamailio", 1
+	targets[1].Vars = map[string]string{"kamcmd": l.kamcmd, "kamcmd_socket": "unix:" + l.sock}
+	owns := make(chan Ownership, 1)
+	r, err := New(Config{Targets: targets}, Options{ServerIndex: -1, Ownership: owns, Registerer: prometheus.NewRegistry(),
+		Logger: discardLogger(), RetryMin: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done, snaps := make(chan error, 1), make(chan *registry.Snapshot, 1)
+	snaps <- reg.Snapshot()
+	go func() { done <- r.Run(ctx, snaps) }()
+	defer func() { cancel(); <-done }()
+	give := func(own *staticOwnership) time.Time {
+		t.Helper()
+		start := time.Now()
+		owns <- own
+		waitFor(t, 10*time.Second, "the ownership to be applied", func() bool { return r.AppliedOwnership() == own.gen })
+		return start
+	}
+	give(owning(1, "acme", "bravo"))
+	bob := l.sippCount("user=bob ")
+
+	start := give(owning(2, "bravo"))
+	applied := time.Since(start)
+	l.waitSIPpSaw(t, "user=alice valid=true expires=0")
+	t.Logf("acme lost: applied %v after the ownership was given, its un-REGISTER at the registrar %v after (loaded machine)",
+		applied.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	if strings.Contains(readFile(t, filepath.Join(l.db, "uacreg")), ":acme:") {
+		t.Error("acme is still in the uacreg table")
+	}
+	if out, _ := l.kamErr("uac.reg_info", "l_uuid", "acme"); !disabledFlag(out) {
+		t.Error("acme's record is not disabled: it would REGISTER again at its refresh")
+	}
+
+	registered := l.sippCount("user=alice valid=true expires=600")
+	give(owning(3, "acme", "bravo"))
+	waitFor(t, 15*time.Second, "acme to REGISTER again", func() bool { return l.sippCount("user=alice valid=true expires=600") > registered })
+	if got := l.sippCount("user=bob "); got != bob {
+		t.Errorf("bob REGISTERed %d times while only acme moved", got-bob)
+	}
+	if st := targetStatus(t, r, "uacreg"); len(st.TrunkActionErrors) != 0 || st.OwnershipGeneration != 3 {
+		t.Errorf("trunk action errors %+v, ownership generation %d", st.TrunkActionErrors, st.OwnershipGeneration)
+	}
+}
+
+// TestKamailioStartsFenced: a cluster node's Kamailio with
+// modparam("uac", "reg_active", 0) starts fenced, so that an engine that
+// (re)starts with an old table never registers trunks another node took
+// over: it sends no REGISTER until trunkd, given its first ownership,
+// has rendered it and runs the unfence.
+func TestKamailioStartsFenced(t *testing.T) {
+	kamailio, kamcmd, sipp := need(t, "kamailio"), need(t, "kamcmd"), need(t, "sipp")
+	l := newLab(t, kamcmd)
+	l.cfgModules = "modparam(\"uac\", \"reg_active\", 0)\n"
+	l.startSIPp(t, sipp)
+	// Refused credentials: an active Kamailio would REGISTER every retry.
+	writeFile(t, filepath.Join(l.providers, "acme.yaml"), fmt.Sprintf(
+		"code: acme\nusername: alice\npwd: refused\ndomain: sipp.test\nproxyaddr: 127.0.0.1\nproxyport: %d\nexpires: 60\n", l.sippPort))
+	reg, err := registry.Open(registry.Options{Dir: l.providers, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets := l.targets(false)
+	boot, _, _ := testRenderer(t, Config{Targets: targets}, -1)
+	if err := boot.RenderOnce(t.Context(), reg.Snapshot()); err != nil {
+		t.Fatal(err)
+	}
+	l.startKamailio(t, kamailio)
+	// reg_timer_interval is 1 s and reg_retry_interval 2 s: an active
+	// record would have sent several REGISTERs in this window.
+	time.Sleep(4 * time.Second)
+	if n := l.sippCount("user=alice "); n != 0 {
+		t.Fatalf("%d REGISTERs from a Kamailio that started fenced", n)
+	}
+
+	targets[1].Engine = "kamailio"
+	targets[1].Vars = map[string]string{"kamcmd": l.kamcmd, "kamcmd_socket": "unix:" + l.sock}
+	owns := make(chan Ownership, 1)
+	r, err := New(Config{Targets: targets}, Options{ServerIndex: -1, Ownership: owns, Registerer: prometheus.NewRegistry(),
+		Logger: discardLogger(), RetryMin: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done, snaps := make(chan error, 1), make(chan *registry.Snapshot, 1)
+	snaps <- reg.Snapshot()
+	go func() { done <- r.Run(ctx, snaps) }()
+	defer func() { cancel(); <-done }()
+	owns <- owning(1, "acme")
+	waitFor(t, 15*time.Second, "REGISTERs after the first ownership's unfence", func() bool { return l.sippCount("user=alice ") > 0 })
+	if st := targetStatus(t, r, "uacreg"); st.Fence == nil || st.Fence.Fenced || !strings.Contains(st.Fence.Output, "omode: 0") {
+		t.Fatalf("fence status %+v, want an unfence that found reg_active 0", st.Fence)
+	}
 }

@@ -16,6 +16,9 @@ type metrics struct {
 	trunkErrors *prometheus.GaugeVec
 	// actionFailures counts failed per-trunk actions by kind.
 	actionFailures *prometheus.CounterVec
+	// fenced and fenceFailures: targets with fence_cmd (fence.go).
+	fenced        *prometheus.GaugeVec
+	fenceFailures *prometheus.CounterVec
 }
 
 // newMetrics makes the renderer's series for targets and registers them
@@ -50,6 +53,14 @@ func newMetrics(reg prometheus.Registerer, targets []*target) (*metrics, error) 
 			Name: "trunkd_render_trunk_action_failures_total",
 			Help: "Failed per-trunk actions (trunk_add_cmd, trunk_change_cmd, trunk_remove_cmd or an engine preset's) by action.",
 		}, []string{"target", "action"}),
+		fenced: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "trunkd_render_fenced",
+			Help: "1 while the target's engine may be fenced (fence_cmd ran, or a cluster node started) and no unfence_cmd succeeded since.",
+		}, []string{"target"}),
+		fenceFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trunkd_render_fence_failures_total",
+			Help: "Failed fence_cmd and unfence_cmd runs by action (fence, unfence).",
+		}, []string{"target", "action"}),
 	}
 	m.initLabels(targets)
 	if reg == nil {
@@ -77,12 +88,17 @@ func (m *metrics) initLabels(targets []*target) {
 				m.actionFailures.WithLabelValues(n, a)
 			}
 		}
+		if t.cfg.FenceCmd != "" {
+			m.fenced.WithLabelValues(n)
+			m.fenceFailures.WithLabelValues(n, ActionFence)
+			m.fenceFailures.WithLabelValues(n, ActionUnfence)
+		}
 	}
 }
 
 // register registers every series with reg.
 func (m *metrics) register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.lastSuccess, m.failures, m.changes, m.held, m.trunks, m.trunkErrors, m.actionFailures} {
+	for _, c := range []prometheus.Collector{m.lastSuccess, m.failures, m.changes, m.held, m.trunks, m.trunkErrors, m.actionFailures, m.fenced, m.fenceFailures} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if errors.As(err, &are) {

@@ -3,7 +3,6 @@ package render
 import (
 	"context"
 	"log/slog"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -145,6 +144,9 @@ func TestOwnershipThroughRun(t *testing.T) {
 	if st := targetStatus(t, l.r, "uacreg"); st.State != StateOK || st.Fence == nil || !st.Fence.Fenced {
 		t.Fatalf("uacreg after the fence: state %s, fence %+v", st.State, st.Fence)
 	}
+	if g := testutil.ToFloat64(l.r.m.fenced.WithLabelValues("uacreg")); g != 1 {
+		t.Fatalf("trunkd_render_fenced %v while fenced", g)
+	}
 
 	l.give(t, owning(5, "alpha", "charlie"))
 	got := l.actions(&seen)
@@ -155,6 +157,9 @@ func TestOwnershipThroughRun(t *testing.T) {
 	l.assertRegistering(t, "alpha", "charlie")
 	if st := targetStatus(t, l.r, "uacreg"); st.Fence.Fenced || st.Fence.Action != ActionUnfence || st.OwnershipGeneration != 5 {
 		t.Fatalf("uacreg status after the unfence: %+v, ownership %d", st.Fence, st.OwnershipGeneration)
+	}
+	if g := testutil.ToFloat64(l.r.m.fenced.WithLabelValues("uacreg")); g != 0 {
+		t.Fatalf("trunkd_render_fenced %v after the unfence", g)
 	}
 	if held := testutil.ToFloat64(l.r.m.held.WithLabelValues("uacreg")); held != 0 {
 		t.Fatal("the drop guard held an ownership change back")
@@ -231,8 +236,16 @@ func TestFenceDuringRender(t *testing.T) {
 	l.owns <- owning(2, "alpha", "bravo")
 	waitFor(t, 10*time.Second, "bravo's add action to start", func() bool { return fileExists(filepath.Join(l.dir, "add-started")) })
 	start := time.Now()
-	if err := l.r.Fence(t.Context()); err != nil {
-		t.Fatal(err)
+	fenced := make(chan error, 1)
+	go func() { fenced <- l.r.Fence(t.Context()) }()
+	select {
+	case err := <-fenced:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		writeFile(t, filepath.Join(l.dir, "go"), "") // unblock the render, then fail
+		t.Fatal("Fence waited for the render in progress")
 	}
 	took := time.Since(start)
 	if got := l.actions(&seen); strings.Join(got, "|") != "fence  -" {
@@ -296,13 +309,45 @@ func TestTrunkCacheKeysOnOwnership(t *testing.T) {
 			t.Errorf("%s: Registers %v", code, tr.Registers)
 		}
 	}
-	if want := map[string]bool{"alpha": true, "charlie": true, "foxtrot": true, "golf": true}; !maps.Equal(lost.withheld, want) {
-		t.Errorf("withheld %v, want %v", lost.withheld, want)
+	for _, code := range []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "nosuch"} {
+		want := code == "alpha" || code == "charlie" || code == "foxtrot" || code == "golf" // reg: 1, active, not owned
+		if got := lost.withholds(code); got != want {
+			t.Errorf("withholds(%s) = %v, want %v", code, got, want)
+		}
 	}
 	if len(lost.registering) != 1 || lost.registering[0].Code != "bravo" {
 		t.Errorf("registering %v", lost.registering)
 	}
-	if alone := c.get(snap, -1, nil); len(alone.withheld) != 0 || len(alone.registering) != 5 {
-		t.Errorf("alone: withheld %v, %d registering", alone.withheld, len(alone.registering))
+	if alone := c.get(snap, -1, nil); alone.withholds("alpha") || len(alone.registering) != 5 {
+		t.Errorf("alone: alpha withheld, or %d registering", len(alone.registering))
+	}
+}
+
+// BenchmarkTrunkCacheOwnership10k: deriving the trunks of a snapshot with
+// one changed provider, alone (nil ownership) and in a cluster owning
+// half the trunks (one Owns call per active trunk).
+func BenchmarkTrunkCacheOwnership10k(b *testing.B) {
+	dir := b.TempDir()
+	benchProviders(b, dir, 10000)
+	reg := openRegistry(b, dir)
+	snaps := [2]*registry.Snapshot{reg.Snapshot(), changeOne(b, reg, 1)}
+	half := owning(1)
+	for i, p := range snaps[0].Providers() {
+		if i%2 == 0 {
+			half.owned[p.Code] = true
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		own  Ownership
+	}{{"alone", nil}, {"owner of half", half}} {
+		b.Run(tc.name, func(b *testing.B) {
+			var cache trunkCache
+			i := 0
+			for b.Loop() {
+				i++
+				cache.get(snaps[i%2], -1, tc.own)
+			}
+		})
 	}
 }

@@ -23,6 +23,22 @@ set --
 if [ -n "$TRUNKD_VAR_KAMCMD_SOCKET" ]; then set -- -s "$TRUNKD_VAR_KAMCMD_SOCKET"; fi
 `
 
+// kamcmdRefresh re-reads the trunk's record from the table file, then
+// asks Kamailio to REGISTER it at once: uac.reg_register (Kamailio 6.0
+// on) sends at once; without it (5.x answers "command ... not found")
+// the refreshed record REGISTERs on the next reg_timer_interval tick.
+// While the target may be fenced (TRUNKD_FENCED) it is not asked:
+// reg_register does not heed uac.reg_active 0, the timer does.
+const kamcmdRefresh = kamcmdPrelude + `out=$("$k" "$@" uac.reg_refresh "$TRUNKD_TRUNK" 2>&1); rc=$?
+printf '%s\n' "$out"
+case "$rc:$out" in 0:error*) exit 0;; 0:*) ;; *) exit $rc;; esac
+if [ -n "$TRUNKD_FENCED" ]; then exit 0; fi
+out=$("$k" "$@" uac.reg_register l_uuid "$TRUNKD_TRUNK" 2>&1); rc=$?
+case "$out" in *"command uac.reg_register not found"*) exit 0;; esac
+printf '%s\n' "$out"
+exit $rc
+`
+
 // fsPrelude defines fs CMD: fs_cli ("fs_cli" var) with the words of
 // "fs_cli_args" and -x CMD; a non-zero exit or "-ERR" fails the action.
 // p is the sofia profile ("sofia_profile" var, default external); gone
@@ -54,7 +70,8 @@ if grep -qxF "[$TRUNKD_TRUNK-reg]" "$TRUNKD_OUTPUT" 2>/dev/null; then reg="$TRUN
 // presets are the built-in engines.
 var presets = map[string]enginePreset{
 	// uac.reg_reload re-registers every trunk and is rate-limited; a
-	// refresh re-reads one l_uuid (the trunk code) from the table file,
+	// refresh re-reads one l_uuid (the trunk code) from the table file
+	// (then reg_register sends it at once where Kamailio has it), and
 	// un-register sends REGISTER with Expires: 0 (reg_remove alone
 	// would drop the record silently) but leaves the record in memory
 	// marked registered, so that it would REGISTER again at its next
@@ -62,8 +79,8 @@ var presets = map[string]enginePreset{
 	// code is refreshed from the file, enabled). kamcmd exits 0 on RPC
 	// errors and prints "error: <code> - <reason>".
 	"kamailio": {
-		add:    kamcmdPrelude + `"$k" "$@" uac.reg_refresh "$TRUNKD_TRUNK"`,
-		change: kamcmdPrelude + `"$k" "$@" uac.reg_refresh "$TRUNKD_TRUNK"`,
+		add:    kamcmdRefresh,
+		change: kamcmdRefresh,
 		remove: kamcmdPrelude + `"$k" "$@" uac.reg_unregister l_uuid "$TRUNKD_TRUNK" &&
 "$k" "$@" uac.reg_disable l_uuid "$TRUNKD_TRUNK"`,
 		failRegex: `(?im)^error`,

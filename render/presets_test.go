@@ -255,3 +255,55 @@ func TestKamailioPresetEngineDownOrHung(t *testing.T) {
 		})
 	}
 }
+
+// kamcmdStandIn answers kamcmd as Kamailio 6.0 does, or as 5.x does
+// when $dir/5x exists (no uac.reg_register); $dir/missing lists records
+// Kamailio does not know (404).
+const kamcmdStandIn = `#!/bin/sh
+dir=$(dirname "$0")
+while [ $# -gt 0 ]; do case "$1" in -s) shift 2;; *) break;; esac; done
+echo "$*" >> "$dir/calls"
+code=$(eval echo \${$#})
+if [ "$1" = uac.reg_register ] && [ -f "$dir/5x" ]; then echo "error: 500 - command uac.reg_register not found"; exit 0; fi
+if [ -f "$dir/missing" ] && grep -qx "$code" "$dir/missing"; then echo "error: 404 - Record not found"; fi
+`
+
+// TestKamailioPresetRegisterAtOnce: add and change refresh the record,
+// then ask for its REGISTER at once (uac.reg_register, Kamailio 6.0);
+// Kamailio 5.x, which lacks that command, is no failure (the record
+// REGISTERs on its next timer tick, as TestKamailioPresetRunLoop shows
+// with the real 5.x); a record Kamailio does not know is. A fenced
+// target does not ask (reg_register ignores uac.reg_active 0).
+func TestKamailioPresetRegisterAtOnce(t *testing.T) {
+	f := newFixture(t, "a1", "a2", "a3", "a4")
+	cli := standIn(t, "kamcmd", kamcmdStandIn)
+	tc := presetTarget(f, "uacreg", "kamailio/uacreg", "kamailio", map[string]string{"kamcmd": cli, "kamcmd_socket": "unix:/run/ctl"})
+	r, _, _ := testRenderer(t, Config{Targets: []TargetConfig{tc}}, -1)
+	step := renderStep(t, r, f, cli)
+	step("first start (reload_cmd)")
+	f.set(t, "a2", trunkYAML("a2", "new-pw", 300))
+	step("change (6.0)", "uac.reg_refresh a2", "uac.reg_register l_uuid a2")
+	writeFile(t, filepath.Join(filepath.Dir(cli), "5x"), "")
+	f.set(t, "a5", trunkYAML("a5", "a5-pw", 300))
+	step("add (5.x)", "uac.reg_refresh a5", "uac.reg_register l_uuid a5")
+	if st := targetStatus(t, r, "uacreg"); len(st.TrunkActionErrors) != 0 {
+		t.Fatalf("5.x without uac.reg_register: trunk action errors %+v", st.TrunkActionErrors)
+	}
+	writeFile(t, filepath.Join(filepath.Dir(cli), "missing"), "a3\n")
+	f.set(t, "a3", trunkYAML("a3", "new-pw", 300))
+	step("unknown record", "uac.reg_refresh a3")
+	f.set(t, "a5", "")
+	step("remove", "uac.reg_unregister l_uuid a5", "uac.reg_disable l_uuid a5", "uac.reg_refresh a3")
+	st := targetStatus(t, r, "uacreg")
+	if len(st.TrunkActionErrors) != 1 || st.TrunkActionErrors[0].Code != "a3" || !strings.Contains(st.TrunkActionErrors[0].Output, "404") {
+		t.Errorf("unknown record: trunk action errors %+v", st.TrunkActionErrors)
+	}
+	// Fenced (uac.reg_active 0): the refresh only; the timer, stopped by
+	// the fence, sends the REGISTER once unfenced.
+	os.Remove(filepath.Join(filepath.Dir(cli), "missing"))
+	if err := r.Fence(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	f.set(t, "a4", trunkYAML("a4", "new-pw", 300))
+	step("change while fenced", "uac.reg_active 0", "uac.reg_refresh a4", "uac.reg_refresh a3")
+}

@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"os"
 	"regexp"
@@ -35,11 +36,14 @@ type target struct {
 	// reloadFailed: the last reload of a new file failed (its next
 	// attempt gets two reloads before the rollback).
 	reloadFailed bool
-	// The live file as trunkd last applied it, with its trunks' parts
-	// (nil when it was rendered as a whole), for per-trunk actions.
-	liveOut, liveHeader, liveFooter []byte
-	livePieces                      []trunkPiece
-	pending                         []trunkAction // failed per-trunk actions, retried
+	// The live file as trunkd last applied it (its sum: the output itself
+	// belongs to the fragments, see fragments.render), with its trunks'
+	// parts (livePieces nil when it was rendered as a whole), for
+	// per-trunk actions.
+	liveSum                contentSum
+	liveHeader, liveFooter []byte
+	livePieces             []trunkPiece
+	pending                []trunkAction // failed per-trunk actions, retried
 
 	st           TargetStatus
 	due          time.Time // zero: nothing to do until a trigger
@@ -212,7 +216,7 @@ func (t *target) trunkNames(data []byte) map[string]bool {
 		return names
 	}
 	names := scanNames(t.trunkRe, data)
-	t.rememberNames(bytes.Clone(data), names) // data may be the read buffer
+	t.rememberNames(data, names)
 	return names
 }
 
@@ -231,8 +235,9 @@ func (t *target) outputNames(out []byte) map[string]bool {
 }
 
 func (t *target) rememberedNames(data []byte) map[string]bool {
+	sum := sumOf(data)
 	for _, m := range t.names {
-		if m.names != nil && bytes.Equal(m.data, data) {
+		if m.names != nil && m.sum == sum {
 			return m.names
 		}
 	}
@@ -240,14 +245,31 @@ func (t *target) rememberedNames(data []byte) map[string]bool {
 }
 
 func (t *target) rememberNames(data []byte, names map[string]bool) {
-	t.names[1], t.names[0] = t.names[0], namesMemo{data: data, names: names}
+	t.names[1], t.names[0] = t.names[0], namesMemo{sum: sumOf(data), names: names}
 }
 
-// namesMemo is a remembered trunkNames result and the content it is for
-// (never modified: outputs and live files are not written to after).
+// namesMemo is a remembered trunkNames result and the sum of the content
+// it is for (the content itself is the read buffer or an output, both
+// written again later).
 type namesMemo struct {
-	data  []byte
+	sum   contentSum
 	names map[string]bool
+}
+
+// contentSum tells contents apart without keeping them: their length and
+// a 64-bit maphash (about 0.7 ms for a 10 MB file; two different contents
+// of one length match with a chance of 2^-64).
+type contentSum struct {
+	size int
+	hash uint64
+}
+
+// sumSeed is the process's seed of contentSum.
+var sumSeed = maphash.MakeSeed()
+
+// sumOf is data's contentSum.
+func sumOf(data []byte) contentSum {
+	return contentSum{size: len(data), hash: maphash.Bytes(sumSeed, data)}
 }
 
 // scanNames matches re against each line of data.
@@ -257,36 +279,13 @@ func scanNames(re *regexp.Regexp, data []byte) map[string]bool {
 	return names
 }
 
-// scanLines matches re against each line of data and passes each name
-// found to add (at most one trunk per line: matching line by line is
-// several times faster than over the whole file, which matters at 10,000
-// trunks).
-func scanLines(re *regexp.Regexp, data []byte, add func(string)) {
-	for len(data) > 0 {
-		line := data
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			data = nil
-		}
-		m := re.FindSubmatch(line)
-		switch {
-		case m == nil:
-		case len(m) > 1:
-			add(string(m[1]))
-		default:
-			add(string(m[0]))
-		}
-	}
-}
-
 // removedNames lists the names of old that are not in next, sorted,
 // except those of trunks left out because the template failed for them
 // and the withheld ones (trunks another node registers).
-func removedNames(old, next map[string]bool, failed []trunkFailure, withheld map[string]bool) []string {
+func removedNames(old, next map[string]bool, failed []trunkFailure, withheld func(code string) bool) []string {
 	var out []string
 	for n := range old {
-		if !next[n] && !withheld[n] && !slices.ContainsFunc(failed, func(f trunkFailure) bool { return f.code == n }) {
+		if !next[n] && !withheld(n) && !slices.ContainsFunc(failed, func(f trunkFailure) bool { return f.code == n }) {
 			out = append(out, n)
 		}
 	}

@@ -10,7 +10,7 @@ import (
 // authenticate answers 401/407 challenges: one answer per kind (a proxy
 // and then the registrar may both challenge); a repeated challenge means
 // the credentials are wrong, unless it says stale=true (once). A non-nil
-// outcome is the rejection.
+// outcome is the rejection. Every answer raises req's CSeq (sipgo does).
 func (t *trunk) authenticate(ctx context.Context, req *sip.Request, a answer, tg target) (answer, *regOutcome) {
 	seen := map[int]bool{}
 	staleUsed := false
@@ -30,7 +30,6 @@ func (t *trunk) authenticate(ctx context.Context, req *sip.Request, a answer, tg
 		}
 		seen[code] = true
 		a = t.eng.digest(ctx, req, a.res, tg, t.sp.authUser, t.sp.pwd, t.timeout)
-		t.sess.cseq = req.CSeq().SeqNo // sipgo raised it
 	}
 	return a, nil
 }

@@ -17,10 +17,14 @@
 // holds the API's types and state names. Below them engine.go (the sipgo
 // user agent), answer.go (one transaction), keepalive.go and framing.go
 // (CRLF keep-alives), resolve.go; package sipconn closes stream
-// connections at shutdown. The trunk's and the engine's methods live in the
-// files of their concepts and refer to the type's file; the type's file
-// calls back into them only to create and stop (newSession, registerAt for
-// the un-REGISTER, the keep-alive read filter). A trunk's fields say who
+// connections at shutdown; ownership.go follows the cluster's ownership
+// (which trunks bind here). The trunk's, the engine's and the prober's
+// methods live in the files of their concepts and refer to the type's file;
+// the type's file calls back into them only to create and stop (newSession,
+// registerAt for the un-REGISTER, the keep-alive read filter, following the
+// ownership): the three file pairs that refer both ways (trunk.go and
+// register.go, engine.go and keepalive.go, prober.go and ownership.go) are
+// these, by design. A trunk's fields say who
 // owns them: set at creation; the registration goroutine's (the REGISTER
 // session and where our binding is); or guarded by its mutex.
 //

@@ -56,6 +56,7 @@ func (t *trunk) registerAt(ctx context.Context, tg target, expires int) regOutco
 		req := t.nextRegister(expires)
 		a := t.eng.do(ctx, req, tg, t.timeout)
 		a, rej := t.authenticate(ctx, req, a, tg)
+		t.sess.cseq = req.CSeq().SeqNo // raised by each digest answer
 		if rej != nil {
 			return *rej
 		}

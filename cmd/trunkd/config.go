@@ -32,7 +32,8 @@ type config struct {
 	Probe        sipcheck.Config `yaml:"probe"`
 	Log          logConfig       `yaml:"log"`
 	Secrets      sops.Config     `yaml:"secrets"`
-	Git          *gitConfig      `yaml:"git"` // nil: providers_dir is a plain directory
+	Git          *gitConfig      `yaml:"git"`     // nil: providers_dir is a plain directory
+	Cluster      *clusterConfig  `yaml:"cluster"` // nil: a single node, no cluster code runs
 	Demo         demoConfig      `yaml:"demo"`
 }
 
@@ -98,6 +99,27 @@ type logConfig struct {
 type gitConfig struct {
 	gitstore.Config   `yaml:",inline"`
 	WebhookSecretFile string `yaml:"webhook_secret_file"` // empty: the webhook endpoints answer 404
+}
+
+// clusterConfig is the "cluster" section: the node's name and the etcd it
+// claims its trunks in (docs/cluster.md). Without the section no cluster
+// code runs and the daemon is a single node owning every active trunk.
+type clusterConfig struct {
+	Node        string        `yaml:"node"` // unique in the cluster; default: the host name
+	Etcd        etcdConfig    `yaml:"etcd"`
+	LeaseTTL    time.Duration `yaml:"lease_ttl"`    // default 3s, whole seconds (etcd's lease unit)
+	FenceMargin time.Duration `yaml:"fence_margin"` // default lease_ttl/3
+	// Defaults and checks: registry/cluster's Config.Check.
+}
+
+// etcdConfig is "cluster.etcd": the operator's etcd cluster.
+type etcdConfig struct {
+	Endpoints   []string      `yaml:"endpoints"` // http(s)://host:port
+	Prefix      string        `yaml:"prefix"`    // default /trunkd
+	DialTimeout time.Duration `yaml:"dial_timeout"`
+	CAFile      string        `yaml:"ca_file"`
+	CertFile    string        `yaml:"cert_file"`
+	KeyFile     string        `yaml:"key_file"`
 }
 
 // demoConfig is the "demo" section: what `make run` uses to show every
@@ -181,7 +203,9 @@ func (c *config) check() error {
 		return err
 	}
 	if c.Git != nil {
-		return c.Git.Validate()
+		if err := c.Git.Validate(); err != nil {
+			return err
+		}
 	}
-	return nil
+	return c.checkCluster()
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -37,6 +38,20 @@ func checkKeys(n *yaml.Node, t reflect.Type, path string) error {
 		}
 	case yaml.MappingNode:
 		return checkMapping(n, t, path)
+	case yaml.ScalarNode:
+		return checkScalar(n, t, path)
+	}
+	return nil
+}
+
+// checkScalar refuses a duration that does not parse, naming its key
+// (yaml.v3's own error names only the Go type).
+func checkScalar(n *yaml.Node, t reflect.Type, path string) error {
+	if t != reflect.TypeFor[time.Duration]() || n.Tag == "!!null" {
+		return nil
+	}
+	if _, err := time.ParseDuration(n.Value); err != nil {
+		return &keyError{line: n.Line, msg: fmt.Sprintf("%s: want a duration such as 3s or 500ms, got %q", path, n.Value)}
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/trunkd/trunkd/api"
 	"github.com/trunkd/trunkd/registry"
+	"github.com/trunkd/trunkd/registry/cluster"
 	"github.com/trunkd/trunkd/registry/gitstore"
 )
 
@@ -36,10 +37,14 @@ func openGit(ctx context.Context, d *daemon) (*follower, error) {
 		return nil, err
 	}
 	f := &follower{d: d, secret: secret}
-	repo, err := gitstore.Open(ctx, d.cfg.Git.Config, gitstore.Options{
+	opts := gitstore.Options{
 		Logger: d.log.With("component", "git"),
 		OnSync: f.rescan,
-	})
+	}
+	if m := d.member; m != nil { // a cluster: writes take its lock and publish their head
+		opts.Lock, opts.Pushed = m.lock, m.pushed
+	}
+	repo, err := gitstore.Open(ctx, d.cfg.Git.Config, opts)
 	if err != nil {
 		return nil, fmt.Errorf("git: %w", err)
 	}
@@ -77,6 +82,9 @@ func (f *follower) start(ctx context.Context, reg *registry.Registry, opts *api.
 	c := gitCommitter{repo: f.repo, log: f.d.log, last: &lastChanges{}}
 	opts.Commits, opts.History, opts.Changes, opts.Sync, opts.WebhookSecret = c, c, c, f.repo, f.secret
 	f.d.goRun("git", func() error { return f.repo.Run(ctx) })
+	if m := f.d.member; m != nil { // another node's write: fast-forward at once
+		m.followHeads(ctx, f.repo.Trigger)
+	}
 }
 
 // webhookSecret reads git.webhook_secret_file (empty name: no webhooks).
@@ -118,6 +126,10 @@ func (c gitCommitter) Commit(ctx context.Context, author string, apply func(cont
 		ch, err := apply(ctx)
 		return gitstore.Edit{Message: ch.Message, Files: ch.Files}, err
 	})
+	if errors.Is(err, cluster.ErrFenced) {
+		c.log.Warn("API write not applied: this cluster node is fenced", "author", author, "error", err)
+		return fmt.Errorf("%w: %w", api.ErrFenced, err)
+	}
 	for _, m := range []struct{ git, api error }{
 		{gitstore.ErrUnavailable, api.ErrRemoteUnavailable},
 		{gitstore.ErrConflict, api.ErrRemoteMoved},

@@ -20,15 +20,22 @@ func startProbe(ctx context.Context, d *daemon, o *api.Options) error {
 		d.log.Info("probe disabled by config")
 		return nil
 	}
-	pr, err := sipcheck.New(d.cfg.Probe, sipcheck.Options{
+	po := sipcheck.Options{
 		ServerIndex: d.cfg.serverIndex(),
 		Logger:      d.log,
 		Registerer:  d.prom,
 		UserAgent:   "trunkd/" + version,
 		Clock:       d.clock,
-	})
+	}
+	if m := d.member; m != nil {
+		po.Ownership = m.probe
+	}
+	pr, err := sipcheck.New(d.cfg.Probe, po)
 	if err != nil {
 		return err
+	}
+	if d.member != nil {
+		d.member.pr = pr
 	}
 	sub := d.reg.Subscribe()
 	d.goRun("probe", func() error {

@@ -130,6 +130,7 @@ func restartOnly(old, new *config) []string {
 		{"log.format", old.Log.Format, new.Log.Format},
 		{"secrets", old.Secrets, new.Secrets},
 		{"git", old.Git, new.Git},
+		{"cluster", old.Cluster, new.Cluster},
 		{"demo", old.Demo, new.Demo},
 	} {
 		if !reflect.DeepEqual(c.old, c.new) {

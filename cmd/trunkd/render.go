@@ -18,14 +18,21 @@ func startRender(ctx context.Context, d *daemon, o *api.Options) error {
 	if len(d.cfg.Render.Targets) == 0 {
 		return nil
 	}
-	r, err := render.New(d.cfg.Render, render.Options{
+	ro := render.Options{
 		ServerIndex: d.cfg.serverIndex(),
 		Logger:      d.log,
 		Registerer:  d.prom,
 		Clock:       d.clock,
-	})
+	}
+	if m := d.member; m != nil {
+		ro.Ownership = m.render
+	}
+	r, err := render.New(d.cfg.Render, ro)
 	if err != nil {
 		return err
+	}
+	if d.member != nil {
+		d.member.r = r
 	}
 	sub := d.reg.Subscribe()
 	d.goRun("render", func() error {
@@ -107,6 +114,11 @@ func renderArgs(args []string, stderr io.Writer) (*config, bool) {
 	}
 	if len(cfg.Render.Targets) == 0 {
 		fmt.Fprintf(stderr, "trunkd render: %s has no render.targets\n", *cfgPath)
+		return nil, false
+	}
+	if cfg.Cluster != nil {
+		fmt.Fprintf(stderr, "trunkd render: %s has a cluster: section: which trunks this node registers depends on the cluster's owners, "+
+			"and a one-off render would register every trunk here; run the daemon, or check the templates with a config without cluster:\n", *cfgPath)
 		return nil, false
 	}
 	cfg.Render.ConfirmDrop = cfg.Render.ConfirmDrop || *confirmDrop

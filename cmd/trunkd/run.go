@@ -30,6 +30,7 @@ func commands() []command {
 		{"probe", "probe --config FILE CODE                            one registration check and one ping", cmdProbe},
 		{"import", "import --from asterisk|freeswitch FILE --out DIR        write provider files from an engine config", cmdImport},
 		{"secrets", "secrets encrypt [--age RECIPIENT,...] DIR|FILE...   encrypt the passwords of provider files in place (SOPS, age)", cmdSecrets},
+		{"fence", "fence --config FILE                                 run every render target's fence action (cluster: systemd ExecStopPost=)", cmdFence},
 		{"fakeprovider", "fakeprovider --listen ADDR --users FILE             a loopback SIP registrar for demos and tests", cmdFakeProvider},
 		{"version", "version                                             print the version", cmdVersion},
 	}

@@ -34,8 +34,11 @@ type daemon struct {
 	// is the widest, so a sipcheck.Clock satisfies all of them.
 	clock sipcheck.Clock
 	reg   *registry.Registry
-	wg    sync.WaitGroup // every goroutine started by serve
-	errs  chan error     // a component that stops with an error ends serve
+	// member is the node's cluster membership (the cluster: section); nil
+	// for a single node.
+	member *member
+	wg     sync.WaitGroup // every goroutine started by serve
+	errs   chan error     // a component that stops with an error ends serve
 }
 
 // openRegistry opens the providers directory dir with the daemon's logger,
@@ -134,6 +137,10 @@ func serve(ctx context.Context, cfg *config, load func() (*config, error), stdou
 		return err
 	}
 	defer web.ln.Close()
+	if d.member, err = openCluster(d); err != nil {
+		return err
+	}
+	defer d.member.closeUnstarted()
 	if err := d.startRegistry(ctx, secrets, &opts); err != nil {
 		return err
 	}
@@ -143,6 +150,7 @@ func serve(ctx context.Context, cfg *config, load func() (*config, error), stdou
 	if err := d.startConsumers(ctx, &demoOut, &opts); err != nil {
 		return err
 	}
+	d.member.start(ctx, &opts)
 	if err := d.startAPI(ctx, load, web, opts); err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -49,14 +50,18 @@ type Cluster struct {
 	cfg   Config
 	log   *slog.Logger
 	clock Clock
-	cl    *clientv3.Client
+	cl    *clientv3.Client // watch, transactions, lock, head
+	lease *clientv3.Client // grant and keep-alives only (see newClients)
 	m     *metrics
 	reg   prometheus.Registerer
 	keys  keys
 
+	watches atomic.Uint64 // numbers each watch's own gRPC stream
 	kick    chan struct{} // capacity 1: the state changed, reconcile
 	heads   chan Head     // capacity 1, latest wins
 	lockSem chan struct{} // capacity 1: one Lock per node at a time
+
+	reconcileFailing bool // the last pass failed (reconcile loop only)
 
 	mu      sync.Mutex
 	ls      leaseState
@@ -84,16 +89,11 @@ func Open(cfg Config, o Options) (*Cluster, error) {
 	if o.Clock == nil {
 		o.Clock = realClock{}
 	}
-	tlsCfg, err := tlsConfig(cfg)
+	cl, lease, err := newClients(cfg)
 	if err != nil {
 		return nil, err
 	}
-	cl, err := clientv3.New(clientv3.Config{Endpoints: cfg.Endpoints, DialTimeout: cfg.DialTimeout,
-		TLS: tlsCfg, Logger: zap.NewNop(), DialKeepAliveTime: cfg.LeaseTTL, DialKeepAliveTimeout: cfg.LeaseTTL / 3})
-	if err != nil {
-		return nil, fmt.Errorf("%w: client for %v: %w", ErrEtcd, cfg.Endpoints, err)
-	}
-	c := &Cluster{cfg: cfg, log: o.Logger.With("component", "cluster"), clock: o.Clock, cl: cl,
+	c := &Cluster{cfg: cfg, log: o.Logger.With("component", "cluster"), clock: o.Clock, cl: cl, lease: lease,
 		reg: o.Registerer, keys: keys{prefix: cfg.Prefix, group: cfg.Group},
 		kick: make(chan struct{}, 1), heads: make(chan Head, 1), lockSem: make(chan struct{}, 1),
 		mirror: newMirror(), owned: map[string]bool{}, release: map[string]uint64{},
@@ -103,9 +103,36 @@ func Open(cfg Config, o Options) (*Cluster, error) {
 	c.m = newMetrics(c)
 	if err := c.m.register(o.Registerer); err != nil {
 		cl.Close()
+		lease.Close()
 		return nil, err
 	}
 	return c, nil
+}
+
+// newClients creates two etcd clients on the same endpoints, one for the
+// lease alone. A client spreads its requests round-robin over its
+// connections, and a connection to a member cut off without a reset stays
+// in the rotation until gRPC's keep-alive drops it (10 s at the least):
+// sharing one rotation, the periodic keep-alives and the reconcile loop's
+// retries fell into a rhythm in which every transaction met the hung member.
+func newClients(cfg Config) (*clientv3.Client, *clientv3.Client, error) {
+	tlsCfg, err := tlsConfig(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	var cls []*clientv3.Client
+	for range 2 {
+		cl, err := clientv3.New(clientv3.Config{Endpoints: cfg.Endpoints, DialTimeout: cfg.DialTimeout,
+			TLS: tlsCfg, Logger: zap.NewNop(), DialKeepAliveTime: 10 * time.Second, DialKeepAliveTimeout: cfg.LeaseTTL / 3})
+		if err != nil {
+			for _, c := range cls {
+				c.Close()
+			}
+			return nil, nil, fmt.Errorf("%w: client for %v: %w", ErrEtcd, cfg.Endpoints, err)
+		}
+		cls = append(cls, cl)
+	}
+	return cls[0], cls[1], nil
 }
 
 // tlsConfig loads the client TLS files; nil without any.
@@ -125,7 +152,7 @@ func tlsConfig(cfg Config) (*tls.Config, error) {
 // Run returned.
 func (c *Cluster) Close() error {
 	c.m.unregister(c.reg)
-	return c.cl.Close()
+	return errors.Join(c.cl.Close(), c.lease.Close())
 }
 
 // Run keeps the lease, mirrors the cluster's keys and claims and releases
@@ -198,8 +225,8 @@ func (c *Cluster) publish() {
 
 // buildView assembles a View of the current state; called under mu.
 func (c *Cluster) buildView(gen uint64) *View {
-	v := &View{node: c.cfg.Node, gen: gen, fenced: c.ls.fenced, owned: map[string]bool{},
-		owners: map[string]string{}, nodes: c.mirror.liveNodes(), changes: c.changes,
+	v := &View{node: c.cfg.Node, gen: gen, fenced: c.ls.fenced, owned: make(map[string]bool, len(c.owned)),
+		owners: make(map[string]string, len(c.active)), nodes: c.mirror.liveNodes(), changes: c.changes,
 		lease: c.leaseLocked()}
 	if !c.ls.fenced {
 		for code := range c.owned {

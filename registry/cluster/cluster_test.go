@@ -36,6 +36,9 @@ func TestOneOwnerPerCode(t *testing.T) {
 	if len(owned) != len(codes) {
 		t.Errorf("%d of %d codes owned", len(owned), len(codes))
 	}
+	for _, n := range nodes {
+		checkMetrics(t, n, len(n.last().Owned()))
+	}
 	cl := etcd.Client()
 	for _, n := range nodes {
 		lease := n.last().Lease().ID
@@ -48,5 +51,27 @@ func TestOneOwnerPerCode(t *testing.T) {
 				t.Fatalf("owner key of %s: %v, want %s under lease %x", code, resp.Kvs, n.name, lease)
 			}
 		}
+	}
+}
+
+// checkMetrics: the gauges say what the View says.
+func checkMetrics(t *testing.T, n *node, owned int) {
+	t.Helper()
+	for name, want := range map[string]float64{
+		"trunkd_cluster_nodes": 3, "trunkd_cluster_owned_trunks": float64(owned),
+		"trunkd_cluster_unowned_trunks": 0, "trunkd_cluster_fenced": 0, "trunkd_cluster_fences_total": 0,
+	} {
+		if got := n.metric(t, name); got != want {
+			t.Errorf("%s: %s = %v, want %v", n.name, name, got, want)
+		}
+	}
+	if left := n.metric(t, "trunkd_cluster_lease_seconds_left"); left <= 0 || left > 2 {
+		t.Errorf("%s: lease seconds left %v, want (0, 2]", n.name, left)
+	}
+	waitFor(t, 10*time.Second, n.name+" observes a keep-alive round trip", func() bool {
+		return n.metric(t, "trunkd_cluster_keepalive_rtt_seconds") > 0
+	})
+	if got := n.metric(t, "trunkd_cluster_ownership_changes_total"); got < float64(owned) {
+		t.Errorf("%s: %v ownership changes, owns %d", n.name, got, owned)
 	}
 }

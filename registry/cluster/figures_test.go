@@ -12,9 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/trunkd/trunkd/registry"
+	"github.com/trunkd/trunkd/registry/cluster/etcdtest"
 )
 
 // TestMain runs a cluster node instead of the tests when the figures test
@@ -62,6 +64,55 @@ func TestClusterFigures(t *testing.T) {
 	figureClaims(t, etcd.Endpoints())
 	figureWatch(t, etcd.Client(), etcd.Endpoints())
 	figureKill(t, etcd.Client(), etcd.Endpoints(), 5)
+	figureFence(t, 5)
+}
+
+// figureFence cuts a node off from etcd rounds times (its proxies
+// blackholed) and prints how long before the first of its keys was seen
+// deleted it had fenced.
+func figureFence(t *testing.T, rounds int) {
+	etcd := startEtcd(t)
+	reg := providers(t, 100)
+	codes := codesOf(reg)
+	var proxies []*etcdtest.Proxy
+	var viaProxy []string
+	for _, m := range etcd.Members {
+		p := etcdtest.NewProxy(t, m.ClientURL)
+		proxies = append(proxies, p)
+		viaProxy = append(viaProxy, p.URL())
+	}
+	victim := startNode(t, "victim", viaProxy, reg, oneGroup())
+	other := startNode(t, "other", etcd.Endpoints(), reg, oneGroup())
+	nodes := []*node{victim, other}
+	var gaps []time.Duration
+	for round := 0; round < rounds; round++ {
+		waitFor(t, 30*time.Second, "settled", func() bool { return settled(nodes, codes) })
+		theirs := victim.last().Owned()
+		dels := watchDeletes(t, etcd.Client())
+		cut := time.Now()
+		for _, p := range proxies {
+			p.Set(etcdtest.Blackhole)
+		}
+		waitFor(t, 30*time.Second, "the other owns all", func() bool { return settled(nodes[1:], codes) })
+		var fencedAt time.Time
+		for _, s := range victim.history() {
+			if s.at.After(cut) && s.v.Fenced() {
+				fencedAt = s.at
+				break
+			}
+		}
+		first, n := dels.first(theirs)
+		if fencedAt.IsZero() || n != len(theirs) || !fencedAt.Before(first) {
+			t.Fatalf("round %d: fenced at %v, %d of %d keys deleted, first at %v", round, fencedAt, n, len(theirs), first)
+		}
+		gaps = append(gaps, first.Sub(fencedAt))
+		for _, p := range proxies {
+			p.Set(etcdtest.Forward)
+		}
+	}
+	slices.Sort(gaps)
+	t.Logf("FIGURE node cut off from etcd fenced before its first key was seen deleted by: min %v, p50 %v, max %v (%d partitions, TTL 3s, margin 1s)",
+		gaps[0].Round(time.Millisecond), gaps[len(gaps)/2].Round(time.Millisecond), gaps[len(gaps)-1].Round(time.Millisecond), rounds)
 }
 
 // figureClaims times claiming 1,000 keys, 100 per transaction, five times.
@@ -131,15 +182,19 @@ func newClient(t *testing.T, endpoint string) *clientv3.Client {
 	return cl
 }
 
-// figureKill starts a node in a child process holding 100 trunks, kills it
-// with SIGKILL and times until etcd has deleted all its owner keys.
+// figureKill starts a node in a child process beside an in-process heir,
+// kills the child with SIGKILL once it holds its share of 100 trunks, and
+// times until etcd freed the child's keys and until the heir owns every
+// trunk.
 func figureKill(t *testing.T, cl *clientv3.Client, endpoints []string, rounds int) {
 	reg := providers(t, 100)
+	codes := codesOf(reg)
+	heir := startNode(t, "heir", endpoints, reg, oneGroup())
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var freed []time.Duration
+	var freed, taken []time.Duration
 	for round := 0; round < rounds; round++ {
 		cmd := exec.Command(exe)
 		cmd.Env = append(os.Environ(), "TRUNKD_CLUSTER_CHILD="+strings.Join(endpoints, ","),
@@ -149,24 +204,35 @@ func figureKill(t *testing.T, cl *clientv3.Client, endpoints []string, rounds in
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 30*time.Second, "the child holds 100 keys", func() bool {
-			resp, err := cl.Get(t.Context(), DefaultPrefix+"/owner/", clientv3.WithPrefix(), clientv3.WithCountOnly())
-			return err == nil && resp.Count == 100
+		waitFor(t, 30*time.Second, "the child holds its share", func() bool {
+			v := heir.last()
+			victims := 0
+			for _, o := range v.Owners() {
+				if o == "victim" {
+					victims++
+				}
+			}
+			return victims > 0 && victims+len(v.Owned()) == len(codes)
 		})
 		killed := time.Now()
 		cmd.Process.Kill()
 		cmd.Wait()
-		waitFor(t, 30*time.Second, "the killed child's keys freed", func() bool {
-			resp, err := cl.Get(t.Context(), DefaultPrefix+"/owner/", clientv3.WithPrefix(), clientv3.WithCountOnly())
-			return err == nil && resp.Count == 0
+		waitFor(t, 30*time.Second, "the child's keys freed", func() bool {
+			resp, err := cl.Get(t.Context(), DefaultPrefix+"/owner/", clientv3.WithPrefix())
+			return err == nil && !slices.ContainsFunc(resp.Kvs, func(kv *mvccpb.KeyValue) bool { return string(kv.Value) == "victim" })
 		})
 		freed = append(freed, time.Since(killed))
+		waitFor(t, 30*time.Second, "the heir owns every trunk", func() bool { return len(heir.last().Owned()) == len(codes) })
+		taken = append(taken, time.Since(killed))
+		waitFor(t, 30*time.Second, "the child's membership gone", func() bool { return len(heir.last().Nodes()) == 1 })
 		if t.Failed() {
 			t.Log(out.String())
 		}
 	}
+	slices.Sort(taken)
 	slices.Sort(freed)
 	t.Logf("FIGURE keys of a kill -9'd holder (lease TTL 3s) freed after: min %v, p50 %v, max %v (%d kills, 10 ms polling)",
-		freed[0].Round(10*time.Millisecond), freed[len(freed)/2].Round(10*time.Millisecond),
-		freed[len(freed)-1].Round(10*time.Millisecond), rounds)
+		freed[0].Round(10*time.Millisecond), freed[len(freed)/2].Round(10*time.Millisecond), freed[len(freed)-1].Round(10*time.Millisecond), rounds)
+	t.Logf("FIGURE kill -9 of a node (lease TTL 3s): the other node owns (its View) every trunk of the killed one after min %v, p50 %v, max %v (%d kills)",
+		taken[0].Round(10*time.Millisecond), taken[len(taken)/2].Round(10*time.Millisecond), taken[len(taken)-1].Round(10*time.Millisecond), rounds)
 }

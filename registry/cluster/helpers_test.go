@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/trunkd/trunkd/registry"
 	"github.com/trunkd/trunkd/registry/cluster/etcdtest"
 )
@@ -61,6 +63,7 @@ type seen struct {
 type node struct {
 	name string
 	c    *Cluster
+	prom *prometheus.Registry
 	stop func()
 
 	mu    sync.Mutex
@@ -73,11 +76,12 @@ type node struct {
 func startNode(t testing.TB, name string, endpoints []string, reg *registry.Registry, cfg Config) *node {
 	t.Helper()
 	cfg.Node, cfg.Endpoints = name, endpoints
-	c, err := Open(cfg, Options{Logger: testLogger(t).With("node", name)})
+	prom := prometheus.NewRegistry()
+	c, err := Open(cfg, Options{Logger: testLogger(t).With("node", name), Registerer: prom})
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &node{name: name, c: c}
+	n := &node{name: name, c: c, prom: prom}
 	rsub, vsub := reg.Subscribe(), c.Subscribe()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -125,6 +129,31 @@ func (n *node) history() []seen {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return slices.Clone(n.views)
+}
+
+// metric returns the value of the unlabelled metric name.
+func (n *node) metric(t testing.TB, name string) float64 {
+	t.Helper()
+	mfs, err := n.prom.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		m := mf.GetMetric()[0]
+		switch {
+		case m.Gauge != nil:
+			return m.Gauge.GetValue()
+		case m.Counter != nil:
+			return m.Counter.GetValue()
+		case m.Histogram != nil:
+			return float64(m.Histogram.GetSampleCount())
+		}
+	}
+	t.Fatalf("%s: no metric %s", n.name, name)
+	return 0
 }
 
 // waitFor polls cond until it holds or the deadline passes.

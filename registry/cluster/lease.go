@@ -76,7 +76,7 @@ func (c *Cluster) grant(ctx context.Context, timeout time.Duration) bool {
 	gctx, cancel := context.WithTimeout(ctx, max(timeout, c.cfg.DialTimeout))
 	defer cancel()
 	sent := c.clock.Now()
-	resp, err := c.cl.Grant(gctx, int64(c.cfg.LeaseTTL/time.Second))
+	resp, err := c.lease.Grant(gctx, int64(c.cfg.LeaseTTL/time.Second))
 	if err != nil {
 		c.noteFailure(fmt.Errorf("%w: grant lease: %w", ErrEtcd, err))
 		return false
@@ -96,7 +96,7 @@ func (c *Cluster) keepAliveOnce(ctx context.Context, id clientv3.LeaseID, timeou
 	kctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	sent, start := c.clock.Now(), time.Now()
-	resp, err := c.cl.KeepAliveOnce(kctx, id)
+	resp, err := c.lease.KeepAliveOnce(kctx, id)
 	if err == nil && resp.TTL > 0 {
 		c.m.keepAliveRTT.Observe(time.Since(start).Seconds())
 		c.mu.Lock()

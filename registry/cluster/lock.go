@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -15,8 +16,8 @@ const unlockTimeout = 2 * time.Second
 // under it). It is refused with ErrFenced while the node is fenced. The
 // lock is a key under the node's lease in a queue ordered by creation
 // revision (etcd's mutex recipe, on this node's own lease): a node that
-// dies while holding it releases it when its lease expires. unlock must be
-// called exactly once.
+// dies while holding it releases it when its lease expires. Call unlock
+// once the write is done (later calls do nothing).
 func (c *Cluster) Lock(ctx context.Context) (unlock func(), err error) {
 	select {
 	case c.lockSem <- struct{}{}:
@@ -31,9 +32,12 @@ func (c *Cluster) Lock(ctx context.Context) (unlock func(), err error) {
 		<-c.lockSem
 		return nil, err
 	}
+	var once sync.Once
 	return func() {
-		c.deleteKey(key)
-		<-c.lockSem
+		once.Do(func() {
+			c.deleteKey(key)
+			<-c.lockSem
+		})
 	}, nil
 }
 
@@ -104,7 +108,7 @@ func (c *Cluster) waitOlder(ctx context.Context, myRev int64) error {
 // few keep-alive intervals (the caller looks again: a watch on a member cut
 // off by a hung connection would wait for gRPC's keep-alive otherwise).
 func (c *Cluster) waitDelete(ctx context.Context, key string, rev int64) error {
-	wctx, cancel := context.WithTimeout(clientv3.WithRequireLeader(ctx), 4*c.keepAliveInterval())
+	wctx, cancel := context.WithTimeout(c.watchContext(ctx), 4*c.keepAliveInterval())
 	defer cancel()
 	for wr := range c.cl.Watch(wctx, key, clientv3.WithRev(rev+1)) {
 		if err := wr.Err(); err != nil {

@@ -62,7 +62,8 @@ func activeCodes(s *registry.Snapshot, group int) []string {
 }
 
 // reconcileLoop runs a reconcile pass on every snapshot, every state change
-// and, after a failed pass, once per keep-alive interval until one works.
+// and, after a failed pass, again after a fifth of the keep-alive interval
+// (each request is bounded by the interval).
 func (c *Cluster) reconcileLoop(ctx context.Context, snaps <-chan *registry.Snapshot) {
 	retry := time.NewTimer(0)
 	defer retry.Stop()
@@ -79,11 +80,26 @@ func (c *Cluster) reconcileLoop(ctx context.Context, snaps <-chan *registry.Snap
 		case <-c.kick:
 		case <-retry.C:
 		}
-		if err := c.reconcile(ctx); err != nil && ctx.Err() == nil {
-			c.log.Debug("reconcile failed, retrying", "error", err)
-			retry.Reset(c.keepAliveInterval())
+		err := c.reconcile(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		c.noteReconcile(err)
+		if err != nil {
+			retry.Reset(c.keepAliveInterval() / 5)
 		}
 	}
+}
+
+// noteReconcile logs the first failure of a streak and its end.
+func (c *Cluster) noteReconcile(err error) {
+	switch {
+	case err != nil && !c.reconcileFailing:
+		c.log.Warn("cannot bring owner keys in line, retrying", "error", err)
+	case err == nil && c.reconcileFailing:
+		c.log.Info("owner keys in line again")
+	}
+	c.reconcileFailing = err != nil
 }
 
 func (c *Cluster) setActive(codes []string) {
@@ -148,13 +164,7 @@ func (c *Cluster) plan() plan {
 		e, ok := c.mirror.owners[code]
 		return ok && !e.gone && e.lease == int64(id)
 	}
-	live := c.mirror.liveNodes()
-	want := map[string]bool{}
-	for _, code := range c.active {
-		if !c.leavingLocked() && owner(code, live) == c.cfg.Node {
-			want[code] = true
-		}
-	}
+	want := c.wantedLocked()
 	changed := c.mirror.dirty
 	c.mirror.dirty = false
 	for code := range c.owned { // give up first
@@ -183,6 +193,22 @@ func (c *Cluster) plan() plan {
 	c.checkLeftLocked(held)
 	slices.Sort(p.claims)
 	return p
+}
+
+// wantedLocked returns the active codes the rendezvous choice over the
+// live nodes gives this node (none once it is leaving); called under mu.
+func (c *Cluster) wantedLocked() map[string]bool {
+	want := make(map[string]bool, len(c.owned))
+	if c.leavingLocked() {
+		return want
+	}
+	live := c.mirror.liveNodes()
+	for _, code := range c.active {
+		if owner(code, live) == c.cfg.Node {
+			want[code] = true
+		}
+	}
+	return want
 }
 
 // releasesLocked returns the held keys whose trunk the consumer no longer

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/metadata"
 )
 
 // watch keeps the mirror of every key under the prefix: a listing, then a
@@ -30,9 +32,7 @@ func (c *Cluster) watch(ctx context.Context) {
 
 // watchOnce lists the prefix and follows it until the watch fails.
 func (c *Cluster) watchOnce(ctx context.Context) error {
-	// The watch fails when its member loses the leader, rather than
-	// serving a partitioned member's stale keys.
-	ctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	ctx, cancel := context.WithCancel(c.watchContext(ctx))
 	defer cancel()
 	lctx, lcancel := context.WithTimeout(ctx, max(c.keepAliveInterval(), c.cfg.DialTimeout))
 	resp, err := c.cl.Get(lctx, c.keys.all(), clientv3.WithPrefix())
@@ -47,11 +47,28 @@ func (c *Cluster) watchOnce(ctx context.Context) error {
 	}
 	c.mu.Unlock()
 	c.poke()
-	return c.follow(ctx, c.cl.Watch(ctx, c.keys.all(), clientv3.WithPrefix(), clientv3.WithRev(rev+1)))
+	// Watch blocks until its gRPC stream is open; on a hung member that
+	// can take until gRPC's keep-alive gives up.
+	stuck := time.AfterFunc(2*c.keepAliveInterval(), cancel)
+	wch := c.cl.Watch(ctx, c.keys.all(), clientv3.WithPrefix(), clientv3.WithRev(rev+1))
+	if !stuck.Stop() {
+		return errStalled
+	}
+	return c.follow(ctx, wch)
 }
 
-// errStalled ends a watch whose stream stopped answering.
-var errStalled = errors.New("watch stalled: no answer to a progress request")
+// watchContext marks a watch's context so that it fails when its member
+// loses the leader (rather than serving a partitioned member's stale keys)
+// and runs on a gRPC stream of its own: the client shares one stream per
+// context metadata, and a new watch would queue behind a stream stuck on
+// a hung member.
+func (c *Cluster) watchContext(ctx context.Context) context.Context {
+	n := c.watches.Add(1)
+	return metadata.AppendToOutgoingContext(clientv3.WithRequireLeader(ctx), "trunkd-watch", strconv.FormatUint(n, 10))
+}
+
+// errStalled ends a watch whose stream does not answer.
+var errStalled = errors.New("watch stalled: its stream does not answer")
 
 // follow applies the watch's events to the mirror. A member cut off by a
 // hung connection (no reset) delivers nothing and no error until gRPC's

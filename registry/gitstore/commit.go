@@ -34,11 +34,26 @@ var errRejected = errors.New("push rejected: the remote has new commits")
 // ErrConflict, a push the remote refused ErrDeclined. A write that changes
 // nothing makes no commit and returns the current head.
 func (r *Repo) Commit(ctx context.Context, author Signature, apply func(ctx context.Context) (Edit, error)) (string, error) {
+	if r.opts.Lock != nil {
+		unlock, err := r.opts.Lock(ctx)
+		if err != nil {
+			return "", fmt.Errorf("%w: write lock: %w", ErrUnavailable, err)
+		}
+		defer unlock()
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.opts.Lock != nil {
+		if err := r.syncLocked(ctx); err != nil {
+			return "", err
+		}
+	}
 	for attempt := 1; ; attempt++ {
 		sha, err := r.commitAndPush(ctx, author, apply)
 		if err == nil {
+			if r.opts.Pushed != nil {
+				r.opts.Pushed(ctx, sha)
+			}
 			return sha, nil
 		}
 		if errors.Is(err, errRejected) && attempt < r.opts.MaxAttempts {

@@ -14,6 +14,11 @@
 // half-applied stays and the sentinel errors (ErrUnavailable, ErrConflict,
 // ErrDeclined) tell the API what to answer (503, 409, 502).
 //
+// In a cluster (Options.Lock and Options.Pushed) a write takes the
+// cluster's write lock first, fetches the remote's head under it (another
+// node's write never makes the push fail: no retries) and publishes the
+// new head before the lock is released; gitstore knows nothing of etcd.
+//
 // # Why the git command-line tool, not go-git
 //
 // Measured on this project (go 1.26, linux/amd64, loaded machine):

@@ -40,6 +40,16 @@ type Options struct {
 	// re-apply), before anything else touches the working copy, so that the
 	// caller can reload what it read from the files.
 	OnSync func(head string)
+	// Lock, when set, is taken around every Commit before anything else
+	// (a cluster's write lock held by one node at a time); the working
+	// copy is then moved to the remote's head before apply runs, so the
+	// push is not rejected by another node's write. An error of Lock fails
+	// the write with ErrUnavailable before anything is applied.
+	Lock func(ctx context.Context) (unlock func(), err error)
+	// Pushed, when set, is called with the new head after a write's push
+	// succeeded, still inside Lock (a cluster publishes the head there, so
+	// the other nodes fast-forward at once).
+	Pushed func(ctx context.Context, head string)
 }
 
 // Repo is the working copy trunkd owns. Every method is safe for concurrent

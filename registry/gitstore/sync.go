@@ -41,6 +41,11 @@ func (r *Repo) Trigger() {
 func (r *Repo) Sync(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.syncLocked(ctx)
+}
+
+// syncLocked is Sync with r.mu held.
+func (r *Repo) syncLocked(ctx context.Context) error {
 	if err := r.fetch(ctx); err != nil {
 		return err
 	}

@@ -114,43 +114,19 @@ func (p *Provider) register(req *sip.Request, rec *Register) *sip.Response {
 // applyContacts adds, refreshes or removes the request's contacts; a
 // non-nil response is an error answer. Called with p.mu held.
 func (p *Provider) applyContacts(req *sip.Request, rec *Register) *sip.Response {
-	now := p.cfg.Now()
 	contacts := req.GetHeaders("Contact")
 	if len(contacts) == 1 && strings.TrimSpace(contacts[0].Value()) == "*" {
 		if rec.Expires != 0 {
-			return Response(req, 400, "Contact * Needs Expires 0")
+			return Response(req, sip.StatusBadRequest, "Contact * Needs Expires 0")
 		}
 		delete(p.bindings, rec.AOR)
 		return nil
 	}
-	type change struct {
-		uri string
-		exp int
+	changes, res := p.contactChanges(req, contacts, rec)
+	if res != nil {
+		return res
 	}
-	var changes []change
-	for _, h := range contacts {
-		c, ok := h.(*sip.ContactHeader)
-		if !ok {
-			return Response(req, 400, "Bad Contact")
-		}
-		exp := 3600
-		if rec.Expires >= 0 {
-			exp = rec.Expires
-		}
-		if v, ok := c.Params.Get("expires"); ok {
-			if n, err := strconv.Atoi(v); err == nil {
-				exp = n
-			}
-		}
-		if exp > 0 && exp < p.cfg.MinExpires {
-			return Response(req, sip.StatusIntervalToBrief, "Interval Too Brief", "Min-Expires", strconv.Itoa(p.cfg.MinExpires))
-		}
-		uri := c.Address.String()
-		if b := p.bindings[rec.AOR][uri]; b != nil && b.callID == rec.CallID && rec.CSeq <= b.cseq {
-			return Response(req, 500, "Out Of Order CSeq")
-		}
-		changes = append(changes, change{uri, min(exp, p.cfg.MaxExpires)})
-	}
+	now := p.cfg.Now()
 	for _, ch := range changes {
 		if ch.exp == 0 {
 			delete(p.bindings[rec.AOR], ch.uri)
@@ -163,6 +139,43 @@ func (p *Provider) applyContacts(req *sip.Request, rec *Register) *sip.Response 
 			expires: now.Add(time.Duration(ch.exp) * time.Second)}
 	}
 	return nil
+}
+
+// contactChange is one contact of a REGISTER and its granted expiry (0:
+// remove it).
+type contactChange struct {
+	uri string
+	exp int
+}
+
+// contactChanges checks every contact of the request before any is
+// applied; a non-nil response is the error answer. Called with p.mu held.
+func (p *Provider) contactChanges(req *sip.Request, contacts []sip.Header, rec *Register) ([]contactChange, *sip.Response) {
+	var changes []contactChange
+	for _, h := range contacts {
+		c, ok := h.(*sip.ContactHeader)
+		if !ok {
+			return nil, Response(req, sip.StatusBadRequest, "Bad Contact")
+		}
+		exp := 3600
+		if rec.Expires >= 0 {
+			exp = rec.Expires
+		}
+		if v, ok := c.Params.Get("expires"); ok {
+			if n, err := strconv.Atoi(v); err == nil {
+				exp = n
+			}
+		}
+		if exp > 0 && exp < p.cfg.MinExpires {
+			return nil, Response(req, sip.StatusIntervalToBrief, "Interval Too Brief", "Min-Expires", strconv.Itoa(p.cfg.MinExpires))
+		}
+		uri := c.Address.String()
+		if b := p.bindings[rec.AOR][uri]; b != nil && b.callID == rec.CallID && rec.CSeq <= b.cseq {
+			return nil, Response(req, sip.StatusInternalServerError, "Out Of Order CSeq")
+		}
+		changes = append(changes, contactChange{uri, min(exp, p.cfg.MaxExpires)})
+	}
+	return changes, nil
 }
 
 // listBindings answers 200 with every live binding of aor. Called with p.mu held.

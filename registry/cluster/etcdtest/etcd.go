@@ -5,7 +5,8 @@
 // etcd-server) with data directories under t.TempDir(), free loopback ports
 // (picked by listening on 127.0.0.1:0 and closing), stops every member in
 // t.Cleanup and prints the members' logs when the test failed. Without the
-// binary the test is skipped, or fails when CI is set. The members run with
+// binary the test is skipped, or fails when CI is set. StartTLS serves
+// clients over https with a fresh CA and requires client certificates. The members run with
 // a 50 ms heartbeat and a 500 ms election timeout (etcd's defaults are 100
 // and 1000): on loopback that is ample, and a leader's kill costs about a
 // second of unavailability instead of two, inside the fence budget of a
@@ -15,6 +16,7 @@ package etcdtest
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -32,7 +34,11 @@ import (
 // Cluster is a running set of etcd members.
 type Cluster struct {
 	Members []*Member
-	t       testing.TB
+	// TLS holds the CA and certificates of a cluster from StartTLS; its
+	// members serve https and require a client certificate.
+	TLS TLSFiles
+	t   testing.TB
+	tls *tls.Config // the test's own clients' (nil: plain http)
 }
 
 // Member is one etcd process.
@@ -55,13 +61,30 @@ const startTimeout = 60 * time.Second
 // Start runs an n-member etcd cluster and waits until it accepts writes.
 func Start(t testing.TB, n int) *Cluster {
 	t.Helper()
+	return start(t, n, false)
+}
+
+// StartTLS is Start with members that serve clients over https and require
+// a client certificate signed by the cluster's CA (Cluster.TLS).
+func StartTLS(t testing.TB, n int) *Cluster {
+	t.Helper()
+	return start(t, n, true)
+}
+
+func start(t testing.TB, n int, withTLS bool) *Cluster {
 	bin := etcdBinary(t)
 	c := &Cluster{t: t}
+	scheme := "http"
+	if withTLS {
+		c.TLS = newTLSFiles(t, t.TempDir())
+		c.tls = c.TLS.clientTLS(t)
+		scheme = "https"
+	}
 	ports := freePorts(t, 2*n)
 	var initial []string
 	for i := 0; i < n; i++ {
 		m := &Member{Name: fmt.Sprintf("m%d", i),
-			ClientURL: fmt.Sprintf("http://127.0.0.1:%d", ports[2*i]),
+			ClientURL: fmt.Sprintf("%s://127.0.0.1:%d", scheme, ports[2*i]),
 			PeerURL:   fmt.Sprintf("http://127.0.0.1:%d", ports[2*i+1]),
 			dir:       filepath.Join(t.TempDir(), fmt.Sprintf("m%d", i))}
 		initial = append(initial, m.Name+"="+m.PeerURL)
@@ -74,6 +97,10 @@ func Start(t testing.TB, n int) *Cluster {
 			"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-state", "new",
 			"--initial-cluster-token", "etcdtest", "--logger", "zap", "--log-outputs", "stderr",
 			"--heartbeat-interval", "50", "--election-timeout", "500"}
+		if withTLS {
+			m.args = append(m.args, "--cert-file", c.TLS.ServerCert, "--key-file", c.TLS.ServerKey,
+				"--trusted-ca-file", c.TLS.CA, "--client-cert-auth")
+		}
 		if err := os.MkdirAll(m.dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -134,8 +161,7 @@ func (c *Cluster) Endpoints() []string {
 
 // Client opens a client on every member; it is closed in t.Cleanup.
 func (c *Cluster) Client() *clientv3.Client {
-	cl, err := clientv3.New(clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: 5 * time.Second,
-		Logger: nopLogger()})
+	cl, err := c.newClient(5 * time.Second)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -143,10 +169,13 @@ func (c *Cluster) Client() *clientv3.Client {
 	return cl
 }
 
+func (c *Cluster) newClient(dial time.Duration) (*clientv3.Client, error) {
+	return clientv3.New(clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: dial, TLS: c.tls, Logger: nopLogger()})
+}
+
 // WaitWritable returns once a put through any running member succeeds.
 func (c *Cluster) WaitWritable(ctx context.Context) error {
-	cl, err := clientv3.New(clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: 2 * time.Second,
-		Logger: nopLogger()})
+	cl, err := c.newClient(2 * time.Second)
 	if err != nil {
 		return err
 	}
@@ -168,8 +197,7 @@ func (c *Cluster) WaitWritable(ctx context.Context) error {
 
 // Leader returns the member that is leader now.
 func (c *Cluster) Leader(ctx context.Context) (*Member, error) {
-	cl, err := clientv3.New(clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: 2 * time.Second,
-		Logger: nopLogger()})
+	cl, err := c.newClient(2 * time.Second)
 	if err != nil {
 		return nil, err
 	}

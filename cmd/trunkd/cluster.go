@@ -1,0 +1,258 @@
+package main
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/trunkd/trunkd/api"
+	"github.com/trunkd/trunkd/registry/cluster"
+	"github.com/trunkd/trunkd/render"
+	"github.com/trunkd/trunkd/sipcheck"
+)
+
+// member is the daemon's membership of a cluster (the cluster: section):
+// it runs the cluster on the registry's snapshots, hands each View to the
+// renderer and the prober as their ownership, fences the engines the
+// moment a View is fenced, and reports back the ownership generation they
+// have applied, so the cluster releases a trunk only after this node
+// stopped registering it.
+type member struct {
+	c      *cluster.Cluster
+	d      *daemon
+	render chan render.Ownership   // nil without render targets
+	probe  chan sipcheck.Ownership // nil with the prober off
+	r      *render.Renderer        // set by startRender
+	pr     *sipcheck.Prober        // set by startProbe
+	ran    bool                    // start was called: Run owns the client
+
+	mu      sync.Mutex
+	applied uint64                // last generation reported to the cluster
+	since   time.Time             // when the node fenced; zero while not fenced
+	owners  map[string]string     // of the last View seen
+	changes []api.OwnershipChange // newest last, at most maxChanges
+}
+
+// maxChanges bounds the ownership changes /status and the page show.
+const maxChanges = 50
+
+// appliedPoll is how often the consumers' applied generation is read
+// (render has no notification): it adds at most this much to a handover.
+const appliedPoll = 20 * time.Millisecond
+
+// lockWait bounds the wait for the cluster's write lock: another node's
+// write holds it for its commit and push.
+const lockWait = 30 * time.Second
+
+// openCluster opens the cluster of the cluster: section; nil without one.
+// Nothing runs before start.
+func openCluster(d *daemon) (*member, error) {
+	if d.cfg.Cluster == nil {
+		return nil, nil
+	}
+	c, err := cluster.Open(d.cfg.cluster(), cluster.Options{Logger: d.log, Registerer: d.prom, Clock: d.clock})
+	if err != nil {
+		return nil, err
+	}
+	m := &member{c: c, d: d}
+	if len(d.cfg.Render.Targets) > 0 {
+		m.render = make(chan render.Ownership, 1)
+	}
+	if d.cfg.Probe.Enabled {
+		m.probe = make(chan sipcheck.Ownership, 1)
+	}
+	if d.cfg.Git == nil {
+		d.log.Warn("cluster without git: API writes change only this node's providers directory; configure git: so that they reach every node",
+			"component", "cluster")
+	}
+	return m, nil
+}
+
+// start runs the cluster on the registry's snapshots and follows its
+// Views until ctx ends; the API reads the node's state through m. Call it
+// once the consumers were started. A nil member (no cluster) does nothing.
+func (m *member) start(ctx context.Context, o *api.Options) {
+	if m == nil {
+		return
+	}
+	m.ran = true
+	sub := m.d.reg.Subscribe()
+	m.d.goRun("cluster", func() error {
+		defer sub.Close()
+		defer m.c.Close()
+		return m.c.Run(ctx, sub.C())
+	})
+	views := m.c.Subscribe()
+	m.d.goRun("cluster views", func() error {
+		defer views.Close()
+		m.follow(ctx, views.C())
+		return nil
+	})
+	o.Cluster = clusterView{m}
+}
+
+// closeUnstarted closes the etcd client of a cluster whose start never
+// came (the daemon's start failed before).
+func (m *member) closeUnstarted() {
+	if m != nil && !m.ran {
+		_ = m.c.Close()
+	}
+}
+
+// follow hands every View to the consumers (latest wins), fences the
+// engines at once on a fenced View, and reports the applied generation.
+func (m *member) follow(ctx context.Context, views <-chan *cluster.View) {
+	tick := time.NewTicker(appliedPoll)
+	defer tick.Stop()
+	var last *cluster.View
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case v := <-views:
+			m.note(v)
+			if m.render != nil {
+				offer(m.render, render.Ownership(v))
+			}
+			if m.probe != nil {
+				offer(m.probe, sipcheck.Ownership(v))
+			}
+			if v.Fenced() && m.r != nil { // now, even while a render is under way
+				if err := m.r.Fence(ctx); err != nil {
+					m.d.log.Error("fence action failed", "component", "cluster", "error", err)
+				}
+			}
+			last = v
+		case <-tick.C:
+		}
+		if last != nil {
+			m.report(last.Generation())
+		}
+	}
+}
+
+// offer puts v on a channel of capacity one, replacing what the reader
+// has not taken yet.
+func offer[T any](ch chan T, v T) {
+	for {
+		select {
+		case ch <- v:
+			return
+		default:
+		}
+		select {
+		case <-ch:
+		default:
+		}
+	}
+}
+
+// report tells the cluster the least generation every consumer applied
+// (up to gen, the View's); without consumers gen itself.
+func (m *member) report(gen uint64) {
+	if m.r != nil {
+		gen = min(gen, m.r.AppliedOwnership())
+	}
+	if m.pr != nil {
+		gen = min(gen, m.pr.AppliedOwnership())
+	}
+	m.mu.Lock()
+	if gen <= m.applied {
+		m.mu.Unlock()
+		return
+	}
+	m.applied = gen
+	m.mu.Unlock()
+	m.c.Applied(gen)
+}
+
+// note records the fenced time and the ownership changes of v.
+func (m *member) note(v *cluster.View) {
+	now := m.d.clock.Now()
+	owners := v.Owners()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case v.Fenced() && m.since.IsZero():
+		m.since = now
+	case !v.Fenced():
+		m.since = time.Time{}
+	}
+	if m.owners != nil {
+		for code, to := range owners {
+			if from := m.owners[code]; from != to {
+				m.changes = append(m.changes, api.OwnershipChange{Time: now, Code: code, From: from, To: to})
+			}
+		}
+		for code, from := range m.owners {
+			if _, ok := owners[code]; !ok {
+				m.changes = append(m.changes, api.OwnershipChange{Time: now, Code: code, From: from})
+			}
+		}
+		if n := len(m.changes); n > maxChanges {
+			m.changes = append([]api.OwnershipChange(nil), m.changes[n-maxChanges:]...)
+		}
+	}
+	m.owners = owners
+}
+
+// lock takes the cluster's write lock for a git write, bounded by lockWait.
+func (m *member) lock(ctx context.Context) (func(), error) {
+	ctx, cancel := context.WithTimeout(ctx, lockWait)
+	defer cancel()
+	return m.c.Lock(ctx)
+}
+
+// pushed publishes a write's new head so the other nodes fast-forward at
+// once; a failure is logged (their poll picks the head up).
+func (m *member) pushed(ctx context.Context, head string) {
+	if err := m.c.PublishHead(ctx, head); err != nil {
+		m.d.log.Warn("cannot publish the new git head; the other nodes find it at their next poll",
+			"component", "cluster", "head", head, "error", err)
+	}
+}
+
+// followHeads triggers a fast-forward of the working copy for every head
+// another node published, until ctx ends.
+func (m *member) followHeads(ctx context.Context, trigger func()) {
+	m.d.goRun("cluster heads", func() error {
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-m.c.Heads():
+				trigger()
+			}
+		}
+	})
+}
+
+// clusterView adapts the member to api.Cluster.
+type clusterView struct{ m *member }
+
+// Fenced tells whether the node's current View is fenced.
+func (v clusterView) Fenced() bool { return v.m.c.View().Fenced() }
+
+// ClusterStatus is the node's cluster state for /status and the page.
+func (v clusterView) ClusterStatus() api.ClusterStatus {
+	m := v.m
+	view, lease := m.c.View(), m.c.Lease()
+	owners := view.Owners()
+	st := api.ClusterStatus{Node: view.Node(), Group: m.d.cfg.serverIndex(), Fenced: view.Fenced(),
+		Lease:      api.LeaseHealth{TTLSeconds: lease.TTL.Seconds(), LastKeepAlive: lease.LastAck, Deadline: lease.Deadline},
+		Generation: view.Generation(), Owners: owners}
+	per := map[string]int{}
+	for _, o := range owners {
+		per[o]++
+	}
+	for _, n := range view.Nodes() {
+		st.Nodes = append(st.Nodes, api.ClusterNode{Name: n, Self: n == view.Node(), Trunks: per[n]})
+	}
+	m.mu.Lock()
+	st.Applied, st.FencedSince = m.applied, m.since
+	for i := len(m.changes) - 1; i >= 0; i-- {
+		st.Changes = append(st.Changes, m.changes[i])
+	}
+	m.mu.Unlock()
+	return st
+}

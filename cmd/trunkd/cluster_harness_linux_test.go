@@ -1,0 +1,616 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/trunkd/trunkd/registry/cluster/etcdtest"
+	"github.com/trunkd/trunkd/sipcheck/fakeprovider"
+)
+
+// The cluster's end-to-end harness (issue 15): on loopback only, a real
+// 3-member etcd, a bare git remote with the trunks, a registrar that logs
+// every REGISTER with its source address, and trunkd nodes as real
+// processes of the test's build. Node i's prober listens on 127.0.0.(i+2)
+// in bind mode, so a REGISTER's source address names the node that sent
+// it. Each node reaches every etcd member through a proxy of its own that
+// the test can cut. Linux only: other systems do not route all of
+// 127.0.0.0/8 to loopback.
+
+// regEvent is one authorised REGISTER with a Contact as the registrar saw
+// it: a registration (expires > 0) or an un-REGISTER (expires 0).
+type regEvent struct {
+	at      time.Time
+	user    string // the trunk's username = its code
+	source  string // source IP: the node
+	expires int
+}
+
+// registrar is the provider every trunk registers to.
+type registrar struct {
+	fp     *fakeprovider.Provider
+	mu     sync.Mutex
+	events []regEvent
+}
+
+// startRegistrar serves a fake provider with one user per trunk on
+// 127.0.0.1, until the test ends.
+func startRegistrar(t *testing.T, codes []string) *registrar {
+	t.Helper()
+	r := &registrar{}
+	users := make([]fakeprovider.User, len(codes))
+	for i, c := range codes {
+		users[i] = fakeprovider.User{Username: c, Password: "pw-" + c}
+	}
+	fp, err := fakeprovider.New(fakeprovider.Config{Users: users, MaxExpires: 3600, Hook: r.note})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fp.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = fp.Serve(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	r.fp = fp
+	return r
+}
+
+// note records an authorised REGISTER with a Contact; the provider then
+// handles it as usual.
+func (r *registrar) note(req *sip.Request) fakeprovider.Reply {
+	if req.Method != sip.REGISTER || req.GetHeader("Authorization") == nil || req.Contact() == nil {
+		return fakeprovider.Reply{}
+	}
+	ev := regEvent{at: time.Now(), user: req.To().Address.User, expires: -1}
+	ev.source, _, _ = net.SplitHostPort(req.Source())
+	if v, ok := req.Contact().Params.Get("expires"); ok {
+		ev.expires, _ = strconv.Atoi(v)
+	} else if h := req.GetHeader("Expires"); h != nil {
+		ev.expires, _ = strconv.Atoi(strings.TrimSpace(h.Value()))
+	}
+	r.mu.Lock()
+	r.events = append(r.events, ev)
+	r.mu.Unlock()
+	return fakeprovider.Reply{}
+}
+
+// since returns the events at or after t0, oldest first.
+func (r *registrar) since(t0 time.Time) []regEvent {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i := sort.Search(len(r.events), func(i int) bool { return !r.events[i].at.Before(t0) })
+	return append([]regEvent(nil), r.events[i:]...)
+}
+
+// bound returns, for every code, the contact addresses (host:port) of its
+// live bindings at the registrar now.
+func (r *registrar) bound(codes []string) map[string][]string {
+	out := map[string][]string{}
+	for _, c := range codes {
+		for _, b := range r.fp.Bindings(c + "@127.0.0.1") {
+			out[c] = append(out[c], contactAddr(b.Contact))
+		}
+	}
+	return out
+}
+
+// contactAddr is host:port of a Contact URI such as sip:u@127.0.0.2:5070.
+func contactAddr(contact string) string {
+	var u sip.Uri
+	if err := sip.ParseUri(strings.Trim(contact, "<>"), &u); err != nil {
+		return contact
+	}
+	return net.JoinHostPort(u.Host, strconv.Itoa(u.Port))
+}
+
+// clusterNode is one trunkd process of the cluster and its etcd proxies.
+type clusterNode struct {
+	name, ip string
+	cfgPath  string
+	dir      string // the node's render output (uacreg) and fence log
+	proxies  []*etcdtest.Proxy
+	mu       sync.Mutex     // guards proc for readers on other goroutines
+	proc     *trunkdProcess // nil while stopped; written by the test's goroutine only
+}
+
+// running is the node's process, nil while stopped; for other goroutines.
+func (n *clusterNode) running() *trunkdProcess {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.proc
+}
+
+// setProc sets the node's process.
+func (n *clusterNode) setProc(p *trunkdProcess) {
+	n.mu.Lock()
+	n.proc = p
+	n.mu.Unlock()
+}
+
+// clusterEnv is the whole set-up.
+type clusterEnv struct {
+	t     *testing.T
+	etcd  *etcdtest.Cluster
+	bin   string
+	rem   *gitRemote
+	reg   *registrar
+	codes []string
+	nodes []*clusterNode
+}
+
+// newClusterEnv starts etcd, the registrar and a remote with n trunks, and
+// writes the config of nodes nodes (not started).
+func newClusterEnv(t *testing.T, trunks, nodes int) *clusterEnv {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	e := &clusterEnv{t: t, etcd: etcdtest.Start(t, 3), rem: newGitRemote(t), bin: buildTrunkd(t)}
+	for i := range trunks {
+		e.codes = append(e.codes, fmt.Sprintf("t%03d", i))
+	}
+	e.reg = startRegistrar(t, e.codes)
+	e.seedTrunks()
+	tokens := writeTokens(t, "alice", "bob", "carol")
+	for i := range nodes {
+		n := &clusterNode{name: fmt.Sprintf("n%d", i+1), ip: fmt.Sprintf("127.0.0.%d", i+2)}
+		var eps []string
+		for _, m := range e.etcd.Members {
+			p := etcdtest.NewProxy(t, m.ClientURL)
+			n.proxies = append(n.proxies, p)
+			eps = append(eps, "'"+p.URL()+"'")
+		}
+		n.dir = t.TempDir()
+		n.cfgPath = filepath.Join(n.dir, n.name+".yaml")
+		cfg := fmt.Sprintf(`listen: 127.0.0.1:0
+auth:
+  tokens_file: %s
+secrets:
+  allow_plaintext: true
+git:
+  remote: %s
+  path: providers
+  workdir: %s
+  poll: 5s
+cluster:
+  node: %s
+  lease_ttl: 3s
+  etcd:
+    endpoints: [%s]
+probe:
+  enabled: true
+  listen: %s:0
+  register_mode: bind
+render:
+  targets:
+    - name: uacreg
+      template: kamailio/uacreg
+      output: %s
+      fence_cmd: echo fence >> %s
+      unfence_cmd: echo unfence >> %s
+`, tokens, e.rem.url, filepath.Join(t.TempDir(), "wc"), n.name, strings.Join(eps, ", "), n.ip,
+			filepath.Join(n.dir, "uacreg"), filepath.Join(n.dir, "fence.log"), filepath.Join(n.dir, "fence.log"))
+		if err := os.WriteFile(n.cfgPath, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		e.nodes = append(e.nodes, n)
+	}
+	t.Cleanup(func() {
+		for _, n := range e.nodes {
+			n.stop(t)
+		}
+	})
+	return e
+}
+
+// seedTrunks pushes one provider file per code, registering to the
+// registrar every 60 s.
+func (e *clusterEnv) seedTrunks() {
+	host, port, _ := net.SplitHostPort(e.reg.fp.Addr())
+	dir := filepath.Join(e.rem.human, "providers")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		e.t.Fatal(err)
+	}
+	for _, c := range e.codes {
+		text := fmt.Sprintf("code: %s\ndomain: %s\nproxyaddr: %s\nproxyport: %s\ntransport: udp\nreg: 1\nusername: %s\npwd: pw-%s\nexpires: 60\npingmode: none\ntrunksout: 0\n",
+			c, host, host, port, c, c)
+		if err := os.WriteFile(filepath.Join(dir, c+".yaml"), []byte(text), 0o644); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	if err := os.Remove(filepath.Join(dir, "a.yaml")); err != nil { // the remote's seed
+		e.t.Fatal(err)
+	}
+	humanGit(e.t, e.rem.human, "add", "--all")
+	humanGit(e.t, e.rem.human, "commit", "--quiet", "-m", "trunks")
+	humanGit(e.t, e.rem.human, "push", "--quiet", "origin", "HEAD:refs/heads/main")
+}
+
+// start starts node n's process and waits until it serves.
+func (e *clusterEnv) start(n *clusterNode) {
+	e.t.Helper()
+	n.setProc(startClusterTrunkd(e.t, e.bin, n.cfgPath))
+}
+
+// startClusterTrunkd is startTrunkd with the process killed when the test
+// process dies and its log printed when the test failed.
+func startClusterTrunkd(t *testing.T, bin, cfgPath string) *trunkdProcess {
+	t.Helper()
+	p := &trunkdProcess{cmd: exec.Command(bin, "serve", "--config", cfgPath), log: &lockedBuffer{}}
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	p.cmd.Stderr = p.log
+	out, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if base, ok := strings.CutPrefix(sc.Text(), "trunkd listening on "); ok {
+				ready <- base
+				break
+			}
+		}
+		_, _ = io.Copy(io.Discard, out)
+	}()
+	select {
+	case p.base = <-ready:
+	case <-time.After(readyTimeout):
+		_ = p.cmd.Process.Kill()
+		_ = p.cmd.Wait()
+		t.Fatalf("trunkd %s not ready within %v; log:\n%s", cfgPath, readyTimeout, p.log.String())
+	}
+	return p
+}
+
+// kill9 kills node n with SIGKILL and waits until it is gone; its log
+// is kept for a failure report.
+func (n *clusterNode) kill9(t *testing.T) {
+	t.Helper()
+	if n.proc == nil {
+		return
+	}
+	_ = n.proc.cmd.Process.Signal(syscall.SIGKILL)
+	_ = n.proc.cmd.Wait()
+	if t.Failed() {
+		t.Logf("node %s (killed) log:\n%s", n.name, n.proc.log.String())
+	}
+	n.setProc(nil)
+}
+
+// stop ends node n with SIGTERM (as systemd does) and prints its log when
+// the test failed.
+func (n *clusterNode) stop(t *testing.T) {
+	if n.proc == nil {
+		return
+	}
+	_ = n.proc.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = n.proc.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(stopTimeout):
+		t.Errorf("node %s did not stop within %v of SIGTERM", n.name, stopTimeout)
+		_ = n.proc.cmd.Process.Kill()
+		<-done
+	}
+	if t.Failed() {
+		t.Logf("node %s log:\n%s", n.name, n.proc.log.String())
+	}
+	n.setProc(nil)
+}
+
+// cut sets every etcd proxy of node n to mode.
+func (n *clusterNode) cut(m etcdtest.Mode) {
+	for _, p := range n.proxies {
+		p.Set(m)
+	}
+}
+
+// nodeStatus is the part of /status the tests read.
+type nodeStatus struct {
+	Cluster struct {
+		Node       string            `json:"node"`
+		Fenced     bool              `json:"fenced"`
+		Generation uint64            `json:"generation"`
+		Applied    uint64            `json:"applied"`
+		Owners     map[string]string `json:"owners"`
+		Nodes      []struct {
+			Name string `json:"name"`
+		} `json:"nodes"`
+	} `json:"cluster"`
+	Probe struct {
+		Advertise string `json:"advertise"`
+	} `json:"probe"`
+}
+
+// status reads node n's /status; ok is false when it does not answer.
+func (n *clusterNode) status() (nodeStatus, bool) {
+	var st nodeStatus
+	if n.proc == nil {
+		return st, false
+	}
+	res, err := http.Get(n.proc.base + "/status")
+	if err != nil {
+		return st, false
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK || json.NewDecoder(res.Body).Decode(&st) != nil {
+		return st, false
+	}
+	return st, true
+}
+
+// ipOf maps node names to their prober's address.
+func (e *clusterEnv) ipOf() map[string]string {
+	m := map[string]string{}
+	for _, n := range e.nodes {
+		m[n.name] = n.ip
+	}
+	return m
+}
+
+// settled waits until every node of live is unfenced, sees exactly live
+// as the live nodes, agrees with the others on one owner per trunk and has
+// applied its ownership generation, and every trunk has exactly one binding
+// from the running probers of live at the registrar, its owner's (a killed
+// or fenced node's binding may linger until it expires: per-node Contacts,
+// docs/cluster.md). It returns the owners (code → node).
+func (e *clusterEnv) settled(what string, live []*clusterNode) map[string]string {
+	e.t.Helper()
+	deadline := time.Now().Add(2 * waitTimeout)
+	for {
+		owners, addrs, why := e.agreement(live)
+		if why == "" {
+			why = e.boundByOwners(owners, addrs)
+		}
+		if why == "" {
+			why = e.renderedByOwners(owners, live)
+		}
+		if why == "" {
+			return owners
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%s: not settled within %v: %s", what, 2*waitTimeout, why)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// boundByOwners checks that each trunk has one binding from the probers of
+// the live nodes (addrs: node → prober address), its owner's; "" when so.
+func (e *clusterEnv) boundByOwners(owners, addrs map[string]string) string {
+	live := map[string]bool{}
+	for _, a := range addrs {
+		live[a] = true
+	}
+	bound := e.reg.bound(e.codes)
+	for _, c := range e.codes {
+		var fromLive []string
+		for _, b := range bound[c] {
+			if live[b] {
+				fromLive = append(fromLive, b)
+			}
+		}
+		if len(fromLive) != 1 || fromLive[0] != addrs[owners[c]] {
+			return fmt.Sprintf("trunk %s: bindings from %v (live probers %v), owner %s", c, bound[c], addrs, owners[c])
+		}
+	}
+	return ""
+}
+
+// renderedByOwners checks that each node of live renders the uacreg rows
+// (the registering part) of exactly the trunks it owns; "" when so.
+func (e *clusterEnv) renderedByOwners(owners map[string]string, live []*clusterNode) string {
+	for _, n := range live {
+		rows := n.uacregCodes()
+		for _, c := range e.codes {
+			if rows[c] != (owners[c] == n.name) {
+				return fmt.Sprintf("%s's uacreg: trunk %s has a row %v, owner %s", n.name, c, rows[c], owners[c])
+			}
+		}
+	}
+	return ""
+}
+
+// uacregCodes are the trunks with a row in the node's uacreg file.
+func (n *clusterNode) uacregCodes() map[string]bool {
+	data, _ := os.ReadFile(filepath.Join(n.dir, "uacreg"))
+	out := map[string]bool{}
+	for _, line := range strings.Split(string(data), "\n")[1:] {
+		if f := strings.SplitN(line, ":", 3); len(f) == 3 {
+			out[f[1]] = true
+		}
+	}
+	return out
+}
+
+// fenceLog is what the node's fence and unfence commands wrote.
+func (n *clusterNode) fenceLog() string {
+	data, _ := os.ReadFile(filepath.Join(n.dir, "fence.log"))
+	return string(data)
+}
+
+// agreement checks the views of the nodes of live; why is "" when they
+// agree. addrs are their probers' addresses.
+func (e *clusterEnv) agreement(live []*clusterNode) (owners, addrs map[string]string, why string) {
+	addrs = map[string]string{}
+	for _, n := range live {
+		st, ok := n.status()
+		switch {
+		case !ok:
+			return nil, nil, n.name + ": /status does not answer"
+		case st.Cluster.Fenced:
+			return nil, nil, n.name + " is fenced"
+		case st.Cluster.Applied != st.Cluster.Generation:
+			return nil, nil, fmt.Sprintf("%s applied generation %d of %d", n.name, st.Cluster.Applied, st.Cluster.Generation)
+		case len(st.Cluster.Nodes) != len(live):
+			return nil, nil, fmt.Sprintf("%s sees %d live nodes, want %d", n.name, len(st.Cluster.Nodes), len(live))
+		case len(st.Cluster.Owners) != len(e.codes):
+			return nil, nil, fmt.Sprintf("%s knows owners of %d of %d trunks", n.name, len(st.Cluster.Owners), len(e.codes))
+		}
+		addrs[n.name] = st.Probe.Advertise
+		if owners == nil {
+			owners = st.Cluster.Owners
+			continue
+		}
+		for c, o := range owners {
+			if st.Cluster.Owners[c] != o {
+				return nil, nil, fmt.Sprintf("trunk %s: owner %s on one node, %s on %s", c, o, st.Cluster.Owners[c], n.name)
+			}
+		}
+	}
+	return owners, addrs, ""
+}
+
+// without is the nodes but n.
+func (e *clusterEnv) without(n *clusterNode) []*clusterNode {
+	var out []*clusterNode
+	for _, o := range e.nodes {
+		if o != n {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// busiest is the node owning the most trunks.
+func (e *clusterEnv) busiest(owners map[string]string) *clusterNode {
+	best := e.nodes[0]
+	for _, n := range e.nodes {
+		if count(owners, n.name) > count(owners, best.name) {
+			best = n
+		}
+	}
+	return best
+}
+
+// count is the number of trunks node owns.
+func count(owners map[string]string, node string) int {
+	n := 0
+	for _, o := range owners {
+		if o == node {
+			n++
+		}
+	}
+	return n
+}
+
+// id looks up the provider id of code on node n.
+func (e *clusterEnv) id(t *testing.T, n *clusterNode, code string) string {
+	t.Helper()
+	status, _, body := call(t, methodLookup, n.proc.base+"/rest/v1/uc/providers", "alice", `"`+code+`"`)
+	var ids []string
+	if status != http.StatusOK || json.Unmarshal([]byte(body), &ids) != nil || len(ids) != 1 {
+		t.Fatalf("LOOKUP %s on %s: %d %s", code, n.name, status, body)
+	}
+	return ids[0]
+}
+
+// methodLookup is the seed's search method.
+const methodLookup = "LOOKUP"
+
+// checkChanges: node n's /status lists, for every trunk it took over from
+// the dead node, the change from that node and then the change to n.
+func (e *clusterEnv) checkChanges(n *clusterNode, dead string, before, after map[string]string) {
+	e.t.Helper()
+	var st struct {
+		Cluster struct {
+			Changes []struct{ Code, From, To string } `json:"changes"`
+		} `json:"cluster"`
+	}
+	_, body := get(e.t, n.proc.base+"/status")
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		e.t.Fatal(err)
+	}
+	// Newest first; a trunk whose owner's key expired shows as two
+	// changes: dead → none, then none → n.
+	from, to := map[string]bool{}, map[string]bool{}
+	for _, c := range st.Cluster.Changes {
+		if c.From == dead && !to[c.Code] {
+			continue // an older change of the trunk
+		}
+		if c.To == n.name {
+			to[c.Code] = true
+		}
+		if c.From == dead && to[c.Code] {
+			from[c.Code] = true
+		}
+	}
+	for code, o := range after {
+		if before[code] == dead && o == n.name && !from[code] {
+			e.t.Errorf("%s's /status lists no change of %s from %s to it: %+v", n.name, code, dead, st.Cluster.Changes)
+		}
+	}
+}
+
+// checkClusterMetrics: the series the alert rules use are exported by a
+// cluster node (the make-run test leaves them to this one).
+func (e *clusterEnv) checkClusterMetrics(n *clusterNode) {
+	e.t.Helper()
+	_, m := get(e.t, n.proc.base+"/metrics")
+	for _, name := range []string{"trunkd_cluster_fenced", "trunkd_cluster_unowned_trunks"} {
+		if !strings.Contains(m, "\n"+name+" ") {
+			e.t.Errorf("%s does not export %s", n.name, name)
+		}
+	}
+}
+
+// handoverOrder checks, for every trunk that moved from one node to
+// another since t0, that the old owner's last REGISTER came before the new
+// owner's first; it returns the number of trunks checked.
+func (e *clusterEnv) handoverOrder(t0 time.Time, before, after map[string]string) int {
+	e.t.Helper()
+	ips := e.ipOf()
+	events := e.reg.since(t0)
+	moved := 0
+	for _, c := range e.codes {
+		from, to := before[c], after[c]
+		if from == to {
+			continue
+		}
+		moved++
+		var lastOld, firstNew time.Time
+		for _, ev := range events {
+			if ev.user != c {
+				continue
+			}
+			if ev.source == ips[from] {
+				lastOld = ev.at
+			}
+			if ev.source == ips[to] && firstNew.IsZero() {
+				firstNew = ev.at
+			}
+		}
+		if firstNew.IsZero() {
+			e.t.Errorf("trunk %s moved %s → %s, but %s never registered it", c, from, to, to)
+		} else if !lastOld.IsZero() && !lastOld.Before(firstNew) {
+			e.t.Errorf("trunk %s moved %s → %s: the old owner's last REGISTER (%s) is not before the new owner's first (%s)",
+				c, from, to, lastOld.Format("15:04:05.000"), firstNew.Format("15:04:05.000"))
+		}
+	}
+	return moved
+}
