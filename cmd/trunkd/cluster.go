@@ -111,16 +111,16 @@ func (m *member) follow(ctx context.Context, views <-chan *cluster.View) {
 			return
 		case v := <-views:
 			m.note(v)
-			if v.Fenced() && m.r != nil {
-				if err := m.r.Fence(ctx); err != nil {
-					m.d.log.Error("fence action failed", "component", "cluster", "error", err)
-				}
-			}
 			if m.render != nil {
 				offer(m.render, render.Ownership(v))
 			}
 			if m.probe != nil {
 				offer(m.probe, sipcheck.Ownership(v))
+			}
+			if v.Fenced() && m.r != nil { // now, even while a render is under way
+				if err := m.r.Fence(ctx); err != nil {
+					m.d.log.Error("fence action failed", "component", "cluster", "error", err)
+				}
 			}
 			last = v
 		case <-tick.C:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +32,9 @@ func TestClusterEndToEnd(t *testing.T) {
 		}
 	}
 	e.checkClusterMetrics(e.nodes[0])
+	if _, page := get(t, e.nodes[0].proc.base+"/"); !strings.Contains(page, `id="cluster"`) || !strings.Contains(page, "registered from this node") {
+		t.Errorf("the status page lacks the cluster section or the trunks' owners")
+	}
 
 	// kill -9 of the node that owns the most trunks.
 	victim := e.busiest(owners)
@@ -42,6 +46,7 @@ func TestClusterEndToEnd(t *testing.T) {
 	if n := e.handoverOrder(t0, owners, after); n == 0 {
 		t.Errorf("no trunk moved after kill -9 of %s (it owned %d)", victim.name, count(owners, victim.name))
 	}
+	e.checkChanges(rest[0], victim.name, owners, after)
 
 	// The node comes back: its share moves back, old owner first.
 	t0 = time.Now()
@@ -59,6 +64,9 @@ func TestClusterEndToEnd(t *testing.T) {
 		return code == http.StatusServiceUnavailable
 	})
 	fencedAfter := time.Since(t0)
+	waitUntil(t, cut.name+" ran its fence action and dropped its uacreg rows", func() bool {
+		return slices.Contains(strings.Split(cut.fenceLog(), "\n"), "fence") && len(cut.uacregCodes()) == 0
+	})
 	status, _, body := call(t, "PATCH", cut.proc.base+"/rest/v1/uc/providers/"+e.id(t, cut, e.codes[0]), "alice", `{"trunksout":7}`)
 	if status != http.StatusServiceUnavailable || !strings.Contains(body, "fenced") {
 		t.Errorf("PATCH on the fenced node: %d %s", status, body)
@@ -73,6 +81,9 @@ func TestClusterEndToEnd(t *testing.T) {
 	cut.cut(etcdtest.Forward)
 	healed := e.settled("after "+cut.name+"'s etcd traffic was restored", all)
 	e.handoverOrder(t0, split, healed)
+	if log := cut.fenceLog(); !strings.HasSuffix(log, "unfence\n") {
+		t.Errorf("%s's fence log after the partition healed: %q, want the unfence last", cut.name, log)
+	}
 
 	// A write on one node reaches the others at once (the head watch).
 	w, r := e.nodes[0], e.nodes[1]

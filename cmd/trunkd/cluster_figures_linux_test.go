@@ -231,6 +231,7 @@ func (e *clusterEnv) figureWrites(_ map[string]string) {
 	}
 	victim := e.nodes[2]
 	waitUntil(e.t, "100 writes acknowledged", func() bool { return w.acked() >= total/3 })
+	rejected := strings.Count(victim.proc.log.String(), "git push rejected")
 	victim.kill9(e.t)
 	w.down.Store(victim.name)
 	e.start(victim)
@@ -240,8 +241,11 @@ func (e *clusterEnv) figureWrites(_ map[string]string) {
 	acks := w.all()
 	onRemote, doubled := e.onRemote(acks)
 	seen := pct(w.latencies(), 100)
-	e.t.Logf("FIGURE 5 %d PATCHes with If-Match over three APIs while %s was killed and restarted: %d acknowledged writes, %d on the remote exactly once with their author, %d more than once; 412 retries %d, refused or unreachable %d; seen on every running node after p50 %v, max %v (target 1 s)",
-		total, victim.name, len(acks), onRemote, doubled, w.retries.Load(), w.refused.Load(),
+	for _, n := range e.nodes {
+		rejected += strings.Count(n.proc.log.String(), "git push rejected")
+	}
+	e.t.Logf("FIGURE 5 %d PATCHes with If-Match over three APIs while %s was killed and restarted: %d acknowledged writes, %d on the remote exactly once with their author, %d more than once; 412 retries %d, refused or unreachable %d; pushes rejected and re-applied %d; seen on every running node after p50 %v, max %v (target 1 s)",
+		total, victim.name, len(acks), onRemote, doubled, w.retries.Load(), w.refused.Load(), rejected,
 		pct(w.latencies(), 50).Round(time.Millisecond), seen.Round(time.Millisecond))
 	if onRemote != len(acks) || doubled != 0 {
 		e.t.Errorf("%d of %d acknowledged writes on the remote once, %d more than once", onRemote, len(acks), doubled)

@@ -126,6 +126,7 @@ func contactAddr(contact string) string {
 type clusterNode struct {
 	name, ip string
 	cfgPath  string
+	dir      string // the node's render output (uacreg) and fence log
 	proxies  []*etcdtest.Proxy
 	mu       sync.Mutex     // guards proc for readers on other goroutines
 	proc     *trunkdProcess // nil while stopped; written by the test's goroutine only
@@ -178,7 +179,8 @@ func newClusterEnv(t *testing.T, trunks, nodes int) *clusterEnv {
 			n.proxies = append(n.proxies, p)
 			eps = append(eps, "'"+p.URL()+"'")
 		}
-		n.cfgPath = filepath.Join(t.TempDir(), n.name+".yaml")
+		n.dir = t.TempDir()
+		n.cfgPath = filepath.Join(n.dir, n.name+".yaml")
 		cfg := fmt.Sprintf(`listen: 127.0.0.1:0
 auth:
   tokens_file: %s
@@ -198,7 +200,15 @@ probe:
   enabled: true
   listen: %s:0
   register_mode: bind
-`, tokens, e.rem.url, filepath.Join(t.TempDir(), "wc"), n.name, strings.Join(eps, ", "), n.ip)
+render:
+  targets:
+    - name: uacreg
+      template: kamailio/uacreg
+      output: %s
+      fence_cmd: echo fence >> %s
+      unfence_cmd: echo unfence >> %s
+`, tokens, e.rem.url, filepath.Join(t.TempDir(), "wc"), n.name, strings.Join(eps, ", "), n.ip,
+			filepath.Join(n.dir, "uacreg"), filepath.Join(n.dir, "fence.log"), filepath.Join(n.dir, "fence.log"))
 		if err := os.WriteFile(n.cfgPath, []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -378,6 +388,9 @@ func (e *clusterEnv) settled(what string, live []*clusterNode) map[string]string
 			why = e.boundByOwners(owners, addrs)
 		}
 		if why == "" {
+			why = e.renderedByOwners(owners, live)
+		}
+		if why == "" {
 			return owners
 		}
 		if time.Now().After(deadline) {
@@ -407,6 +420,38 @@ func (e *clusterEnv) boundByOwners(owners, addrs map[string]string) string {
 		}
 	}
 	return ""
+}
+
+// renderedByOwners checks that each node of live renders the uacreg rows
+// (the registering part) of exactly the trunks it owns; "" when so.
+func (e *clusterEnv) renderedByOwners(owners map[string]string, live []*clusterNode) string {
+	for _, n := range live {
+		rows := n.uacregCodes()
+		for _, c := range e.codes {
+			if rows[c] != (owners[c] == n.name) {
+				return fmt.Sprintf("%s's uacreg: trunk %s has a row %v, owner %s", n.name, c, rows[c], owners[c])
+			}
+		}
+	}
+	return ""
+}
+
+// uacregCodes are the trunks with a row in the node's uacreg file.
+func (n *clusterNode) uacregCodes() map[string]bool {
+	data, _ := os.ReadFile(filepath.Join(n.dir, "uacreg"))
+	out := map[string]bool{}
+	for _, line := range strings.Split(string(data), "\n")[1:] {
+		if f := strings.SplitN(line, ":", 3); len(f) == 3 {
+			out[f[1]] = true
+		}
+	}
+	return out
+}
+
+// fenceLog is what the node's fence and unfence commands wrote.
+func (n *clusterNode) fenceLog() string {
+	data, _ := os.ReadFile(filepath.Join(n.dir, "fence.log"))
+	return string(data)
 }
 
 // agreement checks the views of the nodes of live; why is "" when they
@@ -487,6 +532,40 @@ func (e *clusterEnv) id(t *testing.T, n *clusterNode, code string) string {
 
 // methodLookup is the seed's search method.
 const methodLookup = "LOOKUP"
+
+// checkChanges: node n's /status lists, for every trunk it took over from
+// the dead node, the change from that node and then the change to n.
+func (e *clusterEnv) checkChanges(n *clusterNode, dead string, before, after map[string]string) {
+	e.t.Helper()
+	var st struct {
+		Cluster struct {
+			Changes []struct{ Code, From, To string } `json:"changes"`
+		} `json:"cluster"`
+	}
+	_, body := get(e.t, n.proc.base+"/status")
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		e.t.Fatal(err)
+	}
+	// Newest first; a trunk whose owner's key expired shows as two
+	// changes: dead → none, then none → n.
+	from, to := map[string]bool{}, map[string]bool{}
+	for _, c := range st.Cluster.Changes {
+		if c.From == dead && !to[c.Code] {
+			continue // an older change of the trunk
+		}
+		if c.To == n.name {
+			to[c.Code] = true
+		}
+		if c.From == dead && to[c.Code] {
+			from[c.Code] = true
+		}
+	}
+	for code, o := range after {
+		if before[code] == dead && o == n.name && !from[code] {
+			e.t.Errorf("%s's /status lists no change of %s from %s to it: %+v", n.name, code, dead, st.Cluster.Changes)
+		}
+	}
+}
 
 // checkClusterMetrics: the series the alert rules use are exported by a
 // cluster node (the make-run test leaves them to this one).

@@ -116,6 +116,11 @@ func renderArgs(args []string, stderr io.Writer) (*config, bool) {
 		fmt.Fprintf(stderr, "trunkd render: %s has no render.targets\n", *cfgPath)
 		return nil, false
 	}
+	if cfg.Cluster != nil {
+		fmt.Fprintf(stderr, "trunkd render: %s has a cluster: section: which trunks this node registers depends on the cluster's owners, "+
+			"and a one-off render would register every trunk here; run the daemon, or check the templates with a config without cluster:\n", *cfgPath)
+		return nil, false
+	}
 	cfg.Render.ConfirmDrop = cfg.Render.ConfirmDrop || *confirmDrop
 	return cfg, true
 }

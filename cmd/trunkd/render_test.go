@@ -90,6 +90,14 @@ func TestRenderOnceFailures(t *testing.T) {
 			t.Errorf("%v: exit %d, want 2", args, code)
 		}
 	}
+	// In a cluster the owners decide which trunks register: a one-off
+	// render would register every trunk on this node.
+	data, _ = os.ReadFile(cfg)
+	clustered := filepath.Join(t.TempDir(), "trunkd.yaml")
+	os.WriteFile(clustered, append(data, "cluster:\n  node: n1\n  etcd:\n    endpoints: ['http://127.0.0.1:1']\n"...), 0o600)
+	if code, _, stderr := runCmd(t, "render", "--config", clustered, "--once"); code != 2 || !strings.Contains(stderr, "has a cluster: section") {
+		t.Errorf("render --once with cluster: exit %d, stderr %s", code, stderr)
+	}
 }
 
 // TestServeRendersAndConfirmsDrop: the daemon renders on start, shows the

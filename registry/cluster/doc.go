@@ -77,19 +77,21 @@
 //
 // # Figures (3-member etcd 3.4.23 on loopback, 2 shared cores, loaded machine)
 //
-// TestClusterFigures (TRUNKD_CLUSTER_FIGURES=1), two runs: 1,000 owner
-// keys claimed in 10 transactions of 100 in 71-114 ms (p50 87-98 ms; each
-// transaction waits for etcd's raft round and fsync: one flat transaction
-// of 100 compares and puts took as long, 59-102 ms, so the per-key
-// outcome of nested transactions costs nothing); the owner keys of a node
-// killed with SIGKILL freed 3.0-3.5 s after the kill (TTL 3 s: the last
-// keep-alive left at most 0.5 s before the kill, etcd checks expiry every
-// 0.5 s); a put through one member seen by a watcher on another in
-// 1.85-1.9 ms p50, 3-4 ms p90; a node cut off from etcd (its proxies
-// blackholed) fenced 1.25-1.39 s before the first of its keys was seen
-// deleted (5 partitions; the margin is 1 s). TestLeaveHandsOver: Leave
-// handed 38 trunks over in 18 ms. TestLockSerialises: 60 lock sections
-// from 3 nodes at about 14 ms each (two puts and three reads).
+// TestClusterFigures (TRUNKD_CLUSTER_FIGURES=1), four runs: 1,000 owner
+// keys claimed in 10 transactions of 100 in 51-270 ms (p50 55-117 ms;
+// each transaction waits for etcd's raft round and fsync: one flat
+// transaction of 100 compares and puts took as long, 59-102 ms, so the
+// per-key outcome of nested transactions costs nothing); the owner keys
+// of a node killed with SIGKILL freed 3.0-3.5 s after the kill (TTL 3 s:
+// the last keep-alive left at most 0.5 s before the kill, etcd checks
+// expiry every 0.5 s) and the other node's View owned all its trunks
+// 3.05-3.7 s after the kill (about 20 ms after the keys went); a put
+// through one member seen by a watcher on another in 1.25-2.2 ms p50,
+// 1.7-4.2 ms p90; a node cut off from etcd (its proxies blackholed)
+// fenced 1.1-1.4 s before the first of its keys was seen deleted (20
+// partitions; the margin is 1 s). TestLeaveHandsOver: Leave handed 38
+// trunks over in 18 ms. TestLockSerialises: 60 lock sections from 3
+// nodes at about 14 ms each (two puts and three reads).
 //
 // BenchmarkPlan: a reconcile pass at 10,000 trunks over 3 nodes (the
 // rendezvous choice of every trunk, the owned set, the releases and the
@@ -163,5 +165,9 @@
 //     nodes' trunks included (the status page reads them); consumers that
 //     only register compare Owns and Fenced.
 //   - The lock refuses a fenced node (ErrFenced) before and after waiting
-//     in the queue, and checks that its key survived the wait.
+//     in the queue, and checks that its key survived the wait. It
+//     serialises writers to spare them push retries; the git remote's
+//     fast-forward check stays the guard of correctness: a holder whose
+//     lease runs out in the middle of a write may overlap with the next
+//     holder, and then one push is rejected and retried.
 package cluster

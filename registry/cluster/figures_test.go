@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/trunkd/trunkd/registry"
@@ -181,15 +182,19 @@ func newClient(t *testing.T, endpoint string) *clientv3.Client {
 	return cl
 }
 
-// figureKill starts a node in a child process holding 100 trunks, kills it
-// with SIGKILL and times until etcd has deleted all its owner keys.
+// figureKill starts a node in a child process beside an in-process heir,
+// kills the child with SIGKILL once it holds its share of 100 trunks, and
+// times until etcd freed the child's keys and until the heir owns every
+// trunk.
 func figureKill(t *testing.T, cl *clientv3.Client, endpoints []string, rounds int) {
 	reg := providers(t, 100)
+	codes := codesOf(reg)
+	heir := startNode(t, "heir", endpoints, reg, oneGroup())
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var freed []time.Duration
+	var freed, taken []time.Duration
 	for round := 0; round < rounds; round++ {
 		cmd := exec.Command(exe)
 		cmd.Env = append(os.Environ(), "TRUNKD_CLUSTER_CHILD="+strings.Join(endpoints, ","),
@@ -199,24 +204,35 @@ func figureKill(t *testing.T, cl *clientv3.Client, endpoints []string, rounds in
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 30*time.Second, "the child holds 100 keys", func() bool {
-			resp, err := cl.Get(t.Context(), DefaultPrefix+"/owner/", clientv3.WithPrefix(), clientv3.WithCountOnly())
-			return err == nil && resp.Count == 100
+		waitFor(t, 30*time.Second, "the child holds its share", func() bool {
+			v := heir.last()
+			victims := 0
+			for _, o := range v.Owners() {
+				if o == "victim" {
+					victims++
+				}
+			}
+			return victims > 0 && victims+len(v.Owned()) == len(codes)
 		})
 		killed := time.Now()
 		cmd.Process.Kill()
 		cmd.Wait()
-		waitFor(t, 30*time.Second, "the killed child's keys freed", func() bool {
-			resp, err := cl.Get(t.Context(), DefaultPrefix+"/owner/", clientv3.WithPrefix(), clientv3.WithCountOnly())
-			return err == nil && resp.Count == 0
+		waitFor(t, 30*time.Second, "the child's keys freed", func() bool {
+			resp, err := cl.Get(t.Context(), DefaultPrefix+"/owner/", clientv3.WithPrefix())
+			return err == nil && !slices.ContainsFunc(resp.Kvs, func(kv *mvccpb.KeyValue) bool { return string(kv.Value) == "victim" })
 		})
 		freed = append(freed, time.Since(killed))
+		waitFor(t, 30*time.Second, "the heir owns every trunk", func() bool { return len(heir.last().Owned()) == len(codes) })
+		taken = append(taken, time.Since(killed))
+		waitFor(t, 30*time.Second, "the child's membership gone", func() bool { return len(heir.last().Nodes()) == 1 })
 		if t.Failed() {
 			t.Log(out.String())
 		}
 	}
+	slices.Sort(taken)
 	slices.Sort(freed)
 	t.Logf("FIGURE keys of a kill -9'd holder (lease TTL 3s) freed after: min %v, p50 %v, max %v (%d kills, 10 ms polling)",
-		freed[0].Round(10*time.Millisecond), freed[len(freed)/2].Round(10*time.Millisecond),
-		freed[len(freed)-1].Round(10*time.Millisecond), rounds)
+		freed[0].Round(10*time.Millisecond), freed[len(freed)/2].Round(10*time.Millisecond), freed[len(freed)-1].Round(10*time.Millisecond), rounds)
+	t.Logf("FIGURE kill -9 of a node (lease TTL 3s): the other node owns (its View) every trunk of the killed one after min %v, p50 %v, max %v (%d kills)",
+		taken[0].Round(10*time.Millisecond), taken[len(taken)/2].Round(10*time.Millisecond), taken[len(taken)-1].Round(10*time.Millisecond), rounds)
 }
