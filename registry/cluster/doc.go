@@ -53,6 +53,12 @@
 // View applied (Applied): the old owner has stopped before the key is
 // free for the new one.
 //
+// Safety rests on the keys and the lease alone: a key under a live lease
+// cannot be claimed by anyone else, so a stale mirror (a slow watch, nodes
+// that disagree on who is live) can delay a handover but never make two
+// owners. An owner key deleted by hand is dropped from the View at once: a
+// node cannot wait for a key it no longer holds.
+//
 // # Watching, and a member cut off without a reset
 //
 // One watch follows every key below the prefix into a mirror (a listing,
