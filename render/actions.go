@@ -52,11 +52,12 @@ type actionPlan []trunkAction
 func (t *target) setLive(out []byte) {
 	pieces, ok := t.frags.pieces(out)
 	if !ok {
-		t.liveOut, t.livePieces = nil, nil
+		t.livePieces = nil
 		return
 	}
-	t.liveOut, t.livePieces = out, pieces
-	t.liveHeader, t.liveFooter = out[:t.frags.headerLen], out[len(out)-t.frags.footerLen:]
+	t.liveSum, t.livePieces = sumOf(out), pieces
+	t.liveHeader = bytes.Clone(out[:t.frags.headerLen])
+	t.liveFooter = bytes.Clone(out[len(out)-t.frags.footerLen:])
 }
 
 // plan returns the per-trunk actions that apply out in place of
@@ -67,7 +68,7 @@ func (t *target) setLive(out []byte) {
 // the trunks' parts (header, footer), a change to more than the allowed
 // share of trunks, or a kind of action without a command.
 func (t *target) plan(live liveFile, out []byte) actionPlan {
-	if !t.actions.enabled() || !live.exists || t.liveOut == nil || !bytes.Equal(live.data, t.liveOut) {
+	if !t.actions.enabled() || !live.exists || t.livePieces == nil || sumOf(live.data) != t.liveSum {
 		return nil
 	}
 	next, ok := t.frags.pieces(out)

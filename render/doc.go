@@ -61,11 +61,15 @@
 // text: a new text (an edited template file) drops them. A snapshot then
 // executes the block only for trunks that are new or changed, copies runs
 // of unchanged trunks from the previous output in one piece (much faster
-// than gathering 10,000 small pieces) into a new output. Matching a
-// snapshot's providers and trunks to the last ones is a merge by code, with
-// no maps. A block that fails is not kept (see "One trunk's failure").
-// The price is memory: about twice the file's size per target (the kept
-// pieces and the last output).
+// than gathering 10,000 small pieces) into the output buffer of the render
+// before last: a new 10 MB buffer per change cost more than the render
+// itself (allocation and the collections it set off), so an output stays
+// as it is until the render after next and nothing keeps one longer (the
+// target remembers the live file and the drop guard's names by a 64-bit
+// content sum). Matching a snapshot's providers and trunks to the last
+// ones is a merge by code, with no maps. A block that fails is not kept
+// (see "One trunk's failure"). The price is memory: about three times the
+// file's size per target (the kept pieces and two outputs).
 //
 // An operator's template file with these blocks gets the same treatment
 // once its blocks rendered the same bytes as its main template, checked on

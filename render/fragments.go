@@ -19,11 +19,11 @@ import (
 // helpers, so nothing else can change its output. Used by the applying
 // goroutine only.
 type fragments struct {
-	key     string     // program key of the kept fragments
-	entries []fragment // the trunks of the last render, in its order
-	spare   []fragment // the array of the render before, reused for the next
-	numbers [][]byte   // output of the number block for 1, 2, ...
-	scratch bytes.Buffer
+	key          string     // program key of the kept fragments
+	entries      []fragment // the trunks of the last render, in its order
+	spareEntries []fragment // the array of the render before, reused for the next
+	numbers      [][]byte   // output of the number block for 1, 2, ...
+	scratch      bytes.Buffer
 	// executed counts the trunk blocks the last render executed.
 	executed int
 	// failed lists the trunks whose block failed in the last render.
@@ -33,8 +33,11 @@ type fragments struct {
 	// (until a render without failures: see target.renderBlocks).
 	previous []fragment
 
-	// The layout of the last output, for the drop guard.
+	// The last output and its layout (for the drop guard and the next
+	// render), and the buffer the next render writes into: the output
+	// before the last one, which nobody reads any more.
 	out       []byte
+	spare     []byte
 	headerLen int
 	footerLen int
 	aligned   bool // every piece but the last ends with a newline
@@ -69,6 +72,13 @@ func (f *fragments) reset(key string) {
 
 // render executes a block program over data, reusing the fragments of
 // unchanged trunks. On error the kept fragments stay as they were.
+//
+// The output is written into a buffer the fragments keep: it stays as it
+// is until the render after next, which writes into it again (a new 10 MB
+// buffer per render cost more than the render itself: the allocation and
+// the garbage collections it triggers). So a caller reads an output during
+// its apply and keeps no reference to it; the target remembers the live
+// file by its contentSum.
 func (f *fragments) render(prog *program, data *Data) ([]byte, error) {
 	if f.key != prog.key {
 		f.reset(prog.key)
@@ -90,12 +100,15 @@ func (f *fragments) render(prog *program, data *Data) ([]byte, error) {
 		return nil, err
 	}
 	size += len(header) + len(footer)
-	out := make([]byte, 0, size)
+	out := f.spare[:0]
+	if cap(out) < size {
+		out = make([]byte, 0, size+size/16)
+	}
 	out = append(out, header...)
 	out = f.assemble(out, next)
 	out = append(out, footer...)
-	f.entries, f.spare = next, f.entries[:0]
-	f.out, f.headerLen, f.footerLen = out, len(header), len(footer)
+	f.entries, f.spareEntries = next, f.entries[:0]
+	f.out, f.spare, f.headerLen, f.footerLen = out, f.out, len(header), len(footer)
 	f.aligned = linesAligned(out, len(header), next, len(footer))
 	return out, nil
 }
@@ -107,7 +120,7 @@ func (f *fragments) render(prog *program, data *Data) ([]byte, error) {
 // template text before) or is left out, and is listed in f.failed; when
 // the block fails for every trunk, the template is broken as a whole.
 func (f *fragments) trunks(prog *program, trunks []*Trunk) ([]fragment, error) {
-	next := f.spare[:0]
+	next := f.spareEntries[:0]
 	if cap(next) < len(trunks) {
 		next = make([]fragment, 0, len(trunks)+len(trunks)/16)
 	}

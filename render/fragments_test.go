@@ -266,3 +266,41 @@ func TestFragmentNamesNeedLineEnds(t *testing.T) {
 		}
 	}
 }
+
+// TestFragmentsReuseTheirOutputBuffers: an output stays as it is through
+// the next render, and the render after next writes into its buffer
+// instead of allocating a new one: at 10,000 trunks a fresh output per
+// render cost more than the render (BenchmarkRenderOneChange10k).
+func TestFragmentsReuseTheirOutputBuffers(t *testing.T) {
+	dir := t.TempDir()
+	benchProviders(t, dir, 300)
+	reg := openRegistry(t, dir)
+	first := reg.Snapshot()
+	p, _ := first.ByCode("trunk00007")
+	if _, err := reg.Update(p.ID, func(p *registry.Provider) error { p.ProxyPort = 7077; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	snaps := []*registry.Snapshot{first, reg.Snapshot(), first}
+	tg, err := newTarget(TargetConfig{Name: "t", Template: "asterisk/pjsip.conf", Output: "unused"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cache trunkCache
+	var outs, copies [][]byte
+	for _, s := range snaps {
+		out, err := renderStrict(tg, tg.parsed, newData("t", -1, nil, cache.get(s, -1, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(outs) > 0 && !bytes.Equal(outs[len(outs)-1], copies[len(copies)-1]) {
+			t.Fatal("an output changed during the next render")
+		}
+		outs, copies = append(outs, out), append(copies, bytes.Clone(out))
+	}
+	if !bytes.Equal(outs[2], copies[0]) || bytes.Equal(copies[0], copies[1]) {
+		t.Fatal("the third render (the first snapshot again) differs from the first")
+	}
+	if &outs[2][0] != &outs[0][0] {
+		t.Error("the render after next did not write into the buffer of the output before")
+	}
+}

@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"os"
 	"regexp"
@@ -35,11 +36,14 @@ type target struct {
 	// reloadFailed: the last reload of a new file failed (its next
 	// attempt gets two reloads before the rollback).
 	reloadFailed bool
-	// The live file as trunkd last applied it, with its trunks' parts
-	// (nil when it was rendered as a whole), for per-trunk actions.
-	liveOut, liveHeader, liveFooter []byte
-	livePieces                      []trunkPiece
-	pending                         []trunkAction // failed per-trunk actions, retried
+	// The live file as trunkd last applied it (its sum: the output itself
+	// belongs to the fragments, see fragments.render), with its trunks'
+	// parts (livePieces nil when it was rendered as a whole), for
+	// per-trunk actions.
+	liveSum                contentSum
+	liveHeader, liveFooter []byte
+	livePieces             []trunkPiece
+	pending                []trunkAction // failed per-trunk actions, retried
 
 	st           TargetStatus
 	due          time.Time // zero: nothing to do until a trigger
@@ -212,7 +216,7 @@ func (t *target) trunkNames(data []byte) map[string]bool {
 		return names
 	}
 	names := scanNames(t.trunkRe, data)
-	t.rememberNames(bytes.Clone(data), names) // data may be the read buffer
+	t.rememberNames(data, names)
 	return names
 }
 
@@ -231,8 +235,9 @@ func (t *target) outputNames(out []byte) map[string]bool {
 }
 
 func (t *target) rememberedNames(data []byte) map[string]bool {
+	sum := sumOf(data)
 	for _, m := range t.names {
-		if m.names != nil && bytes.Equal(m.data, data) {
+		if m.names != nil && m.sum == sum {
 			return m.names
 		}
 	}
@@ -240,14 +245,31 @@ func (t *target) rememberedNames(data []byte) map[string]bool {
 }
 
 func (t *target) rememberNames(data []byte, names map[string]bool) {
-	t.names[1], t.names[0] = t.names[0], namesMemo{data: data, names: names}
+	t.names[1], t.names[0] = t.names[0], namesMemo{sum: sumOf(data), names: names}
 }
 
-// namesMemo is a remembered trunkNames result and the content it is for
-// (never modified: outputs and live files are not written to after).
+// namesMemo is a remembered trunkNames result and the sum of the content
+// it is for (the content itself is the read buffer or an output, both
+// written again later).
 type namesMemo struct {
-	data  []byte
+	sum   contentSum
 	names map[string]bool
+}
+
+// contentSum tells contents apart without keeping them: their length and
+// a 64-bit maphash (about 0.7 ms for a 10 MB file; two different contents
+// of one length match with a chance of 2^-64).
+type contentSum struct {
+	size int
+	hash uint64
+}
+
+// sumSeed is the process's seed of contentSum.
+var sumSeed = maphash.MakeSeed()
+
+// sumOf is data's contentSum.
+func sumOf(data []byte) contentSum {
+	return contentSum{size: len(data), hash: maphash.Bytes(sumSeed, data)}
 }
 
 // scanNames matches re against each line of data.

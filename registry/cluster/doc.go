@@ -53,6 +53,12 @@
 // View applied (Applied): the old owner has stopped before the key is
 // free for the new one.
 //
+// Safety rests on the keys and the lease alone: a key under a live lease
+// cannot be claimed by anyone else, so a stale mirror (a slow watch, nodes
+// that disagree on who is live) can delay a handover but never make two
+// owners. An owner key deleted by hand is dropped from the View at once: a
+// node cannot wait for a key it no longer holds.
+//
 // # Watching, and a member cut off without a reset
 //
 // One watch follows every key below the prefix into a mirror (a listing,
@@ -165,5 +171,9 @@
 //     nodes' trunks included (the status page reads them); consumers that
 //     only register compare Owns and Fenced.
 //   - The lock refuses a fenced node (ErrFenced) before and after waiting
-//     in the queue, and checks that its key survived the wait.
+//     in the queue, and checks that its key survived the wait. It
+//     serialises writers to spare them push retries; the git remote's
+//     fast-forward check stays the guard of correctness: a holder whose
+//     lease runs out in the middle of a write may overlap with the next
+//     holder, and then one push is rejected and retried.
 package cluster

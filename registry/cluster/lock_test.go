@@ -13,7 +13,8 @@ import (
 
 // TestLockSerialises: writers on three nodes (two goroutines each) never
 // hold the lock at once; heads published by one node reach the others,
-// never the publisher; a fenced node is refused with ErrFenced.
+// never the publisher, and a node started later gets the present one; a
+// fenced node is refused with ErrFenced.
 func TestLockSerialises(t *testing.T) {
 	etcd := startEtcd(t)
 	reg := providers(t, 3)
@@ -30,6 +31,15 @@ func TestLockSerialises(t *testing.T) {
 	waitFor(t, 30*time.Second, "three nodes settled", func() bool { return settled(nodes, codes) })
 	lockRace(t, nodes, 2, 10)
 	checkHeads(t, nodes)
+	late := startNode(t, "late", etcd.Endpoints(), reg, oneGroup())
+	select {
+	case h := <-late.c.Heads():
+		if h.Commit != "def456" {
+			t.Errorf("a node started later got head %+v, want the present one, def456", h)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a node started later got no head")
+	}
 
 	p.Set(etcdtest.Blackhole)
 	waitFor(t, 20*time.Second, "n0 fences", func() bool { return nodes[0].last().Fenced() })
