@@ -40,10 +40,6 @@ var (
 	ErrRemoteDeclined = errors.New("the git remote declined the push; the write was not applied")
 )
 
-// retryAfter is the Retry-After of a 503: seconds until the remote may be
-// back.
-const retryAfter = "5"
-
 // commit runs apply inside the Committer, or directly without one; a
 // fenced cluster node refuses it before anything is applied. The
 // client hanging up does not cancel a push under way: the write finishes

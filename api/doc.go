@@ -28,16 +28,17 @@
 // server.go is the hub: Options, the server and the route table. Each
 // handler is a method of the server in the file of its concept
 // (providers.go, state.go, history.go, reload.go, webhook.go, auth.go,
-// statuspage.go, commit.go) and uses the server's fields, while the route
-// table names it and Options names the interface it consumes, declared
-// next to the code that uses it (Committer in commit.go, Reloader in
-// reload.go, Syncer in webhook.go, …): those eight file pairs refer both
-// ways by design. The status page's rows are declared in
-// statuspage_view.go, which assembles the page, and filled by
-// statuspage_state.go and statuspage_render.go, which format their parts
-// into them (two more pairs). Everything else refers one way: respond.go
-// (JSON answers and errors) and errors.go are used by all; match.go runs a
-// query over view.go with filter.go's conditions and order.go's keys.
+// statuspage.go, commit.go, cluster.go) and uses the server's fields,
+// while the route table names it and Options names the interface it
+// consumes, declared next to the code that uses it (Committer in
+// commit.go, Reloader in reload.go, Syncer in webhook.go, Cluster in
+// cluster.go, …): those nine file pairs refer both ways by design, and
+// they are the only ones (counted with go/types). Everything else refers
+// one way: respond.go (JSON answers, errors, Retry-After) and errors.go
+// are used by all; match.go runs a query over view.go with filter.go's
+// conditions and order.go's keys; the status page is assembled in
+// statuspage_view.go from the rows of statuspage_rows.go, which
+// statuspage_state.go, statuspage_render.go and statuspage_cluster.go fill.
 //
 // Decisions where the seed and DESIGN.md are silent:
 //

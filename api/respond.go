@@ -36,6 +36,10 @@ func writeRaw(w http.ResponseWriter, code int, body []byte, extra ...byte) {
 	}
 }
 
+// retryAfter is the Retry-After of a 503: seconds until the remote (or
+// the cluster's quorum) may be back.
+const retryAfter = "5"
+
 // writeError answers with the error shape. secrets (passwords the request
 // carried or touched) are blanked out of the message as a last line of
 // defence; 5xx errors are logged.

@@ -31,11 +31,11 @@ type changeRow struct {
 // maxChangeRows bounds the changes the page lists.
 const maxChangeRows = 20
 
-// buildCluster fills the page's cluster section and each trunk row's
-// owner; it leaves the page as it is without a cluster.
-func (s *server) buildCluster(d *statusPageData, now time.Time) {
+// buildCluster returns the page's cluster section and sets each trunk
+// row's owner; nil without a cluster.
+func (s *server) buildCluster(rows []trunkRow, now time.Time) *clusterView {
 	if s.o.Cluster == nil {
-		return
+		return nil
 	}
 	st := s.o.Cluster.ClusterStatus()
 	c := &clusterView{Node: st.Node, Group: "all trunks", Fenced: st.Fenced,
@@ -52,8 +52,8 @@ func (s *server) buildCluster(d *statusPageData, now time.Time) {
 		}
 		c.Changes = append(c.Changes, changeRow{When: at(now, ch.Time), Code: ch.Code, From: ch.From, To: ch.To})
 	}
-	for i := range d.Trunks {
-		row := &d.Trunks[i]
+	for i := range rows {
+		row := &rows[i]
 		if row.StatusClass != "ok" {
 			continue
 		}
@@ -63,7 +63,7 @@ func (s *server) buildCluster(d *statusPageData, now time.Time) {
 			c.Unowned++
 		}
 	}
-	d.Cluster = c
+	return c
 }
 
 // clusterCard is the summary figure of the cluster: the node and whether
