@@ -16,18 +16,23 @@ import (
 
 // TestKamailioPresetRunLoop drives the kamailio preset as the daemon
 // does: provider files saved into a watched directory, registry.Watch,
-// Renderer.Run (default MinInterval), kamcmd, a real Kamailio, the SIPp
-// registrar. Ten edits to different trunks are saved 950 ms apart
+// Renderer.Run (default MinInterval), kamcmd, a real Kamailio, and a
+// second Kamailio as the provider's digest registrar. Ten edits to different trunks are saved 950 ms apart
 // without waiting for each other (ten within ten seconds); then two
 // trunks are deleted. Each edit must reach the registrar with the new
 // credentials and each deletion as an un-REGISTER, with no whole-file
-// reload and no REGISTER from an untouched trunk. The bounds are generous
+// reload and no REGISTER from an untouched trunk; the registrar's usrloc
+// holds the bindings the changes leave. The bounds are generous
 // (5 s from the save, against a rate-limited reload's stall of minutes):
 // the machine is shared; the figures test prints the times.
 func TestKamailioPresetRunLoop(t *testing.T) {
-	rl := startRunLoopLab(t, 12, 10)
-	res := rl.run(t, 10, 2)
+	const n, edits, deletes = 12, 10, 2
+	rl := startRunLoopLab(t, n, edits)
+	res := rl.run(t, edits, deletes)
 	res.log(t)
+	if want := n + edits - deletes; res.bindings != want || len(res.wrongBindings) != 0 {
+		t.Errorf("registrar holds %d AoRs, want %d (each edit a new AoR, each deletion one less); %v", res.bindings, want, res.wrongBindings)
+	}
 	for _, e := range append(slices.Clone(res.edits), res.deletes...) {
 		if d := e.seen.Sub(e.write); d > 5*time.Second {
 			t.Errorf("%s: %v from the save to the registrar, want well under 5 s", e.code, d)
@@ -40,31 +45,31 @@ func TestKamailioPresetRunLoop(t *testing.T) {
 }
 
 // runLoopLab is a real Kamailio registering n trunks (t0000…, users
-// u0000…) at the SIPp registrar, whose providers directory a registry
+// u0000…) at a Kamailio registrar, whose providers directory a registry
 // watches; the first edits trunks may change to users n0000….
 type runLoopLab struct {
 	*lab
-	n     int
-	reg   *registry.Registry
-	calls string // the kamcmd wrapper's log: "<unix ns> start|end <args>"
+	n         int
+	reg       *registry.Registry
+	registrar *kamRegistrar
+	calls     string // the kamcmd wrapper's log: "<unix ns> start|end <args>"
 }
 
 func startRunLoopLab(t *testing.T, n, edits int) *runLoopLab {
 	t.Helper()
-	kamailio, kamcmd, sipp := need(t, "kamailio"), need(t, "kamcmd"), need(t, "sipp")
+	kamailio, kamcmd := need(t, "kamailio"), need(t, "kamcmd")
 	rl := &runLoopLab{lab: newLab(t, kamcmd), n: n}
-	var users strings.Builder
-	users.WriteString("SEQUENTIAL\n")
+	users := make([]credential, 0, n+edits)
 	for i := range n {
-		fmt.Fprintf(&users, "u%04d;pw%04d\n", i, i)
+		users = append(users, credential{fmt.Sprintf("u%04d", i), fmt.Sprintf("pw%04d", i)})
 		if i < edits {
-			fmt.Fprintf(&users, "n%04d;new%04d\n", i, i)
+			users = append(users, credential{fmt.Sprintf("n%04d", i), fmt.Sprintf("new%04d", i)})
 		}
+	}
+	rl.registrar = startKamRegistrar(t, kamailio, kamcmd, users)
+	for i := range n {
 		writeFile(t, filepath.Join(rl.providers, fmt.Sprintf("t%04d.yaml", i)), rl.provider(i, "u", "pw"))
 	}
-	writeFile(t, filepath.Join(rl.dir, "registrar.xml"), readFile(t, filepath.Join("testdata", "kamailio", "registrar.xml")))
-	writeFile(t, filepath.Join(rl.dir, "users.csv"), users.String())
-	rl.startSIPpWith(t, sipp)
 	var err error
 	if rl.reg, err = registry.Open(registry.Options{Dir: rl.providers, Logger: discardLogger()}); err != nil {
 		t.Fatal(err)
@@ -83,11 +88,12 @@ func startRunLoopLab(t *testing.T, n, edits int) *runLoopLab {
 	// than a retry plus fr_timer (3 s).
 	quiet, last, since := 6*time.Second, "", time.Now()
 	waitFor(t, 180*time.Second, "every trunk registered, then quiet", func() bool {
-		now := fmt.Sprint(rl.sippCount("valid=true"), "/", strings.Count(readFileOr(filepath.Join(rl.dir, "log", "kamailio.log")), "while registering"))
+		lines := rl.registrar.registers()
+		now := fmt.Sprint(len(lines), "/", strings.Count(readFileOr(filepath.Join(rl.dir, "log", "kamailio.log")), "while registering"))
 		if now != last {
 			last, since = now, time.Now()
 		}
-		return distinctUsers(readFileOr(filepath.Join(rl.dir, "log", "sipp_actions.log"))) >= n && time.Since(since) > quiet
+		return registeredUsers(lines) >= n && time.Since(since) > quiet
 	})
 	rl.calls = filepath.Join(rl.dir, "kamcmd-calls")
 	wrapper := filepath.Join(rl.dir, "kamcmd-timed")
@@ -101,21 +107,27 @@ func startRunLoopLab(t *testing.T, n, edits int) *runLoopLab {
 }
 
 func (rl *runLoopLab) provider(i int, user, pw string) string {
-	return fmt.Sprintf("code: t%04d\nusername: %s%04d\npwd: %s%04d\ndomain: sipp.test\nproxyaddr: 127.0.0.1\nproxyport: %d\nexpires: 3600\n",
-		i, user, i, pw, i, rl.sippPort)
+	return fmt.Sprintf("code: t%04d\nusername: %s%04d\npwd: %s%04d\ndomain: %s\nproxyaddr: 127.0.0.1\nproxyport: %d\nexpires: 3600\n",
+		i, user, i, pw, i, registrarRealm, rl.registrar.port)
 }
 
 // timedEdit is one save and when each step of it happened.
 type timedEdit struct {
 	code                          string
 	write, snap, start, end, seen time.Time // save, snapshot built, kamcmd started and returned, registrar saw it
-	user, registrarLine           string    // the user that registers and the registrar's log line that proves it
+	user                          string    // the user that registers after the change ("" for a deletion)
+	// seenBy matches the registrar's line that proves the change: an
+	// accepted REGISTER of the new user, or the un-REGISTER (Expires: 0).
+	seenBy func(registerLine) bool
 }
 
 // runLoopResult is what run measured.
 type runLoopResult struct {
 	edits, deletes []timedEdit
-	others         int // REGISTERs from the trunks not edited or deleted
+	others         int      // REGISTER requests from the trunks not edited or deleted (with or without credentials)
+	bindings       int      // AoRs in the registrar's usrloc at the end
+	wrongBindings  []string // an edited trunk's new user not bound, a deleted trunk's user still bound
+	touched        int      // REGISTER requests with credentials from the edited and deleted trunks (one each is the ideal)
 	reloads        int
 	actionErrors   []TrunkActionError
 	took           time.Duration // first to last edit's save
@@ -141,31 +153,42 @@ func (rl *runLoopLab) run(t *testing.T, edits, deletes int) runLoopResult {
 	go func() { watchDone <- rl.reg.Watch(ctx) }()
 	go func() { runDone <- r.Run(ctx, subscribe(t, rl.reg)) }()
 	defer func() { cancel(); <-watchDone; <-runDone }()
-	before := rl.sippCount("REGISTER ")
+	mark := len(rl.registrar.registers())
 
 	var res runLoopResult
 	for i := range edits {
-		res.edits = append(res.edits, timedEdit{code: fmt.Sprintf("t%04d", i), user: fmt.Sprintf("n%04d", i),
-			registrarLine: fmt.Sprintf("user=n%04d valid=true", i)})
+		user := fmt.Sprintf("n%04d", i)
+		res.edits = append(res.edits, timedEdit{code: fmt.Sprintf("t%04d", i), user: user, seenBy: accepted(user, "")})
 	}
 	for i := range deletes {
 		res.deletes = append(res.deletes, timedEdit{code: fmt.Sprintf("t%04d", rl.n-1-i),
-			registrarLine: fmt.Sprintf("user=u%04d valid=true expires=0", rl.n-1-i)})
+			seenBy: accepted(fmt.Sprintf("u%04d", rl.n-1-i), "0")})
 	}
-	rl.drive(t, res.edits, func(i int) { rl.save(t, i) })
+	rl.drive(t, res.edits, mark, func(i int) { rl.save(t, i) })
 	res.took = res.edits[len(res.edits)-1].write.Sub(res.edits[0].write)
-	rl.drive(t, res.deletes, func(i int) { rl.remove(t, rl.n-1-i) })
+	rl.drive(t, res.deletes, mark, func(i int) { rl.remove(t, rl.n-1-i) })
 	rl.readCalls(t, res.edits, "uac.reg_refresh")
 	rl.readCalls(t, res.deletes, "uac.reg_unregister")
-	res.others = rl.sippCount("REGISTER ") - before - edits - deletes
+	res.others, res.touched = rl.countAfter(mark, res)
+	res.bindings = rl.registrar.bindings(t)
+	for _, e := range append(slices.Clone(res.edits), res.deletes...) {
+		user := e.user
+		if user == "" {
+			user = "u" + strings.TrimPrefix(e.code, "t")
+		}
+		if got := rl.registrar.bound(t, user); got != (e.user != "") {
+			res.wrongBindings = append(res.wrongBindings, fmt.Sprintf("%s bound %v", user, got))
+		}
+	}
 	res.reloads = rl.reloads()
 	res.actionErrors = targetStatus(t, r, "uacreg").TrunkActionErrors
 	return res
 }
 
 // drive runs do(i) for each of list 950 ms apart and waits until the
-// registry built a snapshot with it and the registrar saw it.
-func (rl *runLoopLab) drive(t *testing.T, list []timedEdit, do func(i int)) {
+// registry built a snapshot with it and the registrar logged it (after
+// its line mark).
+func (rl *runLoopLab) drive(t *testing.T, list []timedEdit, mark int, do func(i int)) {
 	t.Helper()
 	next, done := 0, 0
 	deadline := time.Now().Add(time.Duration(len(list))*950*time.Millisecond + 20*time.Second)
@@ -179,6 +202,7 @@ func (rl *runLoopLab) drive(t *testing.T, list []timedEdit, do func(i int)) {
 			next++
 		}
 		done = 0
+		lines := rl.registrar.registers()[mark:]
 		for i := range list[:next] {
 			e := &list[i]
 			if e.snap.IsZero() {
@@ -187,7 +211,7 @@ func (rl *runLoopLab) drive(t *testing.T, list []timedEdit, do func(i int)) {
 					e.snap = snap.Built()
 				}
 			}
-			if e.seen.IsZero() && rl.sippCount(e.registrarLine) > 0 {
+			if e.seen.IsZero() && count(lines, e.seenBy) > 0 {
 				e.seen = time.Now()
 			}
 			if !e.seen.IsZero() && !e.snap.IsZero() {
@@ -196,6 +220,23 @@ func (rl *runLoopLab) drive(t *testing.T, list []timedEdit, do func(i int)) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// countAfter counts the REGISTER requests the registrar received after
+// line mark: from trunks run did not touch (any), and from the touched
+// trunks' registering users (with credentials).
+func (rl *runLoopLab) countAfter(mark int, res runLoopResult) (others, touched int) {
+	users := map[string]bool{}
+	for _, e := range res.edits {
+		users[e.user] = true
+	}
+	for _, e := range res.deletes {
+		users["u"+strings.TrimPrefix(e.code, "t")] = true
+	}
+	lines := rl.registrar.registers()[mark:]
+	others = count(lines, func(r registerLine) bool { return !users[r.user] })
+	touched = count(lines, func(r registerLine) bool { return users[r.user] && r.auth })
+	return others, touched
 }
 
 // save replaces trunk i's file (a temporary file renamed into place, as
@@ -274,6 +315,6 @@ func (res runLoopResult) log(t *testing.T) {
 			t.Logf("  %-42s %8v %8v %8v", step.name, pct(ds, 50), pct(ds, 90), pct(ds, 100))
 		}
 	}
-	t.Logf("  %d edits saved within %v; REGISTERs from untouched trunks: %d; whole-file reloads: %d",
-		len(res.edits), res.took.Round(time.Millisecond), res.others, res.reloads)
+	t.Logf("  %d edits saved within %v; REGISTER requests at the registrar from untouched trunks: %d; with credentials from the %d touched trunks: %d; whole-file reloads: %d",
+		len(res.edits), res.took.Round(time.Millisecond), res.others, len(res.edits)+len(res.deletes), res.touched, res.reloads)
 }
