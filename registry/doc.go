@@ -174,7 +174,8 @@
 //     Invalid; only a name gone from the directory removes its provider.
 //   - Temporary files of interrupted writes older than a minute are removed
 //     on Open and at every backstop rescan of the running watcher.
-//   - Healthy fails while a rescan or write holds the registry longer than
+//   - Healthy fails while a rescan or write holds the registry (or a write
+//     its file system work done outside the lock) longer than
 //     Options.StuckAfter; /healthz is meant to use it.
 //   - An update keeps the provider in its file even when its code changes, so
 //     that git history stays with the file.

@@ -126,7 +126,8 @@ func contactAddr(contact string) string {
 type clusterNode struct {
 	name, ip string
 	cfgPath  string
-	dir      string // the node's render output (uacreg) and fence log
+	dir      string          // the node's render output (uacreg) and fence log
+	engine   *kamailioEngine // the node's Kamailio; nil: its prober registers
 	proxies  []*etcdtest.Proxy
 	mu       sync.Mutex     // guards proc for readers on other goroutines
 	proc     *trunkdProcess // nil while stopped; written by the test's goroutine only
@@ -148,18 +149,44 @@ func (n *clusterNode) setProc(p *trunkdProcess) {
 
 // clusterEnv is the whole set-up.
 type clusterEnv struct {
-	t     *testing.T
-	etcd  *etcdtest.Cluster
-	bin   string
-	rem   *gitRemote
-	reg   *registrar
-	codes []string
-	nodes []*clusterNode
+	t      *testing.T
+	etcd   *etcdtest.Cluster
+	bin    string
+	rem    *gitRemote
+	reg    *registrar
+	codes  []string
+	nodes  []*clusterNode
+	tokens string // the tokens file: alice, bob, carol
 }
 
 // newClusterEnv starts etcd, the registrar and a remote with n trunks, and
-// writes the config of nodes nodes (not started).
+// writes the config of nodes nodes (not started): each node registers its
+// trunks through its prober in bind mode and renders a uacreg file with
+// recording fence commands.
 func newClusterEnv(t *testing.T, trunks, nodes int) *clusterEnv {
+	t.Helper()
+	e := newClusterBase(t, trunks)
+	for i := range nodes {
+		n := e.addNode(fmt.Sprintf("127.0.0.%d", i+2))
+		fence := filepath.Join(n.dir, "fence.log")
+		n.writeConfig(t, e, fmt.Sprintf(`probe:
+  enabled: true
+  listen: %s:0
+  register_mode: bind
+render:
+  targets:
+    - name: uacreg
+      template: kamailio/uacreg
+      output: %s
+      fence_cmd: echo fence >> %s
+      unfence_cmd: echo unfence >> %s
+`, n.ip, filepath.Join(n.dir, "uacreg"), fence, fence))
+	}
+	return e
+}
+
+// newClusterBase starts etcd, the registrar and the remote with n trunks.
+func newClusterBase(t *testing.T, trunks int) *clusterEnv {
 	t.Helper()
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git not installed")
@@ -170,18 +197,36 @@ func newClusterEnv(t *testing.T, trunks, nodes int) *clusterEnv {
 	}
 	e.reg = startRegistrar(t, e.codes)
 	e.seedTrunks()
-	tokens := writeTokens(t, "alice", "bob", "carol")
-	for i := range nodes {
-		n := &clusterNode{name: fmt.Sprintf("n%d", i+1), ip: fmt.Sprintf("127.0.0.%d", i+2)}
-		var eps []string
-		for _, m := range e.etcd.Members {
-			p := etcdtest.NewProxy(t, m.ClientURL)
-			n.proxies = append(n.proxies, p)
-			eps = append(eps, "'"+p.URL()+"'")
+	e.tokens = writeTokens(t, "alice", "bob", "carol")
+	t.Cleanup(func() {
+		for _, n := range e.nodes {
+			n.stop(t)
 		}
-		n.dir = t.TempDir()
-		n.cfgPath = filepath.Join(n.dir, n.name+".yaml")
-		cfg := fmt.Sprintf(`listen: 127.0.0.1:0
+	})
+	return e
+}
+
+// addNode adds a node whose registrant sends from ip, with etcd proxies of
+// its own.
+func (e *clusterEnv) addNode(ip string) *clusterNode {
+	n := &clusterNode{name: fmt.Sprintf("n%d", len(e.nodes)+1), ip: ip, dir: e.t.TempDir()}
+	for _, m := range e.etcd.Members {
+		n.proxies = append(n.proxies, etcdtest.NewProxy(e.t, m.ClientURL))
+	}
+	e.nodes = append(e.nodes, n)
+	return n
+}
+
+// writeConfig writes the node's config: the API, git, the cluster through
+// its proxies, and extra (probe and render).
+func (n *clusterNode) writeConfig(t *testing.T, e *clusterEnv, extra string) {
+	t.Helper()
+	var eps []string
+	for _, p := range n.proxies {
+		eps = append(eps, "'"+p.URL()+"'")
+	}
+	n.cfgPath = filepath.Join(n.dir, n.name+".yaml")
+	cfg := fmt.Sprintf(`listen: 127.0.0.1:0
 auth:
   tokens_file: %s
 secrets:
@@ -196,30 +241,10 @@ cluster:
   lease_ttl: 3s
   etcd:
     endpoints: [%s]
-probe:
-  enabled: true
-  listen: %s:0
-  register_mode: bind
-render:
-  targets:
-    - name: uacreg
-      template: kamailio/uacreg
-      output: %s
-      fence_cmd: echo fence >> %s
-      unfence_cmd: echo unfence >> %s
-`, tokens, e.rem.url, filepath.Join(t.TempDir(), "wc"), n.name, strings.Join(eps, ", "), n.ip,
-			filepath.Join(n.dir, "uacreg"), filepath.Join(n.dir, "fence.log"), filepath.Join(n.dir, "fence.log"))
-		if err := os.WriteFile(n.cfgPath, []byte(cfg), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		e.nodes = append(e.nodes, n)
+`, e.tokens, e.rem.url, filepath.Join(n.dir, "wc"), n.name, strings.Join(eps, ", ")) + extra
+	if err := os.WriteFile(n.cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		for _, n := range e.nodes {
-			n.stop(t)
-		}
-	})
-	return e
 }
 
 // seedTrunks pushes one provider file per code, registering to the
@@ -438,7 +463,11 @@ func (e *clusterEnv) renderedByOwners(owners map[string]string, live []*clusterN
 
 // uacregCodes are the trunks with a row in the node's uacreg file.
 func (n *clusterNode) uacregCodes() map[string]bool {
-	data, _ := os.ReadFile(filepath.Join(n.dir, "uacreg"))
+	path := filepath.Join(n.dir, "uacreg")
+	if n.engine != nil {
+		path = filepath.Join(n.dir, "db", "uacreg")
+	}
+	data, _ := os.ReadFile(path)
 	out := map[string]bool{}
 	for _, line := range strings.Split(string(data), "\n")[1:] {
 		if f := strings.SplitN(line, ":", 3); len(f) == 3 {
