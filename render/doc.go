@@ -15,8 +15,9 @@
 // counted, reported) with apply.go, metrics.go, record.go, status.go,
 // target.go and trunkactions.go. A hub's file names the types and calls
 // the methods of the files around it, and they use its fields: those file
-// pairs (17, counted with go/types) refer both ways by design; fence.go
-// and ownership.go are two halves of the cluster input. No other two files
+// pairs refer both ways by design; so do fence.go and ownership.go (two
+// halves of the cluster input), and fence.go and metrics.go, as
+// actions.go and metrics.go do (metrics label their kinds). No other two files
 // use each other: e.g. target.go → fragments.go → data.go (the trunk
 // cache, Data, Trunk), program.go → funcs.go → escape.go, journal.go →
 // files.go.
