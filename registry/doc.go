@@ -74,7 +74,11 @@
 // Residual: a tool that unlinks or moves a file out of the directory and
 // creates it again more than Settle later publishes the removal in
 // between, as it asked for; renaming a.yaml to a.yaml.disabled counts as a
-// backup step and waits for the quiet window.
+// backup step and waits for the quiet window; an rm -rf of the directory
+// that the machine pauses for longer than Settle may publish part of its
+// removals before the directory is gone (a gone directory keeps the last
+// snapshot): render's drop guard holds a render that removes more than
+// max_drop_ratio of a file's trunks.
 // A save within Debounce of the last published change counts as part of a
 // burst and waits for Debounce too, so a git checkout of hundreds of files
 // gives one or two snapshots whatever the pauses of a loaded machine. The
