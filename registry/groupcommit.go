@@ -19,10 +19,10 @@ import (
 // prepares again. Without any lock its new content goes to a temporary
 // file that is fsynced (stageTemp), so concurrent writers fsync at the
 // same time. Then it joins the commit queue: the writer that holds the
-// commit token takes every queued write and, under r.mu, puts each in
-// place (a link or rename, or the removal), fsyncs the directory once,
-// records the new file states and publishes one snapshot; only then does
-// any writer of the batch return. A write answers only when its change is
+// commit token takes every queued write, puts each in place (a link or
+// rename, or the removal) and fsyncs the directory once, while the next
+// writes are prepared, then under r.mu records the new file states and
+// publishes one snapshot; only then does any writer of the batch return. A write answers only when its change is
 // durable and in the published snapshot, as before. A failure of one file
 // (its name taken meanwhile by a hand edit, a refused rename) fails that
 // write only; a failed directory fsync fails every write that reached it
@@ -75,7 +75,9 @@ func (r *Registry) write(prepare func() (*pendingWrite, error)) error {
 		return err
 	}
 	if w.data != nil {
+		end := r.unlocked.begin(r.now())
 		w.tmp, w.err = stageTemp(r.dir, w.name, w.data)
+		end()
 	}
 	r.commitWith(w)
 	if w.err != nil {
@@ -139,15 +141,17 @@ func (r *Registry) commitWith(w *pendingWrite) {
 // commitBatch puts the staged writes in place, fsyncs the directory once,
 // publishes one snapshot with all of them and releases the writers.
 func (r *Registry) commitBatch(batch []*pendingWrite) {
+	end := r.unlocked.begin(r.now())
+	placed := r.placeAll(batch)
+	end()
 	r.mu.Lock()
 	var results []scanResult
-	for _, w := range r.placeAll(batch) {
-		if w.state != nil {
-			if fp, err := statFingerprint(filepath.Join(r.dir, w.name)); err == nil {
-				w.state.fp = fp
-			}
-		}
-		results = append(results, scanResult{name: w.name, state: w.state, changed: true})
+	for _, w := range placed {
+		// A rescan may have recorded the placed file already: then it
+		// is in the snapshot, and publishing it again would only flap.
+		old := r.states[w.name]
+		same := w.state != nil && old != nil && old.hash == w.state.hash || w.state == nil && old == nil
+		results = append(results, scanResult{name: w.name, state: w.state, changed: !same})
 	}
 	if changes := r.apply(results, false); len(changes) > 0 {
 		r.publish(changes)
@@ -164,8 +168,11 @@ func (r *Registry) commitBatch(batch []*pendingWrite) {
 }
 
 // placeAll puts every staged write of batch in place and makes the
-// directory durable; it returns the writes that succeeded. Called with
-// r.mu held, so a rescan never sees a file that is not yet durable.
+// directory durable; it returns the writes that succeeded. It runs
+// without r.mu, so that the next writes are prepared meanwhile: the
+// reservations keep every other write off these names, and a rescan that
+// sees a placed file before the directory fsync sees it as it sees any
+// save before its writer fsyncs; no write returns before the fsync.
 func (r *Registry) placeAll(batch []*pendingWrite) []*pendingWrite {
 	var placed []*pendingWrite
 	for _, w := range batch {
@@ -184,6 +191,14 @@ func (r *Registry) placeAll(batch []*pendingWrite) []*pendingWrite {
 			w.err = err
 		}
 		return nil
+	}
+	for _, w := range placed {
+		if w.state == nil {
+			continue
+		}
+		if fp, err := statFingerprint(filepath.Join(r.dir, w.name)); err == nil {
+			w.state.fp = fp
+		}
 	}
 	return placed
 }

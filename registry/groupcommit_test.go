@@ -157,3 +157,35 @@ func TestGroupCommitWaitsForPendingWrite(t *testing.T) {
 		t.Errorf("after delete and create: %+v in %q", p, r.Snapshot().FileOf(x.ID))
 	}
 }
+
+// TestHealthyReportsStuckStaging: a write whose temporary file hangs (a
+// hung file system) outside the registry lock makes Healthy fail too.
+func TestHealthyReportsStuckStaging(t *testing.T) {
+	clk := newFakeClock(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC))
+	r, err := Open(Options{Dir: t.TempDir(), Logger: quietLogger(), Clock: clk, StuckAfter: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entered, hang := make(chan struct{}), make(chan struct{})
+	testHookBeforeRename = func(string) { close(entered); <-hang }
+	defer func() { testHookBeforeRename = nil }()
+	created := make(chan error, 1)
+	go func() {
+		p := Default()
+		p.Code, p.Domain = "x", "sip.example.net"
+		_, err := r.Create(p)
+		created <- err
+	}()
+	<-entered
+	clk.set(clk.Now().Add(31 * time.Second))
+	if err := r.Healthy(); !errors.Is(err, ErrStuck) {
+		t.Errorf("a write stuck 31 s in its temporary file: %v, want ErrStuck", err)
+	}
+	close(hang)
+	if err := <-created; err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Healthy(); err != nil {
+		t.Errorf("after the write: %v", err)
+	}
+}

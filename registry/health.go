@@ -32,12 +32,56 @@ func (m *busyMutex) Unlock() {
 	m.mu.Unlock()
 }
 
+// inFlight remembers since when each of a set of operations runs: the
+// file system work that writes do outside the registry lock (temporary
+// files, placing and the directory fsync: groupcommit.go), which a hung
+// file system can stall as well.
+type inFlight struct {
+	mu    sync.Mutex
+	next  uint64
+	since map[uint64]int64 // unix nanoseconds
+}
+
+// begin records an operation that starts at now; end forgets it.
+func (f *inFlight) begin(now time.Time) (end func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.since == nil {
+		f.since = map[uint64]int64{}
+	}
+	f.next++
+	id := f.next
+	f.since[id] = now.UnixNano()
+	return func() {
+		f.mu.Lock()
+		delete(f.since, id)
+		f.mu.Unlock()
+	}
+}
+
+// oldest is the start of the longest-running operation, 0 when none runs.
+func (f *inFlight) oldest() int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var old int64
+	for _, s := range f.since {
+		if old == 0 || s < old {
+			old = s
+		}
+	}
+	return old
+}
+
 // Healthy returns an error when the registry is stuck: a rescan or a write
-// has held it for longer than Options.StuckAfter, so writes and outside
-// edits no longer apply. It never blocks; /healthz can call it on every
+// has held it (or a write its file system work outside it) for longer than
+// Options.StuckAfter, so writes and outside edits no longer apply. It
+// never waits for a rescan or a write; /healthz can call it on every
 // request.
 func (r *Registry) Healthy() error {
 	since := r.mu.since.Load()
+	if s := r.unlocked.oldest(); s != 0 && (since == 0 || s < since) {
+		since = s
+	}
 	if since == 0 {
 		return nil
 	}

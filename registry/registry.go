@@ -18,11 +18,12 @@ type Registry struct {
 	now  func() time.Time
 	m    *metrics
 
-	mu      busyMutex // serialises rescans and the preparing and committing of writes
-	states  map[string]*fileState
-	gen     uint64
-	pending map[string]*pendingWrite // reservations of writes not yet committed (groupcommit.go)
-	group   commitGroup
+	mu       busyMutex // serialises rescans and the preparing and committing of writes
+	states   map[string]*fileState
+	gen      uint64
+	pending  map[string]*pendingWrite // reservations of writes not yet committed (groupcommit.go)
+	group    commitGroup
+	unlocked inFlight // file system work of writes outside r.mu, for Healthy
 
 	snap       atomic.Pointer[Snapshot]
 	lastReload atomic.Int64 // unix nanoseconds of the last successful rescan

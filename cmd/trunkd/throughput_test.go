@@ -119,11 +119,15 @@ func (d *benchDaemon) do(hc *http.Client, method, path, body string) (int, []byt
 	return resp.StatusCode, data, err
 }
 
-// benchBinary builds trunkd for a figures test, or skips it when figures
-// were not asked for.
+// benchBinary builds trunkd for a figures test (or takes the binary
+// TRUNKD_BENCH_BIN names, to measure another build), or skips the test
+// when figures were not asked for.
 func benchBinary(t *testing.T) string {
 	if os.Getenv("TRUNKD_FIGURES") == "" && os.Getenv("TRUNKD_BENCH_LATENCY") == "" {
 		t.Skip("set TRUNKD_FIGURES=1 (make bench-latency): takes minutes")
+	}
+	if bin := os.Getenv("TRUNKD_BENCH_BIN"); bin != "" {
+		return bin
 	}
 	bin := filepath.Join(t.TempDir(), "trunkd")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
