@@ -60,10 +60,25 @@
 //
 // fsnotify reports plain events; fsnotify v1.10.1 does not export its
 // close-write op, so on Linux a second small inotify reader
-// (savewatch_linux.go) reports finished saves (IN_CLOSE_WRITE, IN_MOVED_TO).
-// A finished save is rescanned after Options.Settle (10 ms) of quiet; plain
-// events (a writer that still holds the file, removals, renames away: vim's
-// backup step) wait for Options.Debounce (250 ms), at most MaxWait (2 s).
+// (savewatch_linux.go) reports finished saves (IN_CLOSE_WRITE, IN_MOVED_TO)
+// and removals (IN_DELETE, IN_MOVED_FROM), in the kernel's order. A finished
+// save or removal is rescanned after Options.Settle (10 ms) of quiet: no
+// writer holds a name that is gone, and a removed trunk should un-register
+// as soon as a changed one registers. The same name created again before
+// that rescan (IN_CREATE: a writer holds it now), or a rename to a name
+// that is not a provider file (a.yaml → a.yaml~: vim's and emacs' backup
+// step before they write the file anew) withdraws the removal, so an
+// editor's save never publishes a snapshot without the provider, however
+// long it pauses between its steps. Plain events (a writer that still holds
+// the file) wait for Options.Debounce (250 ms), at most MaxWait (2 s).
+// Residual: a tool that unlinks or moves a file out of the directory and
+// creates it again more than Settle later publishes the removal in
+// between, as it asked for; renaming a.yaml to a.yaml.disabled counts as a
+// backup step and waits for the quiet window; an rm -rf of the directory
+// that the machine pauses for longer than Settle may publish part of its
+// removals before the directory is gone (a gone directory keeps the last
+// snapshot): render's drop guard holds a render that removes more than
+// max_drop_ratio of a file's trunks.
 // A save within Debounce of the last published change counts as part of a
 // burst and waits for Debounce too, so a git checkout of hundreds of files
 // gives one or two snapshots whatever the pauses of a loaded machine. The

@@ -19,7 +19,11 @@ const maxHints = 512
 // A name is touched by a plain event (write, create, remove, rename,
 // chmod): the writer may still hold the file, so the loop waits for a quiet
 // window. A name is finished by a completed save (closed after writing, or
-// renamed into the directory): the loop reacts after a short settle. Any
+// renamed into the directory) or a removal (unlinked, or renamed away: no
+// writer holds a name that is gone): the loop reacts after a short settle.
+// A name created again, or renamed to an editor's backup name, before that
+// rescan is touched again (reopened), so neither a half-written file nor
+// the gap of an editor's rename-and-rewrite is taken for finished. Any
 // event that does not name a provider file directly (the directory itself,
 // Kubernetes "..data" swaps, overflow, watcher errors) asks for a full
 // rescan.
@@ -61,12 +65,37 @@ func (h *hints) note(dir string, e fsnotify.Event) {
 	h.signal()
 }
 
-// saved records a finished save of name (relative to the directory).
+// saveSink receives what the save watcher (savewatch_linux.go) reports,
+// in the kernel's order; names are relative to the directory.
+type saveSink interface {
+	saved(name string)    // closed after writing, or renamed into the directory
+	removed(name string)  // unlinked, or renamed away
+	reopened(name string) // created again, or renamed to an editor's backup name
+}
+
+// saved records a finished save of name.
 func (h *hints) saved(name string) {
 	if !IsProviderFile(name) {
 		return // a temp file closed before its rename, a swap file
 	}
 	h.add(&h.finished, name)
+	h.signal()
+}
+
+// removed records a finished removal of name: like a save, it is rescanned
+// after the short settle (and found gone).
+func (h *hints) removed(name string) { h.saved(name) }
+
+// reopened withdraws a finished hint of name: the name is being written
+// again, and waits for its close-write or its quiet window.
+func (h *hints) reopened(name string) {
+	if !IsProviderFile(name) {
+		return
+	}
+	h.mu.Lock()
+	delete(h.finished, name)
+	h.mu.Unlock()
+	h.add(&h.touched, name)
 	h.signal()
 }
 

@@ -51,10 +51,7 @@ func spliceChanges(name string, data []byte, doc *yaml.Node, old, p *Provider) (
 		if f.Text(old) == f.Text(p) {
 			continue
 		}
-		group, key, _ := strings.Cut(f.Path, ".")
-		if key == "" {
-			group, key = "", f.Path
-		}
+		group, key := splitPath(f.Path)
 		k, val := lookup(root, group, key)
 		if val == nil {
 			if err := add.add(group, key, f, p); err != nil {
@@ -79,6 +76,16 @@ func spliceChanges(name string, data []byte, doc *yaml.Node, old, p *Provider) (
 		edits = append(edits, e)
 	}
 	return yamlsplice.Apply(data, edits), nil
+}
+
+// splitPath splits a field path into its group ("" for a top-level field)
+// and key: "lic.siptrunks" is "lic", "siptrunks".
+func splitPath(path string) (group, key string) {
+	group, key, ok := strings.Cut(path, ".")
+	if !ok {
+		return "", path
+	}
+	return group, key
 }
 
 // additions collects the "key: value" lines of fields the file lacks, per

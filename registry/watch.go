@@ -13,8 +13,9 @@ import (
 )
 
 // Watch keeps the snapshot in step with the directory until ctx ends.
-// Events are hints (see hints): a finished save is acted on after a short
-// settle (Options.Settle) unless it is part of a burst, plain events after
+// Events are hints (see hints): a finished save or removal is acted on
+// after a short settle (Options.Settle) unless it is part of a burst, plain
+// events after
 // a quiet window (Options.Debounce), both at most MaxWait after the first.
 // A rescan is limited to the files the events named when all of them named
 // provider files, and covers the whole directory otherwise. The parent
@@ -54,9 +55,9 @@ func (r *Registry) Watch(ctx context.Context) error {
 	return r.loop(ctx, w, saves, dir, h)
 }
 
-// startSaveWatcher starts the reader of finished saves; stop closes it and
-// waits for its goroutine. Without it (not Linux, no inotify instance left)
-// every event waits for the quiet window.
+// startSaveWatcher starts the reader of finished saves and removals; stop
+// closes it and waits for its goroutine. Without it (not Linux, no inotify
+// instance left) every event waits for the quiet window.
 func (r *Registry) startSaveWatcher(dir string, h *hints) (saves *saveWatcher, stop func()) {
 	saves, err := newSaveWatcher(dir)
 	if err != nil {
@@ -66,7 +67,7 @@ func (r *Registry) startSaveWatcher(dir string, h *hints) (saves *saveWatcher, s
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		saves.run(h.saved, func() { r.watchError(h, fsnotify.ErrEventOverflow) })
+		saves.run(h, func() { r.watchError(h, fsnotify.ErrEventOverflow) })
 	}()
 	return saves, func() { saves.Close(); <-done }
 }

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -111,4 +113,114 @@ func TestWatchSecondEditNotLost(t *testing.T) {
 	time.Sleep(20 * time.Millisecond) // the gap under test, not a wait for a result
 	writeFile(t, path, fmt.Sprintf(providerAExt, 200))
 	waitExpires(t, r, "a", 200)
+}
+
+// TestWatchRemovalActsAtOnce: a removed provider file (unlinked, or moved
+// out of the directory) is a finished change: with a quiet window of an
+// hour, the snapshot without it comes after the short settle.
+func TestWatchRemovalActsAtOnce(t *testing.T) {
+	for _, c := range []struct {
+		what   string
+		remove func(path string) error
+	}{
+		{"unlinked", os.Remove},
+		{"moved out of the directory", func(path string) error { return os.Rename(path, filepath.Join(t.TempDir(), "a.yaml")) }},
+	} {
+		t.Run(c.what, func(t *testing.T) {
+			r, dir := savesOnly(t)
+			gen := r.Snapshot().Generation()
+			start := time.Now()
+			must(t, c.remove(filepath.Join(dir, "a.yaml")))
+			waitFor(t, "a snapshot without a", 10*time.Second, func() bool { return r.Snapshot().Len() == 0 })
+			s := r.Snapshot()
+			took := s.Built().Sub(start)
+			if took < r.opts.Settle || s.Generation()-gen != 1 {
+				t.Errorf("snapshot %d after %d, built %v after the removal began: want the next one, after the %v settle",
+					s.Generation(), gen, took, r.opts.Settle)
+			}
+			t.Logf("removal → snapshot %v (settle %v, quiet window %v; loaded machine)", took.Round(time.Microsecond), r.opts.Settle, r.opts.Debounce)
+		})
+	}
+}
+
+// TestWatchVimSaveNeverDropsProvider: vim saves by renaming the file to its
+// backup name, writing the file anew and dropping the backup. With a pause
+// between the rename and the new file longer than the short settle, still
+// no snapshot lacks the provider: the rename to a backup name is not a
+// finished removal (the quiet window here is an hour), the new file's
+// close-write is the change, and exactly one snapshot follows.
+func TestWatchVimSaveNeverDropsProvider(t *testing.T) {
+	r, dir := savesOnly(t)
+	gen := r.Snapshot().Generation()
+	path := filepath.Join(dir, "a.yaml")
+	must(t, os.Rename(path, path+"~"))
+	time.Sleep(5 * r.opts.Settle) // the gap under test, not a wait for a result
+	writeFile(t, path, fmt.Sprintf(providerAExt, 240))
+	must(t, os.Remove(path+"~"))
+	waitExpires(t, r, "a", 240)
+	if d := r.Snapshot().Generation() - gen; d != 1 {
+		t.Errorf("%d snapshots, want exactly 1 (an earlier one lacked the provider)", d)
+	}
+}
+
+// recordingSink records what the save watcher reports.
+type recordingSink struct {
+	mu     sync.Mutex
+	events []string
+}
+
+func (s *recordingSink) note(e string) {
+	s.mu.Lock()
+	s.events = append(s.events, e)
+	s.mu.Unlock()
+}
+func (s *recordingSink) saved(name string)    { s.note("saved " + name) }
+func (s *recordingSink) removed(name string)  { s.note("removed " + name) }
+func (s *recordingSink) reopened(name string) { s.note("reopened " + name) }
+
+// TestSaveWatcherOrder: the save watcher reports, in the kernel's order, a
+// removal and a create of the same name (so a file recreated by a writer
+// that still holds it is never taken for a finished removal), and takes
+// back the removal of a rename to an editor's backup name.
+func TestSaveWatcherOrder(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("inotify only")
+	}
+	dir, outside := t.TempDir(), t.TempDir()
+	writeFile(t, filepath.Join(dir, "a.yaml"), "x")
+	w, err := newSaveWatcher(dir)
+	must(t, err)
+	sink := &recordingSink{}
+	done := make(chan struct{})
+	go func() { defer close(done); w.run(sink, func() { sink.note("overflow") }) }()
+	defer func() { w.Close(); <-done }()
+	p := func(name string) string { return filepath.Join(dir, name) }
+	must(t, os.Remove(p("a.yaml")))
+	f, err := os.OpenFile(p("a.yaml"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	must(t, err)
+	must(t, f.Close())
+	must(t, os.Rename(p("a.yaml"), p("a.yaml~"))) // vim: backup, new file, drop the backup
+	writeFile(t, p("a.yaml"), "y")
+	must(t, os.Remove(p("a.yaml~")))
+	must(t, os.Rename(p("a.yaml"), p("b.yaml")))
+	must(t, os.Rename(p("b.yaml"), filepath.Join(outside, "b.yaml")))
+	must(t, os.Mkdir(p("sub"), 0o755)) // directories are not reported
+	want := []string{
+		"removed a.yaml", "reopened a.yaml", "saved a.yaml",
+		"removed a.yaml", "reopened a.yaml", "saved a.yaml~",
+		"reopened a.yaml", "saved a.yaml",
+		"removed a.yaml~",
+		"removed a.yaml", "saved b.yaml",
+		"removed b.yaml",
+	}
+	var got []string
+	waitFor(t, "the events", 10*time.Second, func() bool {
+		sink.mu.Lock()
+		defer sink.mu.Unlock()
+		got = slices.Clone(sink.events)
+		return len(got) >= len(want)
+	})
+	if !slices.Equal(got, want) {
+		t.Errorf("events\n got %q\nwant %q", got, want)
+	}
 }

@@ -298,3 +298,27 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestHintsRemovedThenReopened: a removal is finished like a save; the
+// same name created again (or renamed to a backup name) before the rescan
+// waits for its quiet window instead.
+func TestHintsRemovedThenReopened(t *testing.T) {
+	h := newHints()
+	h.removed("gone.yaml")
+	h.removed("a.yaml~") // not a provider file
+	if !h.quick() {
+		t.Fatal("a removal must allow the short settle")
+	}
+	h.reopened("gone.yaml")
+	if h.quick() {
+		t.Fatal("a recreated name must not take the short settle")
+	}
+	names, pending := h.take(true)
+	if len(names) != 0 || !pending {
+		t.Errorf("quick take: %v pending %v, want nothing and gone.yaml pending", names, pending)
+	}
+	names, _ = h.take(false)
+	if len(names) != 1 || names[0] != "gone.yaml" {
+		t.Errorf("take: %v", names)
+	}
+}

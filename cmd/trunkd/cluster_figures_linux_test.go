@@ -224,6 +224,7 @@ func (e *clusterEnv) figureWrites(_ map[string]string) {
 		ids[c] = e.id(e.t, e.nodes[0], c)
 	}
 	w := &writes{e: e, ids: ids, codes: e.codes[:hot], next: 1000}
+	w.slots.Store(total)
 	var wg sync.WaitGroup
 	for i, n := range e.nodes {
 		wg.Add(1)
@@ -261,6 +262,7 @@ type writes struct {
 	next    int
 	acks    []ack
 	lat     []time.Duration
+	slots   atomic.Int64 // PATCHes still to acknowledge, minus those in flight
 	retries atomic.Int64
 	refused atomic.Int64
 	down    atomic.Value // name of the node being restarted
@@ -279,42 +281,65 @@ func (w *writes) latencies() []time.Duration {
 
 // writer PATCHes random hot trunks on node n as author until total writes
 // are acknowledged: GET for the ETag, PATCH with If-Match; a 412 reads
-// again, a refused or unreachable node is tried again a little later.
+// again, a refused or unreachable node is tried again a little later. A
+// PATCH takes a slot first, so that exactly total are acknowledged.
 func (w *writes) writer(n *clusterNode, author string, total int) {
 	for w.acked() < total {
 		proc := n.running()
-		if proc == nil {
+		if proc == nil || !w.take() {
 			time.Sleep(20 * time.Millisecond)
 			continue
 		}
-		code := w.codes[rand.IntN(len(w.codes))]
-		url := proc.base + "/rest/v1/uc/providers/" + w.ids[code]
-		etag, ok := w.etag(url, author)
-		if !ok {
-			w.refused.Add(1)
-			time.Sleep(20 * time.Millisecond)
-			continue
-		}
-		w.mu.Lock()
-		v := w.next
-		w.next++
-		w.mu.Unlock()
-		status := w.patch(url, author, etag, v)
-		switch status {
-		case http.StatusOK:
-			a := ack{code: code, author: author, value: v, at: time.Now()}
-			w.mu.Lock()
-			w.acks = append(w.acks, a)
-			w.mu.Unlock()
-			w.see.Add(1)
-			go w.watch(a)
-		case http.StatusPreconditionFailed:
-			w.retries.Add(1)
-		default:
-			w.refused.Add(1)
-			time.Sleep(20 * time.Millisecond)
+		if !w.once(proc, author) {
+			w.slots.Add(1)
 		}
 	}
+}
+
+// take reserves a slot for one PATCH; false when none is left.
+func (w *writes) take() bool {
+	for {
+		n := w.slots.Load()
+		if n <= 0 {
+			return false
+		}
+		if w.slots.CompareAndSwap(n, n-1) {
+			return true
+		}
+	}
+}
+
+// once reads a random hot trunk on proc and PATCHes it with If-Match;
+// true when the write was acknowledged.
+func (w *writes) once(proc *trunkdProcess, author string) bool {
+	code := w.codes[rand.IntN(len(w.codes))]
+	url := proc.base + "/rest/v1/uc/providers/" + w.ids[code]
+	etag, ok := w.etag(url, author)
+	if !ok {
+		w.refused.Add(1)
+		time.Sleep(20 * time.Millisecond)
+		return false
+	}
+	w.mu.Lock()
+	v := w.next
+	w.next++
+	w.mu.Unlock()
+	switch w.patch(url, author, etag, v) {
+	case http.StatusOK:
+		a := ack{code: code, author: author, value: v, at: time.Now()}
+		w.mu.Lock()
+		w.acks = append(w.acks, a)
+		w.mu.Unlock()
+		w.see.Add(1)
+		go w.watch(a)
+		return true
+	case http.StatusPreconditionFailed:
+		w.retries.Add(1)
+	default:
+		w.refused.Add(1)
+		time.Sleep(20 * time.Millisecond)
+	}
+	return false
 }
 
 // etag reads the provider's ETag; false when the node does not answer.

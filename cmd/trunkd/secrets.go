@@ -86,24 +86,6 @@ func encryptFile(path string, recipients []sops.Recipient) (string, error) {
 	return "pwd encrypted", nil
 }
 
-// secretsPlaintext is what `trunkd validate` checks of a provider file: a
-// SOPS file decrypted (MAC included) when an age identity is found where
-// the sops tool looks, otherwise checked without the key and validated with
-// everything but the password; a plaintext file as it is.
-func secretsPlaintext(name string, data []byte) ([]byte, error) {
-	if !sops.IsEncrypted(data) {
-		return data, nil
-	}
-	ids, err := sops.LoadIdentities("")
-	if errors.Is(err, sops.ErrNoIdentity) {
-		return sops.Strip(name, data)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return sops.Decrypt(name, data, ids)
-}
-
 // newSecrets is the registry's codec for the secrets: section: SOPS files
 // are decrypted, what the API writes is encrypted for
 // secrets.age_recipients. On a plain directory (no git: section) a write

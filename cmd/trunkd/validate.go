@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -10,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/trunkd/trunkd/registry"
+	"github.com/trunkd/trunkd/registry/sops"
 )
 
 // cmdValidate checks every provider file of a directory (or the files
@@ -61,6 +63,24 @@ func validateFile(check *registry.Checker, f string, w io.Writer) bool {
 		fmt.Fprintln(w, pr.Error())
 	}
 	return len(probs) == 0
+}
+
+// secretsPlaintext is what `trunkd validate` checks of a provider file: a
+// SOPS file decrypted (MAC included) when an age identity is found where
+// the sops tool looks, otherwise checked without the key and validated with
+// everything but the password; a plaintext file as it is.
+func secretsPlaintext(name string, data []byte) ([]byte, error) {
+	if !sops.IsEncrypted(data) {
+		return data, nil
+	}
+	ids, err := sops.LoadIdentities("")
+	if errors.Is(err, sops.ErrNoIdentity) {
+		return sops.Strip(name, data)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return sops.Decrypt(name, data, ids)
 }
 
 // providerFiles expands directories to their provider files (sorted, the

@@ -126,4 +126,15 @@
 // (file base name and line, no directory), then every field in the seed's
 // order except ext (the daemon keeps it); a value that was guessed,
 // defaulted from the engine or clamped carries a comment saying so.
+//
+// # File layout
+//
+// source.go declares Source and Options and dispatches to a format's entry
+// (Asterisk in asterisk.go, FreeSWITCH in freeswitch_trunk.go), which uses
+// them; each format's trunk type (asterisk_trunk.go, freeswitch_trunk.go)
+// has its key checks and transport rules in files of their own that use
+// the type's fields while the type's file calls them; trunk.go's Result
+// collects the trunks and issue.go's issues. Those seven file pairs refer
+// both ways by design (a type and its methods in the files of their
+// concepts).
 package importer

@@ -71,16 +71,41 @@ func StartTLS(t testing.TB, n int) *Cluster {
 	return start(t, n, true)
 }
 
+// startAttempts bounds the tries of a cluster start: a free port picked by
+// listening and closing may be taken by another process before etcd binds
+// it, and that member exits at once.
+const startAttempts = 3
+
 func start(t testing.TB, n int, withTLS bool) *Cluster {
 	bin := etcdBinary(t)
 	c := &Cluster{t: t}
-	scheme := "http"
 	if withTLS {
 		c.TLS = newTLSFiles(t, t.TempDir())
 		c.tls = c.TLS.clientTLS(t)
+	}
+	t.Cleanup(func() { c.stop() })
+	for attempt := 1; ; attempt++ {
+		c.Members = newMembers(t, bin, n, withTLS, c.TLS)
+		err := c.startMembers()
+		if err == nil {
+			return c
+		}
+		if attempt == startAttempts {
+			t.Fatalf("etcdtest: cluster of %d: %v\n%s", n, err, c.Logs())
+		}
+		t.Logf("etcdtest: cluster of %d, attempt %d: %v; again on other ports", n, attempt, err)
+		c.stop()
+	}
+}
+
+// newMembers lays out n members on fresh ports and directories.
+func newMembers(t testing.TB, bin string, n int, withTLS bool, files TLSFiles) []*Member {
+	scheme := "http"
+	if withTLS {
 		scheme = "https"
 	}
 	ports := freePorts(t, 2*n)
+	var members []*Member
 	var initial []string
 	for i := 0; i < n; i++ {
 		m := &Member{Name: fmt.Sprintf("m%d", i),
@@ -88,9 +113,9 @@ func start(t testing.TB, n int, withTLS bool) *Cluster {
 			PeerURL:   fmt.Sprintf("http://127.0.0.1:%d", ports[2*i+1]),
 			dir:       filepath.Join(t.TempDir(), fmt.Sprintf("m%d", i))}
 		initial = append(initial, m.Name+"="+m.PeerURL)
-		c.Members = append(c.Members, m)
+		members = append(members, m)
 	}
-	for _, m := range c.Members {
+	for _, m := range members {
 		m.args = []string{bin, "--name", m.Name, "--data-dir", filepath.Join(m.dir, "data"),
 			"--listen-client-urls", m.ClientURL, "--advertise-client-urls", m.ClientURL,
 			"--listen-peer-urls", m.PeerURL, "--initial-advertise-peer-urls", m.PeerURL,
@@ -98,25 +123,35 @@ func start(t testing.TB, n int, withTLS bool) *Cluster {
 			"--initial-cluster-token", "etcdtest", "--logger", "zap", "--log-outputs", "stderr",
 			"--heartbeat-interval", "50", "--election-timeout", "500"}
 		if withTLS {
-			m.args = append(m.args, "--cert-file", c.TLS.ServerCert, "--key-file", c.TLS.ServerKey,
-				"--trusted-ca-file", c.TLS.CA, "--client-cert-auth")
+			m.args = append(m.args, "--cert-file", files.ServerCert, "--key-file", files.ServerKey,
+				"--trusted-ca-file", files.CA, "--client-cert-auth")
 		}
 		if err := os.MkdirAll(m.dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	t.Cleanup(func() { c.stop() })
+	return members
+}
+
+// startMembers starts every member and waits until the cluster accepts
+// writes with all of them running.
+func (c *Cluster) startMembers() error {
 	for _, m := range c.Members {
 		if err := m.Start(); err != nil {
-			t.Fatalf("etcdtest: %v", err)
+			return err
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	if err := c.WaitWritable(ctx); err != nil {
-		t.Fatalf("etcdtest: cluster of %d not writable: %v\n%s", n, err, c.Logs())
+		return fmt.Errorf("not writable: %w", err)
 	}
-	return c
+	for _, m := range c.Members {
+		if !m.Running() {
+			return fmt.Errorf("member %s exited (its port taken?)", m.Name)
+		}
+	}
+	return nil
 }
 
 // etcdBinary finds etcd on PATH; without it the test is skipped (failed in CI).
