@@ -29,6 +29,10 @@ import (
 // write only; a failed directory fsync fails every write that reached it
 // in the batch, as it failed the one write before.
 
+// testHookAfterPlace, when set by a test, runs after a batch is in place
+// and durable and before it is recorded: where a rescan may come first.
+var testHookAfterPlace func()
+
 // pendingWrite is one store write from its preparation to its commit.
 type pendingWrite struct {
 	name    string
@@ -145,6 +149,9 @@ func (r *Registry) commitBatch(batch []*pendingWrite) {
 	end := r.unlocked.begin(r.now())
 	placed := r.placeAll(batch)
 	end()
+	if testHookAfterPlace != nil {
+		testHookAfterPlace()
+	}
 	r.mu.Lock()
 	var results []scanResult
 	for _, w := range placed {
