@@ -112,13 +112,12 @@
 // throttled re-render, HTTP) comes on top of the three fsyncs in a row,
 // which the bound's bare fsync loop does not pay. With 4 and 16
 // concurrent clients group commit shares the directory fsyncs and the
-// snapshots: cmd/trunkd TestWriteThroughput, this tree with and without
-// group commit in the same rounds, two runs: 4 clients 249 -> 397 and
-// 509 -> 765 pairs/s (69-80 % of the bound), 16 clients 322 -> 477 and
-// 602 -> 1,074 (79-92 %). BenchmarkCreateDelete10kParallel (16 writers):
-// 3.7-4.5 writes per snapshot; strace -f -c counts 291 fsyncs for its 201
-// pairs (a temporary file each, 90 directory fsyncs) against 3 per pair
-// one at a time.
+// snapshots (docs/design.md has the daemon's figures):
+// BenchmarkCreateDelete10kParallel, 16 writers, 1,048-1,446 pairs/s
+// against 695-902 without group commit (three alternating runs, load
+// 1.1), 2.0-4.5 writes per snapshot; strace -f -c counts 291 fsyncs for
+// its 201 pairs (a temporary file each, 90 directory fsyncs) against 3
+// per pair one at a time. One writer is unchanged (802-963 pairs/s).
 //
 // # Values: one gate
 //
