@@ -76,6 +76,9 @@ type Cluster struct {
 	view    *View
 	subs    map[*Subscription]struct{}
 	left    chan struct{} // made by Leave, closed when the node holds nothing
+	// staleLocks: lock keys (→ creation revision) unlock could not delete;
+	// the reconcile loop and the next Lock delete them.
+	staleLocks map[string]int64
 }
 
 // Open checks cfg and creates the etcd client; it does not wait for etcd
@@ -99,7 +102,7 @@ func Open(cfg Config, o Options) (*Cluster, error) {
 		reg: o.Registerer, keys: keys{prefix: cfg.Prefix, group: cfg.Group}, holder: holderOf(cfg.Node),
 		kick: make(chan struct{}, 1), heads: make(chan Head, 1), lockSem: make(chan struct{}, 1),
 		mirror: newMirror(), owned: map[string]bool{}, release: map[string]uint64{},
-		subs: map[*Subscription]struct{}{}}
+		subs: map[*Subscription]struct{}{}, staleLocks: map[string]int64{}}
 	c.ls.fenced, c.ls.reason = true, "not joined yet: waiting for etcd"
 	c.view = c.buildView(0)
 	c.m = newMetrics(c)

@@ -190,5 +190,10 @@
 //     serialises writers to spare them push retries; the git remote's
 //     fast-forward check stays the guard of correctness: a holder whose
 //     lease runs out in the middle of a write may overlap with the next
-//     holder, and then one push is rejected and retried.
+//     holder, and then one push is rejected and retried. Unlock deletes
+//     the key in attempts each bounded by the keep-alive interval, for up
+//     to 2 s; a key still there (etcd unreachable) is deleted by the
+//     reconcile loop and before the node's next Lock, since under the
+//     node's live lease it would hold every other node's writes for as
+//     long as the node runs.
 package cluster

@@ -151,6 +151,7 @@ func (c *Cluster) reconcile(ctx context.Context) error {
 	if len(p.deletes)+len(p.claims) > 0 {
 		c.plan()
 	}
+	errs = append(errs, c.dropStaleLocks(ctx))
 	for _, err := range errs {
 		if err != nil {
 			return err
