@@ -17,8 +17,11 @@ import (
 // others. The node restarts: trunks move back, each stopped on its old
 // owner before the new one registers. A node cut off from etcd fences
 // (/readyz 503, writes refused) and the others take its trunks in the same
-// order. A write on one node reaches the others. The waits have deadlines
-// that only catch a hang; the times are logged, not asserted.
+// order. A write on one node reaches the others. SIGTERM of a node: it
+// leaves the cluster, and each of its trunks is registered by another
+// node within the lease TTL + 2 s, old owner first. The waits have
+// deadlines that only catch a hang; the other times are logged, not
+// asserted.
 func TestClusterEndToEnd(t *testing.T) {
 	e := newClusterEnv(t, 12, 3)
 	for _, n := range e.nodes {
@@ -97,6 +100,10 @@ func TestClusterEndToEnd(t *testing.T) {
 		return strings.Contains(body, `"trunksout": 42`)
 	})
 	t.Logf("write on %s visible on %s after %v", w.name, r.name, time.Since(t0).Round(time.Millisecond))
+
+	// A planned stop: SIGTERM hands the node's trunks over before it exits.
+	owners = e.settled("before the planned stop", all)
+	e.gracefulStop(e.busiest(owners), owners, e.without(e.busiest(owners)))
 }
 
 // TestNoClusterNoClusterParts: without a cluster: section the daemon shows
