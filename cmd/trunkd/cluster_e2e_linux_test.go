@@ -14,7 +14,8 @@ import (
 // TestClusterEndToEnd is the short version of issue 15's figures, run by
 // `make test`: three etcd members, three trunkd processes, a git remote and
 // a registrar on loopback. Steady state: every trunk registered from
-// exactly one node, its owner. kill -9 of a node: its trunks move to the
+// exactly one node, its owner. A second process with a node's name stays
+// fenced and says why. kill -9 of a node: its trunks move to the
 // others. The node restarts: trunks move back, each stopped on its old
 // owner before the new one registers. A node cut off from etcd fences
 // (/readyz 503, writes refused) and the others take its trunks in the same
