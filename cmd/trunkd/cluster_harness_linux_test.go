@@ -168,8 +168,30 @@ func newClusterEnv(t *testing.T, trunks, nodes int) *clusterEnv {
 	e := newClusterBase(t, trunks)
 	for i := range nodes {
 		n := e.addNode(fmt.Sprintf("127.0.0.%d", i+2))
-		fence := filepath.Join(n.dir, "fence.log")
-		n.writeConfig(t, e, fmt.Sprintf(`probe:
+		n.writeConfig(t, e, proberNodeConfig(n))
+	}
+	return e
+}
+
+// twin makes a second process configured with n's cluster.node, with an
+// address, etcd proxies and directories of its own; it is not one of
+// e.nodes and stops when the test ends.
+func (e *clusterEnv) twin(n *clusterNode) *clusterNode {
+	tw := &clusterNode{name: n.name, ip: fmt.Sprintf("127.0.0.%d", len(e.nodes)+2), dir: e.t.TempDir()}
+	for _, m := range e.etcd.Members {
+		tw.proxies = append(tw.proxies, etcdtest.NewProxy(e.t, m.ClientURL))
+	}
+	tw.writeConfig(e.t, e, proberNodeConfig(tw))
+	e.t.Cleanup(func() { tw.stop(e.t) })
+	return tw
+}
+
+// proberNodeConfig is the probe and render part of node n's config: its
+// prober registers its trunks in bind mode, and it renders a uacreg file
+// with recording fence commands.
+func proberNodeConfig(n *clusterNode) string {
+	fence := filepath.Join(n.dir, "fence.log")
+	return fmt.Sprintf(`probe:
   enabled: true
   listen: %s:0
   register_mode: bind
@@ -180,9 +202,7 @@ render:
       output: %s
       fence_cmd: echo fence >> %s
       unfence_cmd: echo unfence >> %s
-`, n.ip, filepath.Join(n.dir, "uacreg"), fence, fence))
-	}
-	return e
+`, n.ip, filepath.Join(n.dir, "uacreg"), fence, fence)
 }
 
 // newClusterBase starts etcd, the registrar and the remote with n trunks.
@@ -415,12 +435,13 @@ func (n *clusterNode) cut(m etcdtest.Mode) {
 // nodeStatus is the part of /status the tests read.
 type nodeStatus struct {
 	Cluster struct {
-		Node       string            `json:"node"`
-		Fenced     bool              `json:"fenced"`
-		Generation uint64            `json:"generation"`
-		Applied    uint64            `json:"applied"`
-		Owners     map[string]string `json:"owners"`
-		Nodes      []struct {
+		Node        string            `json:"node"`
+		Fenced      bool              `json:"fenced"`
+		FenceReason string            `json:"fence_reason"`
+		Generation  uint64            `json:"generation"`
+		Applied     uint64            `json:"applied"`
+		Owners      map[string]string `json:"owners"`
+		Nodes       []struct {
 			Name string `json:"name"`
 		} `json:"nodes"`
 	} `json:"cluster"`
