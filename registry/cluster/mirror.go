@@ -96,9 +96,11 @@ func event(ev *mvccpb.Event) entry {
 // is gone. It reports whether the head changed.
 func (m *mirror) replace(k keys, kvs []*mvccpb.KeyValue, rev int64) (headChanged bool) {
 	fresh := newMirror()
-	fresh.head = entry{rev: rev, gone: true}
 	for _, kv := range kvs {
 		fresh.set(k, string(kv.Key), entry{value: string(kv.Value), lease: kv.Lease, rev: kv.ModRevision})
+	}
+	if fresh.head.rev == 0 { // not listed: gone as of the listing
+		fresh.head = entry{rev: rev, gone: true}
 	}
 	keepNewer(fresh.nodes, m.nodes, rev)
 	keepNewer(fresh.owners, m.owners, rev)
