@@ -32,6 +32,13 @@ type Config struct {
 	ConfirmDrop bool `yaml:"confirm_drop"`
 }
 
+// Fence action kinds: fence_cmd and unfence_cmd (FenceStatus.Action,
+// TRUNKD_ACTION, the action label of trunkd_render_fence_failures_total).
+const (
+	ActionFence   = "fence"
+	ActionUnfence = "unfence"
+)
+
 // TargetConfig is one render target.
 type TargetConfig struct {
 	Name     string `yaml:"name"`

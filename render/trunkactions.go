@@ -7,6 +7,20 @@ import (
 	"strings"
 )
 
+// Per-trunk action kinds (the action label of
+// trunkd_render_trunk_action_failures_total).
+const (
+	ActionAdd    = "add"
+	ActionChange = "change"
+	ActionRemove = "remove"
+)
+
+var actionKinds = []string{ActionAdd, ActionChange, ActionRemove}
+
+// DefaultTrunkActionsMaxShare is the largest share of a target's trunks
+// one apply may touch and still use per-trunk actions.
+const DefaultTrunkActionsMaxShare = 0.2
+
 // trunkActions is a target's per-trunk action configuration.
 type trunkActions struct {
 	add, change, remove string
