@@ -22,11 +22,16 @@ import (
 // commit token takes every queued write, puts each in place (a link or
 // rename, or the removal) and fsyncs the directory once, while the next
 // writes are prepared, then under r.mu records the new file states and
-// publishes one snapshot; only then does any writer of the batch return. A write answers only when its change is
-// durable and in the published snapshot, as before. A failure of one file
+// publishes one snapshot; only then does any writer of the batch return,
+// so a write answers only when its change is durable and in the published
+// snapshot, as before. A failure of one file
 // (its name taken meanwhile by a hand edit, a refused rename) fails that
 // write only; a failed directory fsync fails every write that reached it
 // in the batch, as it failed the one write before.
+
+// testHookAfterPlace, when set by a test, runs after a batch is in place
+// and durable and before it is recorded: where a rescan may come first.
+var testHookAfterPlace func()
 
 // pendingWrite is one store write from its preparation to its commit.
 type pendingWrite struct {
@@ -144,6 +149,9 @@ func (r *Registry) commitBatch(batch []*pendingWrite) {
 	end := r.unlocked.begin(r.now())
 	placed := r.placeAll(batch)
 	end()
+	if testHookAfterPlace != nil {
+		testHookAfterPlace()
+	}
 	r.mu.Lock()
 	var results []scanResult
 	for _, w := range placed {

@@ -189,3 +189,25 @@ func TestHealthyReportsStuckStaging(t *testing.T) {
 		t.Errorf("after the write: %v", err)
 	}
 }
+
+// TestGroupCommitRescanFirst: a rescan that records a placed file before
+// its batch does leaves the batch nothing to publish: one snapshot, not
+// two, and the write returns with its provider in it.
+func TestGroupCommitRescanFirst(t *testing.T) {
+	r := openDir(t, t.TempDir())
+	gen := r.Snapshot().Generation()
+	testHookAfterPlace = func() {
+		if _, err := r.rescan(scope{}); err != nil {
+			t.Error(err)
+		}
+	}
+	defer func() { testHookAfterPlace = nil }()
+	p := Default()
+	p.Code, p.Domain = "x", "sip.example.net"
+	if _, err := r.Create(p); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r.Snapshot().ByCode("x"); !ok || r.Snapshot().Generation() != gen+1 {
+		t.Errorf("in the snapshot: %v; generation %d -> %d, want one snapshot", ok, gen, r.Snapshot().Generation())
+	}
+}

@@ -431,6 +431,9 @@
 // registering part, so the files agree with the stop. When an apply that
 // was under way during a Fence ends, the target's fence runs once more
 // (FreeSWITCH's startgw of that apply could have come after the fence).
+// A target's fence and unfence commands never overlap: a Fence stops an
+// unfence_cmd under way (kills it; not counted as a failure) and runs
+// the fence after it, so no unfence ends after a fence.
 // unfence_cmd runs after the first successful render of an ownership that
 // is not fenced and arrived after the last Fence: the file then holds
 // the owned trunks only, so no trunk another node took over is activated

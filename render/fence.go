@@ -17,11 +17,12 @@ const DefaultFenceTimeout = 3 * time.Second
 // Fence runs every target's fence_cmd at once, each bounded by
 // Options.FenceTimeout, and returns the failures joined, each naming its
 // target. It may be called from any goroutine while Run renders: it never
-// waits for a render or the MinInterval throttle. Calling it again runs
-// the commands again (they are idempotent). Once fenced, a target runs
-// its unfence_cmd after its first successful render of an ownership that
-// is not fenced and arrived after the fence (see the package doc,
-// "Cluster"); without Options.Ownership it stays fenced.
+// waits for a render or the MinInterval throttle. An unfence_cmd under
+// way is stopped first (killed), so the fence always comes after it.
+// Calling it again runs the commands again (they are idempotent). Once
+// fenced, a target runs its unfence_cmd after its first successful render
+// of an ownership that is not fenced and arrived after the fence (see the
+// package doc, "Cluster"); without Options.Ownership it stays fenced.
 func (r *Renderer) Fence(ctx context.Context) error {
 	r.mu.Lock()
 	r.fenceSeq++
@@ -30,6 +31,9 @@ func (r *Renderer) Fence(ctx context.Context) error {
 		if t.cfg.FenceCmd != "" {
 			t.fenced = true
 			ts = append(ts, t)
+			if t.stopUnfence != nil {
+				t.stopUnfence()
+			}
 		}
 	}
 	r.mu.Unlock()
@@ -71,15 +75,28 @@ func (r *Renderer) settleFence(ctx context.Context, t *target, res result, seq u
 	}
 }
 
-// unfence runs t's unfence_cmd; a failure is retried with backoff (the
+// unfence runs t's unfence_cmd unless a Fence came after seq; a Fence
+// during the command stops it. A failure is retried with backoff (the
 // target renders again, finds its file unchanged and unfences).
 func (r *Renderer) unfence(ctx context.Context, t *target, seq uint64) {
-	err := r.runFence(ctx, t, ActionUnfence)
-	if ctx.Err() != nil {
+	t.fenceCmds.Lock()
+	defer t.fenceCmds.Unlock()
+	uctx, stop := context.WithCancel(ctx)
+	defer stop()
+	r.mu.Lock()
+	if r.fenceSeq != seq { // a Fence came meanwhile: it stands
+		r.mu.Unlock()
 		return
 	}
+	t.stopUnfence = stop
+	r.mu.Unlock()
+	err := r.runFenceLocked(uctx, t, ActionUnfence)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	t.stopUnfence = nil
+	if uctx.Err() != nil {
+		return // stopping, or stopped by a Fence
+	}
 	now := r.now()
 	if err != nil {
 		t.unfenceFailingSince = cmp.Or(t.unfenceFailingSince, now)
@@ -101,9 +118,19 @@ func boolGauge(b bool) float64 {
 	return 0
 }
 
-// runFence runs t's fence or unfence command with the fence timeout and
-// records the outcome in t's status and the log.
+// runFence runs t's fence or unfence command with the fence timeout, after
+// any command of t's still under way, and records the outcome in t's
+// status and the log.
 func (r *Renderer) runFence(ctx context.Context, t *target, action string) error {
+	t.fenceCmds.Lock()
+	defer t.fenceCmds.Unlock()
+	return r.runFenceLocked(ctx, t, action)
+}
+
+// runFenceLocked is runFence for a caller holding t.fenceCmds. A command
+// stopped by ctx (a Fence superseding an unfence, or shutdown) is logged
+// but not counted as a failure.
+func (r *Renderer) runFenceLocked(ctx context.Context, t *target, action string) error {
 	script := t.cfg.FenceCmd
 	if action == ActionUnfence {
 		script = t.cfg.UnfenceCmd
@@ -122,12 +149,18 @@ func (r *Renderer) runFence(ctx context.Context, t *target, action string) error
 	st := &FenceStatus{Fenced: t.fenced, Action: action, Time: start, Output: output}
 	if err != nil {
 		st.Error = err.Error()
-		r.m.fenceFailures.WithLabelValues(t.cfg.Name, action).Inc()
+		if ctx.Err() == nil {
+			r.m.fenceFailures.WithLabelValues(t.cfg.Name, action).Inc()
+		}
 	}
 	t.st.Fence = st
 	r.m.fenced.WithLabelValues(t.cfg.Name).Set(boolGauge(t.fenced))
 	r.mu.Unlock()
-	if err != nil {
+	switch {
+	case err != nil && ctx.Err() != nil:
+		r.log.Warn("render "+action+" action stopped", "target", t.cfg.Name, "error", err)
+		return err
+	case err != nil:
 		r.log.Error("render "+action+" action failed", "target", t.cfg.Name, "error", err, "output", output)
 		return err
 	}

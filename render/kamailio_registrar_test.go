@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,6 +21,8 @@ import (
 type kamRegistrar struct {
 	dir, sock, logPath, kamcmd string
 	port                       int
+	users                      []credential // the subscriber table's rows
+	tableMtime                 time.Time    // the subscriber file's last mtime
 	// lines and offset cache what registers has parsed of the log.
 	lines  []registerLine
 	offset int64
@@ -54,12 +57,8 @@ func startKamRegistrar(t *testing.T, kamailio, kamcmd string, users []credential
 		}
 	}
 	writeFile(t, filepath.Join(db, "version"), "id(int,auto) table_name(string) table_version(int) \n1:version:1\n2:subscriber:7\n")
-	var sub strings.Builder
-	sub.WriteString("id(int,auto) username(string) domain(string) password(string) ha1(string) ha1b(string) \n")
-	for i, u := range users {
-		fmt.Fprintf(&sub, "%d:%s:%s:%s:::\n", i+1, escapeDBText(u.user), registrarRealm, escapeDBText(u.password))
-	}
-	writeFile(t, filepath.Join(db, "subscriber"), sub.String())
+	g.users = slices.Clone(users)
+	g.writeSubscribers(t)
 	cfg := strings.NewReplacer("@SIP_PORT@", strconv.Itoa(g.port), "@CTLSOCK@", g.sock, "@DBDIR@", db,
 		"@REALM@", registrarRealm).Replace(readFile(t, filepath.Join("testdata", "kamailio", "registrar.cfg")))
 	cfgPath := filepath.Join(dir, "registrar.cfg")
@@ -77,6 +76,43 @@ func startKamRegistrar(t *testing.T, kamailio, kamcmd string, users []credential
 		return err == nil
 	})
 	return g
+}
+
+// writeSubscribers writes the subscriber table from g.users with an mtime
+// past the previous one in whole seconds (db_text, db_mode 1, re-reads a
+// table whose st_mtime grew when auth_db next asks for it).
+func (g *kamRegistrar) writeSubscribers(t *testing.T) {
+	t.Helper()
+	var sub strings.Builder
+	sub.WriteString("id(int,auto) username(string) domain(string) password(string) ha1(string) ha1b(string) \n")
+	for i, u := range g.users {
+		fmt.Fprintf(&sub, "%d:%s:%s:%s:::\n", i+1, escapeDBText(u.user), registrarRealm, escapeDBText(u.password))
+	}
+	path := filepath.Join(g.dir, "db", "subscriber")
+	tmp := path + ".tmp"
+	writeFile(t, tmp, sub.String())
+	g.tableMtime = g.tableMtime.Add(time.Second)
+	if now := time.Now().Truncate(time.Second); now.After(g.tableMtime) {
+		g.tableMtime = now
+	}
+	if err := os.Chtimes(tmp, g.tableMtime, g.tableMtime); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// setPassword changes user's password in the subscriber table: from then
+// on the registrar refuses the old one (403).
+func (g *kamRegistrar) setPassword(t *testing.T, user, password string) {
+	t.Helper()
+	i := slices.IndexFunc(g.users, func(c credential) bool { return c.user == user })
+	if i < 0 {
+		t.Fatalf("registrar has no subscriber %s", user)
+	}
+	g.users[i].password = password
+	g.writeSubscribers(t)
 }
 
 // rpc runs kamcmd against the registrar.

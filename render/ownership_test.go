@@ -351,3 +351,46 @@ func BenchmarkTrunkCacheOwnership10k(b *testing.B) {
 		})
 	}
 }
+
+// TestFenceStopsUnfenceUnderWay: a Fence while the target's unfence_cmd
+// runs stops that command and fences after it, so no unfence can end after
+// the fence (the engine would register while the node is fenced); the
+// stopped unfence is no failure, and the next ownership unfences again.
+func TestFenceStopsUnfenceUnderWay(t *testing.T) {
+	var dir string
+	l := newOwnLab(t, Options{}, func(uacreg *TargetConfig) {
+		dir = filepath.Dir(uacreg.Output)
+		uacreg.UnfenceCmd = `touch ` + dir + `/unfence-started; while [ ! -e ` + dir + `/go ]; do sleep 0.01; done; ` + uacreg.UnfenceCmd
+	})
+	var seen int
+	l.owns <- owning(1, "alpha") // the lab starts fenced: this render unfences
+	waitFor(t, 10*time.Second, "the unfence to start", func() bool { return fileExists(filepath.Join(dir, "unfence-started")) })
+	l.actions(&seen)
+	fenced := make(chan error, 1)
+	go func() { fenced <- l.r.Fence(t.Context()) }()
+	select {
+	case err := <-fenced:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Fence waited for the unfence under way")
+	}
+	writeFile(t, filepath.Join(dir, "go"), "") // an unfence still running would end now
+	// The apply's settling fences once more after its unfence returned.
+	waitFor(t, 10*time.Second, "the fence after the apply", func() bool { return strings.Count(readFileOr(l.log), "fence") >= 2 })
+	if got := l.actions(&seen); strings.Join(got, "|") != "fence  -|fence  -" {
+		t.Fatalf("commands %q, want the fence twice and no unfence ending after it", got)
+	}
+	if st := targetStatus(t, l.r, "uacreg"); !st.Fence.Fenced || st.Fence.Action != ActionFence || st.Fence.Error != "" {
+		t.Fatalf("fence status %+v", st.Fence)
+	}
+	if n := testutil.ToFloat64(l.r.m.fenceFailures.WithLabelValues("uacreg", ActionUnfence)); n != 0 {
+		t.Errorf("the stopped unfence counted as %v failures", n)
+	}
+	l.give(t, owning(2, "alpha"))
+	waitFor(t, 10*time.Second, "the unfence", func() bool { return !targetStatus(t, l.r, "uacreg").Fence.Fenced })
+	if got := l.actions(&seen); strings.Join(got, "|") != "unfence  -" {
+		t.Fatalf("the next ownership ran %q, want the unfence", got)
+	}
+}

@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"hash/maphash"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"sync"
 	"text/template"
 	"time"
 )
@@ -62,6 +64,12 @@ type target struct {
 	// failing unfence actions.
 	fenced              bool
 	unfenceFailingSince time.Time
+	// stopUnfence cancels the unfence command under way (nil when none):
+	// Fence stops it rather than wait for it or run beside it.
+	stopUnfence context.CancelFunc
+	// fenceCmds serialises the target's fence and unfence commands, so a
+	// fence never runs before an unfence that ends after it.
+	fenceCmds sync.Mutex
 }
 
 // program returns the target's template; a template file is read again

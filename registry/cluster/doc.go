@@ -18,7 +18,7 @@
 //
 // # Keys (below Config.Prefix, default /trunkd)
 //
-//	nodes/<group>/<node>   membership, under the node's lease ("any" for server_index -1)
+//	nodes/<group>/<node>   membership "<node> host=<host> pid=<pid>", under the node's lease ("any" for server_index -1)
 //	owner/<code>           the trunk's owner node, under the owner's lease
 //	head                   "<commit> <node>" of the last published push
 //	lock/<node>/<lease>    the write lock's queue, under the lease
@@ -163,10 +163,25 @@
 //     not: a node without it (group "any") wants every trunk and competes
 //     with the nodes of each group; the claim keys keep even that to one
 //     owner per trunk, but the choice is no longer the rendezvous one.
+//   - Membership is a claim: the key is put in a transaction that succeeds
+//     only where it does not exist (CreateRevision == 0); a key already
+//     under the node's own lease (a retry whose first answer was lost)
+//     counts as claimed. A key under another lease means another process
+//     uses this cluster.node: the node stays fenced (owns nothing, refuses
+//     writes), logs an error naming cluster.node, the key and the other
+//     holder (its value names host and pid, and its lease), reports it in
+//     View.Conflict and View.FenceReason and the metric
+//     trunkd_cluster_node_name_conflict, and retries every keep-alive
+//     interval and on every watch event; it joins once that lease is gone.
+//     Owner keys alone would keep one owner per trunk, but two processes
+//     taking turns on one membership key leave a live node out of the
+//     others' rendezvous choice and let each act on the other's key.
+//     TestDuplicateNodeName.
 //   - A node restarted under the same name waits for its previous lease
-//     to expire (at most LeaseTTL) before it claims its trunks again: it
-//     cannot tell its earlier self from a second node misconfigured with
-//     the same name. Leave on a planned stop avoids the gap.
+//     to expire (at most LeaseTTL) before it joins and claims its trunks
+//     again: it cannot tell its earlier self from a second node
+//     misconfigured with the same name, and reports the conflict meanwhile.
+//     Leave on a planned stop (it revokes the lease) avoids the gap.
 //   - A View is published for every change in it, the owners of other
 //     nodes' trunks included (the status page reads them); consumers that
 //     only register compare Owns and Fenced.
@@ -175,5 +190,10 @@
 //     serialises writers to spare them push retries; the git remote's
 //     fast-forward check stays the guard of correctness: a holder whose
 //     lease runs out in the middle of a write may overlap with the next
-//     holder, and then one push is rejected and retried.
+//     holder, and then one push is rejected and retried. Unlock deletes
+//     the key in attempts each bounded by the keep-alive interval, for up
+//     to 2 s; a key still there (etcd unreachable) is deleted by the
+//     reconcile loop and before the node's next Lock, since under the
+//     node's live lease it would hold every other node's writes for as
+//     long as the node runs.
 package cluster

@@ -3,13 +3,15 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-// unlockTimeout bounds the delete of the lock key when unlocking.
+// unlockTimeout bounds the attempts to delete the lock key when unlocking;
+// a key still there after it is left to the reconcile loop.
 const unlockTimeout = 2 * time.Second
 
 // Lock takes the cluster-wide write lock (commit + push + PublishHead go
@@ -24,10 +26,10 @@ func (c *Cluster) Lock(ctx context.Context) (unlock func(), err error) {
 	case <-ctx.Done():
 		return nil, fmt.Errorf("cluster: lock: %w", ctx.Err())
 	}
-	key, err := c.lock(ctx)
+	key, rev, err := c.lock(ctx)
 	if err != nil {
 		if key != "" {
-			c.deleteKey(key)
+			c.unlock(key, rev)
 		}
 		<-c.lockSem
 		return nil, err
@@ -35,44 +37,50 @@ func (c *Cluster) Lock(ctx context.Context) (unlock func(), err error) {
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			c.deleteKey(key)
+			c.unlock(key, rev)
 			<-c.lockSem
 		})
 	}, nil
 }
 
-// lock queues the node's key and waits until every older key is gone.
-func (c *Cluster) lock(ctx context.Context) (string, error) {
+// lock queues the node's key and waits until every older key is gone; it
+// returns the key and its creation revision.
+func (c *Cluster) lock(ctx context.Context) (string, int64, error) {
 	id, err := c.unfencedLease()
 	if err != nil {
-		return "", err
+		return "", 0, err
+	}
+	// A key of an earlier Lock whose unlock failed must go first: taken
+	// over, it would be deleted under this Lock by the reconcile loop.
+	if err := c.dropStaleLocks(ctx); err != nil {
+		return "", 0, err
 	}
 	key := fmt.Sprintf("%s%s/%x", c.keys.lockPrefix(), c.cfg.Node, int64(id))
 	resp, err := c.cl.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
 		Then(clientv3.OpPut(key, "", clientv3.WithLease(id))).
 		Else(clientv3.OpGet(key)).Commit()
 	if err != nil {
-		return "", fmt.Errorf("%w: lock: %w", ErrEtcd, err)
+		return "", 0, fmt.Errorf("%w: lock: %w", ErrEtcd, err)
 	}
 	myRev := resp.Header.Revision
 	if !resp.Succeeded {
 		myRev = resp.Responses[0].GetResponseRange().Kvs[0].CreateRevision
 	}
 	if err := c.waitOlder(ctx, myRev); err != nil {
-		return key, err
+		return key, myRev, err
 	}
 	// The lease may have run out while waiting: the key must still be ours.
 	if _, err := c.unfencedLease(); err != nil {
-		return key, err
+		return key, myRev, err
 	}
 	g, err := c.cl.Get(ctx, key)
 	if err != nil {
-		return key, fmt.Errorf("%w: lock: %w", ErrEtcd, err)
+		return key, myRev, fmt.Errorf("%w: lock: %w", ErrEtcd, err)
 	}
 	if len(g.Kvs) == 0 || g.Kvs[0].CreateRevision != myRev {
-		return key, fmt.Errorf("%w: lock: lock key lost while waiting", ErrFenced)
+		return key, myRev, fmt.Errorf("%w: lock: lock key lost while waiting", ErrFenced)
 	}
-	return key, nil
+	return key, myRev, nil
 }
 
 // unfencedLease returns the lease, or ErrFenced.
@@ -126,11 +134,69 @@ func (c *Cluster) waitDelete(ctx context.Context, key string, rev int64) error {
 	return nil
 }
 
-// deleteKey removes a lock key, best effort (it goes with the lease anyway).
-func (c *Cluster) deleteKey(key string) {
+// unlock deletes the lock key created at rev. Each attempt is bounded by
+// the keep-alive interval and goes to the next member (a member cut off by
+// a hung connection must not keep the key), for up to unlockTimeout. A
+// key still there is handed to the reconcile loop: under the node's live
+// lease it would hold every other node's writes for as long as the node
+// runs.
+func (c *Cluster) unlock(key string, rev int64) {
 	ctx, cancel := context.WithTimeout(context.Background(), unlockTimeout)
 	defer cancel()
-	if _, err := c.cl.Delete(ctx, key); err != nil {
-		c.log.Warn("unlock: lock key stays until the lease expires", "key", key, "error", err)
+	err := c.deleteLockKey(ctx, key, rev)
+	for err != nil && sleep(ctx, c.keepAliveInterval()/5) {
+		err = c.deleteLockKey(ctx, key, rev)
 	}
+	if err == nil {
+		return
+	}
+	c.log.Warn("unlock: lock key not deleted yet; retrying with the reconcile loop", "key", key, "error", err)
+	c.mu.Lock()
+	c.staleLocks[key] = rev
+	c.mu.Unlock()
+	c.poke()
+}
+
+// sleep waits for d; false when ctx ended first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// deleteLockKey deletes key if it is still the one created at rev, in one
+// request bounded by the keep-alive interval.
+func (c *Cluster) deleteLockKey(ctx context.Context, key string, rev int64) error {
+	dctx, cancel := context.WithTimeout(ctx, c.keepAliveInterval())
+	defer cancel()
+	_, err := c.cl.Txn(dctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", rev)).
+		Then(clientv3.OpDelete(key)).Commit()
+	if err != nil {
+		return fmt.Errorf("%w: unlock: delete %s: %w", ErrEtcd, key, err)
+	}
+	return nil
+}
+
+// dropStaleLocks deletes the lock keys unlock could not delete (each only
+// while it is still the key of that Lock).
+func (c *Cluster) dropStaleLocks(ctx context.Context) error {
+	c.mu.Lock()
+	stale := maps.Clone(c.staleLocks)
+	c.mu.Unlock()
+	for key, rev := range stale {
+		if err := c.deleteLockKey(ctx, key, rev); err != nil {
+			return err
+		}
+		c.mu.Lock()
+		if c.staleLocks[key] == rev {
+			delete(c.staleLocks, key)
+		}
+		c.mu.Unlock()
+	}
+	return nil
 }

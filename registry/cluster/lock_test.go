@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -117,5 +118,63 @@ func checkHeads(t *testing.T, nodes []*node) {
 	publish(nodes[0], "def456")
 	if h := next(nodes[1]); h.Commit != "def456" || h.Node != "n0" {
 		t.Errorf("publisher n1 got %+v, want only n0's later head", h)
+	}
+}
+
+// TestUnlockFailureDoesNotHoldOthers: a lock key unlock could not delete
+// (every attempt met a member cut off, or etcd was down) stays under the
+// node's live lease; the reconcile loop deletes it, so another node's
+// Lock goes through, and the node's own next Lock starts from a new key
+// that nothing deletes under it.
+func TestUnlockFailureDoesNotHoldOthers(t *testing.T) {
+	etcd := startEtcd(t)
+	reg := providers(t, 3)
+	codes := codesOf(reg)
+	nodes := []*node{startNode(t, "n0", etcd.Endpoints(), reg, oneGroup()), startNode(t, "n1", etcd.Endpoints(), reg, oneGroup())}
+	waitFor(t, 30*time.Second, "two nodes settled", func() bool { return settled(nodes, codes) })
+	n0, n1 := nodes[0].c, nodes[1].c
+
+	// What unlock leaves behind when its attempts failed.
+	key, rev, err := n0.lock(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n0.mu.Lock()
+	n0.staleLocks[key] = rev
+	n0.mu.Unlock()
+	n0.poke()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	unlock, err := n1.Lock(ctx)
+	if err != nil {
+		t.Fatalf("n1's Lock behind n0's stale key: %v", err)
+	}
+	unlock()
+
+	// Left again, then n0 locks before its reconcile loop may have run.
+	if key, rev, err = n0.lock(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	n0.mu.Lock()
+	n0.staleLocks[key] = rev
+	n0.mu.Unlock()
+	unlock, err = n0.Lock(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	n0.poke()
+	resp, err := etcd.Client().Get(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Kvs) != 1 || resp.Kvs[0].CreateRevision == rev {
+		t.Fatalf("n0's key under its second Lock: %v, want one created after the stale one (revision %d)", resp.Kvs, rev)
+	}
+	n0.mu.Lock()
+	left := len(n0.staleLocks)
+	n0.mu.Unlock()
+	if left != 0 {
+		t.Errorf("%d stale lock keys remembered", left)
 	}
 }

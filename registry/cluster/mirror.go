@@ -10,7 +10,7 @@ import (
 
 // keys builds and parses the cluster's etcd keys:
 //
-//	<prefix>/nodes/<group>/<node>   value node, under the node's lease
+//	<prefix>/nodes/<group>/<node>   value "<node> host=<host> pid=<pid>", under the node's lease
 //	<prefix>/owner/<code>           value owner node, under the owner's lease
 //	<prefix>/head                   value "<commit> <node>", no lease
 //	<prefix>/lock/<node>/<lease>    the write lock's queue, under the lease
