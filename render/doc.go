@@ -16,7 +16,7 @@
 // (fragments: one target's kept block outputs, keyed by that *Trunk).
 // Everything else is plain.
 //
-// Eleven file pairs use each other, all around three types whose methods
+// Ten file pairs use each other, all around three types whose methods
 // live in the files of their concepts:
 //
 //   - the Renderer (renderer.go: its fields, New, Run) with apply.go,
@@ -26,16 +26,17 @@
 //   - the target (target.go: its fields and rendering) with config.go,
 //     which builds it, status.go, which reports it, and actions.go, whose
 //     per-trunk plans use its live-file state while the target keeps the
-//     pending actions; config.go and trunkactions.go likewise (config.go
-//     builds a target's per-trunk action settings, which read its keys);
+//     pending actions;
 //   - the apply result (apply.go) with actions.go: the per-trunk path is a
 //     branch of the apply that returns a result;
 //   - fence.go and ownership.go are two halves of the cluster input: a new
 //     ownership may fence, and fencing reads the ownership's generation.
 //
 // No other two files use each other: e.g. target.go → fragments.go →
-// trunkcache.go → data.go (Data, Trunk), program.go → funcs.go →
-// escape.go, journal.go → files.go, metrics.go → trunkactions.go (the
+// data.go (Data, Trunk) ← trunkcache.go, fragments.go → diff.go (a
+// target's trunk pieces, compared per trunk), program.go → funcs.go →
+// escape.go, journal.go → files.go, config.go → trunkactions.go (checks
+// the keys, builds the settings), metrics.go → trunkactions.go (the
 // action kinds are its label values).
 //
 // # Data

@@ -249,6 +249,21 @@ func (f *fragments) exec(block *template.Template, data any) ([]byte, error) {
 	return bytes.Clone(f.scratch.Bytes()), nil
 }
 
+// pieces returns the trunk pieces of out when it is the last block
+// render (nil, false when it was rendered as a whole: then no trunk's
+// part is known). A plain comparison of the bytes tells: 0.65 ms for a
+// 9 MB pjsip.conf, against an apply of 20-30 ms.
+func (f *fragments) pieces(out []byte) ([]trunkPiece, bool) {
+	if f.key == "" || !bytes.Equal(f.out, out) {
+		return nil, false
+	}
+	p := make([]trunkPiece, len(f.entries))
+	for i, e := range f.entries {
+		p[i] = trunkPiece{code: e.trunk.Code, text: e.text}
+	}
+	return p, true
+}
+
 // linesAligned reports whether every non-empty piece of out (header, each
 // fragment, footer) except the last ends with a newline, so that no line
 // spans two pieces and scanning the pieces one by one finds exactly what
