@@ -74,11 +74,11 @@ func (f *fragments) reset(key string) {
 // unchanged trunks. On error the kept fragments stay as they were.
 //
 // The output is written into a buffer the fragments keep: it stays as it
-// is until the render after next, which writes into it again (a new 10 MB
-// buffer per render cost more than the render itself: the allocation and
-// the garbage collections it triggers). So a caller reads an output during
-// its apply and keeps no reference to it; the target remembers the live
-// file by its contentSum.
+// is until the render after next, which writes into it again (a new 9 MB
+// pjsip.conf buffer per render made BenchmarkApplyOneChange10k about 30 %
+// slower: the allocation and the garbage collections it sets off). So a
+// caller reads an output during its apply and keeps no reference to it;
+// the target remembers the live file by its contentSum.
 func (f *fragments) render(prog *program, data *Data) ([]byte, error) {
 	if f.key != prog.key {
 		f.reset(prog.key)
@@ -247,6 +247,21 @@ func (f *fragments) exec(block *template.Template, data any) ([]byte, error) {
 		return nil, nil
 	}
 	return bytes.Clone(f.scratch.Bytes()), nil
+}
+
+// pieces returns the trunk pieces of out when it is the last block
+// render (nil, false when it was rendered as a whole: then no trunk's
+// part is known). A plain comparison of the bytes tells: 0.65 ms for a
+// 9 MB pjsip.conf, against an apply of 20-30 ms.
+func (f *fragments) pieces(out []byte) ([]trunkPiece, bool) {
+	if f.key == "" || !bytes.Equal(f.out, out) {
+		return nil, false
+	}
+	p := make([]trunkPiece, len(f.entries))
+	for i, e := range f.entries {
+		p[i] = trunkPiece{code: e.trunk.Code, text: e.text}
+	}
+	return p, true
 }
 
 // linesAligned reports whether every non-empty piece of out (header, each
