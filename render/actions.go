@@ -31,18 +31,17 @@ type actionFailure struct {
 // means the whole-file path (reload_cmd).
 type actionPlan []trunkAction
 
-// live remembers out as the live file with its trunk pieces (when it was
+// setLive remembers out as the live file with its trunk pieces (when it was
 // rendered trunk by trunk), so that the next apply can tell per trunk
 // what changes.
 func (t *target) setLive(out []byte) {
-	pieces, ok := t.frags.pieces(out)
+	header, pieces, footer, ok := t.frags.parts(out)
 	if !ok {
 		t.livePieces = nil
 		return
 	}
 	t.liveSum, t.livePieces = sumOf(out), pieces
-	t.liveHeader = bytes.Clone(out[:t.frags.headerLen])
-	t.liveFooter = bytes.Clone(out[len(out)-t.frags.footerLen:])
+	t.liveHeader, t.liveFooter = bytes.Clone(header), bytes.Clone(footer)
 }
 
 // plan returns the per-trunk actions that apply out in place of
@@ -56,8 +55,8 @@ func (t *target) plan(live liveFile, out []byte) actionPlan {
 	if !t.actions.enabled() || !live.exists || t.livePieces == nil || sumOf(live.data) != t.liveSum {
 		return nil
 	}
-	next, ok := t.frags.pieces(out)
-	if !ok || !bytes.Equal(out[:t.frags.headerLen], t.liveHeader) || !bytes.Equal(out[len(out)-t.frags.footerLen:], t.liveFooter) {
+	header, next, footer, ok := t.frags.parts(out)
+	if !ok || !bytes.Equal(header, t.liveHeader) || !bytes.Equal(footer, t.liveFooter) {
 		return nil
 	}
 	d := diffPieces(t.livePieces, next)

@@ -91,13 +91,13 @@
 //
 // Each reuse is there because a benchmark needs it at 10,000 providers
 // (issue 16's bound: one edit reaches the reload within 80 ms at p90;
-// figures of a loaded 2-core machine): deriving every trunk afresh takes
-// ~37 ms (BenchmarkDeriveTrunks10k); executing every block 150 ms
-// (uacreg) to 1.4 s (pjsip.conf) where the kept outputs take 4-16 ms
-// (BenchmarkRender10k, BenchmarkRenderOneChange10k); a new output buffer
-// or a new read buffer for the live file per apply each made
-// BenchmarkApplyOneChange10k/pjsip.conf about 30 % slower (21-23 → 29-31
-// ms: allocating 9 MB and the collections it sets off).
+// figures of a shared 2-core machine): deriving every trunk afresh takes
+// 11-40 ms (BenchmarkDeriveTrunks10k); executing every block 150-300 ms
+// (up to 1.4 s for pjsip.conf under load) where the kept outputs take
+// 1-16 ms (BenchmarkRender10k, BenchmarkRenderOneChange10k); a new
+// output buffer or a new read buffer for the live file per apply each
+// made BenchmarkApplyOneChange10k/pjsip.conf about 30 % slower (21-23 →
+// 29-31 ms: allocating 9 MB and the collections it sets off).
 //
 // An operator's template file with these blocks gets the same treatment
 // once its blocks rendered the same bytes as its main template, checked on
