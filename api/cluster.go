@@ -25,7 +25,11 @@ type ClusterStatus struct {
 	Group  int    `json:"group"` // server_index of the node's group; -1: none configured
 	Fenced bool   `json:"fenced"`
 	// FencedSince is when the node fenced; zero while it is not fenced.
-	FencedSince time.Time   `json:"fenced_since,omitzero"`
+	FencedSince time.Time `json:"fenced_since,omitzero"`
+	// FenceReason says why the node is fenced ("" while it is not): not
+	// joined yet, its lease not proven alive, or another process holding
+	// its cluster.node (the error names both).
+	FenceReason string      `json:"fence_reason,omitempty"`
 	Lease       LeaseHealth `json:"lease"`
 	// Generation is the ownership generation the node sees; Applied the
 	// one its engines and prober have taken over (equal in steady state).

@@ -148,8 +148,10 @@ func TestStatusPageCluster(t *testing.T) {
 	}
 	c.fenced.Store(true)
 	c.status.FencedSince = now.Add(-4 * time.Second)
+	c.status.Fenced, c.status.FenceReason = true, `cluster.node "edge-1" is held by another process`
 	root = parseDOM(t, fetchPage(t, e, "/", "").body)
-	if sec := root.byID("cluster").textContent(); !strings.Contains(sec, "fenced since 4 s ago") {
+	if sec := root.byID("cluster").textContent(); !strings.Contains(sec, "fenced since 4 s ago") ||
+		!strings.Contains(sec, `Reason: cluster.node "edge-1" is held by another process`) {
 		t.Errorf("fenced node: %q", sec)
 	}
 	summary := root.all(func(n *domNode) bool { return n.hasClass("cards") })[0].textContent()

@@ -12,6 +12,7 @@ type clusterView struct {
 	Group       string // "serveridx 11" or "all trunks"
 	Fenced      bool
 	FencedSince when
+	FenceReason string
 	LastKeep    when // last acknowledged keep-alive
 	Deadline    when // the node fences then without a newer one
 	TTL         string
@@ -39,7 +40,7 @@ func (s *server) buildCluster(rows []trunkRow, now time.Time) *clusterView {
 	}
 	st := s.o.Cluster.ClusterStatus()
 	c := &clusterView{Node: st.Node, Group: "all trunks", Fenced: st.Fenced,
-		FencedSince: at(now, st.FencedSince), LastKeep: at(now, st.Lease.LastKeepAlive),
+		FencedSince: at(now, st.FencedSince), FenceReason: st.FenceReason, LastKeep: at(now, st.Lease.LastKeepAlive),
 		Deadline: at(now, st.Lease.Deadline), TTL: strconv.FormatFloat(st.Lease.TTLSeconds, 'f', -1, 64) + " s",
 		Generation: st.Generation, Applied: st.Applied, Nodes: st.Nodes}
 	if st.Group >= 0 {

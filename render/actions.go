@@ -8,22 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 )
-
-// Per-trunk action kinds (the action label of
-// trunkd_render_trunk_action_failures_total).
-const (
-	ActionAdd    = "add"
-	ActionChange = "change"
-	ActionRemove = "remove"
-)
-
-var actionKinds = []string{ActionAdd, ActionChange, ActionRemove}
-
-// DefaultTrunkActionsMaxShare is the largest share of a target's trunks
-// one apply may touch and still use per-trunk actions.
-const DefaultTrunkActionsMaxShare = 0.2
 
 // maxParallelActions bounds the per-trunk actions that run at once: a
 // slow or hanging one does not hold the others back.
@@ -46,18 +31,17 @@ type actionFailure struct {
 // means the whole-file path (reload_cmd).
 type actionPlan []trunkAction
 
-// live remembers out as the live file with its trunk pieces (when it was
+// setLive remembers out as the live file with its trunk pieces (when it was
 // rendered trunk by trunk), so that the next apply can tell per trunk
 // what changes.
 func (t *target) setLive(out []byte) {
-	pieces, ok := t.frags.pieces(out)
+	header, pieces, footer, ok := t.frags.parts(out)
 	if !ok {
 		t.livePieces = nil
 		return
 	}
 	t.liveSum, t.livePieces = sumOf(out), pieces
-	t.liveHeader = bytes.Clone(out[:t.frags.headerLen])
-	t.liveFooter = bytes.Clone(out[len(out)-t.frags.footerLen:])
+	t.liveHeader, t.liveFooter = bytes.Clone(header), bytes.Clone(footer)
 }
 
 // plan returns the per-trunk actions that apply out in place of
@@ -71,8 +55,8 @@ func (t *target) plan(live liveFile, out []byte) actionPlan {
 	if !t.actions.enabled() || !live.exists || t.livePieces == nil || sumOf(live.data) != t.liveSum {
 		return nil
 	}
-	next, ok := t.frags.pieces(out)
-	if !ok || !bytes.Equal(out[:t.frags.headerLen], t.liveHeader) || !bytes.Equal(out[len(out)-t.frags.footerLen:], t.liveFooter) {
+	header, next, footer, ok := t.frags.parts(out)
+	if !ok || !bytes.Equal(header, t.liveHeader) || !bytes.Equal(footer, t.liveFooter) {
 		return nil
 	}
 	d := diffPieces(t.livePieces, next)
@@ -239,40 +223,4 @@ func (r *Renderer) actionsResult(t *target, o outcome, ran int, failures []actio
 		t.pending = append(t.pending, f.action)
 	}
 	return result{outcome: o, perTrunk: true, actionsRun: ran, actionFailures: failures}
-}
-
-// TrunkActionError is a trunk whose per-trunk action failed; it is
-// retried with backoff. Message and Output never hold a password.
-type TrunkActionError struct {
-	Code    string    `json:"code"`
-	Action  string    `json:"action"` // add, change or remove
-	Since   time.Time `json:"since"`  // first failure of this action for this trunk
-	Message string    `json:"message"`
-	Output  string    `json:"output,omitempty"` // tail of the command output
-}
-
-// recordActionErrors reports the failed per-trunk actions in the status,
-// the metric and the log and schedules their retry. Guarded by r.mu.
-func (r *Renderer) recordActionErrors(t *target, now time.Time, failures []actionFailure) {
-	list := make([]TrunkActionError, 0, len(failures))
-	for _, f := range failures {
-		e := TrunkActionError{Code: f.action.code, Action: f.action.kind, Since: now,
-			Message: r.red.apply(f.err.Error()), Output: tail(r.red.apply(strings.TrimSpace(f.output)), 1024)}
-		if i := slices.IndexFunc(t.st.TrunkActionErrors, func(o TrunkActionError) bool { return o.Code == e.Code && o.Action == e.Action }); i >= 0 {
-			e.Since = t.st.TrunkActionErrors[i].Since
-		}
-		list = append(list, e)
-		r.m.actionFailures.WithLabelValues(t.cfg.Name, e.Action).Inc()
-		r.log.Warn("render trunk action failed; it is retried, the other trunks are not held back", "target", t.cfg.Name,
-			"trunk", e.Code, "action", e.Action, "error", e.Message, "output", e.Output)
-	}
-	if len(list) == 0 {
-		t.st.TrunkActionErrors, t.actionErrorsSince = nil, time.Time{}
-		return
-	}
-	t.st.TrunkActionErrors = list
-	if t.actionErrorsSince.IsZero() {
-		t.actionErrorsSince = now
-	}
-	r.scheduleRetry(t, now, t.actionErrorsSince)
 }

@@ -68,6 +68,22 @@ func BenchmarkRender10k(b *testing.B) {
 	}
 }
 
+// BenchmarkDeriveTrunks10k derives the trunks of 10,000 providers from
+// scratch, as the trunk cache does for a first snapshot and would for
+// every snapshot without it.
+func BenchmarkDeriveTrunks10k(b *testing.B) {
+	dir := b.TempDir()
+	benchProviders(b, dir, 10000)
+	snap := openRegistry(b, dir).Snapshot()
+	for b.Loop() {
+		var cache trunkCache
+		if set := cache.get(snap, -1, nil); len(set.trunks) != 10000 {
+			b.Fatalf("%d trunks, want 10000", len(set.trunks))
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/derive")
+}
+
 // BenchmarkRenderOneChange10k is the steady state of BenchmarkRender10k:
 // one trunk of 10,000 changed since the last render (two snapshots that
 // differ in one provider, rendered in turn), render only.

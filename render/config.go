@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/trunkd/trunkd/templates"
@@ -31,6 +33,13 @@ type Config struct {
 	// still logged as warnings).
 	ConfirmDrop bool `yaml:"confirm_drop"`
 }
+
+// Fence action kinds: fence_cmd and unfence_cmd (FenceStatus.Action,
+// TRUNKD_ACTION, the action label of trunkd_render_fence_failures_total).
+const (
+	ActionFence   = "fence"
+	ActionUnfence = "unfence"
+)
 
 // TargetConfig is one render target.
 type TargetConfig struct {
@@ -215,4 +224,31 @@ func checkConfig(c Config) (float64, error) {
 		outputs[abs] = tc.Name
 	}
 	return ratio, nil
+}
+
+// envName is a var name that can be passed as TRUNKD_VAR_<NAME>.
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// newTrunkActions checks the per-trunk action keys of c and builds the
+// target's per-trunk action settings (trunkactions.go).
+func newTrunkActions(c TargetConfig, failRe *regexp.Regexp) (trunkActions, error) {
+	a := trunkActions{add: c.TrunkAddCmd, change: c.TrunkChangeCmd, remove: c.TrunkRemoveCmd,
+		maxShare: c.TrunkActionsMaxShare, failRe: failRe}
+	if a.maxShare == 0 {
+		a.maxShare = DefaultTrunkActionsMaxShare
+	}
+	if a.maxShare < 0 || a.maxShare > 1 {
+		return a, fmt.Errorf("trunk_actions_max_share: must be between 0 and 1, got %g", c.TrunkActionsMaxShare)
+	}
+	names := make([]string, 0, len(c.Vars))
+	for k := range c.Vars {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if envName.MatchString(k) {
+			a.env = append(a.env, "TRUNKD_VAR_"+strings.ToUpper(k)+"="+c.Vars[k])
+		}
+	}
+	return a, nil
 }

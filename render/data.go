@@ -86,99 +86,12 @@ type trunkFailure struct {
 	kept bool // its last good output stays in the file
 }
 
-// trunkCache derives the trunks of a snapshot once for all targets, and
-// keeps each derived trunk while its provider is unchanged (the registry
-// shares unchanged *Provider values between snapshots): an unchanged
-// provider keeps its *Trunk, which is what the targets' fragment caches
-// are keyed by. Used by the applying goroutine only.
-type trunkCache struct {
-	providers []*registry.Provider // of the last snapshot, sorted by code
-	trunks    []*Trunk             // the trunk of each of providers; nil when not active
-	last      trunkSet
-}
-
-// get returns the active trunks of snap on a server with serverIndex (the
-// same for every call) under the ownership own. A trunk whose provider is
-// unchanged keeps its *Trunk while it registers as before; when only its
-// ownership changed it gets a new one, so the targets render it again.
-func (c *trunkCache) get(snap *registry.Snapshot, serverIndex int, own Ownership) trunkSet {
-	if snap == nil {
-		return trunkSet{}
-	}
-	if c.last.snap == snap && sameOwnership(c.last.own, own) {
-		return c.last
-	}
-	providers := snap.Providers()
-	all := make([]*Trunk, len(providers))
-	set := trunkSet{snap: snap, trunks: make([]*Trunk, 0, len(providers)), own: own}
-	j := 0
-	for i, p := range providers {
-		var t *Trunk
-		if k := findSame(c.providers, p, &j); k >= 0 {
-			t = c.trunks[k]
-		} else if p.Active(serverIndex) {
-			nt, err := newTrunk(p)
-			if err != nil {
-				set.failed = append(set.failed, trunkFailure{code: p.Code, err: err})
-				continue
-			}
-			t = &nt
-		}
-		if t == nil {
-			continue
-		}
-		if reg := registers(own, p.Code, p.Reg); t.Registers != reg {
-			t = t.withRegisters(reg)
-		}
-		all[i] = t
-		set.trunks = append(set.trunks, t)
-		if t.Registers {
-			set.registering = append(set.registering, t)
-		}
-	}
-	c.providers, c.trunks, c.last = providers, all, set
-	return set
-}
-
-// withRegisters is a copy of t with Registers set to reg.
-func (t *Trunk) withRegisters(reg bool) *Trunk {
-	nt := *t
-	nt.Registers = reg
-	return &nt
-}
-
 // withholds reports whether code is an active trunk with reg: 1 that
 // does not register on this node (another node owns it, or this one is
 // fenced). The trunks are sorted by code.
 func (s trunkSet) withholds(code string) bool {
 	i, ok := slices.BinarySearchFunc(s.trunks, code, func(t *Trunk, c string) int { return strings.Compare(t.Code, c) })
 	return ok && s.trunks[i].Reg == 1 && !s.trunks[i].Registers
-}
-
-// sameOwnership reports whether a and b are the same ownership (both nil,
-// or the same generation).
-func sameOwnership(a, b Ownership) bool {
-	if a == nil || b == nil {
-		return a == nil && b == nil
-	}
-	return a.Generation() == b.Generation()
-}
-
-// findSame returns the index of p itself (the same pointer) in prev, or
-// -1. prev and the providers p is taken from are sorted by code and
-// visited in order: *j carries the search position from one call to the
-// next, so a whole snapshot is matched in one pass without a map.
-func findSame(prev []*registry.Provider, p *registry.Provider, j *int) int {
-	if *j < len(prev) && prev[*j] != p {
-		for *j < len(prev) && prev[*j].Code < p.Code {
-			*j++
-		}
-	}
-	if *j < len(prev) && prev[*j] == p {
-		*j++
-		return *j - 1
-	}
-	return -1
 }
 
 // newData is the template data of one target.

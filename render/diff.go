@@ -54,17 +54,3 @@ func diffPieces(old, next []trunkPiece) TrunkDiff {
 	}
 	return d
 }
-
-// pieces returns the trunk pieces of out when it is the last block
-// render (nil, false when it was rendered as a whole: then no trunk's
-// part is known).
-func (f *fragments) pieces(out []byte) ([]trunkPiece, bool) {
-	if f.key == "" || len(f.out) != len(out) || (len(out) > 0 && &f.out[0] != &out[0]) {
-		return nil, false
-	}
-	p := make([]trunkPiece, len(f.entries))
-	for i, e := range f.entries {
-		p[i] = trunkPiece{code: e.trunk.Code, text: e.text}
-	}
-	return p, true
-}

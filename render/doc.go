@@ -7,20 +7,37 @@
 //
 // # File layout
 //
-// Three hubs, each a type whose methods live in the files of their
-// concepts: renderer.go (the Renderer and its Run loop) with apply.go,
-// record.go, status.go, fence.go and ownership.go; target.go (one target's
-// state) with config.go, which builds it, and status.go, which reports it;
-// actions.go (per-trunk actions: planned and run by the apply, retried,
-// counted, reported) with apply.go, metrics.go, record.go, status.go,
-// target.go and trunkactions.go. A hub's file names the types and calls
-// the methods of the files around it, and they use its fields: those file
-// pairs refer both ways by design; so do fence.go and ownership.go (two
-// halves of the cluster input), and fence.go and metrics.go, as
-// actions.go and metrics.go do (metrics label their kinds). No other two files
-// use each other: e.g. target.go → fragments.go → data.go (the trunk
-// cache, Data, Trunk), program.go → funcs.go → escape.go, journal.go →
-// files.go.
+// The apply path reads top to bottom in apply.go: execute, compare with
+// the live file, drop guard, candidate (files.go), check, journal
+// (journal.go) and rename, reload, rollback; per-trunk actions branch off
+// to actions.go. Per-trunk reuse lives in two files, each one type with
+// one job (see "Rendering trunk by trunk"): trunkcache.go (trunkCache:
+// one *Trunk per unchanged provider, for all targets) and fragments.go
+// (fragments: one target's kept block outputs, keyed by that *Trunk).
+// Everything else is plain.
+//
+// Ten file pairs use each other, all around three types whose methods
+// live in the files of their concepts:
+//
+//   - the Renderer (renderer.go: its fields, New, Run) with apply.go,
+//     record.go, status.go, fence.go and ownership.go: those files are its
+//     methods, and renderer.go calls them (Run applies, records, fences,
+//     takes a new ownership; New sets up the status);
+//   - the target (target.go: its fields and rendering) with config.go,
+//     which builds it, status.go, which reports it, and actions.go, whose
+//     per-trunk plans use its live-file state while the target keeps the
+//     pending actions;
+//   - the apply result (apply.go) with actions.go: the per-trunk path is a
+//     branch of the apply that returns a result;
+//   - fence.go and ownership.go are two halves of the cluster input: a new
+//     ownership may fence, and fencing reads the ownership's generation.
+//
+// No other two files use each other: e.g. target.go → fragments.go →
+// data.go (Data, Trunk) ← trunkcache.go, fragments.go → diff.go (a
+// target's trunk pieces, compared per trunk), program.go → funcs.go →
+// escape.go, journal.go → files.go, config.go → trunkactions.go (checks
+// the keys, builds the settings), metrics.go → trunkactions.go (the
+// action kinds are its label values).
 //
 // # Data
 //
@@ -63,14 +80,24 @@
 // executes the block only for trunks that are new or changed, copies runs
 // of unchanged trunks from the previous output in one piece (much faster
 // than gathering 10,000 small pieces) into the output buffer of the render
-// before last: a new 10 MB buffer per change cost more than the render
-// itself (allocation and the collections it set off), so an output stays
-// as it is until the render after next and nothing keeps one longer (the
-// target remembers the live file and the drop guard's names by a 64-bit
-// content sum). Matching a snapshot's providers and trunks to the last
-// ones is a merge by code, with no maps. A block that fails is not kept
-// (see "One trunk's failure"). The price is memory: about three times the
-// file's size per target (the kept pieces and two outputs).
+// before last, so an output stays as it is until the render after next
+// and nothing keeps one longer (the target remembers the live file and
+// the drop guard's names by a 64-bit content sum; the per-trunk actions
+// tell the last output by comparing its bytes). Matching a snapshot's
+// providers and trunks to the last ones is a merge by code, with no maps.
+// A block that fails is not kept (see "One trunk's failure"). The price is
+// memory: about three times the file's size per target (the kept pieces
+// and two outputs).
+//
+// Each reuse is there because a benchmark needs it at 10,000 providers
+// (issue 16's bound: one edit reaches the reload within 80 ms at p90;
+// figures of a shared 2-core machine): deriving every trunk afresh takes
+// 11-40 ms (BenchmarkDeriveTrunks10k); executing every block 150-300 ms
+// (up to 1.4 s for pjsip.conf under load) where the kept outputs take
+// 1-16 ms (BenchmarkRender10k, BenchmarkRenderOneChange10k); a new
+// output buffer or a new read buffer for the live file per apply each
+// made BenchmarkApplyOneChange10k/pjsip.conf about 30 % slower (21-23 →
+// 29-31 ms: allocating 9 MB and the collections it sets off).
 //
 // An operator's template file with these blocks gets the same treatment
 // once its blocks rendered the same bytes as its main template, checked on

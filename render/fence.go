@@ -14,24 +14,6 @@ import (
 // DefaultFenceTimeout bounds each fence and unfence command.
 const DefaultFenceTimeout = 3 * time.Second
 
-// Fence action kinds (FenceStatus.Action, TRUNKD_ACTION).
-const (
-	ActionFence   = "fence"
-	ActionUnfence = "unfence"
-)
-
-// FenceStatus is the last fence or unfence action of a target. Output is
-// the engine CLI's answer to a command without trunk data.
-type FenceStatus struct {
-	// Fenced: the engine may be fenced (the fence action ran, or a
-	// restart in a cluster left it unknown) and no unfence succeeded since.
-	Fenced bool      `json:"fenced"`
-	Action string    `json:"action"` // fence or unfence
-	Time   time.Time `json:"time"`
-	Error  string    `json:"error,omitempty"`
-	Output string    `json:"output,omitempty"` // tail of the command output
-}
-
 // Fence runs every target's fence_cmd at once, each bounded by
 // Options.FenceTimeout, and returns the failures joined, each naming its
 // target. It may be called from any goroutine while Run renders: it never

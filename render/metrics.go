@@ -25,42 +25,33 @@ type metrics struct {
 // with reg (nil: none).
 func newMetrics(reg prometheus.Registerer, targets []*target) (*metrics, error) {
 	m := &metrics{
-		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "trunkd_render_last_success_timestamp_seconds",
-			Help: "When the target's live file was last confirmed to be the render of the latest snapshot.",
-		}, []string{"target"}),
-		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "trunkd_render_failures_total",
-			Help: "Failed render attempts by stage (template, write, check, reload).",
-		}, []string{"target", "stage"}),
-		changes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "trunkd_render_changes_total",
-			Help: "Times the target's live file was replaced and the engine reloaded successfully.",
-		}, []string{"target"}),
-		held: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "trunkd_render_drop_held",
-			Help: "1 while the drop guard holds a render of the target back.",
-		}, []string{"target"}),
-		trunks: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "trunkd_render_trunks",
-			Help: "Active trunks in the target's last successful render.",
-		}, []string{"target"}),
-		trunkErrors: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "trunkd_render_trunk_errors",
-			Help: "Trunks the target's last render failed for (each keeps its last good output or is left out; the others are applied).",
-		}, []string{"target"}),
-		actionFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "trunkd_render_trunk_action_failures_total",
-			Help: "Failed per-trunk actions (trunk_add_cmd, trunk_change_cmd, trunk_remove_cmd or an engine preset's) by action.",
-		}, []string{"target", "action"}),
-		fenced: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "trunkd_render_fenced",
-			Help: "1 while the target's engine may be fenced (fence_cmd ran, or a cluster node started) and no unfence_cmd succeeded since.",
-		}, []string{"target"}),
-		fenceFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "trunkd_render_fence_failures_total",
-			Help: "Failed fence_cmd and unfence_cmd runs by action (fence, unfence).",
-		}, []string{"target", "action"}),
+		lastSuccess: gauge("trunkd_render_last_success_timestamp_seconds",
+			"When the target's live file was last confirmed to be the render of the latest snapshot.",
+			"target"),
+		failures: counter("trunkd_render_failures_total",
+			"Failed render attempts by stage (template, write, check, reload).",
+			"target", "stage"),
+		changes: counter("trunkd_render_changes_total",
+			"Times the target's live file was replaced and the engine reloaded successfully.",
+			"target"),
+		held: gauge("trunkd_render_drop_held",
+			"1 while the drop guard holds a render of the target back.",
+			"target"),
+		trunks: gauge("trunkd_render_trunks",
+			"Active trunks in the target's last successful render.",
+			"target"),
+		trunkErrors: gauge("trunkd_render_trunk_errors",
+			"Trunks the target's last render failed for (each keeps its last good output or is left out; the others are applied).",
+			"target"),
+		actionFailures: counter("trunkd_render_trunk_action_failures_total",
+			"Failed per-trunk actions (trunk_add_cmd, trunk_change_cmd, trunk_remove_cmd or an engine preset's) by action.",
+			"target", "action"),
+		fenced: gauge("trunkd_render_fenced",
+			"1 while the target's engine may be fenced (fence_cmd ran, or a cluster node started) and no unfence_cmd succeeded since.",
+			"target"),
+		fenceFailures: counter("trunkd_render_fence_failures_total",
+			"Failed fence_cmd and unfence_cmd runs by action (fence, unfence).",
+			"target", "action"),
 	}
 	m.initLabels(targets)
 	if reg == nil {
@@ -70,6 +61,16 @@ func newMetrics(reg prometheus.Registerer, targets []*target) (*metrics, error) 
 		return nil, err
 	}
 	return m, nil
+}
+
+// gauge is a gauge vector with the given labels.
+func gauge(name, help string, labels ...string) *prometheus.GaugeVec {
+	return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
+}
+
+// counter is a counter vector with the given labels.
+func counter(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 }
 
 // initLabels makes the counters of every target (and stage or action)

@@ -2,7 +2,9 @@ package render
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/trunkd/trunkd/registry"
@@ -84,6 +86,25 @@ func (r *Renderer) recordFailure(t *target, now time.Time, res result) {
 		"error", msg, "output", tail(out, 4096), "retry_in", retry.Sub(now).Round(time.Second))
 }
 
+// resultErrors are the failures of res as RenderOnce returns them, each
+// naming the target.
+func (r *Renderer) resultErrors(t *target, res result) []error {
+	var errs []error
+	for _, f := range res.failed {
+		errs = append(errs, fmt.Errorf("%s: %w: trunk %q: %s", t.cfg.Name, ErrTrunkFailed, f.code, r.red.apply(f.err.Error())))
+	}
+	for _, f := range res.actionFailures {
+		errs = append(errs, fmt.Errorf("%s: %w: trunk %q: %s", t.cfg.Name, ErrTrunkActionFailed, f.action.code, r.red.apply(f.err.Error())))
+	}
+	switch res.outcome {
+	case outcomeFailed:
+		errs = append(errs, fmt.Errorf("%s: %s: %w", t.cfg.Name, res.stage, res.err))
+	case outcomeHeld:
+		errs = append(errs, fmt.Errorf("%s: %w: %d of %d trunks would be removed", t.cfg.Name, ErrHeldBack, res.hold.Removed, res.hold.LiveTrunks))
+	}
+	return errs
+}
+
 // scheduleRetry makes t due after the backoff for a problem that began
 // at since, unless it is due earlier, and returns that time. Guarded by
 // r.mu.
@@ -127,4 +148,30 @@ const maxLoggedTrunkErrors = 10
 // new snapshots that all fail does not push the next retry far out.
 func (r *Renderer) backoff(d time.Duration) time.Duration {
 	return min(max(d, r.retryMin), r.retryMax)
+}
+
+// recordActionErrors reports the failed per-trunk actions in the status,
+// the metric and the log and schedules their retry. Guarded by r.mu.
+func (r *Renderer) recordActionErrors(t *target, now time.Time, failures []actionFailure) {
+	list := make([]TrunkActionError, 0, len(failures))
+	for _, f := range failures {
+		e := TrunkActionError{Code: f.action.code, Action: f.action.kind, Since: now,
+			Message: r.red.apply(f.err.Error()), Output: tail(r.red.apply(strings.TrimSpace(f.output)), 1024)}
+		if i := slices.IndexFunc(t.st.TrunkActionErrors, func(o TrunkActionError) bool { return o.Code == e.Code && o.Action == e.Action }); i >= 0 {
+			e.Since = t.st.TrunkActionErrors[i].Since
+		}
+		list = append(list, e)
+		r.m.actionFailures.WithLabelValues(t.cfg.Name, e.Action).Inc()
+		r.log.Warn("render trunk action failed; it is retried, the other trunks are not held back", "target", t.cfg.Name,
+			"trunk", e.Code, "action", e.Action, "error", e.Message, "output", e.Output)
+	}
+	if len(list) == 0 {
+		t.st.TrunkActionErrors, t.actionErrorsSince = nil, time.Time{}
+		return
+	}
+	t.st.TrunkActionErrors = list
+	if t.actionErrorsSince.IsZero() {
+		t.actionErrorsSince = now
+	}
+	r.scheduleRetry(t, now, t.actionErrorsSince)
 }

@@ -68,34 +68,8 @@ func New(cfg Config, opts Options) (*Renderer, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Renderer{
-		serverIndex: opts.ServerIndex,
-		maxDrop:     ratio,
-		autoConfirm: cfg.ConfirmDrop,
-		log:         opts.Logger,
-		now:         time.Now,
-		retryMin:    opts.RetryMin,
-		retryMax:    opts.RetryMax,
-		minGap:      opts.MinInterval,
-		wake:        make(chan struct{}, 1),
-		ownCh:       opts.Ownership,
-		fenceWait:   cmp.Or(opts.FenceTimeout, DefaultFenceTimeout),
-	}
-	if r.log == nil {
-		r.log = slog.Default()
-	}
-	if opts.Clock != nil {
-		r.now = opts.Clock.Now
-	}
-	if r.retryMin <= 0 {
-		r.retryMin = 5 * time.Second
-	}
-	if r.minGap == 0 {
-		r.minGap = time.Second
-	}
-	if r.retryMax < r.retryMin {
-		r.retryMax = max(5*time.Minute, r.retryMin)
-	}
+	r := newRenderer(opts)
+	r.maxDrop, r.autoConfirm = ratio, cfg.ConfirmDrop
 	for i, tc := range cfg.Targets {
 		t, err := newTarget(tc)
 		if err != nil {
@@ -119,6 +93,31 @@ func New(cfg Config, opts Options) (*Renderer, error) {
 		}
 	}
 	return r, nil
+}
+
+// newRenderer is a Renderer without targets, with opts' defaults applied.
+func newRenderer(opts Options) *Renderer {
+	r := &Renderer{
+		serverIndex: opts.ServerIndex,
+		log:         cmp.Or(opts.Logger, slog.Default()),
+		now:         time.Now,
+		retryMin:    opts.RetryMin,
+		retryMax:    opts.RetryMax,
+		minGap:      cmp.Or(opts.MinInterval, time.Second),
+		wake:        make(chan struct{}, 1),
+		ownCh:       opts.Ownership,
+		fenceWait:   cmp.Or(opts.FenceTimeout, DefaultFenceTimeout),
+	}
+	if opts.Clock != nil {
+		r.now = opts.Clock.Now
+	}
+	if r.retryMin <= 0 {
+		r.retryMin = 5 * time.Second
+	}
+	if r.retryMax < r.retryMin {
+		r.retryMax = max(5*time.Minute, r.retryMin)
+	}
+	return r
 }
 
 // Run renders every target for each snapshot from snaps until ctx ends or
@@ -177,18 +176,7 @@ func (r *Renderer) RenderOnce(ctx context.Context, snap *registry.Snapshot) erro
 	for _, t := range r.targets {
 		res := r.apply(ctx, t, snap)
 		r.record(t, snap, res)
-		for _, f := range res.failed {
-			errs = append(errs, fmt.Errorf("%s: %w: trunk %q: %s", t.cfg.Name, ErrTrunkFailed, f.code, r.red.apply(f.err.Error())))
-		}
-		for _, f := range res.actionFailures {
-			errs = append(errs, fmt.Errorf("%s: %w: trunk %q: %s", t.cfg.Name, ErrTrunkActionFailed, f.action.code, r.red.apply(f.err.Error())))
-		}
-		switch res.outcome {
-		case outcomeFailed:
-			errs = append(errs, fmt.Errorf("%s: %s: %w", t.cfg.Name, res.stage, res.err))
-		case outcomeHeld:
-			errs = append(errs, fmt.Errorf("%s: %w: %d of %d trunks would be removed", t.cfg.Name, ErrHeldBack, res.hold.Removed, res.hold.LiveTrunks))
-		}
+		errs = append(errs, r.resultErrors(t, res)...)
 	}
 	r.forgetRetired()
 	return errors.Join(errs...)

@@ -175,3 +175,25 @@ func (r *Renderer) target(name string) *target {
 	}
 	return nil
 }
+
+// TrunkActionError is a trunk whose per-trunk action failed; it is
+// retried with backoff. Message and Output never hold a password.
+type TrunkActionError struct {
+	Code    string    `json:"code"`
+	Action  string    `json:"action"` // add, change or remove
+	Since   time.Time `json:"since"`  // first failure of this action for this trunk
+	Message string    `json:"message"`
+	Output  string    `json:"output,omitempty"` // tail of the command output
+}
+
+// FenceStatus is the last fence or unfence action of a target. Output is
+// the engine CLI's answer to a command without trunk data.
+type FenceStatus struct {
+	// Fenced: the engine may be fenced (the fence action ran, or a
+	// restart in a cluster left it unknown) and no unfence succeeded since.
+	Fenced bool      `json:"fenced"`
+	Action string    `json:"action"` // fence or unfence
+	Time   time.Time `json:"time"`
+	Error  string    `json:"error,omitempty"`
+	Output string    `json:"output,omitempty"` // tail of the command output
+}

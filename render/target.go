@@ -107,7 +107,7 @@ func (t *target) render(prog *program, data *Data) (out []byte, warned bool, fai
 	}
 	// Compare over the trunks the whole template rendered; the failed ones
 	// then keep their last good fragments.
-	out, err = t.frags.render(prog, without(data, failed))
+	out, _, err = t.frags.render(prog, without(data, failed))
 	if err != nil || !bytes.Equal(out, whole) {
 		t.frags.reset("")
 		t.mismatch = prog.key
@@ -117,21 +117,21 @@ func (t *target) render(prog *program, data *Data) (out []byte, warned bool, fai
 	if len(failed) > 0 {
 		return t.renderBlocks(prog, data)
 	}
-	t.frags.previous = nil
+	t.frags.dropPrevious()
 	return out, false, nil, nil
 }
 
 // renderBlocks renders a block program trunk by trunk. The fragments of
 // the template text before are kept until no trunk fails.
 func (t *target) renderBlocks(prog *program, data *Data) ([]byte, bool, []trunkFailure, error) {
-	out, err := t.frags.render(prog, data)
+	out, failed, err := t.frags.render(prog, data)
 	if err != nil {
 		return nil, false, nil, err
 	}
-	if len(t.frags.failed) == 0 {
-		t.frags.previous = nil
+	if len(failed) == 0 {
+		t.frags.dropPrevious()
 	}
-	return out, false, t.frags.failed, nil
+	return out, false, failed, nil
 }
 
 // execute renders data. On failure it names the first trunk whose values

@@ -25,6 +25,9 @@ type member struct {
 	r      *render.Renderer        // set by startRender
 	pr     *sipcheck.Prober        // set by startProbe
 	ran    bool                    // start was called: Run owns the client
+	// leaveWait bounds the handover of a planned stop (leave): twice
+	// lease_ttl.
+	leaveWait time.Duration
 
 	mu      sync.Mutex
 	applied uint64                // last generation reported to the cluster
@@ -50,11 +53,15 @@ func openCluster(d *daemon) (*member, error) {
 	if d.cfg.Cluster == nil {
 		return nil, nil
 	}
-	c, err := cluster.Open(d.cfg.cluster(), cluster.Options{Logger: d.log, Registerer: d.prom, Clock: d.clock})
+	cfg := d.cfg.cluster()
+	if err := cfg.Check(); err != nil { // fills the defaults: lease_ttl for leaveWait
+		return nil, err
+	}
+	c, err := cluster.Open(cfg, cluster.Options{Logger: d.log, Registerer: d.prom, Clock: d.clock})
 	if err != nil {
 		return nil, err
 	}
-	m := &member{c: c, d: d}
+	m := &member{c: c, d: d, leaveWait: 2 * cfg.LeaseTTL}
 	if len(d.cfg.Render.Targets) > 0 {
 		m.render = make(chan render.Ownership, 1)
 	}
@@ -89,6 +96,31 @@ func (m *member) start(ctx context.Context, o *api.Options) {
 		return nil
 	})
 	o.Cluster = clusterView{m}
+}
+
+// leave hands the node's trunks over before a planned stop (SIGTERM,
+// SIGINT), while ctx still runs the renderer and the prober: the cluster
+// publishes a View without the node's trunks, they stop registering them
+// and report it applied, only then are the owner keys deleted for the
+// other nodes, and the lease is revoked. It is bounded by leaveWait: what
+// is not handed over by then (etcd unreachable, a consumer that does not
+// apply) moves when the lease expires, as after a crash. A nil member, or
+// one never started, does nothing.
+func (m *member) leave(ctx context.Context) {
+	if m == nil || !m.ran || ctx.Err() != nil {
+		return
+	}
+	log := m.d.log.With("component", "cluster")
+	log.Info("leaving the cluster: handing the trunks over", "owned", len(m.c.View().Owned()), "bound", m.leaveWait)
+	ctx, cancel := context.WithTimeout(ctx, m.leaveWait)
+	defer cancel()
+	start := time.Now()
+	if err := m.c.Leave(ctx); err != nil {
+		log.Warn("leave did not finish: the remaining trunks move when the lease expires", "error", err,
+			"after", time.Since(start).Round(time.Millisecond))
+		return
+	}
+	log.Info("left the cluster", "took", time.Since(start).Round(time.Millisecond))
 }
 
 // closeUnstarted closes the etcd client of a cluster whose start never
@@ -238,7 +270,7 @@ func (v clusterView) ClusterStatus() api.ClusterStatus {
 	m := v.m
 	view, lease := m.c.View(), m.c.Lease()
 	owners := view.Owners()
-	st := api.ClusterStatus{Node: view.Node(), Group: m.d.cfg.serverIndex(), Fenced: view.Fenced(),
+	st := api.ClusterStatus{Node: view.Node(), Group: m.d.cfg.serverIndex(), Fenced: view.Fenced(), FenceReason: view.FenceReason(),
 		Lease:      api.LeaseHealth{TTLSeconds: lease.TTL.Seconds(), LastKeepAlive: lease.LastAck, Deadline: lease.Deadline},
 		Generation: view.Generation(), Owners: owners}
 	per := map[string]int{}

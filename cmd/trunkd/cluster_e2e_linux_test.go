@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -13,12 +14,16 @@ import (
 // TestClusterEndToEnd is the short version of issue 15's figures, run by
 // `make test`: three etcd members, three trunkd processes, a git remote and
 // a registrar on loopback. Steady state: every trunk registered from
-// exactly one node, its owner. kill -9 of a node: its trunks move to the
+// exactly one node, its owner. A second process with a node's name stays
+// fenced and says why. kill -9 of a node: its trunks move to the
 // others. The node restarts: trunks move back, each stopped on its old
 // owner before the new one registers. A node cut off from etcd fences
 // (/readyz 503, writes refused) and the others take its trunks in the same
-// order. A write on one node reaches the others. The waits have deadlines
-// that only catch a hang; the times are logged, not asserted.
+// order. A write on one node reaches the others. SIGTERM of a node: it
+// leaves the cluster, and each of its trunks is registered by another
+// node within the lease TTL + 2 s, old owner first. The waits have
+// deadlines that only catch a hang; the other times are logged, not
+// asserted.
 func TestClusterEndToEnd(t *testing.T) {
 	e := newClusterEnv(t, 12, 3)
 	for _, n := range e.nodes {
@@ -32,6 +37,7 @@ func TestClusterEndToEnd(t *testing.T) {
 		}
 	}
 	e.checkClusterMetrics(e.nodes[0])
+	e.checkTwin(e.nodes[1], owners)
 	if _, page := get(t, e.nodes[0].proc.base+"/"); !strings.Contains(page, `id="cluster"`) || !strings.Contains(page, "registered from this node") {
 		t.Errorf("the status page lacks the cluster section or the trunks' owners")
 	}
@@ -97,6 +103,35 @@ func TestClusterEndToEnd(t *testing.T) {
 		return strings.Contains(body, `"trunksout": 42`)
 	})
 	t.Logf("write on %s visible on %s after %v", w.name, r.name, time.Since(t0).Round(time.Millisecond))
+
+	// A planned stop: SIGTERM hands the node's trunks over before it exits.
+	owners = e.settled("before the planned stop", all)
+	e.gracefulStop(e.busiest(owners), owners, e.without(e.busiest(owners)))
+}
+
+// checkTwin starts a second process configured with n's cluster.node: it
+// stays fenced and says why (/status, /readyz, the metric), n keeps every
+// trunk it owned, and the twin stops on SIGTERM.
+func (e *clusterEnv) checkTwin(n *clusterNode, owners map[string]string) {
+	t := e.t
+	t.Helper()
+	twin := e.twin(n)
+	e.start(twin)
+	want := `cluster.node "` + n.name + `" is held by another process`
+	waitUntil(t, "the twin of "+n.name+" reports the name conflict", func() bool {
+		st, ok := twin.status()
+		return ok && st.Cluster.Fenced && strings.Contains(st.Cluster.FenceReason, want)
+	})
+	if code, _ := get(t, twin.proc.base+"/readyz"); code != http.StatusServiceUnavailable {
+		t.Errorf("the twin of %s: /readyz %d, want 503", n.name, code)
+	}
+	if _, m := get(t, twin.proc.base+"/metrics"); !strings.Contains(m, "\ntrunkd_cluster_node_name_conflict 1\n") {
+		t.Errorf("the twin of %s does not export trunkd_cluster_node_name_conflict 1", n.name)
+	}
+	twin.stop(t)
+	if after := e.settled("after the twin of "+n.name+" stopped", e.nodes); !maps.Equal(after, owners) {
+		t.Errorf("the twin of %s moved trunks: owners %v, before %v", n.name, after, owners)
+	}
 }
 
 // TestNoClusterNoClusterParts: without a cluster: section the daemon shows

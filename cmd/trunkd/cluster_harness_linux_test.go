@@ -168,8 +168,30 @@ func newClusterEnv(t *testing.T, trunks, nodes int) *clusterEnv {
 	e := newClusterBase(t, trunks)
 	for i := range nodes {
 		n := e.addNode(fmt.Sprintf("127.0.0.%d", i+2))
-		fence := filepath.Join(n.dir, "fence.log")
-		n.writeConfig(t, e, fmt.Sprintf(`probe:
+		n.writeConfig(t, e, proberNodeConfig(n))
+	}
+	return e
+}
+
+// twin makes a second process configured with n's cluster.node, with an
+// address, etcd proxies and directories of its own; it is not one of
+// e.nodes and stops when the test ends.
+func (e *clusterEnv) twin(n *clusterNode) *clusterNode {
+	tw := &clusterNode{name: n.name, ip: fmt.Sprintf("127.0.0.%d", len(e.nodes)+2), dir: e.t.TempDir()}
+	for _, m := range e.etcd.Members {
+		tw.proxies = append(tw.proxies, etcdtest.NewProxy(e.t, m.ClientURL))
+	}
+	tw.writeConfig(e.t, e, proberNodeConfig(tw))
+	e.t.Cleanup(func() { tw.stop(e.t) })
+	return tw
+}
+
+// proberNodeConfig is the probe and render part of node n's config: its
+// prober registers its trunks in bind mode, and it renders a uacreg file
+// with recording fence commands.
+func proberNodeConfig(n *clusterNode) string {
+	fence := filepath.Join(n.dir, "fence.log")
+	return fmt.Sprintf(`probe:
   enabled: true
   listen: %s:0
   register_mode: bind
@@ -180,9 +202,7 @@ render:
       output: %s
       fence_cmd: echo fence >> %s
       unfence_cmd: echo unfence >> %s
-`, n.ip, filepath.Join(n.dir, "uacreg"), fence, fence))
-	}
-	return e
+`, n.ip, filepath.Join(n.dir, "uacreg"), fence, fence)
 }
 
 // newClusterBase starts etcd, the registrar and the remote with n trunks.
@@ -238,14 +258,17 @@ git:
   poll: 5s
 cluster:
   node: %s
-  lease_ttl: 3s
+  lease_ttl: %v
   etcd:
     endpoints: [%s]
-`, e.tokens, e.rem.url, filepath.Join(n.dir, "wc"), n.name, strings.Join(eps, ", ")) + extra
+`, e.tokens, e.rem.url, filepath.Join(n.dir, "wc"), n.name, clusterLeaseTTL, strings.Join(eps, ", ")) + extra
 	if err := os.WriteFile(n.cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 }
+
+// clusterLeaseTTL is the nodes' cluster.lease_ttl.
+const clusterLeaseTTL = 3 * time.Second
 
 // seedTrunks pushes one provider file per code, registering to the
 // registrar every 60 s.
@@ -348,6 +371,60 @@ func (n *clusterNode) stop(t *testing.T) {
 	n.setProc(nil)
 }
 
+// gracefulStop stops node n with SIGTERM, a planned stop: n must leave the
+// cluster first (its log says so), and each trunk it owned (before) must be
+// registered by its new owner among live within the lease TTL + 2 s of the
+// signal (issue 15's bound for a crash; a handover needs no expiry), the
+// old owner's last REGISTER first. It returns the owners after the stop.
+func (e *clusterEnv) gracefulStop(n *clusterNode, before map[string]string, live []*clusterNode) map[string]string {
+	e.t.Helper()
+	p := n.proc
+	t0 := time.Now()
+	n.stop(e.t)
+	stopped := time.Since(t0)
+	after := e.settled("after SIGTERM of "+n.name, live)
+	if moved := e.handoverOrder(t0, before, after); moved != count(before, n.name) {
+		e.t.Errorf("SIGTERM of %s: %d trunks moved, it owned %d", n.name, moved, count(before, n.name))
+	}
+	if !strings.Contains(p.log.String(), "left the cluster") {
+		e.t.Errorf("SIGTERM of %s: its log does not say it left the cluster:\n%s", n.name, p.log.String())
+	}
+	ips := e.ipOf()
+	var delays []time.Duration
+	for c, o := range before {
+		if o != n.name {
+			continue
+		}
+		first := e.firstRegister(t0, c, ips[after[c]])
+		if first.IsZero() {
+			continue // handoverOrder reported it
+		}
+		delays = append(delays, first.Sub(t0))
+		if bound := clusterLeaseTTL + 2*time.Second; first.Sub(t0) > bound {
+			e.t.Errorf("SIGTERM of %s: trunk %s registered by %s %v after the signal, bound %v",
+				n.name, c, after[c], first.Sub(t0).Round(time.Millisecond), bound)
+		}
+	}
+	sort.Slice(delays, func(i, j int) bool { return delays[i] < delays[j] })
+	if len(delays) > 0 {
+		e.t.Logf("SIGTERM of %s: exited after %v; its %d trunks registered elsewhere after p50 %v, max %v (lease TTL %v)",
+			n.name, stopped.Round(time.Millisecond), len(delays), delays[len(delays)/2].Round(time.Millisecond),
+			delays[len(delays)-1].Round(time.Millisecond), clusterLeaseTTL)
+	}
+	return after
+}
+
+// firstRegister is the time of the first registration (expires > 0) of
+// trunk code from source since t0; zero for none.
+func (e *clusterEnv) firstRegister(t0 time.Time, code, source string) time.Time {
+	for _, ev := range e.reg.since(t0) {
+		if ev.user == code && ev.source == source && ev.expires != 0 {
+			return ev.at
+		}
+	}
+	return time.Time{}
+}
+
 // cut sets every etcd proxy of node n to mode.
 func (n *clusterNode) cut(m etcdtest.Mode) {
 	for _, p := range n.proxies {
@@ -358,12 +435,13 @@ func (n *clusterNode) cut(m etcdtest.Mode) {
 // nodeStatus is the part of /status the tests read.
 type nodeStatus struct {
 	Cluster struct {
-		Node       string            `json:"node"`
-		Fenced     bool              `json:"fenced"`
-		Generation uint64            `json:"generation"`
-		Applied    uint64            `json:"applied"`
-		Owners     map[string]string `json:"owners"`
-		Nodes      []struct {
+		Node        string            `json:"node"`
+		Fenced      bool              `json:"fenced"`
+		FenceReason string            `json:"fence_reason"`
+		Generation  uint64            `json:"generation"`
+		Applied     uint64            `json:"applied"`
+		Owners      map[string]string `json:"owners"`
+		Nodes       []struct {
 			Name string `json:"name"`
 		} `json:"nodes"`
 	} `json:"cluster"`

@@ -114,13 +114,18 @@ func (f serveFlags) load() (*config, error) {
 	return cfg, nil
 }
 
-// serve runs the daemon until ctx ends, then stops every component. What
-// can fail for a reason the operator must fix (tokens, TLS files, the
-// listen address, the providers directory) is checked before anything is
-// started or printed.
-func serve(ctx context.Context, cfg *config, load func() (*config, error), stdout, stderr io.Writer) error {
-	ctx, cancel := context.WithCancel(ctx)
+// serve runs the daemon until ctx ends, then stops every component: a
+// cluster node first leaves the cluster, its renderer and prober still
+// running so that each trunk stops here before another node registers it
+// (member.leave); ctx ending during start-up stops at once. What can fail
+// for a reason the operator must fix (tokens, TLS files, the listen
+// address, the providers directory) is checked before anything is started
+// or printed.
+func serve(sig context.Context, cfg *config, load func() (*config, error), stdout, stderr io.Writer) error {
+	// ctx is the components' context: it ends after the leave.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(sig))
 	defer cancel()
+	starting := context.AfterFunc(sig, cancel)
 	d := newDaemon(cfg, stderr)
 	// Stop and wait for every component on every return, also when start-up
 	// fails after some of them started (cancel first, or Wait never ends).
@@ -155,7 +160,10 @@ func serve(ctx context.Context, cfg *config, load func() (*config, error), stdou
 		return err
 	}
 	d.announce(stdout, web, &demoOut)
-	return d.wait(ctx)
+	starting()
+	err = d.wait(sig)
+	d.member.leave(ctx)
+	return err
 }
 
 // newDaemon makes the daemon's logger (at the config's level, which a

@@ -55,6 +55,8 @@ type Cluster struct {
 	m     *metrics
 	reg   prometheus.Registerer
 	keys  keys
+	// holder is the value of the membership key (holderOf).
+	holder string
 
 	watches atomic.Uint64 // numbers each watch's own gRPC stream
 	kick    chan struct{} // capacity 1: the state changed, reconcile
@@ -97,11 +99,11 @@ func Open(cfg Config, o Options) (*Cluster, error) {
 		return nil, err
 	}
 	c := &Cluster{cfg: cfg, log: o.Logger.With("component", "cluster"), clock: o.Clock, cl: cl, lease: lease,
-		reg: o.Registerer, keys: keys{prefix: cfg.Prefix, group: cfg.Group},
+		reg: o.Registerer, keys: keys{prefix: cfg.Prefix, group: cfg.Group}, holder: holderOf(cfg.Node),
 		kick: make(chan struct{}, 1), heads: make(chan Head, 1), lockSem: make(chan struct{}, 1),
 		mirror: newMirror(), owned: map[string]bool{}, release: map[string]uint64{},
 		subs: map[*Subscription]struct{}{}, staleLocks: map[string]int64{}}
-	c.ls.fenced = true
+	c.ls.fenced, c.ls.reason = true, "not joined yet: waiting for etcd"
 	c.view = c.buildView(0)
 	c.m = newMetrics(c)
 	if err := c.m.register(o.Registerer); err != nil {
@@ -230,8 +232,10 @@ func (c *Cluster) publish() {
 func (c *Cluster) buildView(gen uint64) *View {
 	v := &View{node: c.cfg.Node, gen: gen, fenced: c.ls.fenced, owned: make(map[string]bool, len(c.owned)),
 		owners: make(map[string]string, len(c.active)), nodes: c.mirror.liveNodes(), changes: c.changes,
-		lease: c.leaseLocked()}
-	if !c.ls.fenced {
+		lease: c.leaseLocked(), conflict: c.ls.conflict}
+	if c.ls.fenced {
+		v.reason = c.ls.reason
+	} else {
 		for code := range c.owned {
 			v.owned[code] = true
 		}

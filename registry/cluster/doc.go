@@ -18,7 +18,7 @@
 //
 // # Keys (below Config.Prefix, default /trunkd)
 //
-//	nodes/<group>/<node>   membership, under the node's lease ("any" for server_index -1)
+//	nodes/<group>/<node>   membership "<node> host=<host> pid=<pid>", under the node's lease ("any" for server_index -1)
 //	owner/<code>           the trunk's owner node, under the owner's lease
 //	head                   "<commit> <node>" of the last published push
 //	lock/<node>/<lease>    the write lock's queue, under the lease
@@ -79,7 +79,11 @@
 // when that goes unanswered as long. TestOneMemberCutOff: with one of
 // three members cut off the node never fences and sees another node's
 // departure within 0.03-4.7 s (11 s before these measures, and claims
-// failing for good 1 run in 3).
+// failing for good 1 run in 3). The write lock's requests and
+// PublishHead are retried the same way within the caller's deadline:
+// TestLockWithOneMemberCutOff, the slowest write section (Lock,
+// PublishHead, unlock) 1.8-1.9 s; before, the first one waited out its
+// 4 s deadline on the hung member.
 //
 // # Figures (3-member etcd 3.4.23 on loopback, 2 shared cores, loaded machine)
 //
@@ -163,10 +167,25 @@
 //     not: a node without it (group "any") wants every trunk and competes
 //     with the nodes of each group; the claim keys keep even that to one
 //     owner per trunk, but the choice is no longer the rendezvous one.
+//   - Membership is a claim: the key is put in a transaction that succeeds
+//     only where it does not exist (CreateRevision == 0); a key already
+//     under the node's own lease (a retry whose first answer was lost)
+//     counts as claimed. A key under another lease means another process
+//     uses this cluster.node: the node stays fenced (owns nothing, refuses
+//     writes), logs an error naming cluster.node, the key and the other
+//     holder (its value names host and pid, and its lease), reports it in
+//     View.Conflict and View.FenceReason and the metric
+//     trunkd_cluster_node_name_conflict, and retries every keep-alive
+//     interval and on every watch event; it joins once that lease is gone.
+//     Owner keys alone would keep one owner per trunk, but two processes
+//     taking turns on one membership key leave a live node out of the
+//     others' rendezvous choice and let each act on the other's key.
+//     TestDuplicateNodeName.
 //   - A node restarted under the same name waits for its previous lease
-//     to expire (at most LeaseTTL) before it claims its trunks again: it
-//     cannot tell its earlier self from a second node misconfigured with
-//     the same name. Leave on a planned stop avoids the gap.
+//     to expire (at most LeaseTTL) before it joins and claims its trunks
+//     again: it cannot tell its earlier self from a second node
+//     misconfigured with the same name, and reports the conflict meanwhile.
+//     Leave on a planned stop (it revokes the lease) avoids the gap.
 //   - A View is published for every change in it, the owners of other
 //     nodes' trunks included (the status page reads them); consumers that
 //     only register compare Owns and Fenced.

@@ -20,7 +20,11 @@ func (c *Cluster) PublishHead(ctx context.Context, commit string) error {
 	if commit == "" || strings.ContainsAny(commit, " \n") {
 		return fmt.Errorf("cluster: publish head: bad commit %q", commit)
 	}
-	if _, err := c.cl.Put(ctx, c.keys.head(), commit+" "+c.cfg.Node); err != nil {
+	err := c.request(ctx, func(ctx context.Context) error {
+		_, err := c.cl.Put(ctx, c.keys.head(), commit+" "+c.cfg.Node)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("%w: publish head %s: %w", ErrEtcd, commit, err)
 	}
 	return nil

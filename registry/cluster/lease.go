@@ -17,7 +17,9 @@ type leaseState struct {
 	lastAck    time.Time        // send time of the last acknowledged keep-alive or grant
 	deadline   time.Time        // lastAck + ttl - margin
 	fenced     bool
-	registered bool // the membership key is put under id
+	reason     string // why the node is fenced, for its View
+	registered bool   // the membership key is claimed under id
+	conflict   error  // ErrNameTaken while another lease holds the membership key
 	// deregistered: Leave deleted the membership key
 	deregistered bool
 	timer        *time.Timer // fires at deadline
@@ -141,7 +143,7 @@ func (c *Cluster) ackLocked(sent time.Time, ttl time.Duration) {
 	c.ls.deadline = sent.Add(ttl - c.cfg.FenceMargin)
 	c.armFenceLocked()
 	if c.ls.fenced && c.ls.registered && c.clock.Now().Before(c.ls.deadline) {
-		c.ls.fenced = false
+		c.ls.fenced, c.ls.reason = false, ""
 		c.log.Info("unfenced: lease proven alive", "deadline", c.ls.deadline)
 		c.publish()
 		c.poke()
@@ -175,7 +177,7 @@ func (c *Cluster) checkFence() {
 
 // fenceLocked publishes a fenced View (nothing owned); called under mu.
 func (c *Cluster) fenceLocked(why string) {
-	c.ls.fenced = true
+	c.ls.fenced, c.ls.reason = true, why
 	c.m.fences.Inc()
 	c.log.Warn("fenced: stop registering", "reason", why, "last_ack", c.ls.lastAck,
 		"deadline", c.ls.deadline, "lease", fmt.Sprintf("%x", int64(c.ls.id)))
@@ -199,6 +201,7 @@ func (c *Cluster) lost(id clientv3.LeaseID) {
 		c.fenceLocked("lease expired in etcd")
 		return
 	}
+	c.ls.reason = "lease expired in etcd; joining again under a new one"
 	c.log.Warn("lease expired in etcd; granting a new one", "lease", fmt.Sprintf("%x", int64(id)))
 	c.publish()
 }
@@ -210,35 +213,4 @@ func (c *Cluster) stopFenceTimer() {
 	if c.ls.timer != nil {
 		c.ls.timer.Stop()
 	}
-}
-
-// register puts the node's membership key under its lease once per lease;
-// it unfences the node when the deadline has not passed.
-func (c *Cluster) register(ctx context.Context) error {
-	c.mu.Lock()
-	id, done := c.ls.id, c.ls.registered || c.leavingLocked()
-	c.mu.Unlock()
-	if id == 0 || done {
-		return nil
-	}
-	rctx, cancel := context.WithTimeout(ctx, c.keepAliveInterval())
-	defer cancel()
-	key := c.keys.node(c.cfg.Node)
-	resp, err := c.cl.Put(rctx, key, c.cfg.Node, clientv3.WithLease(id))
-	if err != nil {
-		return fmt.Errorf("%w: register %s: %w", ErrEtcd, key, err)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ls.id != id {
-		return nil
-	}
-	c.ls.registered = true
-	c.mirror.set(c.keys, key, entry{value: c.cfg.Node, lease: int64(id), rev: resp.Header.Revision})
-	if c.clock.Now().Before(c.ls.deadline) {
-		c.ls.fenced = false
-		c.log.Info("joined", "group", c.keys.groupName(), "lease", fmt.Sprintf("%x", int64(id)))
-	}
-	c.publish()
-	return nil
 }

@@ -20,6 +20,9 @@ func (c *Cluster) Leave(ctx context.Context) error {
 		c.left = make(chan struct{})
 	}
 	left := c.left
+	if !c.ls.registered { // not a member (not joined, or the name is taken): it holds no owner key
+		c.closeLeftLocked()
+	}
 	c.mu.Unlock()
 	c.poke()
 	select {
@@ -92,9 +95,13 @@ func (c *Cluster) checkLeftLocked(held func(string) bool) {
 // lostWhileLeavingLocked ends a Leave whose lease etcd dropped: the node
 // holds nothing any more; called under mu.
 func (c *Cluster) lostWhileLeavingLocked() {
-	if c.left == nil {
-		return
+	if c.left != nil {
+		c.closeLeftLocked()
 	}
+}
+
+// closeLeftLocked closes the Leave channel once; called under mu.
+func (c *Cluster) closeLeftLocked() {
 	select {
 	case <-c.left:
 	default:

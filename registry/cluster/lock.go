@@ -8,6 +8,8 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // unlockTimeout bounds the attempts to delete the lock key when unlocking;
@@ -56,9 +58,13 @@ func (c *Cluster) lock(ctx context.Context) (string, int64, error) {
 		return "", 0, err
 	}
 	key := fmt.Sprintf("%s%s/%x", c.keys.lockPrefix(), c.cfg.Node, int64(id))
-	resp, err := c.cl.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-		Then(clientv3.OpPut(key, "", clientv3.WithLease(id))).
-		Else(clientv3.OpGet(key)).Commit()
+	var resp *clientv3.TxnResponse
+	err = c.request(ctx, func(ctx context.Context) (err error) { // a repeat finds the key (Else)
+		resp, err = c.cl.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+			Then(clientv3.OpPut(key, "", clientv3.WithLease(id))).
+			Else(clientv3.OpGet(key)).Commit()
+		return err
+	})
 	if err != nil {
 		return "", 0, fmt.Errorf("%w: lock: %w", ErrEtcd, err)
 	}
@@ -73,7 +79,11 @@ func (c *Cluster) lock(ctx context.Context) (string, int64, error) {
 	if _, err := c.unfencedLease(); err != nil {
 		return key, myRev, err
 	}
-	g, err := c.cl.Get(ctx, key)
+	var g *clientv3.GetResponse
+	err = c.request(ctx, func(ctx context.Context) (err error) {
+		g, err = c.cl.Get(ctx, key)
+		return err
+	})
 	if err != nil {
 		return key, myRev, fmt.Errorf("%w: lock: %w", ErrEtcd, err)
 	}
@@ -99,7 +109,11 @@ func (c *Cluster) waitOlder(ctx context.Context, myRev int64) error {
 	for {
 		opts := append([]clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithMaxCreateRev(myRev - 1)},
 			clientv3.WithLastCreate()...)
-		resp, err := c.cl.Get(ctx, c.keys.lockPrefix(), opts...)
+		var resp *clientv3.GetResponse
+		err := c.request(ctx, func(ctx context.Context) (err error) {
+			resp, err = c.cl.Get(ctx, c.keys.lockPrefix(), opts...)
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("%w: lock: %w", ErrEtcd, err)
 		}
@@ -199,4 +213,26 @@ func (c *Cluster) dropStaleLocks(ctx context.Context) error {
 		c.mu.Unlock()
 	}
 	return nil
+}
+
+// request runs one etcd request that may run twice as attempts, each
+// bounded by the keep-alive interval, until ctx ends: an attempt that
+// timed out or found its member unavailable is made again after a fifth
+// of the interval, and goes to the next member of the client's rotation.
+// A member cut off by a hung connection stays in that rotation until
+// gRPC's keep-alive drops it (10 s at the least); it costs a request one
+// interval instead of the caller's whole deadline.
+func (c *Cluster) request(ctx context.Context, do func(context.Context) error) error {
+	for {
+		rctx, cancel := context.WithTimeout(ctx, c.keepAliveInterval())
+		err := do(rctx)
+		timedOut := rctx.Err() != nil
+		cancel()
+		if err == nil || ctx.Err() != nil || !timedOut && status.Code(err) != codes.Unavailable {
+			return err
+		}
+		if !sleep(ctx, c.keepAliveInterval()/5) {
+			return err
+		}
+	}
 }

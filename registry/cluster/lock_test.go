@@ -32,6 +32,11 @@ func TestLockSerialises(t *testing.T) {
 	waitFor(t, 30*time.Second, "three nodes settled", func() bool { return settled(nodes, codes) })
 	lockRace(t, nodes, 2, 10)
 	checkHeads(t, nodes)
+	// A write after the head (in production: membership, claims, locks)
+	// puts the listing's revision above the head's.
+	if _, err := etcd.Client().Put(t.Context(), DefaultPrefix+"/noise", "x"); err != nil {
+		t.Fatal(err)
+	}
 	late := startNode(t, "late", etcd.Endpoints(), reg, oneGroup())
 	select {
 	case h := <-late.c.Heads():

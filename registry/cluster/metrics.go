@@ -41,6 +41,8 @@ func newMetrics(c *Cluster) *metrics {
 			func(v *View) float64 { return float64(v.unowned) }),
 		gauge("trunkd_cluster_fenced", "1 while this node is fenced: it owns nothing and refuses writes.",
 			func(v *View) float64 { return b2f(v.fenced) }),
+		gauge("trunkd_cluster_node_name_conflict", "1 while another process holds this node's cluster.node (its membership key): this node stays fenced.",
+			func(v *View) float64 { return b2f(v.conflict != nil) }),
 		gauge("trunkd_cluster_lease_seconds_left", "Seconds until this node fences unless a keep-alive is acknowledged; 0 when fenced.",
 			func(v *View) float64 { return c.secondsLeft(v.fenced) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{

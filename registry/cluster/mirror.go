@@ -10,7 +10,7 @@ import (
 
 // keys builds and parses the cluster's etcd keys:
 //
-//	<prefix>/nodes/<group>/<node>   value node, under the node's lease
+//	<prefix>/nodes/<group>/<node>   value "<node> host=<host> pid=<pid>", under the node's lease
 //	<prefix>/owner/<code>           value owner node, under the owner's lease
 //	<prefix>/head                   value "<commit> <node>", no lease
 //	<prefix>/lock/<node>/<lease>    the write lock's queue, under the lease
@@ -96,9 +96,11 @@ func event(ev *mvccpb.Event) entry {
 // is gone. It reports whether the head changed.
 func (m *mirror) replace(k keys, kvs []*mvccpb.KeyValue, rev int64) (headChanged bool) {
 	fresh := newMirror()
-	fresh.head = entry{rev: rev, gone: true}
 	for _, kv := range kvs {
 		fresh.set(k, string(kv.Key), entry{value: string(kv.Value), lease: kv.Lease, rev: kv.ModRevision})
+	}
+	if fresh.head.rev == 0 { // not listed: gone as of the listing
+		fresh.head = entry{rev: rev, gone: true}
 	}
 	keepNewer(fresh.nodes, m.nodes, rev)
 	keepNewer(fresh.owners, m.owners, rev)

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"slices"
@@ -85,14 +86,21 @@ func (c *Cluster) reconcileLoop(ctx context.Context, snaps <-chan *registry.Snap
 			return
 		}
 		c.noteReconcile(err)
-		if err != nil {
+		switch {
+		case errors.Is(err, ErrNameTaken): // the watch pokes when the holder's key goes
+			retry.Reset(c.keepAliveInterval())
+		case err != nil:
 			retry.Reset(c.keepAliveInterval() / 5)
 		}
 	}
 }
 
-// noteReconcile logs the first failure of a streak and its end.
+// noteReconcile logs the first failure of a streak and its end
+// (register logs a name conflict itself).
 func (c *Cluster) noteReconcile(err error) {
+	if errors.Is(err, ErrNameTaken) {
+		return
+	}
 	switch {
 	case err != nil && !c.reconcileFailing:
 		c.log.Warn("cannot bring owner keys in line, retrying", "error", err)

@@ -10,15 +10,17 @@ import (
 // View, with the next generation, is published whenever anything in it
 // changes; nothing in it may be modified.
 type View struct {
-	node    string
-	gen     uint64
-	fenced  bool
-	owned   map[string]bool   // codes this node owns (empty when fenced)
-	owners  map[string]string // active code of the group → owner node
-	nodes   []string          // live nodes of the group, sorted
-	lease   Lease
-	changes uint64
-	unowned int // active codes without an owner key
+	node     string
+	gen      uint64
+	fenced   bool
+	reason   string            // why it is fenced; "" when not
+	conflict error             // ErrNameTaken while another process holds the node's name
+	owned    map[string]bool   // codes this node owns (empty when fenced)
+	owners   map[string]string // active code of the group → owner node
+	nodes    []string          // live nodes of the group, sorted
+	lease    Lease
+	changes  uint64
+	unowned  int // active codes without an owner key
 }
 
 // Lease is the health of this node's etcd lease.
@@ -38,6 +40,17 @@ func (v *View) Generation() uint64 { return v.gen }
 // Fenced reports that the node cannot prove its lease alive (or has not
 // joined yet): it owns nothing, must not register and refuses writes.
 func (v *View) Fenced() bool { return v.fenced }
+
+// FenceReason says why the node is fenced ("" when it is not): not
+// joined yet, its lease not proven alive, the lease expired, it left the
+// cluster, or the error of Conflict.
+func (v *View) FenceReason() string { return v.reason }
+
+// Conflict is non-nil (wrapping ErrNameTaken) while another process holds
+// this node's membership key: two nodes configured with the same
+// cluster.node, or the node's previous run whose lease has not expired
+// yet. The error names cluster.node, the key and the other holder.
+func (v *View) Conflict() error { return v.conflict }
 
 // Owns reports whether this node owns (and may register) the trunk.
 func (v *View) Owns(code string) bool { return !v.fenced && v.owned[code] }

@@ -19,6 +19,17 @@
 // node's write never makes the push fail: no retries) and publishes the
 // new head before the lock is released; gitstore knows nothing of etcd.
 //
+// # File layout
+//
+// Repo (repo.go: its fields, Open, clone or open the working copy) is the
+// hub: sync.go (the poll loop, Trigger, fetch and reset to the remote),
+// commit.go and history.go are its methods, config.go holds the Config,
+// git.go runs the git commands. repo.go and sync.go are the one pair of
+// files that use each other, by design: opening an existing working copy
+// is its first sync (fetch, else keep the last fetched head; then reset
+// to the remote), so Open's preparation calls sync.go, whose methods use
+// the Repo's fields.
+//
 // # Why the git command-line tool, not go-git
 //
 // Measured on this project (go 1.26, linux/amd64, loaded machine):

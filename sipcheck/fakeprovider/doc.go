@@ -22,4 +22,13 @@
 //     CRLF pong.
 //   - Config.Hook lets a test answer or drop any request first (503 with
 //     Retry-After, silence, odd codes).
+//
+// # File layout
+//
+// Provider (provider.go: its fields, New, the listeners, request routing)
+// is the hub; auth.go (nonces, digest checks, challenges) and register.go
+// (bindings, REGISTER handling) are its methods on its fields, and
+// provider.go routes REGISTER to register.go and holds the nonce and
+// binding state their types describe: those two pairs of files use each
+// other by design. users.go stands alone.
 package fakeprovider

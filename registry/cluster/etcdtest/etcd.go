@@ -83,9 +83,12 @@ func start(t testing.TB, n int, withTLS bool) *Cluster {
 		c.TLS = newTLSFiles(t, t.TempDir())
 		c.tls = c.TLS.clientTLS(t)
 	}
+	// The members' directories (and logs) must outlive stop, which prints
+	// the logs of a failed test: cleanups run last registered first.
+	base := t.TempDir()
 	t.Cleanup(func() { c.stop() })
 	for attempt := 1; ; attempt++ {
-		c.Members = newMembers(t, bin, n, withTLS, c.TLS)
+		c.Members = newMembers(t, bin, n, withTLS, c.TLS, filepath.Join(base, fmt.Sprintf("attempt%d", attempt)))
 		err := c.startMembers()
 		if err == nil {
 			return c
@@ -98,8 +101,8 @@ func start(t testing.TB, n int, withTLS bool) *Cluster {
 	}
 }
 
-// newMembers lays out n members on fresh ports and directories.
-func newMembers(t testing.TB, bin string, n int, withTLS bool, files TLSFiles) []*Member {
+// newMembers lays out n members on fresh ports and directories below dir.
+func newMembers(t testing.TB, bin string, n int, withTLS bool, files TLSFiles, dir string) []*Member {
 	scheme := "http"
 	if withTLS {
 		scheme = "https"
@@ -111,7 +114,7 @@ func newMembers(t testing.TB, bin string, n int, withTLS bool, files TLSFiles) [
 		m := &Member{Name: fmt.Sprintf("m%d", i),
 			ClientURL: fmt.Sprintf("%s://127.0.0.1:%d", scheme, ports[2*i]),
 			PeerURL:   fmt.Sprintf("http://127.0.0.1:%d", ports[2*i+1]),
-			dir:       filepath.Join(t.TempDir(), fmt.Sprintf("m%d", i))}
+			dir:       filepath.Join(dir, fmt.Sprintf("m%d", i))}
 		initial = append(initial, m.Name+"="+m.PeerURL)
 		members = append(members, m)
 	}
