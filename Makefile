@@ -33,11 +33,13 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
 
 # Edit → reload command started against the real daemon at 100, 1,000 and
-# 10,000 providers (issue 16's table), POST+DELETE pairs/s with 1, 4 and 16
-# clients against the disk's fsync bound, and the reloads per target of a
-# 300-file git checkout; takes several minutes.
-# TRUNKD_BENCH_EDITS=N and TRUNKD_BENCH_SIZES=100,1000 shorten it;
-# TRUNKD_BENCH_BASELINE=path/to/older/trunkd adds that build's pairs/s.
+# 10,000 providers for each built-in template (issue 16's table, in
+# docs/design.md), POST+DELETE pairs/s with 1, 4 and 16 clients against the
+# disk's fsync bound, and the reloads per target of a 300-file git
+# checkout; takes about 20 minutes. TRUNKD_BENCH_EDITS=N,
+# TRUNKD_BENCH_SIZES=100,1000 and TRUNKD_BENCH_TEMPLATES=kamailio/uacreg
+# shorten it; TRUNKD_BENCH_BASELINE=path/to/older/trunkd adds that build's
+# pairs/s, TRUNKD_BENCH_BIN measures a given binary instead of this tree.
 bench-latency:
 	TRUNKD_BENCH_LATENCY=1 $(GO) test -count=1 -timeout 60m -run '^Test(LatencyTable|WriteThroughput|GitCheckoutReloads)$$' -v ./cmd/trunkd/
 
