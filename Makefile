@@ -50,10 +50,11 @@ bench-git:
 	TRUNKD_BENCH_GIT=1 $(GO) test -count=1 -timeout 30m -run '^TestGitFigures' -v ./cmd/trunkd/ > out/bench-git.log 2>&1; \
 	rc=$$?; grep -E 'FIGURE|^(---|FAIL|ok)' out/bench-git.log; exit $$rc
 
-# Issue 13's figures: a real Kamailio registering 1,000 trunks at a SIPp
-# registrar; per-trunk credential changes (p50/p90 to the new REGISTER),
-# REGISTERs from the untouched trunks, deletions to the un-REGISTER.
-# Needs kamailio, kamcmd and sipp; loads the machine for about 30 s.
+# Issue 13's figures: a real Kamailio registering 1,000 trunks at a second
+# Kamailio acting as the provider's digest registrar; per-trunk password
+# changes (p50/p90/max to the REGISTER with the new credentials), REGISTERs
+# from the untouched trunks, deletions to the un-REGISTER; kamcmd against
+# JSON-RPC. Needs kamailio and kamcmd; loads the machine for about a minute.
 bench-actions:
 	TRUNKD_FIGURES=1 $(GO) test -count=1 -timeout 10m -run '^(TestKamailioPresetFigures|TestKamailioControlFigures|TestKamailioRefreshCostFigures)$$' -v ./render/
 
