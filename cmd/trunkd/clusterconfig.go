@@ -41,5 +41,28 @@ func (c *config) checkCluster() error {
 			return fmt.Errorf("cluster.etcd.%s: %w", f.key, err)
 		}
 	}
+	return c.checkFences()
+}
+
+// checkFences refuses, in a cluster, a render target that writes
+// registering parts without a fence action (an engine: preset or
+// fence_cmd): a fenced node would stop its engine registering only with
+// its next render, which MinInterval may hold back for as long as the
+// fence margin, when another node may already have taken over.
+func (c *config) checkFences() error {
+	for i, t := range c.Render.Targets {
+		if t.Engine != "" || t.FenceCmd != "" {
+			continue
+		}
+		reg, err := t.RendersRegistering()
+		if err != nil {
+			return fmt.Errorf("render.targets[%d] (%s): %w", i, t.Name, err)
+		}
+		if reg {
+			return fmt.Errorf("render.targets[%d].fence_cmd: target %q renders registering parts (template %s) "+
+				"but has no fence action: set engine: (kamailio, freeswitch, asterisk) or fence_cmd and unfence_cmd, "+
+				"so that a fenced node stops registering at once", i, t.Name, t.Template)
+		}
+	}
 	return nil
 }

@@ -55,3 +55,54 @@ func TestClusterConfig(t *testing.T) {
 		}
 	}
 }
+
+// In a cluster, a render target that writes registering parts needs a
+// fence action (engine: or fence_cmd): refused at load, naming the target
+// and the key. Targets without registering parts, and every target of a
+// single node, need none.
+func TestClusterConfigFenceRequired(t *testing.T) {
+	dir := t.TempDir()
+	custom := func(name, text string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	regTmpl := custom("reg.tmpl", "{{range $t := .Trunks}}{{if $t.Registers}}{{$t.Code}}{{end}}{{end}}\n")
+	routeTmpl := custom("route.tmpl", "{{range .Trunks}}{{.Code}} {{.NextHost}}\n{{end}}")
+	const clusterSection = "cluster:\n  node: a\n  etcd: {endpoints: ['http://127.0.0.1:1']}\n"
+	const routing = "    - {name: disp, template: kamailio/dispatcher.list, output: /x/d}\n"
+	for _, c := range []struct {
+		name, text, want string
+	}{
+		{"built-in uacreg, no fence", clusterSection + "render:\n  targets:\n" + routing +
+			"    - {name: reg, template: kamailio/uacreg, output: /x/u}\n",
+			`render.targets[1].fence_cmd: target "reg" renders registering parts (template kamailio/uacreg) but has no fence action`},
+		{"operator template with .Registers, no fence", clusterSection + "render:\n  targets:\n" +
+			"    - {name: mine, template: " + regTmpl + ", output: /x/m}\n",
+			`render.targets[0].fence_cmd: target "mine" renders registering parts`},
+		{"unreadable template", clusterSection + "render:\n  targets:\n" +
+			"    - {name: gone, template: " + filepath.Join(dir, "missing.tmpl") + ", output: /x/g}\n",
+			`render.targets[0] (gone): template:`},
+		{"engine preset", clusterSection + "render:\n  targets:\n" + routing +
+			"    - {name: reg, template: kamailio/uacreg, output: /x/u, engine: kamailio}\n", ""},
+		{"fence_cmd", clusterSection + "render:\n  targets:\n" +
+			"    - {name: reg, template: asterisk/pjsip.conf, output: /x/p, fence_cmd: 'true', unfence_cmd: 'true'}\n", ""},
+		{"routing parts only", clusterSection + "render:\n  targets:\n" + routing +
+			"    - {name: route, template: " + routeTmpl + ", output: /x/r}\n", ""},
+		{"no cluster", "render:\n  targets:\n    - {name: reg, template: freeswitch/gateways.xml, output: /x/f}\n", ""},
+	} {
+		path := filepath.Join(t.TempDir(), "trunkd.yaml")
+		if err := os.WriteFile(path, []byte(c.text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := loadConfig(path)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v, want accepted", c.name, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: got %v, want …%s", c.name, err, c.want)
+		}
+	}
+}
