@@ -93,6 +93,8 @@ func TestRenderOnceFailures(t *testing.T) {
 	// In a cluster the owners decide which trunks register: a one-off
 	// render would register every trunk on this node.
 	data, _ = os.ReadFile(cfg)
+	// (a cluster's registering targets need a fence action)
+	data = []byte(strings.ReplaceAll(string(data), "      output: ", "      fence_cmd: 'true'\n      unfence_cmd: 'true'\n      output: "))
 	clustered := filepath.Join(t.TempDir(), "trunkd.yaml")
 	os.WriteFile(clustered, append(data, "cluster:\n  node: n1\n  etcd:\n    endpoints: ['http://127.0.0.1:1']\n"...), 0o600)
 	if code, _, stderr := runCmd(t, "render", "--config", clustered, "--once"); code != 2 || !strings.Contains(stderr, "has a cluster: section") {
