@@ -27,7 +27,7 @@ var designMetrics = []string{
 }
 
 var (
-	metricDefinition = regexp.MustCompile(`(?:Name:\s*|gauge\(\s*)"(trunkd_[a-z0-9_]+)"`) // gauge(: registry/cluster's helper
+	metricDefinition = regexp.MustCompile(`(?:Name:\s*|(?:gauge|counter)\(\s*)"(trunkd_[a-z0-9_]+)"`) // gauge( and counter(: helpers of registry/cluster and render
 	metricToken      = regexp.MustCompile(`\btrunkd_[a-zA-Z0-9_:]+`)
 )
 

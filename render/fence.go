@@ -14,18 +14,29 @@ import (
 // DefaultFenceTimeout bounds each fence and unfence command.
 const DefaultFenceTimeout = 3 * time.Second
 
+// A failed fence_cmd is retried after fenceRetryMin, doubling up to
+// fenceRetryMax: a node that cannot prove its lease loses it within the
+// fence margin, and another node may then take over.
+const (
+	fenceRetryMin = 250 * time.Millisecond
+	fenceRetryMax = 4 * time.Second
+)
+
 // Fence runs every target's fence_cmd at once, each bounded by
 // Options.FenceTimeout, and returns the failures joined, each naming its
 // target. It may be called from any goroutine while Run renders: it never
 // waits for a render or the MinInterval throttle. An unfence_cmd under
 // way is stopped first (killed), so the fence always comes after it.
-// Calling it again runs the commands again (they are idempotent). Once
+// Calling it again runs the commands again (they are idempotent). A
+// target whose command failed retries it in the background, on ctx, with
+// a short backoff (retryFence). Once
 // fenced, a target runs its unfence_cmd after its first successful render
 // of an ownership that is not fenced and arrived after the fence (see the
 // package doc, "Cluster"); without Options.Ownership it stays fenced.
 func (r *Renderer) Fence(ctx context.Context) error {
 	r.mu.Lock()
 	r.fenceSeq++
+	seq := r.fenceSeq
 	var ts []*target
 	for _, t := range r.targets {
 		if t.cfg.FenceCmd != "" {
@@ -47,7 +58,49 @@ func (r *Renderer) Fence(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	for i, t := range ts {
+		if errs[i] != nil && ctx.Err() == nil {
+			go r.retryFence(ctx, t, seq)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// retryFence runs t's fence_cmd again after it failed for Fence number
+// seq, with backoff from fenceRetryMin to fenceRetryMax, until it
+// succeeds, ctx ends, another Fence came (it runs and retries its own) or
+// an ownership that is not fenced was given after this Fence (the unfence
+// follows; t.fenceCmds orders it after an attempt under way). Each failed
+// attempt counts in trunkd_render_fence_failures_total.
+func (r *Renderer) retryFence(ctx context.Context, t *target, seq uint64) {
+	wait := fenceRetryMin
+	for {
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-timer.C:
+		}
+		if r.fenceAgain(ctx, t, seq) {
+			return
+		}
+		wait = min(2*wait, fenceRetryMax)
+	}
+}
+
+// fenceAgain is one attempt of retryFence; it reports whether the
+// retries are over (the fence ran, or it no longer stands).
+func (r *Renderer) fenceAgain(ctx context.Context, t *target, seq uint64) bool {
+	t.fenceCmds.Lock()
+	defer t.fenceCmds.Unlock()
+	r.mu.Lock()
+	over := r.fenceSeq != seq || r.ownFence == seq && !r.ownFenced
+	r.mu.Unlock()
+	if over || ctx.Err() != nil {
+		return true
+	}
+	return r.runFenceLocked(ctx, t, ActionFence) == nil
 }
 
 // settleFence runs after t applied the current ownership: it records the

@@ -131,7 +131,7 @@ func TestKamailioFenceFailure(t *testing.T) {
 	if st := targetStatus(t, r, "uacreg"); !st.Fence.Fenced || st.Fence.Error == "" {
 		t.Fatalf("fence status %+v", st.Fence)
 	}
-	if n := testutil.ToFloat64(r.m.fenceFailures.WithLabelValues("uacreg", ActionFence)); n != 1 {
+	if n := testutil.ToFloat64(r.m.fenceFailures.WithLabelValues("uacreg", ActionFence)); n < 1 { // and its retries
 		t.Fatalf("trunkd_render_fence_failures_total{action=fence} = %v", n)
 	}
 }

@@ -40,7 +40,7 @@ func (r *Renderer) setOwnership(ctx context.Context, own Ownership) {
 		}
 	}
 	r.mu.Lock()
-	r.ownFence = r.fenceSeq
+	r.ownFence, r.ownFenced = r.fenceSeq, own.Fenced()
 	r.mu.Unlock()
 	r.markAllDue()
 }

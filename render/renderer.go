@@ -52,13 +52,15 @@ type Renderer struct {
 	ownCh       <-chan Ownership
 	fenceWait   time.Duration
 
-	mu     sync.Mutex // guards the targets' state (target.st, due, failingSince, confirmed, fenced), fenceSeq, ownFence
+	mu     sync.Mutex // guards the targets' state (target.st, due, failingSince, confirmed, fenced), fenceSeq, ownFence, ownFenced
 	red    redactor   // used by the applying goroutine only
 	trunks trunkCache // used by the applying goroutine only
 
 	own      Ownership // the ownership of the next renders (nil: alone); applying goroutine only
 	fenceSeq uint64    // counts Fence calls
 	ownFence uint64    // fenceSeq when own was given
+	// ownFenced is own.Fenced(), for Fence's retries (fence.go).
+	ownFenced bool
 }
 
 // New checks cfg and prepares every target (built-in templates are parsed,
