@@ -48,6 +48,8 @@ func TestDashboardAndAlertsUseLiveMetrics(t *testing.T) {
 	for n, checkedBy := range map[string]string{
 		// only for targets with per-trunk actions (render/actions_test.go)
 		"trunkd_render_trunk_action_failures_total": "render's TestTrunkActionFailures",
+		// only for targets with a fence action (render/fence_retry_test.go)
+		"trunkd_render_fence_failures_total": "render's TestFenceRetried",
 		// only with a cluster: section (the cluster's end-to-end test)
 		"trunkd_cluster_fenced":         "TestClusterEndToEnd",
 		"trunkd_cluster_unowned_trunks": "TestClusterEndToEnd",
