@@ -71,7 +71,10 @@ type Cluster struct {
 	active  []string          // active codes of the group, sorted
 	owned   map[string]bool   // owned codes in the published view
 	release map[string]uint64 // code removed from the view → generation to be applied before the key goes
-	applied uint64            // highest generation the consumer applied
+	// unsure: code → mod revision of the owner key a delete was sent for
+	// whose outcome is unknown (it timed out); not owned until known
+	unsure  map[string]int64
+	applied uint64 // highest generation the consumer applied
 	changes uint64
 	view    *View
 	subs    map[*Subscription]struct{}
@@ -102,7 +105,8 @@ func Open(cfg Config, o Options) (*Cluster, error) {
 		reg: o.Registerer, keys: keys{prefix: cfg.Prefix, group: cfg.Group}, holder: holderOf(cfg.Node),
 		kick: make(chan struct{}, 1), heads: make(chan Head, 1), lockSem: make(chan struct{}, 1),
 		mirror: newMirror(), owned: map[string]bool{}, release: map[string]uint64{},
-		subs: map[*Subscription]struct{}{}, staleLocks: map[string]int64{}}
+		unsure: map[string]int64{},
+		subs:   map[*Subscription]struct{}{}, staleLocks: map[string]int64{}}
 	c.ls.fenced, c.ls.reason = true, "not joined yet: waiting for etcd"
 	c.view = c.buildView(0)
 	c.m = newMetrics(c)

@@ -51,7 +51,12 @@
 // only then). A node that must give a trunk up first publishes a View
 // without it and deletes the key only after the consumer reported that
 // View applied (Applied): the old owner has stopped before the key is
-// free for the new one.
+// free for the new one. The delete compares the key's lease and mod
+// revision, so one applied late never takes a key claimed since; a delete
+// whose outcome is unknown (it timed out) leaves the trunk unowned, even
+// if the node wants it back, and is sent again until one answers or the
+// watch shows the key changed (TestUnsureDelete): otherwise a late delete
+// would free a trunk the node registers.
 //
 // Safety rests on the keys and the lease alone: a key under a live lease
 // cannot be claimed by anyone else, so a stale mirror (a slow watch, nodes

@@ -250,6 +250,7 @@ func (c *Cluster) lost(id clientv3.LeaseID) {
 	c.changes += uint64(len(c.owned))
 	clear(c.owned)
 	clear(c.release)
+	clear(c.unsure)
 	if !c.ls.fenced {
 		c.fenceLocked("lease expired in etcd")
 		return
