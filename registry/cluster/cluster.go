@@ -25,6 +25,10 @@ var (
 	ErrFenced = errors.New("cluster: node is fenced")
 	// ErrEtcd: etcd could not be reached or refused a request.
 	ErrEtcd = errors.New("cluster: etcd")
+	// ErrNotLocked: PublishHead was called without holding Lock, or the
+	// node's lock key is gone (its lease expired: another node may hold
+	// the lock and have published a newer head).
+	ErrNotLocked = errors.New("cluster: write lock not held")
 )
 
 // Clock is the cluster's source of time for the lease deadline and the
@@ -62,6 +66,7 @@ type Cluster struct {
 	kick    chan struct{} // capacity 1: the state changed, reconcile
 	heads   chan Head     // capacity 1, latest wins
 	lockSem chan struct{} // capacity 1: one Lock per node at a time
+	held    lockKey       // the lock key while Lock is held (under mu)
 
 	reconcileFailing bool // the last pass failed (reconcile loop only)
 
