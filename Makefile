@@ -33,11 +33,13 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
 
 # Edit → reload command started against the real daemon at 100, 1,000 and
-# 10,000 providers (issue 16's table), POST+DELETE pairs/s with 1, 4 and 16
-# clients against the disk's fsync bound, and the reloads per target of a
-# 300-file git checkout; takes several minutes.
-# TRUNKD_BENCH_EDITS=N and TRUNKD_BENCH_SIZES=100,1000 shorten it;
-# TRUNKD_BENCH_BASELINE=path/to/older/trunkd adds that build's pairs/s.
+# 10,000 providers for each built-in template (issue 16's table, in
+# docs/design.md), POST+DELETE pairs/s with 1, 4 and 16 clients against the
+# disk's fsync bound, and the reloads per target of a 300-file git
+# checkout; takes about 20 minutes. TRUNKD_BENCH_EDITS=N,
+# TRUNKD_BENCH_SIZES=100,1000 and TRUNKD_BENCH_TEMPLATES=kamailio/uacreg
+# shorten it; TRUNKD_BENCH_BASELINE=path/to/older/trunkd adds that build's
+# pairs/s, TRUNKD_BENCH_BIN measures a given binary instead of this tree.
 bench-latency:
 	TRUNKD_BENCH_LATENCY=1 $(GO) test -count=1 -timeout 60m -run '^Test(LatencyTable|WriteThroughput|GitCheckoutReloads)$$' -v ./cmd/trunkd/
 
@@ -48,10 +50,11 @@ bench-git:
 	TRUNKD_BENCH_GIT=1 $(GO) test -count=1 -timeout 30m -run '^TestGitFigures' -v ./cmd/trunkd/ > out/bench-git.log 2>&1; \
 	rc=$$?; grep -E 'FIGURE|^(---|FAIL|ok)' out/bench-git.log; exit $$rc
 
-# Issue 13's figures: a real Kamailio registering 1,000 trunks at a SIPp
-# registrar; per-trunk credential changes (p50/p90 to the new REGISTER),
-# REGISTERs from the untouched trunks, deletions to the un-REGISTER.
-# Needs kamailio, kamcmd and sipp; loads the machine for about 30 s.
+# Issue 13's figures: a real Kamailio registering 1,000 trunks at a second
+# Kamailio acting as the provider's digest registrar; per-trunk password
+# changes (p50/p90/max to the REGISTER with the new credentials), REGISTERs
+# from the untouched trunks, deletions to the un-REGISTER; kamcmd against
+# JSON-RPC. Needs kamailio and kamcmd; loads the machine for about a minute.
 bench-actions:
 	TRUNKD_FIGURES=1 $(GO) test -count=1 -timeout 10m -run '^(TestKamailioPresetFigures|TestKamailioControlFigures|TestKamailioRefreshCostFigures)$$' -v ./render/
 
