@@ -82,7 +82,11 @@ func (a answer) result() string {
 }
 
 // do sends req to t and waits for its final response within the timeout.
+// Nothing is sent once ctx ended (a stopped or fenced trunk).
 func (e *engine) do(ctx context.Context, req *sip.Request, t target, timeout time.Duration) answer {
+	if err := ctx.Err(); err != nil {
+		return e.finish(ctx, t, req, answer{err: err}, timeout)
+	}
 	if err := e.route(ctx, req, t); err != nil {
 		return e.finish(ctx, t, req, answer{fail: transport, err: err}, timeout)
 	}
@@ -94,9 +98,13 @@ func (e *engine) do(ctx context.Context, req *sip.Request, t target, timeout tim
 }
 
 // digest answers a 401/407 challenge on req (one attempt: sipgo bumps the
-// CSeq, adds the credentials and a new Via) and waits for the answer.
+// CSeq, adds the credentials and a new Via) and waits for the answer;
+// nothing is sent once ctx ended.
 func (e *engine) digest(ctx context.Context, req *sip.Request, challenge *sip.Response, t target,
 	user, pwd string, timeout time.Duration) answer {
+	if err := ctx.Err(); err != nil {
+		return e.finish(ctx, t, req, answer{err: err}, timeout)
+	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()

@@ -18,7 +18,8 @@
 // user agent), answer.go (one transaction), keepalive.go and framing.go
 // (CRLF keep-alives), resolve.go; package sipconn closes stream
 // connections at shutdown; ownership.go follows the cluster's ownership
-// (which trunks bind here). The trunk's, the engine's and the prober's
+// (which trunks bind here) and fence.go stops every binding's refreshes at
+// once when the node fences. The trunk's, the engine's and the prober's
 // methods live in the files of their concepts and refer to the type's file;
 // the type's file calls back into them only to create and stop (newSession,
 // registerAt for the un-REGISTER, the keep-alive read filter, following the
@@ -174,7 +175,10 @@
 // before AppliedOwnership reports that ownership, so the cluster releases
 // the trunk to its new owner only after this node's binding is gone (or
 // its removal was given up, when it expires by itself). Before the first
-// ownership a cluster node binds nothing. Query checks and pings run on
+// ownership a cluster node binds nothing. Fence (the daemon calls it the
+// moment its node fences, next to the engines' fence action) stops every
+// binding's refreshes at once, even while Run is busy stopping trunks;
+// the bindings are removed when Run follows the fenced ownership. Query checks and pings run on
 // every node of the group for every active trunk: each node routes calls
 // to every trunk, so reachability from each node is what matters, and a
 // query REGISTER never competes with the owner's registration. Without

@@ -16,9 +16,13 @@ type Ownership interface {
 
 // binds reports whether the prober holds a binding for the trunk with
 // code: in bind mode, when the node is alone or owns the trunk and is
-// not fenced. Before the first ownership a cluster node binds nothing.
+// not fenced, and no Fence stands. Before the first ownership a cluster
+// node binds nothing.
 func (p *Prober) binds(code string) bool {
 	if p.set.registerMode != ModeBind {
+		return false
+	}
+	if fenced, _ := p.fenceState(); fenced {
 		return false
 	}
 	if p.opts.Ownership == nil {
@@ -30,8 +34,12 @@ func (p *Prober) binds(code string) bool {
 // follow makes own the ownership the trunks follow: a trunk whose binding
 // changes restarts (one that lost it un-registers, Expires: 0, before
 // follow returns), so AppliedOwnership says what the registrar was told.
-func (p *Prober) follow(ctx context.Context, own Ownership, snap *registry.Snapshot) {
+// An ownership that is not fenced lifts a Fence that came before seq.
+func (p *Prober) follow(ctx context.Context, own Ownership, snap *registry.Snapshot, seq uint64) {
 	p.own = own
+	if !own.Fenced() {
+		p.unfence(seq)
+	}
 	if snap != nil {
 		p.reconcile(ctx, snap)
 		return

@@ -39,6 +39,10 @@ type Prober struct {
 	trunks map[string]*trunk // by provider id
 	gen    uint64
 	ownGen uint64 // generation of the ownership the trunks follow
+	// fenced: Fence came and no ownership that is not fenced since;
+	// fenceSeq counts the Fence calls (fence.go).
+	fenced   bool
+	fenceSeq uint64
 
 	own Ownership // the latest ownership (nil: none yet); Run's goroutine only
 }
@@ -109,7 +113,8 @@ func (p *Prober) Run(ctx context.Context, snaps <-chan *registry.Snapshot) error
 				owns = nil // the last ownership stays
 				continue
 			}
-			p.follow(ctx, o, snap)
+			_, seq := p.fenceState() // after the receive: o is as new as the last Fence
+			p.follow(ctx, o, snap, seq)
 		}
 	}
 }
@@ -130,7 +135,7 @@ func (p *Prober) reconcile(ctx context.Context, s *registry.Snapshot) {
 	p.mu.Lock()
 	var stops []*trunk
 	for id, t := range p.trunks {
-		if sp, ok := want[id]; !ok || sp != t.sp {
+		if sp, ok := want[id]; !ok || sp != t.sp || t.refreshStopped() {
 			stops = append(stops, t)
 			delete(p.trunks, id)
 		}
@@ -174,7 +179,11 @@ func (p *Prober) startTrunk(ctx context.Context, sp spec) bool {
 	}
 	p.mu.Lock()
 	p.trunks[sp.id] = t
+	fenced := p.fenced
 	p.mu.Unlock()
+	if fenced && t.bind { // a Fence came since binds said yes
+		t.stopRefresh()
+	}
 	t.start(regDelay, pingDelay)
 	return true
 }

@@ -10,7 +10,7 @@ func (t *trunk) start(regDelay, pingDelay time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.clock.Now()
-	if t.sp.reg {
+	if t.sp.reg && !t.regFenced {
 		t.reg.nextCheck, t.regTimer = t.arm(now, regDelay, t.fireReg)
 	}
 	if t.pings() {
@@ -32,7 +32,22 @@ func (t *trunk) arm(now time.Time, d time.Duration, f func()) (time.Time, Timer)
 	return due, t.clock.AfterFunc(due.Sub(now), f)
 }
 
-func (t *trunk) fireReg()  { t.fire(t.runReg) }
+// fireReg runs a registration check unless the trunk stopped or is
+// fenced; stop and Fence wait for it.
+func (t *trunk) fireReg() {
+	t.mu.Lock()
+	if t.stopped || t.regFenced {
+		t.mu.Unlock()
+		return
+	}
+	t.wg.Add(1)
+	t.regWG.Add(1)
+	t.mu.Unlock()
+	defer t.wg.Done()
+	defer t.regWG.Done()
+	t.runReg()
+}
+
 func (t *trunk) firePing() { t.fire(t.runPing) }
 
 // fire runs a check unless the trunk stopped; stop waits for it.
@@ -49,17 +64,18 @@ func (t *trunk) fire(run func()) {
 }
 
 // runReg is one registration check, its record and the scheduling of the
-// next. It is the registration goroutine: the session and boundTo are its own.
+// next. It is the registration goroutine: the session and boundTo are its
+// own. A fenced trunk sends nothing and arms no next check.
 func (t *trunk) runReg() {
 	started := t.clock.Now()
-	out := t.registerCheck(t.ctx)
+	out := t.registerCheck(t.regCtx)
 	if out.canceled {
 		return
 	}
 	t.trackBinding(out)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.stopped {
+	if t.stopped || t.regFenced {
 		return
 	}
 	t.applyReg(out, started)

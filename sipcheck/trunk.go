@@ -32,6 +32,13 @@ type trunk struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// regCtx (a child of ctx) is the registration checks' context: a
+	// fence cancels it alone, the pings go on. regWG counts the running
+	// registration check, so a fence can wait for the one it cancelled
+	// (fence.go).
+	regCtx    context.Context
+	regCancel context.CancelFunc
+	regWG     sync.WaitGroup
 
 	// Owned by the registration goroutine (runReg; after stop has waited
 	// for it, unregister; in CheckOnce its one goroutine), never touched
@@ -42,6 +49,7 @@ type trunk struct {
 	// Guarded by mu.
 	mu        sync.Mutex
 	stopped   bool
+	regFenced bool // no registration check runs any more (fence.go)
 	regTimer  Timer
 	pingTimer Timer
 	cur       int // index of the current target
@@ -102,6 +110,7 @@ func newTrunk(parent context.Context, eng *engine, clock Clock, set *settings, m
 		log: log.With("trunk", sp.code, "trunk_id", sp.id)}
 	t.pingLimit = min(t.timeout, time.Duration(max(sp.pingTimeout, 1))*time.Second)
 	t.ctx, t.cancel = context.WithCancel(parent)
+	t.regCtx, t.regCancel = context.WithCancel(t.ctx)
 	t.sess = newSession(sp.expires)
 	t.reg.state = RegUnregistered
 	if !sp.reg {
@@ -152,6 +161,7 @@ func (t *trunk) stop(unregCtx context.Context) {
 		}
 	}
 	t.mu.Unlock()
+	t.regCancel()
 	t.cancel()
 	t.wg.Wait()
 	if t.bind && t.boundTo != nil && unregCtx.Err() == nil {

@@ -149,6 +149,9 @@ func (m *member) follow(ctx context.Context, views <-chan *cluster.View) {
 			if m.probe != nil {
 				offer(m.probe, sipcheck.Ownership(v))
 			}
+			if v.Fenced() && m.pr != nil { // now, even while the prober stops trunks
+				m.pr.Fence()
+			}
 			if v.Fenced() && m.r != nil { // now, even while a render is under way
 				if err := m.r.Fence(ctx); err != nil {
 					m.d.log.Error("fence action failed", "component", "cluster", "error", err)
