@@ -74,7 +74,11 @@
 // the client's round-robin rotation until gRPC's keep-alive drops it, 10 s
 // at the least; meanwhile a third of the requests meet it. Against that:
 // every request has its own short deadline and failures are retried after
-// a fifth of the keep-alive interval; the lease has a client (rotation) of
+// a fifth of the keep-alive interval; keep-alives are hedged (another
+// attempt to the next member every fifth of the interval while none is
+// answered), so with one member hung the node's least time left before its
+// fence deadline went from 0.89 s to 1.39 s (TestOneMemberCutOff under
+// -race with both cores busy); the lease has a client (rotation) of
 // its own, because periodic keep-alives and reconcile retries sharing one
 // rotation fell into a rhythm in which every claim met the hung member;
 // each watch runs on a gRPC stream of its own (the client shares one per
