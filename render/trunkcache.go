@@ -9,14 +9,17 @@ import "github.com/trunkd/trunkd/registry"
 // are keyed by. Used by the applying goroutine only.
 type trunkCache struct {
 	providers []*registry.Provider // of the last snapshot, sorted by code
-	trunks    []*Trunk             // the trunk of each of providers; nil when not active
+	trunks    []*Trunk             // the trunk of each of providers; nil when not active or failed
+	errs      []error              // why each of providers' values could not be derived, or nil
 	last      trunkSet
 }
 
 // get returns the active trunks of snap on a server with serverIndex (the
 // same for every call) under the ownership own. A trunk whose provider is
 // unchanged keeps its *Trunk while it registers as before; when only its
-// ownership changed it gets a new one, so the targets render it again.
+// ownership changed it gets a new one, so the targets render it again. A
+// provider whose values could not be derived keeps its failure, so it
+// stays reported (and is not taken for a removal) until it changes.
 func (c *trunkCache) get(snap *registry.Snapshot, serverIndex int, own Ownership) trunkSet {
 	if snap == nil {
 		return trunkSet{}
@@ -25,20 +28,15 @@ func (c *trunkCache) get(snap *registry.Snapshot, serverIndex int, own Ownership
 		return c.last
 	}
 	providers := snap.Providers()
-	all := make([]*Trunk, len(providers))
+	all, errs := make([]*Trunk, len(providers)), make([]error, len(providers))
 	set := trunkSet{snap: snap, trunks: make([]*Trunk, 0, len(providers)), own: own}
 	j := 0
 	for i, p := range providers {
-		var t *Trunk
-		if k := findSame(c.providers, p, &j); k >= 0 {
-			t = c.trunks[k]
-		} else if p.Active(serverIndex) {
-			nt, err := newTrunk(p)
-			if err != nil {
-				set.failed = append(set.failed, trunkFailure{code: p.Code, err: err})
-				continue
-			}
-			t = &nt
+		t, err := c.derive(p, serverIndex, &j)
+		if err != nil {
+			errs[i] = err
+			set.failed = append(set.failed, trunkFailure{code: p.Code, err: err})
+			continue
 		}
 		if t == nil {
 			continue
@@ -52,8 +50,24 @@ func (c *trunkCache) get(snap *registry.Snapshot, serverIndex int, own Ownership
 			set.registering = append(set.registering, t)
 		}
 	}
-	c.providers, c.trunks, c.last = providers, all, set
+	c.providers, c.trunks, c.errs, c.last = providers, all, errs, set
 	return set
+}
+
+// derive returns p's trunk (nil when p is not active): the cached one, or
+// the cached failure, when p is unchanged since the last snapshot.
+func (c *trunkCache) derive(p *registry.Provider, serverIndex int, j *int) (*Trunk, error) {
+	if k := findSame(c.providers, p, j); k >= 0 {
+		return c.trunks[k], c.errs[k]
+	}
+	if !p.Active(serverIndex) {
+		return nil, nil
+	}
+	t, err := newTrunk(p)
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
 }
 
 // withRegisters is a copy of t with Registers set to reg.

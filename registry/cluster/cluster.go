@@ -25,6 +25,10 @@ var (
 	ErrFenced = errors.New("cluster: node is fenced")
 	// ErrEtcd: etcd could not be reached or refused a request.
 	ErrEtcd = errors.New("cluster: etcd")
+	// ErrNotLocked: PublishHead was called without holding Lock, or the
+	// node's lock key is gone (its lease expired: another node may hold
+	// the lock and have published a newer head).
+	ErrNotLocked = errors.New("cluster: write lock not held")
 )
 
 // Clock is the cluster's source of time for the lease deadline and the
@@ -62,6 +66,7 @@ type Cluster struct {
 	kick    chan struct{} // capacity 1: the state changed, reconcile
 	heads   chan Head     // capacity 1, latest wins
 	lockSem chan struct{} // capacity 1: one Lock per node at a time
+	held    lockKey       // the lock key while Lock is held (under mu)
 
 	reconcileFailing bool // the last pass failed (reconcile loop only)
 
@@ -71,7 +76,10 @@ type Cluster struct {
 	active  []string          // active codes of the group, sorted
 	owned   map[string]bool   // owned codes in the published view
 	release map[string]uint64 // code removed from the view → generation to be applied before the key goes
-	applied uint64            // highest generation the consumer applied
+	// unsure: code → mod revision of the owner key a delete was sent for
+	// whose outcome is unknown (it timed out); not owned until known
+	unsure  map[string]int64
+	applied uint64 // highest generation the consumer applied
 	changes uint64
 	view    *View
 	subs    map[*Subscription]struct{}
@@ -102,7 +110,8 @@ func Open(cfg Config, o Options) (*Cluster, error) {
 		reg: o.Registerer, keys: keys{prefix: cfg.Prefix, group: cfg.Group}, holder: holderOf(cfg.Node),
 		kick: make(chan struct{}, 1), heads: make(chan Head, 1), lockSem: make(chan struct{}, 1),
 		mirror: newMirror(), owned: map[string]bool{}, release: map[string]uint64{},
-		subs: map[*Subscription]struct{}{}, staleLocks: map[string]int64{}}
+		unsure: map[string]int64{},
+		subs:   map[*Subscription]struct{}{}, staleLocks: map[string]int64{}}
 	c.ls.fenced, c.ls.reason = true, "not joined yet: waiting for etcd"
 	c.view = c.buildView(0)
 	c.m = newMetrics(c)

@@ -51,7 +51,12 @@
 // only then). A node that must give a trunk up first publishes a View
 // without it and deletes the key only after the consumer reported that
 // View applied (Applied): the old owner has stopped before the key is
-// free for the new one.
+// free for the new one. The delete compares the key's lease and mod
+// revision, so one applied late never takes a key claimed since; a delete
+// whose outcome is unknown (it timed out) leaves the trunk unowned, even
+// if the node wants it back, and is sent again until one answers or the
+// watch shows the key changed (TestUnsureDelete): otherwise a late delete
+// would free a trunk the node registers.
 //
 // Safety rests on the keys and the lease alone: a key under a live lease
 // cannot be claimed by anyone else, so a stale mirror (a slow watch, nodes
@@ -69,7 +74,11 @@
 // the client's round-robin rotation until gRPC's keep-alive drops it, 10 s
 // at the least; meanwhile a third of the requests meet it. Against that:
 // every request has its own short deadline and failures are retried after
-// a fifth of the keep-alive interval; the lease has a client (rotation) of
+// a fifth of the keep-alive interval; keep-alives are hedged (another
+// attempt to the next member every fifth of the interval while none is
+// answered), so with one member hung the node's least time left before its
+// fence deadline went from 0.89 s to 1.39 s (TestOneMemberCutOff under
+// -race with both cores busy); the lease has a client (rotation) of
 // its own, because periodic keep-alives and reconcile retries sharing one
 // rotation fell into a rhythm in which every claim met the hung member;
 // each watch runs on a gRPC stream of its own (the client shares one per

@@ -133,7 +133,7 @@ func figureClaims(t *testing.T, endpoints []string) {
 			t.Fatal(err)
 		}
 		start := time.Now()
-		if err := c.txnEach(t.Context(), lease.ID, codes, c.claimOp); err != nil {
+		if err := c.txnEach(t.Context(), lease.ID, codes, c.claimOp(lease.ID), nil); err != nil {
 			t.Fatal(err)
 		}
 		took = append(took, time.Since(start))

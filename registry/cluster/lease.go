@@ -92,30 +92,83 @@ func (c *Cluster) grant(ctx context.Context, timeout time.Duration) bool {
 	return true
 }
 
-// keepAliveOnce renews lease id once; an acknowledged renewal moves the
-// deadline to its send time + TTL - margin.
+// keepAliveOnce renews lease id within timeout. It sends a keep-alive and,
+// while none is answered, another one every hedgeDelay (or at once after
+// a failure), up to one per member: the client's round-robin balancer
+// sends each to the next member, so a hung member costs one hedge delay,
+// not a whole attempt. The first acknowledged renewal moves the deadline
+// to ITS send time + TTL - margin; the others are cancelled.
 func (c *Cluster) keepAliveOnce(ctx context.Context, id clientv3.LeaseID, timeout time.Duration) bool {
 	kctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	sent, start := c.clock.Now(), time.Now()
-	resp, err := c.lease.KeepAliveOnce(kctx, id)
-	if err == nil && resp.TTL > 0 {
-		c.m.keepAliveRTT.Observe(time.Since(start).Seconds())
-		c.mu.Lock()
-		if c.ls.id == id {
-			c.ackLocked(sent, time.Duration(resp.TTL)*time.Second)
+	defer cancel() // ends the attempts still in flight
+	attempts := max(2, len(c.cfg.Endpoints))
+	results := make(chan keepAliveResult, attempts)
+	hedge := time.NewTimer(0)
+	defer hedge.Stop()
+	sent, done := 0, 0
+	var lastErr error
+	for done < attempts {
+		select {
+		case <-hedge.C:
+			if sent < attempts {
+				go c.sendKeepAlive(kctx, id, results)
+				sent++
+				hedge.Reset(timeout / 5)
+			}
+			continue
+		case r := <-results:
+			done++
+			if r.err == nil && r.ttl > 0 {
+				c.acked(id, r)
+				return true
+			}
+			if r.err == nil || errors.Is(r.err, rpctypes.ErrLeaseNotFound) {
+				c.lost(id)
+				return false
+			}
+			lastErr = r.err
+			hedge.Reset(0) // a failed attempt: try the next member now
+		case <-kctx.Done():
+			lastErr = kctx.Err()
+			done = attempts
 		}
-		c.mu.Unlock()
-		return true
-	}
-	if err == nil || errors.Is(err, rpctypes.ErrLeaseNotFound) {
-		c.lost(id)
-		return false
 	}
 	if ctx.Err() == nil {
-		c.noteFailure(fmt.Errorf("%w: keep-alive: %w", ErrEtcd, err))
+		c.noteFailure(fmt.Errorf("%w: keep-alive: %w", ErrEtcd, lastErr))
 	}
 	return false
+}
+
+// keepAliveResult is one keep-alive attempt's answer and its send time.
+type keepAliveResult struct {
+	sent time.Time // c.clock's time when the attempt was sent
+	rtt  time.Duration
+	ttl  time.Duration
+	err  error
+}
+
+// sendKeepAlive sends one keep-alive for id and reports it on results,
+// which has room for every attempt, so it never blocks.
+func (c *Cluster) sendKeepAlive(ctx context.Context, id clientv3.LeaseID, results chan<- keepAliveResult) {
+	r := keepAliveResult{sent: c.clock.Now()}
+	start := time.Now()
+	resp, err := c.lease.KeepAliveOnce(ctx, id)
+	r.rtt, r.err = time.Since(start), err
+	if err == nil {
+		r.ttl = time.Duration(resp.TTL) * time.Second
+	}
+	results <- r
+}
+
+// acked records acknowledged keep-alive r for lease id, unless the lease
+// changed meanwhile or a later-sent keep-alive was acknowledged already.
+func (c *Cluster) acked(id clientv3.LeaseID, r keepAliveResult) {
+	c.m.keepAliveRTT.Observe(r.rtt.Seconds())
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ls.id == id && !r.sent.Before(c.ls.lastAck) {
+		c.ackLocked(r.sent, r.ttl)
+	}
 }
 
 // noteFailure logs the first failure of a streak.
@@ -197,6 +250,7 @@ func (c *Cluster) lost(id clientv3.LeaseID) {
 	c.changes += uint64(len(c.owned))
 	clear(c.owned)
 	clear(c.release)
+	clear(c.unsure)
 	if !c.ls.fenced {
 		c.fenceLocked("lease expired in etcd")
 		return

@@ -84,6 +84,9 @@ func (c *Cluster) checkLeftLocked(held func(string) bool) {
 		return
 	default:
 	}
+	if len(c.unsure) > 0 { // a delete of unknown outcome may have left a key
+		return
+	}
 	for code := range c.mirror.owners {
 		if held(code) {
 			return

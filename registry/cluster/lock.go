@@ -36,13 +36,27 @@ func (c *Cluster) Lock(ctx context.Context) (unlock func(), err error) {
 		<-c.lockSem
 		return nil, err
 	}
+	c.setHeld(lockKey{key: key, rev: rev})
 	var once sync.Once
 	return func() {
 		once.Do(func() {
+			c.setHeld(lockKey{})
 			c.unlock(key, rev)
 			<-c.lockSem
 		})
 	}, nil
+}
+
+// lockKey is a held lock's key and its creation revision.
+type lockKey struct {
+	key string
+	rev int64
+}
+
+func (c *Cluster) setHeld(k lockKey) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.held = k
 }
 
 // lock queues the node's key and waits until every older key is gone; it

@@ -101,6 +101,11 @@ func lockRace(t *testing.T, nodes []*node, writers, rounds int) {
 // skipped.
 func checkHeads(t *testing.T, nodes []*node) {
 	publish := func(n *node, commit string) {
+		unlock, err := n.c.Lock(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unlock()
 		if err := n.c.PublishHead(t.Context(), commit); err != nil {
 			t.Fatal(err)
 		}

@@ -123,8 +123,9 @@ func (c *Cluster) setActive(codes []string) {
 // plan is one pass's work on etcd.
 type plan struct {
 	lease   clientv3.LeaseID
-	claims  []string // wanted here, no owner key
-	deletes []string // given up here, the consumer applied a View without them
+	claims  []string         // wanted here, no owner key
+	deletes []string         // given up here, the consumer applied a View without them
+	revs    map[string]int64 // code → mod revision of the key each delete is for
 }
 
 // reconcile registers the node, then brings its owned set and owner keys
@@ -143,10 +144,10 @@ func (c *Cluster) reconcile(ctx context.Context) error {
 	}
 	var errs []error
 	if len(p.deletes) > 0 {
-		errs = append(errs, c.txnEach(ctx, p.lease, p.deletes, c.deleteOp))
+		errs = append(errs, c.txnEach(ctx, p.lease, p.deletes, c.deleteOp(p.lease, p.revs), p.revs))
 	}
 	if len(p.claims) > 0 {
-		errs = append(errs, c.txnEach(ctx, p.lease, p.claims, c.claimOp))
+		errs = append(errs, c.txnEach(ctx, p.lease, p.claims, c.claimOp(p.lease), nil))
 	}
 	if len(p.deletes)+len(p.claims) > 0 {
 		c.plan()
@@ -169,9 +170,11 @@ func (c *Cluster) plan() plan {
 	if id == 0 || !c.ls.registered || c.ls.fenced {
 		return plan{}
 	}
+	c.settleUnsureLocked()
 	held := func(code string) bool {
 		e, ok := c.mirror.owners[code]
-		return ok && !e.gone && e.lease == int64(id)
+		_, unsure := c.unsure[code]
+		return ok && !e.gone && e.lease == int64(id) && !unsure
 	}
 	want := c.wantedLocked()
 	changed := c.mirror.dirty
@@ -198,10 +201,20 @@ func (c *Cluster) plan() plan {
 	if changed {
 		c.publish()
 	}
-	p.deletes = c.releasesLocked(held, want)
+	p.deletes, p.revs = c.releasesLocked(held, want)
 	c.checkLeftLocked(held)
 	slices.Sort(p.claims)
 	return p
+}
+
+// settleUnsureLocked forgets the deletes of unknown outcome whose key the
+// mirror shows changed since (deleted, or put again); called under mu.
+func (c *Cluster) settleUnsureLocked() {
+	for code, rev := range c.unsure {
+		if e, ok := c.mirror.owners[code]; !ok || e.rev != rev {
+			delete(c.unsure, code)
+		}
+	}
 }
 
 // wantedLocked returns the active codes the rendezvous choice over the
@@ -221,9 +234,16 @@ func (c *Cluster) wantedLocked() map[string]bool {
 }
 
 // releasesLocked returns the held keys whose trunk the consumer no longer
-// registers: each waits for the first View without it to be applied.
-func (c *Cluster) releasesLocked(held func(string) bool, want map[string]bool) []string {
+// registers (each waits for the first View without it to be applied) and
+// the keys of deletes of unknown outcome, sent again until one answers,
+// with the mod revision each delete is for.
+func (c *Cluster) releasesLocked(held func(string) bool, want map[string]bool) ([]string, map[string]int64) {
 	var out []string
+	revs := map[string]int64{}
+	for code, rev := range c.unsure {
+		out = append(out, code)
+		revs[code] = rev
+	}
 	for code := range c.mirror.owners {
 		if !held(code) || want[code] {
 			delete(c.release, code)
@@ -236,6 +256,7 @@ func (c *Cluster) releasesLocked(held func(string) bool, want map[string]bool) [
 		}
 		if c.applied >= gen {
 			out = append(out, code)
+			revs[code] = c.mirror.owners[code].rev
 		}
 	}
 	for code := range c.release {
@@ -244,38 +265,47 @@ func (c *Cluster) releasesLocked(held func(string) bool, want map[string]bool) [
 		}
 	}
 	slices.Sort(out)
-	return out
+	return slices.Compact(out), revs
 }
 
-// claimOp claims code for the node unless it has an owner key.
-func (c *Cluster) claimOp(code string, lease clientv3.LeaseID) clientv3.Op {
-	key := c.keys.owner(code)
-	return clientv3.OpTxn([]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(key), "=", 0)},
-		[]clientv3.Op{clientv3.OpPut(key, c.cfg.Node, clientv3.WithLease(lease))},
-		[]clientv3.Op{clientv3.OpGet(key)})
+// claimOp claims a code for the node unless it has an owner key.
+func (c *Cluster) claimOp(lease clientv3.LeaseID) func(string) clientv3.Op {
+	return func(code string) clientv3.Op {
+		key := c.keys.owner(code)
+		return clientv3.OpTxn([]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(key), "=", 0)},
+			[]clientv3.Op{clientv3.OpPut(key, c.cfg.Node, clientv3.WithLease(lease))},
+			[]clientv3.Op{clientv3.OpGet(key)})
+	}
 }
 
-// deleteOp deletes code's owner key if it is still under the node's lease.
-func (c *Cluster) deleteOp(code string, lease clientv3.LeaseID) clientv3.Op {
-	key := c.keys.owner(code)
-	return clientv3.OpTxn([]clientv3.Cmp{clientv3.Compare(clientv3.LeaseValue(key), "=", lease)},
-		[]clientv3.Op{clientv3.OpDelete(key)},
-		[]clientv3.Op{clientv3.OpGet(key)})
+// deleteOp deletes a code's owner key if it is still the one the node
+// put (its lease, the mod revision in revs): a delete applied late never
+// takes a key the node claimed again since.
+func (c *Cluster) deleteOp(lease clientv3.LeaseID, revs map[string]int64) func(string) clientv3.Op {
+	return func(code string) clientv3.Op {
+		key := c.keys.owner(code)
+		return clientv3.OpTxn([]clientv3.Cmp{clientv3.Compare(clientv3.LeaseValue(key), "=", lease),
+			clientv3.Compare(clientv3.ModRevision(key), "=", revs[code])},
+			[]clientv3.Op{clientv3.OpDelete(key)},
+			[]clientv3.Op{clientv3.OpGet(key)})
+	}
 }
 
 // txnEach runs op for every code in transactions of maxBatch nested
-// transactions and records each outcome in the mirror.
+// transactions and records each outcome in the mirror. A batch of deletes
+// (revs set) whose outcome is unknown leaves its codes unsure.
 func (c *Cluster) txnEach(ctx context.Context, lease clientv3.LeaseID, codes []string,
-	op func(string, clientv3.LeaseID) clientv3.Op) error {
+	op func(string) clientv3.Op, revs map[string]int64) error {
 	for batch := range slices.Chunk(codes, maxBatch) {
 		ops := make([]clientv3.Op, len(batch))
 		for i, code := range batch {
-			ops[i] = op(code, lease)
+			ops[i] = op(code)
 		}
 		tctx, cancel := context.WithTimeout(ctx, c.keepAliveInterval())
 		resp, err := c.cl.Txn(tctx).Then(ops...).Commit()
 		cancel()
 		if err != nil {
+			c.markUnsure(batch, revs)
 			return fmt.Errorf("%w: transaction on %d owner keys: %w", ErrEtcd, len(batch), err)
 		}
 		c.recordTxn(batch, lease, resp)
@@ -291,6 +321,7 @@ func (c *Cluster) recordTxn(batch []string, lease clientv3.LeaseID, resp *client
 	defer c.mu.Unlock()
 	rev := resp.Header.Revision
 	for i, code := range batch {
+		delete(c.unsure, code) // its outcome is known now
 		sub := resp.Responses[i].GetResponseTxn()
 		key := c.keys.owner(code)
 		switch {
@@ -308,4 +339,19 @@ func (c *Cluster) recordTxn(batch []string, lease clientv3.LeaseID, resp *client
 		}
 	}
 	c.mirror.dirty = true
+}
+
+// markUnsure records the deletes of batch, whose outcome is unknown, as
+// unsure: the node does not own those trunks again before a delete of the
+// key answers or the mirror shows the key changed. A failed claim needs
+// nothing: a claim applied late puts a key the node's watch then shows.
+func (c *Cluster) markUnsure(batch []string, revs map[string]int64) {
+	if revs == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, code := range batch {
+		c.unsure[code] = revs[code]
+	}
 }

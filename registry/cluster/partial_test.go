@@ -29,6 +29,13 @@ func TestOneMemberCutOff(t *testing.T) {
 	n2 := startNode(t, "n2", etcd.Endpoints(), reg, oneGroup())
 	nodes := []*node{n0, n1, n2}
 	waitFor(t, 30*time.Second, "three nodes settled", func() bool { return settled(nodes, codes) })
+	stop := make(chan struct{})
+	slack := watchSlack(n0.c, stop)
+	defer func() {
+		close(stop)
+		t.Logf("n0's least time left before its fence deadline while members were cut off: %v (loaded machine)",
+			(<-slack).Round(time.Millisecond))
+	}()
 	for i, p := range proxies {
 		cut := time.Now()
 		p.Set(etcdtest.Blackhole)
@@ -89,4 +96,29 @@ func TestLockWithOneMemberCutOff(t *testing.T) {
 		worst = max(worst, time.Since(start))
 	}
 	t.Logf("write sections with one member cut off: the slowest took %v (loaded machine)", worst.Round(time.Millisecond))
+}
+
+// watchSlack samples how long c has left before its fence deadline every
+// 5 ms until stop closes, then sends the least value seen.
+func watchSlack(c *Cluster, stop <-chan struct{}) <-chan time.Duration {
+	out := make(chan time.Duration, 1)
+	go func() {
+		least := time.Duration(1 << 62)
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				out <- least
+				return
+			case <-tick.C:
+			}
+			c.mu.Lock()
+			if !c.ls.fenced && c.ls.id != 0 {
+				least = min(least, c.ls.deadline.Sub(c.clock.Now()))
+			}
+			c.mu.Unlock()
+		}
+	}()
+	return out
 }
