@@ -27,21 +27,8 @@ func TestKamailioFence(t *testing.T) {
 	kamailio, kamcmd, sipp := need(t, "kamailio"), need(t, "kamcmd"), need(t, "sipp")
 	l := newLab(t, kamcmd)
 	l.startSIPp(t, sipp)
-	// The registrar refuses the password: Kamailio sends a REGISTER every
-	// reg_retry_interval (2 s), a steady stream to stop (a granted
-	// registration refreshes only every minute: expires is at least 60).
-	writeFile(t, filepath.Join(l.providers, "acme.yaml"), fmt.Sprintf(
-		"code: acme\nusername: alice\npwd: refused\ndomain: sipp.test\nproxyaddr: 127.0.0.1\nproxyport: %d\nexpires: 60\n", l.sippPort))
-	reg, err := registry.Open(registry.Options{Dir: l.providers, Logger: discardLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	targets := l.targets(false)
-	boot, _, _ := testRenderer(t, Config{Targets: targets}, -1)
-	if err := boot.RenderOnce(t.Context(), reg.Snapshot()); err != nil {
-		t.Fatal(err)
-	}
-	l.startKamailio(t, kamailio)
+	writeRefusedAcme(t, l)
+	reg, targets := bootKamailio(t, l, kamailio)
 
 	targets[1].Engine = "kamailio"
 	targets[1].Vars = map[string]string{"kamcmd": l.kamcmd, "kamcmd_socket": "unix:" + l.sock}
@@ -160,16 +147,7 @@ func TestKamailioOwnershipHandover(t *testing.T) {
 		writeFile(t, filepath.Join(l.providers, code+".yaml"), fmt.Sprintf(
 			"code: %s\nusername: %s\npwd: pw-%s\ndomain: sipp.test\nproxyaddr: 127.0.0.1\nproxyport: %d\nexpires: 600\n", code, user, user, l.sippPort))
 	}
-	reg, err := registry.Open(registry.Options{Dir: l.providers, Logger: discardLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	targets := l.targets(false)
-	boot, _, _ := testRenderer(t, Config{Targets: targets}, -1)
-	if err := boot.RenderOnce(t.Context(), reg.Snapshot()); err != nil {
-		t.Fatal(err)
-	}
-	l.startKamailio(t, kamailio)
+	reg, targets := bootKamailio(t, l, kamailio)
 	l.waitSIPpSaw(t, "user=alice valid=true expires=600")
 	l.waitSIPpSaw(t, "user=bob valid=true expires=600")
 
@@ -230,18 +208,8 @@ func TestKamailioStartsFenced(t *testing.T) {
 	l.cfgModules = "modparam(\"uac\", \"reg_active\", 0)\n"
 	l.startSIPp(t, sipp)
 	// Refused credentials: an active Kamailio would REGISTER every retry.
-	writeFile(t, filepath.Join(l.providers, "acme.yaml"), fmt.Sprintf(
-		"code: acme\nusername: alice\npwd: refused\ndomain: sipp.test\nproxyaddr: 127.0.0.1\nproxyport: %d\nexpires: 60\n", l.sippPort))
-	reg, err := registry.Open(registry.Options{Dir: l.providers, Logger: discardLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	targets := l.targets(false)
-	boot, _, _ := testRenderer(t, Config{Targets: targets}, -1)
-	if err := boot.RenderOnce(t.Context(), reg.Snapshot()); err != nil {
-		t.Fatal(err)
-	}
-	l.startKamailio(t, kamailio)
+	writeRefusedAcme(t, l)
+	reg, targets := bootKamailio(t, l, kamailio)
 	// reg_timer_interval is 1 s and reg_retry_interval 2 s: an active
 	// record would have sent several REGISTERs in this window.
 	time.Sleep(4 * time.Second)
@@ -267,4 +235,32 @@ func TestKamailioStartsFenced(t *testing.T) {
 	if st := targetStatus(t, r, "uacreg"); st.Fence == nil || st.Fence.Fenced || !strings.Contains(st.Fence.Output, "omode: 0") {
 		t.Fatalf("fence status %+v, want an unfence that found reg_active 0", st.Fence)
 	}
+}
+
+// writeRefusedAcme writes trunk acme, whose password the SIPp registrar
+// refuses: Kamailio then sends a REGISTER every reg_retry_interval (2 s),
+// a steady stream for a fence to stop (a granted registration refreshes
+// only every minute: expires is at least 60).
+func writeRefusedAcme(t *testing.T, l *lab) {
+	t.Helper()
+	writeFile(t, filepath.Join(l.providers, "acme.yaml"), fmt.Sprintf(
+		"code: acme\nusername: alice\npwd: refused\ndomain: sipp.test\nproxyaddr: 127.0.0.1\nproxyport: %d\nexpires: 60\n", l.sippPort))
+}
+
+// bootKamailio opens the lab's providers, renders the engine files once
+// (the tables Kamailio reads at start) and starts Kamailio on them; it
+// returns the registry and the lab's targets for the renderer under test.
+func bootKamailio(t *testing.T, l *lab, kamailio string) (*registry.Registry, []TargetConfig) {
+	t.Helper()
+	reg, err := registry.Open(registry.Options{Dir: l.providers, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets := l.targets(false)
+	boot, _, _ := testRenderer(t, Config{Targets: targets}, -1)
+	if err := boot.RenderOnce(t.Context(), reg.Snapshot()); err != nil {
+		t.Fatal(err)
+	}
+	l.startKamailio(t, kamailio)
+	return reg, targets
 }

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -303,35 +301,9 @@ func (e *clusterEnv) start(n *clusterNode) {
 // process dies and its log printed when the test failed.
 func startClusterTrunkd(t *testing.T, bin, cfgPath string) *trunkdProcess {
 	t.Helper()
-	p := &trunkdProcess{cmd: exec.Command(bin, "serve", "--config", cfgPath), log: &lockedBuffer{}}
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	p.cmd.Stderr = p.log
-	out, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if base, ok := strings.CutPrefix(sc.Text(), "trunkd listening on "); ok {
-				ready <- base
-				break
-			}
-		}
-		_, _ = io.Copy(io.Discard, out)
-	}()
-	select {
-	case p.base = <-ready:
-	case <-time.After(readyTimeout):
-		_ = p.cmd.Process.Kill()
-		_ = p.cmd.Wait()
-		t.Fatalf("trunkd %s not ready within %v; log:\n%s", cfgPath, readyTimeout, p.log.String())
-	}
-	return p
+	cmd := exec.Command(bin, "serve", "--config", cfgPath)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	return runTrunkd(t, cmd)
 }
 
 // kill9 kills node n with SIGKILL and waits until it is gone; its log

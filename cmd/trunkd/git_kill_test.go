@@ -35,7 +35,15 @@ func buildTrunkd(t *testing.T) string {
 // startTrunkd starts the binary on cfgPath and waits for its address.
 func startTrunkd(t *testing.T, bin, cfgPath string) *trunkdProcess {
 	t.Helper()
-	p := &trunkdProcess{cmd: exec.Command(bin, "serve", "--config", cfgPath, "--listen", "127.0.0.1:0"), log: &lockedBuffer{}}
+	return runTrunkd(t, exec.Command(bin, "serve", "--config", cfgPath, "--listen", "127.0.0.1:0"))
+}
+
+// runTrunkd starts cmd, a trunkd serve, with its stderr as the process
+// log, and waits for the address it announces on stdout; a process not
+// ready in time is killed and the test fails with its log.
+func runTrunkd(t *testing.T, cmd *exec.Cmd) *trunkdProcess {
+	t.Helper()
+	p := &trunkdProcess{cmd: cmd, log: &lockedBuffer{}}
 	p.cmd.Stderr = p.log
 	out, err := p.cmd.StdoutPipe()
 	if err != nil {
@@ -59,7 +67,8 @@ func startTrunkd(t *testing.T, bin, cfgPath string) *trunkdProcess {
 	case p.base = <-ready:
 	case <-time.After(readyTimeout):
 		_ = p.cmd.Process.Kill()
-		t.Fatalf("trunkd not ready within %v; log:\n%s", readyTimeout, p.log.String())
+		_ = p.cmd.Wait()
+		t.Fatalf("%s not ready within %v; log:\n%s", p.cmd, readyTimeout, p.log.String())
 	}
 	return p
 }

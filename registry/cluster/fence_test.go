@@ -65,13 +65,7 @@ func TestFenceBeforeReleaseAndRejoin(t *testing.T) {
 	etcd := startEtcd(t)
 	reg := providers(t, 300)
 	codes := codesOf(reg)
-	var proxies []*etcdtest.Proxy
-	var viaProxy []string
-	for _, m := range etcd.Members {
-		p := etcdtest.NewProxy(t, m.ClientURL)
-		proxies = append(proxies, p)
-		viaProxy = append(viaProxy, p.URL())
-	}
+	proxies, viaProxy := proxied(t, etcd)
 	victim := startNode(t, "n0", viaProxy, reg, oneGroup())
 	nodes := []*node{victim,
 		startNode(t, "n1", etcd.Endpoints(), reg, oneGroup()),

@@ -74,13 +74,7 @@ func figureFence(t *testing.T, rounds int) {
 	etcd := startEtcd(t)
 	reg := providers(t, 100)
 	codes := codesOf(reg)
-	var proxies []*etcdtest.Proxy
-	var viaProxy []string
-	for _, m := range etcd.Members {
-		p := etcdtest.NewProxy(t, m.ClientURL)
-		proxies = append(proxies, p)
-		viaProxy = append(viaProxy, p.URL())
-	}
+	proxies, viaProxy := proxied(t, etcd)
 	victim := startNode(t, "victim", viaProxy, reg, oneGroup())
 	other := startNode(t, "other", etcd.Endpoints(), reg, oneGroup())
 	nodes := []*node{victim, other}

@@ -221,3 +221,17 @@ func oneGroup() Config { return Config{Group: registry.AnyServer} }
 
 // startEtcd starts a 3-member etcd cluster.
 func startEtcd(t testing.TB) *etcdtest.Cluster { return etcdtest.Start(t, 3) }
+
+// proxied puts a proxy the test controls in front of each member of etcd
+// and returns them with their endpoints, in member order.
+func proxied(t *testing.T, etcd *etcdtest.Cluster) ([]*etcdtest.Proxy, []string) {
+	t.Helper()
+	var proxies []*etcdtest.Proxy
+	var endpoints []string
+	for _, m := range etcd.Members {
+		p := etcdtest.NewProxy(t, m.ClientURL)
+		proxies = append(proxies, p)
+		endpoints = append(endpoints, p.URL())
+	}
+	return proxies, endpoints
+}

@@ -17,13 +17,7 @@ func TestOneMemberCutOff(t *testing.T) {
 	etcd := startEtcd(t)
 	reg := providers(t, 60)
 	codes := codesOf(reg)
-	var proxies []*etcdtest.Proxy
-	var viaProxy []string
-	for _, m := range etcd.Members {
-		p := etcdtest.NewProxy(t, m.ClientURL)
-		proxies = append(proxies, p)
-		viaProxy = append(viaProxy, p.URL())
-	}
+	proxies, viaProxy := proxied(t, etcd)
 	n0 := startNode(t, "n0", viaProxy, reg, oneGroup())
 	n1 := startNode(t, "n1", etcd.Endpoints(), reg, oneGroup())
 	n2 := startNode(t, "n2", etcd.Endpoints(), reg, oneGroup())
@@ -65,13 +59,7 @@ func TestLockWithOneMemberCutOff(t *testing.T) {
 	etcd := startEtcd(t)
 	reg := providers(t, 3)
 	codes := codesOf(reg)
-	var proxies []*etcdtest.Proxy
-	var viaProxy []string
-	for _, m := range etcd.Members {
-		p := etcdtest.NewProxy(t, m.ClientURL)
-		proxies = append(proxies, p)
-		viaProxy = append(viaProxy, p.URL())
-	}
+	proxies, viaProxy := proxied(t, etcd)
 	nodes := []*node{startNode(t, "n0", viaProxy, reg, oneGroup()), startNode(t, "n1", etcd.Endpoints(), reg, oneGroup())}
 	waitFor(t, 30*time.Second, "two nodes settled", func() bool { return settled(nodes, codes) })
 	n0 := nodes[0].c
