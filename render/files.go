@@ -26,10 +26,9 @@ func (l liveFile) mtime() time.Time {
 }
 
 // readLive reads the target's output file into the target's read buffer
-// (a fresh one of many megabytes per change made pjsip.conf's apply at
-// 10,000 trunks about 30 % slower in allocation and garbage collection:
-// BenchmarkApplyOneChange10k); a missing file is not an error. The
-// data is valid until the next readLive and must be copied to be kept.
+// (a new one of many megabytes per apply made BenchmarkApplyOneChange10k
+// slower, see the package doc); a missing file is not an error. The data
+// is valid until the next readLive and must be copied to be kept.
 func (t *target) readLive() (liveFile, error) {
 	f, err := os.Open(t.cfg.Output)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -18,10 +18,13 @@ func TestRendersRegisteringBuiltins(t *testing.T) {
 // string or a comment does not.
 func TestRefersToRegistering(t *testing.T) {
 	for text, want := range map[string]bool{
-		`{{.Registers}}`: true, `{{range $t := .Trunks}}{{$t.Registers}}{{end}}`: true,
-		`{{(index .Trunks 0).Registering}}`: true, `{{with .Trunks}}x{{else}}{{len $.Registering}}{{end}}`: true,
+		`{{.Registers}}`: true,
+		`{{range $t := .Trunks}}{{$t.Registers}}{{end}}`:                   true,
+		`{{(index .Trunks 0).Registering}}`:                                true,
+		`{{with .Trunks}}x{{else}}{{len $.Registering}}{{end}}`:            true,
 		`{{define "a"}}{{if .Registers}}r{{end}}{{end}}{{template "a" .}}`: true,
-		`{{template "x"}}{{define "x"}}{{end}}`: false, `{{.Reg}} Registers {{"Registers"}} {{/* .Registers */}}`: false,
+		`{{template "x"}}{{define "x"}}{{end}}`:                            false,
+		`{{.Reg}} Registers {{"Registers"}} {{/* .Registers */}}`:          false,
 	} {
 		tmpl, err := parseTemplate("t", text, nil)
 		if err != nil {
