@@ -18,11 +18,13 @@ import (
 // does), no prompts, C locale for the messages it parses, and the remote's
 // credentials.
 type gitCmd struct {
-	dir     string
-	cfg     Config
-	timeout time.Duration
-	extra   []string // more environment, e.g. a commit's author
+	dir   string
+	cfg   Config
+	extra []string // more environment, e.g. a commit's author
 }
+
+// commandTimeout bounds every git command.
+const commandTimeout = time.Minute
 
 // run runs git with args in the working copy and returns its standard
 // output. The error carries git's standard error, which never holds a
@@ -43,7 +45,7 @@ func (g gitCmd) runEnv(ctx context.Context, extra []string, args ...string) (str
 
 // runSplit is run returning standard error apart, for callers that parse it.
 func (g gitCmd) runSplit(ctx context.Context, args ...string) (stdout, stderr string, err error) {
-	ctx, cancel := context.WithTimeout(ctx, g.timeout)
+	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = g.dir
@@ -66,7 +68,7 @@ func (g gitCmd) runSplit(ctx context.Context, args ...string) (stdout, stderr st
 // output to fn until fn returns false, then stops the command (its exit
 // status no longer counts).
 func (g gitCmd) stream(ctx context.Context, fn func(rec string) bool, args ...string) error {
-	ctx, cancel := context.WithTimeout(ctx, g.timeout)
+	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = g.dir
