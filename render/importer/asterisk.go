@@ -53,15 +53,14 @@ func (o *pjObject) label() string { return o.typ + " [" + o.name + "]" }
 // pjImport is one Asterisk import: the objects of every file by type and
 // name, and the links between them.
 type pjImport struct {
-	res        *Result
-	opts       Options
-	objs       map[string]map[string]*pjObject // type → name → object
-	order      []*pjObject                     // objects in source order
-	dup        map[string]bool                 // "type/name" defined twice
-	regsFor    map[string][]*pjObject          // endpoint → its registrations
-	regLink    map[*pjObject]string            // how a registration was linked, when guessed
-	identsFor  map[string][]*pjObject          // endpoint → its identifies
-	transports map[string]*pjObject
+	res       *Result
+	opts      Options
+	objs      map[string]map[string]*pjObject // type → name → object
+	order     []*pjObject                     // objects in source order
+	dup       map[string]bool                 // "type/name" defined twice
+	regsFor   map[string][]*pjObject          // endpoint → its registrations
+	regLink   map[*pjObject]string            // how a registration was linked, when guessed
+	identsFor map[string][]*pjObject          // endpoint → its identifies
 }
 
 // Asterisk imports the trunks of one or more pjsip.conf files. Objects
@@ -118,7 +117,6 @@ func (ai *pjImport) collect(sections []*confSection) {
 		ai.objs[o.typ][o.name] = o
 		ai.order = append(ai.order, o)
 	}
-	ai.transports = ai.objs["transport"]
 }
 
 // obj returns the object of a type and name, nil when absent or duplicated.

@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -128,8 +129,8 @@ func (t *fsTrunk) credentials() {
 	} else if t.reg && !hasPwd {
 		t.fail(t.gw.file, t.gw.line, "a registering gateway needs password (FreeSWITCH refuses it without one)")
 	}
-	p.Username = firstNonEmpty(fromUser, user)
-	p.Login = firstNonEmpty(authUser, user)
+	p.Username = cmp.Or(fromUser, user)
+	p.Login = cmp.Or(authUser, user)
 	p.Pwd = pwd
 }
 
@@ -161,16 +162,12 @@ func (t *fsTrunk) addresses() {
 	if hasRealm && !strings.EqualFold(realmText, p.Domain) {
 		t.warn(t.gw.file, realmParam.line, "realm %q differs from the domain %q: the freeswitch template writes realm=<domain> (FreeSWITCH matches incoming challenges to gateways by realm); trunkd's prober answers any realm", realmText, p.Domain)
 	}
-	var proxyAddr *sipAddr
-	if hasProxy {
-		proxyAddr = &proxy
-	}
-	t.nextHop(proxyAddr)
+	t.nextHop(proxy)
 }
 
 // nextHop sets the provider's proxy from register-proxy, outbound-proxy
-// or proxy (nil when the gateway has none).
-func (t *fsTrunk) nextHop(proxy *sipAddr) {
+// or proxy (zero when the gateway has none).
+func (t *fsTrunk) nextHop(proxy sipAddr) {
 	p := t.p()
 	regProxy, _, hasRP := t.addr("register-proxy")
 	outProxy, opParam, hasOP := t.addr("outbound-proxy")
@@ -183,7 +180,7 @@ func (t *fsTrunk) nextHop(proxy *sipAddr) {
 	case hasOP:
 		p.ProxyAddr, p.ProxyPort = outProxy.Host, outProxy.Port
 		t.comment("proxyaddr", "from outbound-proxy (no register-proxy): trunkd registers and pings through it too")
-	case proxy != nil && (!strings.EqualFold(proxy.Host, p.Domain) || proxy.Port != 0 && proxy.Port != defaultPort(proxy.transport())):
+	case proxy.Host != "" && proxy.isOtherHop(p.Domain):
 		p.ProxyAddr, p.ProxyPort = proxy.Host, proxy.Port
 	}
 }
@@ -273,12 +270,7 @@ func (t *fsTrunk) expires() {
 		t.warn(t.gw.file, prm.line, "expire-seconds=%s is invalid (FreeSWITCH uses 3600): imported as 3600", v)
 		return
 	}
-	p.Expires = n
-	if c, changed := clampInt(n, 60, 86400); changed {
-		p.Expires = c
-		t.comment("expires", fmt.Sprintf("expire-seconds=%d is outside trunkd's 60-86400: clamped", n))
-		t.warn(t.gw.file, prm.line, "expire-seconds=%d is outside trunkd's 60-86400 seconds: imported as %d", n, c)
-	}
+	t.setExpires("expire-seconds", n, t.gw.file, prm.line)
 }
 
 // ping: FreeSWITCH sends OPTIONS every ping seconds (at least 5).
@@ -292,12 +284,7 @@ func (t *fsTrunk) ping() {
 		t.warn(t.gw.file, prm.line, "ping=%s is not a number of seconds of at least 5, which FreeSWITCH ignores: no ping imported", v)
 		return
 	}
-	p := t.p()
-	p.PingMode, p.PingTimeout = "options", n
-	if c, changed := clampInt(n, 1, 3600); changed {
-		p.PingTimeout = c
-		t.comment("pingtimeout", fmt.Sprintf("ping=%d is outside trunkd's 1-3600: clamped", n))
-	}
+	t.setPing("ping", n)
 }
 
 // fsTrue is FreeSWITCH's switch_true: yes, on, true, t, enabled, active,
@@ -309,11 +296,4 @@ func fsTrue(s string) bool {
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(s))
 	return err == nil && n != 0
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
