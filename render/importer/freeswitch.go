@@ -25,6 +25,17 @@ type fsGateway struct {
 	others []fsParam // other child elements (name is the element name)
 }
 
+// last returns the gateway's last param of that name: FreeSWITCH takes
+// the last.
+func (gw *fsGateway) last(name string) (fsParam, bool) {
+	for i := len(gw.params) - 1; i >= 0; i-- {
+		if gw.params[i].name == name {
+			return gw.params[i], true
+		}
+	}
+	return fsParam{}, false
+}
+
 // Pre-processor references $${name} are replaced, before the XML is
 // parsed, by refOpen name refClose: characters of Unicode's private use
 // area that no configuration holds. A "$${" spelled with character

@@ -3,6 +3,7 @@ package importer
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 
@@ -15,17 +16,27 @@ import (
 func FreeSWITCH(files []Source, opts Options) *Result {
 	res := &Result{}
 	vars := map[string]string{}
-	for k, v := range opts.Vars {
-		vars[k] = v
-	}
+	maps.Copy(vars, opts.Vars)
 	var gateways []*fsGateway
 	for _, f := range files {
 		parsed := parseFreeSWITCH(f, res)
-		for k, v := range parsed.vars {
-			vars[k] = v
-		}
+		maps.Copy(vars, parsed.vars)
 		gateways = append(gateways, parsed.gateways...)
 	}
+	dup := duplicateGateways(gateways, res)
+	for _, gw := range gateways {
+		if gw.name != "" && !dup[gw.name] {
+			(&fsTrunk{gw: gw, vars: vars, used: map[string]bool{}}).run(res, opts)
+		}
+	}
+	sortResult(res, files)
+	return res
+}
+
+// duplicateGateways reports gateways without a name or with the name of
+// an earlier one, and returns the names defined twice: neither of those
+// gateways is imported.
+func duplicateGateways(gateways []*fsGateway, res *Result) map[string]bool {
 	first := map[string]*fsGateway{}
 	dup := map[string]bool{}
 	for _, gw := range gateways {
@@ -44,13 +55,7 @@ func FreeSWITCH(files []Source, opts Options) *Result {
 		}
 		first[gw.name] = gw
 	}
-	for _, gw := range gateways {
-		if gw.name != "" && !dup[gw.name] {
-			(&fsTrunk{gw: gw, vars: vars, used: map[string]bool{}}).run(res, opts)
-		}
-	}
-	sortResult(res, files)
-	return res
+	return dup
 }
 
 // fsTrunk maps one gateway.
@@ -80,13 +85,8 @@ func (t *fsTrunk) run(res *Result, opts Options) {
 // runtime ${variable} fails the trunk. ok is false when absent.
 func (t *fsTrunk) param(name string) (string, fsParam, bool) {
 	t.used[name] = true
-	var found *fsParam
-	for i := range t.gw.params {
-		if t.gw.params[i].name == name {
-			found = &t.gw.params[i]
-		}
-	}
-	if found == nil {
+	found, ok := t.gw.last(name)
+	if !ok {
 		return "", fsParam{}, false
 	}
 	v, missing := expand(found.value, t.vars)
@@ -97,7 +97,7 @@ func (t *fsTrunk) param(name string) (string, fsParam, bool) {
 		ref, _, _ := strings.Cut(v[i:], "}")
 		t.fail(t.gw.file, found.line, "%s holds the runtime variable %s}, whose value is not in the configuration: write the value into the provider by hand", name, ref)
 	}
-	return v, *found, true
+	return v, found, true
 }
 
 // register: FreeSWITCH registers unless register is false.
@@ -120,11 +120,11 @@ func (t *fsTrunk) credentials() {
 	user, _, _ := t.param("username")
 	authUser, _, _ := t.param("auth-username")
 	fromUser, _, _ := t.param("from-user")
-	pwd, _, hasPwd := t.param("password")
+	pwd, pwdParam, hasPwd := t.param("password")
 	if t.reg && user == "" {
 		t.fail(t.gw.file, t.gw.line, "a registering gateway needs username (FreeSWITCH refuses it without one)")
 	}
-	if t.reg && hasPwd && t.lastValue("password") == "" {
+	if t.reg && hasPwd && pwdParam.value == "" {
 		t.warn(t.gw.file, t.gw.line, "password is empty")
 	} else if t.reg && !hasPwd {
 		t.fail(t.gw.file, t.gw.line, "a registering gateway needs password (FreeSWITCH refuses it without one)")
@@ -233,21 +233,11 @@ func (t *fsTrunk) transport() {
 	p.Transport = tr
 }
 
-// rawParam returns the last value of a param, resolved, without marking.
+// rawParam returns the last value of a param, resolved, without marking
+// it used.
 func (t *fsTrunk) rawParam(name string) string {
-	v, _ := expand(t.lastValue(name), t.vars)
-	return v
-}
-
-// lastValue returns the last value of a param as written (references
-// unresolved), "" when absent.
-func (t *fsTrunk) lastValue(name string) string {
-	v := ""
-	for _, prm := range t.gw.params {
-		if prm.name == name {
-			v = prm.value
-		}
-	}
+	prm, _ := t.gw.last(name)
+	v, _ := expand(prm.value, t.vars)
 	return v
 }
 
