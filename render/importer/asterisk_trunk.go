@@ -26,7 +26,7 @@ type pjTrunk struct {
 // or skips it when nothing marks it as a trunk.
 func (ai *pjImport) endpoint(ep *pjObject) {
 	ep.consumed = true
-	regs, idents, aor := ai.regsFor[ep.name], ai.identsFor[ep.name], ai.aorOf(ep)
+	regs, idents, aor := ep.regs, ep.idents, ai.aorOf(ep)
 	if len(regs) == 0 && len(idents) == 0 && ep.last["outbound_auth"].value == "" && (aor == nil || aor.last["contact"].value == "") {
 		ai.skip(ep)
 		return
@@ -288,7 +288,7 @@ func (t *pjTrunk) registration() {
 		return
 	}
 	p.Reg = 1
-	if how := t.ai.regLink[t.reg]; how != "" {
+	if how := t.reg.guessedLink; how != "" {
 		t.comment("reg", "registration ["+t.reg.name+"] "+how)
 		t.warn(t.reg.sec.file, t.reg.sec.line, "%s %s", t.reg.label(), how)
 	}
