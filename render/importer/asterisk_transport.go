@@ -56,7 +56,7 @@ func (t *pjTrunk) transportClues() ([]transportClue, transportClue) {
 		if name == "" {
 			continue
 		}
-		if tr := t.ai.transports[name]; tr != nil {
+		if tr := t.ai.objs["transport/"+name]; tr != nil {
 			proto, protoOpt := tr.get("protocol")
 			if proto == "" {
 				proto, protoOpt = "udp", opt

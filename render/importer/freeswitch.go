@@ -25,6 +25,17 @@ type fsGateway struct {
 	others []fsParam // other child elements (name is the element name)
 }
 
+// last returns the gateway's last param of that name: FreeSWITCH takes
+// the last.
+func (gw *fsGateway) last(name string) (fsParam, bool) {
+	for i := len(gw.params) - 1; i >= 0; i-- {
+		if gw.params[i].name == name {
+			return gw.params[i], true
+		}
+	}
+	return fsParam{}, false
+}
+
 // Pre-processor references $${name} are replaced, before the XML is
 // parsed, by refOpen name refClose: characters of Unicode's private use
 // area that no configuration holds. A "$${" spelled with character
@@ -35,7 +46,10 @@ const (
 	refClose = "\uE001"
 )
 
-var preprocessorRef = regexp.MustCompile(`\$\$\{([^}\n]*)\}`)
+var (
+	preprocessorRef = regexp.MustCompile(`\$\$\{([^}\n]*)\}`)
+	expandedRef     = regexp.MustCompile(refOpen + "[^" + refOpen + refClose + "]*" + refClose)
+)
 
 // fsFile is what one FreeSWITCH XML file holds.
 type fsFile struct {
@@ -148,34 +162,20 @@ func ParseFreeSWITCHVars(src Source) (map[string]string, []Issue) {
 	return f.vars, res.Issues
 }
 
-// expand resolves pre-processor references in v. It returns the names of
+// expand resolves pre-processor references in v, also those in the
+// values of variables (at most 8 deep). It returns the names of
 // references that no variable sets.
 func expand(v string, vars map[string]string) (string, []string) {
 	var missing []string
 	for depth := 0; strings.Contains(v, refOpen) && depth < 8; depth++ {
-		var b strings.Builder
-		rest := v
-		for {
-			i := strings.Index(rest, refOpen)
-			if i < 0 {
-				b.WriteString(rest)
-				break
-			}
-			j := strings.Index(rest[i:], refClose)
-			if j < 0 {
-				b.WriteString(rest)
-				break
-			}
-			name := rest[i+len(refOpen) : i+j]
-			b.WriteString(rest[:i])
-			if val, ok := vars[name]; ok {
-				b.WriteString(val)
-			} else {
+		v = expandedRef.ReplaceAllStringFunc(v, func(ref string) string {
+			name := strings.TrimSuffix(strings.TrimPrefix(ref, refOpen), refClose)
+			val, ok := vars[name]
+			if !ok {
 				missing = append(missing, name)
 			}
-			rest = rest[i+j+len(refClose):]
-		}
-		v = b.String()
+			return val
+		})
 	}
 	if strings.Contains(v, refOpen) {
 		missing = append(missing, "(variables that refer to each other without end)")
