@@ -42,7 +42,7 @@ var pjsipTemplate = map[string]map[string]templateSetting{
 // secrets).
 func (t *pjTrunk) unused() {
 	objs := []*pjObject{t.ep, t.reg, t.aor, t.auth}
-	objs = append(objs, t.idents...)
+	objs = append(objs, t.ep.idents...)
 	for _, o := range objs {
 		if o == nil {
 			continue

@@ -106,9 +106,7 @@ func (t *fsTrunk) register() {
 	if v, _, ok := t.param("register"); ok {
 		t.reg = fsTrue(v)
 	}
-	if t.reg {
-		t.p().Reg = 1
-	} else {
+	if !t.reg {
 		t.p().Reg = 0
 	}
 }
@@ -223,11 +221,7 @@ func (t *fsTrunk) transport() {
 	}
 	tr, known := knownTransport(v)
 	if !known {
-		line := prm.line
-		if line == 0 {
-			line = t.gw.line
-		}
-		t.fail(t.gw.file, line, "transport %q (from %s) is not one trunkd knows (udp, tcp, tls)", v, from)
+		t.fail(t.gw.file, cmp.Or(prm.line, t.gw.line), "transport %q (from %s) is not one trunkd knows (udp, tcp, tls)", v, from)
 		return
 	}
 	p.Transport = tr
