@@ -26,7 +26,10 @@ func FreeSWITCH(files []Source, opts Options) *Result {
 	dup := duplicateGateways(gateways, res)
 	for _, gw := range gateways {
 		if gw.name != "" && !dup[gw.name] {
-			(&fsTrunk{gw: gw, vars: vars, used: map[string]bool{}}).run(res, opts)
+			t := &fsTrunk{draft: newDraft(res, "freeswitch", gw.name, gw.file, gw.line, opts.ServerIndex), gw: gw, vars: vars, used: map[string]bool{}}
+			t.origin("gateway", strconv.Quote(gw.name), gw.file, gw.line)
+			t.build()
+			t.finish()
 		}
 	}
 	sortResult(res, files)
@@ -67,9 +70,9 @@ type fsTrunk struct {
 	reg  bool
 }
 
-func (t *fsTrunk) run(res *Result, opts Options) {
-	t.draft = newDraft(res, "freeswitch", t.gw.name, t.gw.file, t.gw.line, opts.ServerIndex)
-	t.origin("gateway", strconv.Quote(t.gw.name), t.gw.file, t.gw.line)
+// build maps every field; errors mark the draft failed but mapping goes
+// on, so that every problem of the trunk is reported at once.
+func (t *fsTrunk) build() {
 	t.register()
 	t.credentials()
 	t.addresses()
@@ -77,7 +80,6 @@ func (t *fsTrunk) run(res *Result, opts Options) {
 	t.expires()
 	t.ping()
 	t.unused()
-	t.finish()
 }
 
 // param returns the last value of a param (FreeSWITCH takes the last),
