@@ -117,12 +117,12 @@
 //
 // # Output
 //
-// One file per trunk, named by FileName(code) (the code when it is a safe
-// file name, else a sanitised name with a hash of the code; never hidden,
-// never a path), mode 0600 (it holds a password), written atomically and
-// never over an existing file unless WriteOptions.Force; a code that
-// another provider file in the directory already defines is refused even
-// with Force. The file starts with a comment naming the source objects
+// One file per trunk, named by registry.FileName(code) (the code when it
+// is a safe file name, else a sanitised name with a hash of the code;
+// never hidden, never a path), mode 0600 (it holds a password), written
+// atomically and never over an existing file unless WriteOptions.Force; a
+// code that another provider file in the directory already defines is
+// refused even with Force. The file starts with a comment naming the source objects
 // (file base name and line, no directory), then every field in the seed's
 // order except ext (the daemon keeps it); a value that was guessed,
 // defaulted from the engine or clamped carries a comment saying so.
