@@ -87,6 +87,9 @@ func importWrite(a importArgs, res *importer.Result, stdout, stderr io.Writer) i
 	if res.Failed() || c.skipped > 0 || c.writeErrors > 0 {
 		return exitFailure
 	}
+	if c.written > 0 {
+		fmt.Fprintln(stderr, "next: review the commented values, then run trunkd validate on the directory")
+	}
 	return exitOK
 }
 
@@ -223,7 +226,4 @@ func summary(w io.Writer, res *importer.Result, c importCounts, where string) {
 	}
 	line += fmt.Sprintf("; %d errors, %d warnings, %d notes", res.Count(importer.Error)+c.writeErrors, res.Count(importer.Warning), res.Count(importer.Note))
 	fmt.Fprintln(w, line)
-	if c.written > 0 && c.skipped == 0 && c.writeErrors == 0 && !res.Failed() && !strings.HasPrefix(where, "(") {
-		fmt.Fprintln(w, "next: review the commented values, then run trunkd validate on the directory")
-	}
 }
