@@ -91,9 +91,9 @@ func knownTransport(t string) (string, bool) {
 	return t, false
 }
 
-// isOtherHop reports whether requests to a go elsewhere than to domain
-// on its default port: another host, or a port that is not the
-// transport's default (5061 for tls, else 5060).
+// isOtherHop reports whether a is a next hop other than domain on its
+// default port: another host, or a port that is not the transport's
+// default (5061 for tls, else 5060).
 func (a sipAddr) isOtherHop(domain string) bool {
 	defaultPort := 5060
 	if a.transport() == "tls" {
