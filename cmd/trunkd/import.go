@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,9 +48,7 @@ func cmdImport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		vars, issues := importer.ParseFreeSWITCHVars(src[0])
 		printIssues(stderr, issues)
-		for k, v := range vars {
-			opts.Vars[k] = v
-		}
+		maps.Copy(opts.Vars, vars)
 	}
 	res, err := importer.Import(a.from, files, opts)
 	if err != nil {
