@@ -11,32 +11,31 @@ type pjTrunk struct {
 	*draft
 	ai       *pjImport
 	ep       *pjObject
-	reg      *pjObject   // nil: no registration
-	aor      *pjObject   // nil: no aor
-	auth     *pjObject   // nil: no outbound auth
-	idents   []*pjObject // identify objects
-	client   sipAddr     // registration client_uri
-	server   sipAddr     // registration server_uri
-	contact  sipAddr     // aor contact
-	proxy    sipAddr     // chosen outbound_proxy
-	proxySrc *pjObject   // the object it was taken from
+	reg      *pjObject // nil: no registration
+	aor      *pjObject // nil: no aor
+	auth     *pjObject // nil: no outbound auth
+	client   sipAddr   // registration client_uri
+	server   sipAddr   // registration server_uri
+	contact  sipAddr   // aor contact
+	proxy    sipAddr   // chosen outbound_proxy
+	proxySrc *pjObject // the object it was taken from
 }
 
 // endpoint maps one endpoint (and the objects linked to it) to a trunk,
 // or skips it when nothing marks it as a trunk.
 func (ai *pjImport) endpoint(ep *pjObject) {
 	ep.consumed = true
-	regs, idents, aor := ep.regs, ep.idents, ai.aorOf(ep)
-	if len(regs) == 0 && len(idents) == 0 && ep.last["outbound_auth"].value == "" && (aor == nil || aor.last["contact"].value == "") {
+	aor := ai.aorOf(ep)
+	if len(ep.regs) == 0 && len(ep.idents) == 0 && ep.last["outbound_auth"].value == "" && (aor == nil || aor.last["contact"].value == "") {
 		ai.skip(ep)
 		return
 	}
-	t := &pjTrunk{draft: newDraft(ai.res, "asterisk", ep.name, ep.sec.file, ep.sec.line, ai.opts.ServerIndex), ai: ai, ep: ep, aor: aor, idents: idents}
+	t := &pjTrunk{draft: newDraft(ai.res, "asterisk", ep.name, ep.sec.file, ep.sec.line, ai.opts.ServerIndex), ai: ai, ep: ep, aor: aor}
 	t.adopt(ep)
-	if len(regs) > 0 {
-		t.reg = regs[0]
+	if len(ep.regs) > 0 {
+		t.reg = ep.regs[0]
 		t.adopt(t.reg)
-		for _, extra := range regs[1:] {
+		for _, extra := range ep.regs[1:] {
 			extra.consumed = true
 			ai.res.add(extra.sec.file, extra.sec.line, ep.name, Error, "%s is a second registration of endpoint [%s]: a provider has one registration, so it is not imported (write it as its own provider)", extra.label(), ep.name)
 		}
@@ -44,7 +43,7 @@ func (ai *pjImport) endpoint(ep *pjObject) {
 	if aor != nil {
 		t.adopt(aor)
 	}
-	for _, id := range idents {
+	for _, id := range ep.idents {
 		t.adopt(id)
 	}
 	t.build()

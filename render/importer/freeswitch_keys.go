@@ -28,13 +28,12 @@ func fsTemplate(p *registry.Provider) map[string]templateSetting {
 // unknown params are never printed (they may be secrets).
 func (t *fsTrunk) unused() {
 	written := fsTemplate(t.p())
-	seen := map[string]bool{}
 	for i := len(t.gw.params) - 1; i >= 0; i-- { // the last value of each param counts
 		prm := t.gw.params[i]
-		if t.used[prm.name] || seen[prm.name] {
+		if t.used[prm.name] {
 			continue
 		}
-		seen[prm.name] = true
+		t.used[prm.name] = true // reported now
 		set, known := written[prm.name]
 		value, _ := expand(prm.value, t.vars)
 		switch {

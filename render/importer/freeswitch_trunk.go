@@ -26,7 +26,10 @@ func FreeSWITCH(files []Source, opts Options) *Result {
 	dup := duplicateGateways(gateways, res)
 	for _, gw := range gateways {
 		if gw.name != "" && !dup[gw.name] {
-			(&fsTrunk{gw: gw, vars: vars, used: map[string]bool{}}).run(res, opts)
+			t := &fsTrunk{draft: newDraft(res, "freeswitch", gw.name, gw.file, gw.line, opts.ServerIndex), gw: gw, vars: vars, used: map[string]bool{}}
+			t.origin("gateway", strconv.Quote(gw.name), gw.file, gw.line)
+			t.build()
+			t.finish()
 		}
 	}
 	sortResult(res, files)
@@ -67,9 +70,9 @@ type fsTrunk struct {
 	reg  bool
 }
 
-func (t *fsTrunk) run(res *Result, opts Options) {
-	t.draft = newDraft(res, "freeswitch", t.gw.name, t.gw.file, t.gw.line, opts.ServerIndex)
-	t.origin("gateway", strconv.Quote(t.gw.name), t.gw.file, t.gw.line)
+// build maps every field; errors mark the draft failed but mapping goes
+// on, so that every problem of the trunk is reported at once.
+func (t *fsTrunk) build() {
 	t.register()
 	t.credentials()
 	t.addresses()
@@ -77,7 +80,6 @@ func (t *fsTrunk) run(res *Result, opts Options) {
 	t.expires()
 	t.ping()
 	t.unused()
-	t.finish()
 }
 
 // param returns the last value of a param (FreeSWITCH takes the last),
@@ -106,9 +108,7 @@ func (t *fsTrunk) register() {
 	if v, _, ok := t.param("register"); ok {
 		t.reg = fsTrue(v)
 	}
-	if t.reg {
-		t.p().Reg = 1
-	} else {
+	if !t.reg {
 		t.p().Reg = 0
 	}
 }
@@ -223,11 +223,7 @@ func (t *fsTrunk) transport() {
 	}
 	tr, known := knownTransport(v)
 	if !known {
-		line := prm.line
-		if line == 0 {
-			line = t.gw.line
-		}
-		t.fail(t.gw.file, line, "transport %q (from %s) is not one trunkd knows (udp, tcp, tls)", v, from)
+		t.fail(t.gw.file, cmp.Or(prm.line, t.gw.line), "transport %q (from %s) is not one trunkd knows (udp, tcp, tls)", v, from)
 		return
 	}
 	p.Transport = tr

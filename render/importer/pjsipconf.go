@@ -75,12 +75,6 @@ func (cp *confParser) parse(src Source) {
 // depth is the block-comment nesting at the start of the line; the
 // nesting at its end is returned.
 func stripComments(line string, depth int) (string, int) {
-	if !strings.Contains(line, ";") {
-		if depth > 0 {
-			return "", depth
-		}
-		return line, depth
-	}
 	var out []byte
 	seg := 0 // where text after the last comment marker starts
 	for i := 0; i < len(line); i++ {
