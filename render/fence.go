@@ -115,6 +115,7 @@ func (r *Renderer) settleFence(ctx context.Context, t *target, res result, seq u
 	r.mu.Lock()
 	if applied {
 		t.st.OwnershipGeneration = ownGeneration(r.own)
+		r.publishApplied()
 	}
 	// Unfence only for an ownership given after the last Fence: a render
 	// of an older one (a new snapshot) must not undo a fence.

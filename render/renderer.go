@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/trunkd/trunkd/registry"
+	"github.com/trunkd/trunkd/registry/feed"
 )
 
 // Options are the renderer's runtime dependencies. Zero values take defaults.
@@ -61,6 +62,7 @@ type Renderer struct {
 	ownFence uint64    // fenceSeq when own was given
 	// ownFenced is own.Fenced(), for Fence's retries (fence.go).
 	ownFenced bool
+	applied   feed.Feed[uint64] // AppliedOwnership's values (ownership.go)
 }
 
 // New checks cfg and prepares every target (built-in templates are parsed,
