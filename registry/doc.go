@@ -64,7 +64,7 @@
 // close-write op, so on Linux a second small inotify reader
 // (savewatch_linux.go) reports finished saves (IN_CLOSE_WRITE, IN_MOVED_TO)
 // and removals (IN_DELETE, IN_MOVED_FROM), in the kernel's order. A finished
-// save or removal is rescanned after Options.Settle (10 ms) of quiet: no
+// save or removal is rescanned after 10 ms of quiet: no
 // writer holds a name that is gone, and a removed trunk should un-register
 // as soon as a changed one registers. The same name created again before
 // that rescan (IN_CREATE: a writer holds it now), or a rename to a name
@@ -74,10 +74,10 @@
 // long it pauses between its steps. Plain events (a writer that still holds
 // the file) wait for Options.Debounce (250 ms), at most MaxWait (2 s).
 // Residual: a tool that unlinks or moves a file out of the directory and
-// creates it again more than Settle later publishes the removal in
+// creates it again more than 10 ms later publishes the removal in
 // between, as it asked for; renaming a.yaml to a.yaml.disabled counts as a
 // backup step and waits for the quiet window; an rm -rf of the directory
-// that the machine pauses for longer than Settle may publish part of its
+// that the machine pauses for longer than 10 ms may publish part of its
 // removals before the directory is gone (a gone directory keeps the last
 // snapshot): render's drop guard holds a render that removes more than
 // max_drop_ratio of a file's trunks.

@@ -29,7 +29,7 @@ func (t *trunk) authenticate(ctx context.Context, req *sip.Request, a answer, tg
 			staleUsed = true
 		}
 		seen[code] = true
-		a = t.eng.digest(ctx, req, a.res, tg, t.sp.authUser, t.sp.pwd, t.timeout)
+		a = t.eng.digest(ctx, req, a.res, tg, t.sp.authUser, t.sp.pwd, t.set.timeout)
 	}
 	return a, nil
 }

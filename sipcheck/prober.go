@@ -75,7 +75,7 @@ func New(cfg Config, o Options) (*Prober, error) {
 		return nil, err
 	}
 	log := o.Logger.With("component", "probe")
-	eng, err := newEngine(engineOptions{listen: set.listen, advertise: set.advertise, timeout: set.timeout,
+	eng, err := newEngine(engineOptions{listen: set.listen, advertise: set.advertise,
 		tlsRoots: set.tlsRoots, metrics: m, log: log, trace: debugTracer(log), userAgent: o.UserAgent})
 	if err != nil {
 		m.unregister(o.Registerer)

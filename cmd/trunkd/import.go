@@ -20,18 +20,9 @@ type importArgs struct {
 	dryRun      bool
 	force       bool
 	serverIndex int
-	vars        listFlag
+	vars        []string
 	files       []string
 }
-
-// listFlag collects a repeatable string flag.
-type listFlag []string
-
-// String joins the values (flag.Value).
-func (l *listFlag) String() string { return strings.Join(*l, ",") }
-
-// Set adds one value (flag.Value).
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 // cmdImport reads Asterisk pjsip.conf or FreeSWITCH gateway files and
 // writes one provider file per trunk. Every issue goes to stderr as
@@ -127,7 +118,10 @@ func parseImportArgs(args []string, stderr io.Writer) (importArgs, bool) {
 	fs.BoolVar(&a.dryRun, "dry-run", false, "print the provider files to stdout (pwd redacted) instead of writing them")
 	fs.BoolVar(&a.force, "force", false, "replace provider files of the same name in --out")
 	fs.IntVar(&a.serverIndex, "server-index", -1, "serveridx of every imported provider (default: 0, marked in the file)")
-	fs.Var(&a.vars, "vars", "FreeSWITCH vars.xml with <X-PRE-PROCESS cmd=\"set\"> lines for $${name} references (repeatable)")
+	fs.Func("vars", "FreeSWITCH vars.xml with <X-PRE-PROCESS cmd=\"set\"> lines for $${name} references (repeatable)", func(v string) error {
+		a.vars = append(a.vars, v)
+		return nil
+	})
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: trunkd import --from asterisk|freeswitch [--out DIR | --dry-run] [--server-index N] [--force] [--vars vars.xml] FILE...")
 		fs.PrintDefaults()

@@ -131,10 +131,14 @@
 //
 // source.go declares Source and Options and dispatches to a format's entry
 // (Asterisk in asterisk.go, FreeSWITCH in freeswitch_trunk.go), which uses
-// them; each format's trunk type (asterisk_trunk.go, freeswitch_trunk.go)
-// has its key checks and transport rules in files of their own that use
-// the type's fields while the type's file calls them; trunk.go's Result
-// collects the trunks and issue.go's issues. Those seven file pairs refer
-// both ways by design (a type and its methods in the files of their
-// concepts).
+// them. pjsipconf.go and freeswitch.go parse the files; asterisk.go
+// collects and links the pjsip objects. Each format's trunk type
+// (asterisk_trunk.go, freeswitch_trunk.go) has its key checks and
+// transport rules in files of their own that use the type's fields while
+// the type's file calls them. trunk.go's draft holds what both formats
+// share (issues about the trunk, the expires and ping clamps, validation
+// into Result, which issue.go declares with Issue); uri.go parses SIP
+// addresses; yaml.go and write.go encode and write the files. Those file
+// pairs that refer both ways do so by design (a type and its methods in
+// the files of their concepts).
 package importer

@@ -60,13 +60,11 @@ func (i Issue) String() string {
 // oneLine escapes line breaks and other control characters (a value from
 // an XML attribute may hold them) so that one issue stays one line.
 func oneLine(s string) string {
-	if !strings.ContainsFunc(s, unicode.IsControl) {
-		return s
-	}
 	var b strings.Builder
 	for _, r := range s {
 		if unicode.IsControl(r) {
-			b.WriteString(strconv.QuoteRune(r)[1 : len(strconv.QuoteRune(r))-1])
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
 			continue
 		}
 		b.WriteRune(r)
@@ -86,14 +84,7 @@ type Result struct {
 
 // Failed reports whether anything could not be imported: an issue of
 // severity Error (a trunk, a directive or an object that was not imported).
-func (r *Result) Failed() bool {
-	for _, i := range r.Issues {
-		if i.Severity == Error {
-			return true
-		}
-	}
-	return false
-}
+func (r *Result) Failed() bool { return r.Count(Error) > 0 }
 
 // Count returns the number of issues of severity s.
 func (r *Result) Count(s Severity) int {

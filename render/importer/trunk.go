@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"fmt"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -45,15 +46,13 @@ type originEntry struct {
 }
 
 func newDraft(res *Result, format, name, file string, line int, serverIndex int) *draft {
-	p := registry.Default()
-	p.Code = name
-	d := &draft{res: res, t: &Trunk{Provider: p, Comments: map[string]string{}, Format: format, File: file, Line: line}}
+	d := &draft{res: res, t: &Trunk{Provider: registry.Default(), Comments: map[string]string{}, Format: format, File: file, Line: line}}
+	d.p().Code = name
 	if serverIndex >= 0 {
-		p.ServerIdx = serverIndex
+		d.p().ServerIdx = serverIndex
 	} else {
 		d.comment("serveridx", "not in the source: 0; set it when trunkd runs with server_index (or import with --server-index)")
 	}
-	d.t.Provider = p
 	return d
 }
 
@@ -112,15 +111,26 @@ func (d *draft) finish() {
 	d.res.NotImported = append(d.res.NotImported, p.Code)
 }
 
-// clampInt keeps v within [lo, hi] and reports whether it changed.
-func clampInt(v, lo, hi int) (int, bool) {
-	switch {
-	case v < lo:
-		return lo, true
-	case v > hi:
-		return hi, true
+// setExpires sets expires from the engine's key, clamped to trunkd's
+// 60-86400 seconds with a comment and a warning.
+func (d *draft) setExpires(key string, n int, file string, line int) {
+	c := min(max(n, 60), 86400)
+	d.p().Expires = c
+	if c != n {
+		d.comment("expires", fmt.Sprintf("%s=%d is outside trunkd's 60-86400: clamped", key, n))
+		d.warn(file, line, "%s=%d is outside trunkd's 60-86400 seconds: imported as %d", key, n, c)
 	}
-	return v, false
+}
+
+// setPing sets an OPTIONS ping every n seconds (the engine's key), clamped
+// to trunkd's 1-3600 with a comment.
+func (d *draft) setPing(key string, n int) {
+	c := min(max(n, 1), 3600)
+	p := d.p()
+	p.PingMode, p.PingTimeout = "options", c
+	if c != n {
+		d.comment("pingtimeout", fmt.Sprintf("%s=%d is outside trunkd's 1-3600: clamped", key, n))
+	}
 }
 
 // isEngineName mirrors the render templates' rule for engine object names.

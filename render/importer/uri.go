@@ -72,9 +72,9 @@ func parseSIPAddr(s string) (sipAddr, error) {
 	return a, nil
 }
 
-// isScheme reports whether s looks like a URI scheme (letters, digits,
-// '+', '-', '.'; starting with a letter) and not like a host name followed
-// by a port: "sip" is a scheme, "sbc.example" in "sbc.example:5060" is not.
+// isScheme reports whether s is a URI scheme the importer may meet, so
+// that a host name followed by a port is not taken for one: "sip" is a
+// scheme, "sbc.example" in "sbc.example:5060" is not.
 func isScheme(s string) bool {
 	switch strings.ToLower(s) {
 	case "sip", "sips", "tel", "urn", "http", "https", "mailto":
@@ -93,12 +93,15 @@ func knownTransport(t string) (string, bool) {
 	return t, false
 }
 
-// defaultPort is the SIP port a next hop without one uses.
-func defaultPort(transport string) int {
-	if transport == "tls" {
-		return 5061
+// isOtherHop reports whether requests to a go elsewhere than to domain
+// on its default port: another host, or a port that is not the
+// transport's default (5061 for tls, else 5060).
+func (a sipAddr) isOtherHop(domain string) bool {
+	defaultPort := 5060
+	if a.transport() == "tls" {
+		defaultPort = 5061
 	}
-	return 5060
+	return !strings.EqualFold(a.Host, domain) || a.Port != 0 && a.Port != defaultPort
 }
 
 // redactURI hides the password of a "sip:user:password@host" URI for
