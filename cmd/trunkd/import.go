@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,9 +48,7 @@ func cmdImport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		vars, issues := importer.ParseFreeSWITCHVars(src[0])
 		printIssues(stderr, issues)
-		for k, v := range vars {
-			opts.Vars[k] = v
-		}
+		maps.Copy(opts.Vars, vars)
 	}
 	res, err := importer.Import(a.from, files, opts)
 	if err != nil {
@@ -86,6 +85,9 @@ func importWrite(a importArgs, res *importer.Result, stdout, stderr io.Writer) i
 	summary(stderr, res, c, "into "+a.out)
 	if res.Failed() || c.skipped > 0 || c.writeErrors > 0 {
 		return exitFailure
+	}
+	if c.written > 0 {
+		fmt.Fprintln(stderr, "next: review the commented values, then run trunkd validate on the directory")
 	}
 	return exitOK
 }
@@ -223,7 +225,4 @@ func summary(w io.Writer, res *importer.Result, c importCounts, where string) {
 	}
 	line += fmt.Sprintf("; %d errors, %d warnings, %d notes", res.Count(importer.Error)+c.writeErrors, res.Count(importer.Warning), res.Count(importer.Note))
 	fmt.Fprintln(w, line)
-	if c.written > 0 && c.skipped == 0 && c.writeErrors == 0 && !res.Failed() && !strings.HasPrefix(where, "(") {
-		fmt.Fprintln(w, "next: review the commented values, then run trunkd validate on the directory")
-	}
 }

@@ -46,9 +46,10 @@ func (t *pjTrunk) unused() {
 		if o == nil {
 			continue
 		}
+		reported := map[string]bool{} // o may be shared: its used keys are not this trunk's to mark
 		for _, opt := range o.sec.opts {
-			if !o.used[opt.key] {
-				o.used[opt.key] = true // reported now
+			if !o.used[opt.key] && !reported[opt.key] {
+				reported[opt.key] = true
 				t.unusedOption(o, opt.key)
 			}
 		}

@@ -30,3 +30,17 @@ func TestExpand(t *testing.T) {
 		}
 	}
 }
+
+// TestOneLine: a line break or other control character (an XML attribute
+// may hold one) is escaped, so that one issue stays one line.
+func TestOneLine(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain":             "plain",
+		"two\nlines\r\tend": `two\nlines\r\tend`,
+		"bell\a and ü":      `bell\a and ü`,
+	} {
+		if got := oneLine(in); got != want {
+			t.Errorf("oneLine(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

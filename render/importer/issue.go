@@ -1,7 +1,6 @@
 package importer
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"unicode"
@@ -70,34 +69,4 @@ func oneLine(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
-}
-
-// Result is what one import produced: the trunks that passed validation
-// and every issue, in source order.
-type Result struct {
-	Trunks []*Trunk
-	Issues []Issue
-	// NotImported lists the trunks (by name in the source) that were found
-	// but not imported, in source order.
-	NotImported []string
-}
-
-// Failed reports whether anything could not be imported: an issue of
-// severity Error (a trunk, a directive or an object that was not imported).
-func (r *Result) Failed() bool { return r.Count(Error) > 0 }
-
-// Count returns the number of issues of severity s.
-func (r *Result) Count(s Severity) int {
-	n := 0
-	for _, i := range r.Issues {
-		if i.Severity == s {
-			n++
-		}
-	}
-	return n
-}
-
-// add records an issue.
-func (r *Result) add(file string, line int, trunk string, sev Severity, format string, args ...any) {
-	r.Issues = append(r.Issues, Issue{File: file, Line: line, Trunk: trunk, Severity: sev, Msg: fmt.Sprintf(format, args...)})
 }

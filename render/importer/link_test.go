@@ -9,7 +9,8 @@ import (
 // TestLinkGuesses pins how objects without an explicit link find their
 // endpoint (same name, outbound_auth, a -reg name) and what happens to
 // identifies and registrations that name nothing or an undefined or
-// duplicated endpoint.
+// duplicated endpoint; an option of an object two trunks share is
+// reported for each.
 func TestLinkGuesses(t *testing.T) {
 	conf := `
 [same]
@@ -30,6 +31,7 @@ from_domain=sip.byname.example
 type=auth
 username=sa
 password=x
+nonce_lifetime=32
 [a1]
 type=endpoint
 outbound_auth=shared-auth
@@ -78,13 +80,15 @@ client_uri=sip:t@sip.twice.example
 	res := importer.Asterisk([]importer.Source{{Name: "link.conf", Data: []byte(conf)}}, importer.Options{ServerIndex: 1})
 	want := `link.conf:2: same: warning: registration [same] linked to the endpoint of the same name (the registration has no endpoint=)
 link.conf:9: byname: warning: registration [byname-reg] linked by its name (the registration has no endpoint=)
-link.conf:35: solo: warning: registration [solo-account] linked by its outbound_auth, the endpoint's too (the registration has no endpoint=)
-link.conf:39: ambiguous: error: registration [ambiguous] is linked to no endpoint (no endpoint=, and no endpoint shares its name or outbound_auth): not imported
-link.conf:43: warning: identify [id-none] has no endpoint=: it matches nothing in Asterisk either, not imported
-link.conf:48: warning: identify [id-missing] names endpoint "nowhere", which is not defined: not imported
-link.conf:53: error: endpoint [twice] is defined twice (first at link.conf:50): Asterisk keeps only one, which one is ambiguous; neither is imported
-link.conf:58: warning: identify [id-twice] names endpoint "twice", which is not defined: not imported
-link.conf:62: reg-twice: error: registration [reg-twice] names endpoint "twice", which is not defined: the registration is not imported
+link.conf:20: a1: warning: auth [shared-auth] option nonce_lifetime is not imported: no provider field or template setting holds it
+link.conf:20: a2: warning: auth [shared-auth] option nonce_lifetime is not imported: no provider field or template setting holds it
+link.conf:36: solo: warning: registration [solo-account] linked by its outbound_auth, the endpoint's too (the registration has no endpoint=)
+link.conf:40: ambiguous: error: registration [ambiguous] is linked to no endpoint (no endpoint=, and no endpoint shares its name or outbound_auth): not imported
+link.conf:44: warning: identify [id-none] has no endpoint=: it matches nothing in Asterisk either, not imported
+link.conf:49: warning: identify [id-missing] names endpoint "nowhere", which is not defined: not imported
+link.conf:54: error: endpoint [twice] is defined twice (first at link.conf:51): Asterisk keeps only one, which one is ambiguous; neither is imported
+link.conf:59: warning: identify [id-twice] names endpoint "twice", which is not defined: not imported
+link.conf:63: reg-twice: error: registration [reg-twice] names endpoint "twice", which is not defined: the registration is not imported
 `
 	if got := issueLines(res.Issues); got != want {
 		t.Errorf("issues:\n%swant:\n%s", got, want)

@@ -1,6 +1,7 @@
 package fakeprovider
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -61,19 +62,14 @@ type Provider struct {
 
 // New builds a provider; Listen binds it and Serve runs it.
 func New(cfg Config) (*Provider, error) {
-	if cfg.Realm == "" {
-		cfg.Realm = "trunkd.test"
-	}
+	cfg.Realm = cmp.Or(cfg.Realm, "trunkd.test")
 	if cfg.MaxExpires <= 0 {
 		cfg.MaxExpires = 3600
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
 	p := &Provider{cfg: cfg, log: log, users: map[string]string{}, bindings: map[string]map[string]Binding{}}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("trunkd-fakeprovider"),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(log),
