@@ -45,7 +45,7 @@
 //
 // registry.go is the hub: the Registry struct holds the state every other
 // file works on (the lock of health.go, the file states of scan.go, the
-// pending writes of groupcommit.go, the subscriptions of subscribe.go), and
+// pending writes of groupcommit.go, the subscriptions of publish.go), and
 // Open starts the first rescan. Those files use Registry's fields and
 // registry.go names their types in its struct: five file pairs refer both
 // ways, all of them through registry.go, by design (a type and the methods
@@ -54,7 +54,9 @@
 // snapshot_delta.go → snapshot.go → index.go, validate.go → address.go.
 // registry/yamlsplice (locating a YAML value's bytes) is used by splice.go
 // and by registry/sops; registry imports registry/sops for its typed error
-// (secrets.go), never the other way.
+// (secrets.go), never the other way. registry/feed (the latest-wins
+// subscription) carries the snapshots of publish.go, as it carries
+// registry/cluster's Views.
 //
 // # Watching
 //

@@ -2,9 +2,10 @@ package registry
 
 import (
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/trunkd/trunkd/registry/feed"
 )
 
 // Registry keeps the providers directory and its snapshot in step. Every
@@ -28,8 +29,7 @@ type Registry struct {
 	snap       atomic.Pointer[Snapshot]
 	lastReload atomic.Int64 // unix nanoseconds of the last successful rescan
 
-	subMu sync.Mutex
-	subs  map[*Subscription]struct{}
+	snaps feed.Feed[*Snapshot] // the subscriptions (publish.go)
 }
 
 // Open loads every provider file of opts.Dir (in parallel), publishes the
@@ -46,7 +46,6 @@ func Open(opts Options) (*Registry, error) {
 		m:       newMetrics(),
 		states:  map[string]*fileState{},
 		pending: map[string]*pendingWrite{},
-		subs:    map[*Subscription]struct{}{},
 	}
 	r.mu.now, r.mu.ops = r.now, &r.busy
 	removeStaleTemps(opts.Dir, r.now(), r.log)

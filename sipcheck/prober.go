@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/trunkd/trunkd/registry"
+	"github.com/trunkd/trunkd/registry/feed"
 )
 
 // Options are what the daemon passes to New besides the config.
@@ -38,13 +39,13 @@ type Prober struct {
 	mu     sync.Mutex
 	trunks map[string]*trunk // by provider id
 	gen    uint64
-	ownGen uint64 // generation of the ownership the trunks follow
 	// fenced: Fence came and no ownership that is not fenced since;
 	// fenceSeq counts the Fence calls (fence.go).
 	fenced   bool
 	fenceSeq uint64
 
-	own Ownership // the latest ownership (nil: none yet); Run's goroutine only
+	own     Ownership         // the latest ownership (nil: none yet); Run's goroutine only
+	applied feed.Feed[uint64] // generations of the ownership the trunks follow (ownership.go)
 }
 
 // stopConcurrency bounds how many trunks stop (and un-register) at once.
@@ -154,9 +155,10 @@ func (p *Prober) reconcile(ctx context.Context, s *registry.Snapshot) {
 		}
 	}
 	p.mu.Lock()
-	p.gen, p.ownGen = s.Generation(), ownGeneration(p.own)
+	p.gen = s.Generation()
 	n := len(p.trunks)
 	p.mu.Unlock()
+	p.setApplied(ownGeneration(p.own))
 	if started > 0 || len(stops) > 0 {
 		p.log.Info("probe reconciled", "generation", s.Generation(), "trunks", n, "started", started, "stopped", len(stops))
 	}
@@ -243,7 +245,7 @@ func (p *Prober) Summary() Status {
 		ts = append(ts, t)
 	}
 	st := Status{Enabled: true, Listen: p.Addr(), Advertise: fmt.Sprintf("%s:%d", p.eng.advHost, p.eng.advPort),
-		RegisterMode: p.set.registerMode, Generation: p.gen, OwnershipGeneration: p.ownGen, Trunks: len(ts),
+		RegisterMode: p.set.registerMode, Generation: p.gen, OwnershipGeneration: p.AppliedOwnership(), Trunks: len(ts),
 		Registration: map[string]int{}, Reachability: map[string]int{}}
 	p.mu.Unlock()
 	if p.set.trunks != nil {
