@@ -123,16 +123,7 @@ func (p *Prober) Run(ctx context.Context, snaps <-chan *registry.Snapshot) error
 // reconcile stops the probers of trunks that are gone, inactive or changed
 // and starts probers for new and changed ones; unchanged trunks go on.
 func (p *Prober) reconcile(ctx context.Context, s *registry.Snapshot) {
-	want := map[string]spec{}
-	var order []string
-	for _, pr := range s.Providers() {
-		if pr.Active(p.opts.ServerIndex) && (p.set.trunks == nil || p.set.trunks.MatchString(pr.Code)) {
-			sp := specOf(pr)
-			sp.bind = p.binds(pr.Code)
-			want[pr.ID] = sp
-			order = append(order, pr.ID)
-		}
-	}
+	want, order := p.wanted(s)
 	p.mu.Lock()
 	var stops []*trunk
 	for id, t := range p.trunks {
@@ -162,6 +153,21 @@ func (p *Prober) reconcile(ctx context.Context, s *registry.Snapshot) {
 	if started > 0 || len(stops) > 0 {
 		p.log.Info("probe reconciled", "generation", s.Generation(), "trunks", n, "started", started, "stopped", len(stops))
 	}
+}
+
+// wanted is the spec of every trunk s has this prober probe, by id, and
+// their ids in the snapshot's order.
+func (p *Prober) wanted(s *registry.Snapshot) (want map[string]spec, order []string) {
+	want = map[string]spec{}
+	for _, pr := range s.Providers() {
+		if pr.Active(p.opts.ServerIndex) && (p.set.trunks == nil || p.set.trunks.MatchString(pr.Code)) {
+			sp := specOf(pr)
+			sp.bind = p.binds(pr.Code)
+			want[pr.ID] = sp
+			order = append(order, pr.ID)
+		}
+	}
+	return want, order
 }
 
 // startTrunk creates and arms a trunk prober; its first checks take slots
