@@ -157,5 +157,5 @@ func compareProviders(a, b *Provider) int {
 // withProblem appends without writing into the backing array of probs,
 // which belongs to a file state.
 func withProblem(probs Problems, p Problem) Problems {
-	return append(probs[:len(probs):len(probs)], p)
+	return append(slices.Clip(probs), p)
 }

@@ -202,16 +202,14 @@ func (p *Prober) stopAll(ts []*trunk, unregCtx func() (context.Context, context.
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, stopConcurrency)
 	for _, t := range ts {
-		wg.Add(1)
 		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			defer func() { <-sem }()
 			ctx, cancel := unregCtx()
 			defer cancel()
 			t.stop(ctx)
 			p.m.deleteTrunk(t.sp.code)
-		}()
+		})
 	}
 	wg.Wait()
 }
