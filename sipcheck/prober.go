@@ -1,6 +1,7 @@
 package sipcheck
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -61,14 +62,9 @@ func New(cfg Config, o Options) (*Prober, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
+	o.Logger, o.UserAgent = cmp.Or(o.Logger, slog.Default()), cmp.Or(o.UserAgent, "trunkd")
 	if o.Clock == nil {
 		o.Clock = RealClock{}
-	}
-	if o.UserAgent == "" {
-		o.UserAgent = "trunkd"
 	}
 	m, err := newMetrics(o.Registerer)
 	if err != nil {
