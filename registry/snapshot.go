@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -85,11 +86,7 @@ func (s *Snapshot) Invalid() []FileProblems { return s.invalid }
 // buildSnapshot indexes the last good provider of every file. Files are
 // visited by name, so of two files with the same code or id the first wins.
 func buildSnapshot(gen uint64, now time.Time, dir string, states map[string]*fileState) *Snapshot {
-	names := make([]string, 0, len(states))
-	for name := range states {
-		names = append(names, name)
-	}
-	slices.Sort(names)
+	names := slices.Sorted(maps.Keys(states))
 	s := &Snapshot{generation: gen, built: now, byID: newIndex(len(names)), byCode: newIndex(len(names))}
 	entries := make([]entry, 0, len(names)) // never grows: pointers into it stay valid
 	sorted := make([]*entry, 0, len(names))

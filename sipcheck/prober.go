@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -213,11 +215,8 @@ func (p *Prober) stopAll(ts []*trunk, unregCtx func() (context.Context, context.
 // shutdown stops every trunk; un-registrations share one grace period.
 func (p *Prober) shutdown() {
 	p.mu.Lock()
-	ts := make([]*trunk, 0, len(p.trunks))
-	for id, t := range p.trunks {
-		ts = append(ts, t)
-		delete(p.trunks, id)
-	}
+	ts := slices.Collect(maps.Values(p.trunks))
+	clear(p.trunks)
 	p.mu.Unlock()
 	grace, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
@@ -240,10 +239,7 @@ func (p *Prober) State(id string) (State, bool) {
 // state, and how many still wait for their first checks.
 func (p *Prober) Summary() Status {
 	p.mu.Lock()
-	ts := make([]*trunk, 0, len(p.trunks))
-	for _, t := range p.trunks {
-		ts = append(ts, t)
-	}
+	ts := slices.Collect(maps.Values(p.trunks))
 	st := Status{Enabled: true, Listen: p.Addr(), Advertise: fmt.Sprintf("%s:%d", p.eng.advHost, p.eng.advPort),
 		RegisterMode: p.set.registerMode, Generation: p.gen, OwnershipGeneration: p.AppliedOwnership(), Trunks: len(ts),
 		Registration: map[string]int{}, Reachability: map[string]int{}}
