@@ -117,14 +117,8 @@ func IsHost(s string) bool {
 		return safeZone(a.Zone()) // netip takes any text after %: ";", " ", "<"...
 	}
 	for _, label := range strings.Split(strings.TrimSuffix(s, "."), ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for i := 0; i < len(label); i++ {
-			c := label[i]
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-				return false
-			}
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' || !safeZone(label) {
+			return false // a label holds no '.', so safeZone's other characters are the label's
 		}
 	}
 	return true
@@ -135,8 +129,7 @@ func IsHost(s string) bool {
 // or an engine config line.
 func safeZone(z string) bool {
 	for i := 0; i < len(z); i++ {
-		c := z[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+		if c := z[i]; !isAlnum(c) && c != '.' && c != '-' && c != '_' {
 			return false
 		}
 	}
@@ -147,4 +140,8 @@ func safeZone(z string) bool {
 // or tls.
 func isTransport(s string) bool {
 	return s == "udp" || s == "tcp" || s == "tls"
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }

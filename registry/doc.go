@@ -45,7 +45,7 @@
 //
 // registry.go is the hub: the Registry struct holds the state every other
 // file works on (the lock of health.go, the file states of scan.go, the
-// pending writes of groupcommit.go, the subscriptions of subscribe.go), and
+// pending writes of groupcommit.go, the subscriptions of publish.go), and
 // Open starts the first rescan. Those files use Registry's fields and
 // registry.go names their types in its struct: five file pairs refer both
 // ways, all of them through registry.go, by design (a type and the methods
@@ -54,7 +54,9 @@
 // snapshot_delta.go → snapshot.go → index.go, validate.go → address.go.
 // registry/yamlsplice (locating a YAML value's bytes) is used by splice.go
 // and by registry/sops; registry imports registry/sops for its typed error
-// (secrets.go), never the other way.
+// (secrets.go), never the other way. registry/feed (the latest-wins
+// subscription) carries the snapshots of publish.go, as it carries
+// registry/cluster's Views.
 //
 // # Watching
 //
@@ -62,7 +64,7 @@
 // close-write op, so on Linux a second small inotify reader
 // (savewatch_linux.go) reports finished saves (IN_CLOSE_WRITE, IN_MOVED_TO)
 // and removals (IN_DELETE, IN_MOVED_FROM), in the kernel's order. A finished
-// save or removal is rescanned after Options.Settle (10 ms) of quiet: no
+// save or removal is rescanned after 10 ms of quiet: no
 // writer holds a name that is gone, and a removed trunk should un-register
 // as soon as a changed one registers. The same name created again before
 // that rescan (IN_CREATE: a writer holds it now), or a rename to a name
@@ -72,10 +74,10 @@
 // long it pauses between its steps. Plain events (a writer that still holds
 // the file) wait for Options.Debounce (250 ms), at most MaxWait (2 s).
 // Residual: a tool that unlinks or moves a file out of the directory and
-// creates it again more than Settle later publishes the removal in
+// creates it again more than 10 ms later publishes the removal in
 // between, as it asked for; renaming a.yaml to a.yaml.disabled counts as a
 // backup step and waits for the quiet window; an rm -rf of the directory
-// that the machine pauses for longer than Settle may publish part of its
+// that the machine pauses for longer than 10 ms may publish part of its
 // removals before the directory is gone (a gone directory keeps the last
 // snapshot): render's drop guard holds a render that removes more than
 // max_drop_ratio of a file's trunks.

@@ -13,7 +13,6 @@ type Options struct {
 	Logger     *slog.Logger          // nil: slog.Default()
 	Registerer prometheus.Registerer // nil: metrics are not registered
 	Debounce   time.Duration         // quiet window after a plain write event, default 250 ms
-	Settle     time.Duration         // quiet window after a finished save, default 10 ms
 	MaxWait    time.Duration         // longest wait under constant churn, default 2 s
 	Resync     time.Duration         // backstop rescan period, default 60 s
 	StuckAfter time.Duration         // Healthy fails when the lock is held longer, default DefaultStuckAfter
@@ -42,6 +41,9 @@ type ClockFunc func() time.Time
 // Now calls f.
 func (f ClockFunc) Now() time.Time { return f() }
 
+// saveSettle is the quiet window after a finished save or removal.
+const saveSettle = 10 * time.Millisecond
+
 // DefaultStuckAfter is how long a rescan or a write may hold the registry
 // before Healthy reports it stuck. A rescan of 10,000 files takes about a
 // second on two busy cores; a write a few fsyncs.
@@ -56,9 +58,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Debounce <= 0 {
 		o.Debounce = 250 * time.Millisecond
-	}
-	if o.Settle <= 0 {
-		o.Settle = 10 * time.Millisecond
 	}
 	if o.MaxWait <= 0 {
 		o.MaxWait = 2 * time.Second

@@ -77,26 +77,20 @@ func (p *Provider) Active(serverIndex int) bool {
 // AORUser is the user part of the trunk's address of record: username,
 // else login, else, for a registering trunk (which needs an account), the
 // code. Validation keeps each of them a valid SIP URI user part.
-func (p *Provider) AORUser() string {
-	switch {
-	case p.Username != "":
-		return p.Username
-	case p.Login != "":
-		return p.Login
-	case p.Reg == 1:
-		return p.Code
-	}
-	return ""
-}
+func (p *Provider) AORUser() string { return p.account(p.Username, p.Login) }
 
 // AuthUser is the digest username: login, else username, else, for a
 // registering trunk, the code.
-func (p *Provider) AuthUser() string {
+func (p *Provider) AuthUser() string { return p.account(p.Login, p.Username) }
+
+// account is the first of first and second that is set, else the code of
+// a registering trunk, else "".
+func (p *Provider) account(first, second string) string {
 	switch {
-	case p.Login != "":
-		return p.Login
-	case p.Username != "":
-		return p.Username
+	case first != "":
+		return first
+	case second != "":
+		return second
 	case p.Reg == 1:
 		return p.Code
 	}

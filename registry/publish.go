@@ -1,5 +1,12 @@
 package registry
 
+import "github.com/trunkd/trunkd/registry/feed"
+
+// Subscribe starts a subscription to the snapshots: the current one is
+// waiting in C, then every new one follows; a slow reader sees only the
+// latest.
+func (r *Registry) Subscribe() *feed.Subscription[*Snapshot] { return r.snaps.Subscribe() }
+
 // change is one file whose provider or problems changed; old and new are
 // its states before and after (nil: absent).
 type change struct {
@@ -11,7 +18,8 @@ type change struct {
 // snapshot; more (a checkout, the first load) rebuild it.
 const maxSplice = 16
 
-// publish makes the next snapshot from the file states and announces it.
+// publish makes the next snapshot from the file states and offers it to
+// the subscriptions.
 // Splicing a few changed files into the current snapshot is an
 // optimisation with the same result as a rebuild (TestWithFileMatchesRebuild);
 // it declines when duplicates are involved. Called with r.mu held.
@@ -23,7 +31,7 @@ func (r *Registry) publish(changes []change) {
 	r.gen = s.generation
 	r.snap.Store(s)
 	r.m.observe(s)
-	r.announce(s)
+	r.snaps.Publish(s)
 }
 
 // splice applies changes to the current snapshot one file at a time, or

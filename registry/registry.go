@@ -2,9 +2,10 @@ package registry
 
 import (
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/trunkd/trunkd/registry/feed"
 )
 
 // Registry keeps the providers directory and its snapshot in step. Every
@@ -18,18 +19,17 @@ type Registry struct {
 	now  func() time.Time
 	m    *metrics
 
-	mu       busyMutex // serialises rescans and the preparing and committing of writes
-	states   map[string]*fileState
-	gen      uint64
-	pending  map[string]*pendingWrite // reservations of writes not yet committed (groupcommit.go)
-	group    commitGroup
-	unlocked inFlight // file system work of writes outside r.mu, for Healthy
+	mu      busyMutex // serialises rescans and the preparing and committing of writes
+	states  map[string]*fileState
+	gen     uint64
+	pending map[string]*pendingWrite // reservations of writes not yet committed (groupcommit.go)
+	group   commitGroup
+	busy    inFlight // r.mu's holder and the file system work of writes outside it, for Healthy
 
 	snap       atomic.Pointer[Snapshot]
 	lastReload atomic.Int64 // unix nanoseconds of the last successful rescan
 
-	subMu sync.Mutex
-	subs  map[*Subscription]struct{}
+	snaps feed.Feed[*Snapshot] // the subscriptions (publish.go)
 }
 
 // Open loads every provider file of opts.Dir (in parallel), publishes the
@@ -46,9 +46,8 @@ func Open(opts Options) (*Registry, error) {
 		m:       newMetrics(),
 		states:  map[string]*fileState{},
 		pending: map[string]*pendingWrite{},
-		subs:    map[*Subscription]struct{}{},
 	}
-	r.mu.now = r.now
+	r.mu.now, r.mu.ops = r.now, &r.busy
 	removeStaleTemps(opts.Dir, r.now(), r.log)
 	if err := r.Reload(); err != nil {
 		return nil, err

@@ -161,8 +161,10 @@ func (r *Registry) parseState(path string, data []byte, hash [32]byte, fp finger
 	if p.ID == "" {
 		p.ID = DeriveID(p.Code)
 	}
+	_, ct := pr.lines["ext.ct"]
+	_, lwt := pr.lines["ext.lwt"]
 	st := &fileState{fp: fp, hash: hash, good: &p, codeLine: pr.lineOf("code"), idLine: pr.idLine(),
-		ctFromMtime: !pr.has["ext.ct"], lwtFromMtime: !pr.has["ext.lwt"]}
+		ctFromMtime: !ct, lwtFromMtime: !lwt}
 	r.deriveExt(&p, fp, st.ctFromMtime, st.lwtFromMtime)
 	return st
 }

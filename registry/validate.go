@@ -2,6 +2,7 @@ package registry
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -39,7 +40,7 @@ func Validate(p *Provider) Problems {
 	validateFlags(p, add)
 	validateAddresses(p, add)
 	validateNumbers(p, add)
-	if !oneOf(p.PingMode, "none", "rn", "options") {
+	if !slices.Contains([]string{"none", "rn", "options"}, p.PingMode) {
 		add("pingmode", "must be one of none, rn, options, got %q", p.PingMode)
 	}
 	if p.PingSrv != "" {
@@ -201,17 +202,4 @@ func checkCode(code string) string {
 		}
 	}
 	return ""
-}
-
-func isAlnum(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-}
-
-func oneOf(s string, options ...string) bool {
-	for _, o := range options {
-		if s == o {
-			return true
-		}
-	}
-	return false
 }

@@ -14,9 +14,9 @@ import (
 
 // Watch keeps the snapshot in step with the directory until ctx ends.
 // Events are hints (see hints): a finished save or removal is acted on
-// after a short settle (Options.Settle) unless it is part of a burst, plain
-// events after
-// a quiet window (Options.Debounce), both at most MaxWait after the first.
+// after a short settle (saveSettle, 10 ms) unless it is part of a burst,
+// plain events after a quiet window (Options.Debounce), both at most
+// MaxWait after the first.
 // A rescan is limited to the files the events named when all of them named
 // provider files, and covers the whole directory otherwise. The parent
 // directory is watched too, so a directory that is removed and recreated
@@ -155,7 +155,7 @@ func (r *Registry) rescanHinted(h *hints, quick, backstop bool) bool {
 	return published
 }
 
-// settle waits for the end of a burst of events: Settle of quiet once a
+// settle waits for the end of a burst of events: saveSettle of quiet once a
 // save finished (unless a rescan published within the last Debounce: then
 // more of a burst is likely coming, such as a checkout), Debounce of quiet
 // otherwise, and never longer than MaxWait. quick reports the short
@@ -163,7 +163,7 @@ func (r *Registry) rescanHinted(h *hints, quick, backstop bool) bool {
 func (r *Registry) settle(ctx context.Context, h *hints, burst bool) (quick, ok bool) {
 	window := func(short bool) time.Duration {
 		if short {
-			return r.opts.Settle
+			return saveSettle
 		}
 		return r.opts.Debounce
 	}

@@ -134,11 +134,11 @@ func TestWatchRemovalActsAtOnce(t *testing.T) {
 			waitFor(t, "a snapshot without a", 10*time.Second, func() bool { return r.Snapshot().Len() == 0 })
 			s := r.Snapshot()
 			took := s.Built().Sub(start)
-			if took < r.opts.Settle || s.Generation()-gen != 1 {
+			if took < saveSettle || s.Generation()-gen != 1 {
 				t.Errorf("snapshot %d after %d, built %v after the removal began: want the next one, after the %v settle",
-					s.Generation(), gen, took, r.opts.Settle)
+					s.Generation(), gen, took, saveSettle)
 			}
-			t.Logf("removal → snapshot %v (settle %v, quiet window %v; loaded machine)", took.Round(time.Microsecond), r.opts.Settle, r.opts.Debounce)
+			t.Logf("removal → snapshot %v (settle %v, quiet window %v; loaded machine)", took.Round(time.Microsecond), saveSettle, r.opts.Debounce)
 		})
 	}
 }
@@ -154,7 +154,7 @@ func TestWatchVimSaveNeverDropsProvider(t *testing.T) {
 	gen := r.Snapshot().Generation()
 	path := filepath.Join(dir, "a.yaml")
 	must(t, os.Rename(path, path+"~"))
-	time.Sleep(5 * r.opts.Settle) // the gap under test, not a wait for a result
+	time.Sleep(5 * saveSettle) // the gap under test, not a wait for a result
 	writeFile(t, path, fmt.Sprintf(providerAExt, 240))
 	must(t, os.Remove(path+"~"))
 	waitExpires(t, r, "a", 240)

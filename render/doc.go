@@ -416,7 +416,8 @@
 // the generation of the ownership its live file reflects once an apply
 // succeeded (the render was unchanged, or reloaded, or applied trunk by
 // trunk with no removal still failing); AppliedOwnership is the least
-// over the targets. The cluster releases a trunk that moved to another
+// over the targets, and SubscribeAppliedOwnership delivers it the moment
+// it moves (no poll stands between an apply and the handover). The cluster releases a trunk that moved to another
 // node only after this node reported the generation that dropped it, so
 // the old owner stops before the new one starts. A failing target holds
 // that report back: a trunk then stays with its old owner rather than

@@ -28,8 +28,9 @@ const (
 // waits for a render or the MinInterval throttle. An unfence_cmd under
 // way is stopped first (killed), so the fence always comes after it.
 // Calling it again runs the commands again (they are idempotent). A
-// target whose command failed retries it in the background, on ctx, with
-// a short backoff (retryFence). Once
+// target whose command failed retries it with a short backoff
+// (retryFence) on a goroutine of Run: from Fence on while Run runs,
+// else from Run's start; never once Run returned. Once
 // fenced, a target runs its unfence_cmd after its first successful render
 // of an ownership that is not fenced and arrived after the fence (see the
 // package doc, "Cluster"); without Options.Ownership it stays fenced.
@@ -58,17 +59,64 @@ func (r *Renderer) Fence(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	r.mu.Lock()
 	for i, t := range ts {
 		if errs[i] != nil && ctx.Err() == nil {
-			go r.retryFence(ctx, t, seq)
+			r.retries.want[t] = seq
+		} else {
+			delete(r.retries.want, t)
 		}
 	}
+	r.startFenceRetries()
+	r.mu.Unlock()
 	return errors.Join(errs...)
+}
+
+// fenceRetries are the retries of failed fence commands; Run owns their
+// goroutines. Guarded by r.mu.
+type fenceRetries struct {
+	ctx  context.Context    // Run's; nil while Run does not run
+	want map[*target]uint64 // target → the Fence whose command failed, not yet retried
+	wg   sync.WaitGroup     // the retry goroutines
+}
+
+// runFenceRetries makes ctx, Run's, the context of the fence retries and
+// starts those that waited for Run; stop ends them and waits for them.
+func (r *Renderer) runFenceRetries(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	r.mu.Lock()
+	r.retries.ctx = ctx
+	r.startFenceRetries()
+	r.mu.Unlock()
+	return func() {
+		r.mu.Lock()
+		r.retries.ctx = nil
+		r.mu.Unlock()
+		cancel()
+		r.retries.wg.Wait()
+	}
+}
+
+// startFenceRetries starts retryFence for every target in retries.want
+// while Run runs. Called with r.mu held.
+func (r *Renderer) startFenceRetries() {
+	ctx := r.retries.ctx
+	if ctx == nil {
+		return
+	}
+	for t, seq := range r.retries.want {
+		delete(r.retries.want, t)
+		r.retries.wg.Add(1)
+		go func() {
+			defer r.retries.wg.Done()
+			r.retryFence(ctx, t, seq)
+		}()
+	}
 }
 
 // retryFence runs t's fence_cmd again after it failed for Fence number
 // seq, with backoff from fenceRetryMin to fenceRetryMax, until it
-// succeeds, ctx ends, another Fence came (it runs and retries its own) or
+// succeeds, ctx (Run's) ends, another Fence came (it runs and retries its own) or
 // an ownership that is not fenced was given after this Fence (the unfence
 // follows; t.fenceCmds orders it after an attempt under way). Each failed
 // attempt counts in trunkd_render_fence_failures_total.
@@ -115,6 +163,7 @@ func (r *Renderer) settleFence(ctx context.Context, t *target, res result, seq u
 	r.mu.Lock()
 	if applied {
 		t.st.OwnershipGeneration = ownGeneration(r.own)
+		r.publishApplied()
 	}
 	// Unfence only for an ownership given after the last Fence: a render
 	// of an older one (a new snapshot) must not undo a fence.

@@ -1,6 +1,10 @@
 package render
 
-import "context"
+import (
+	"context"
+
+	"github.com/trunkd/trunkd/registry/feed"
+)
 
 // Ownership says which trunks this node registers: in a cluster, each
 // active trunk of a group has one owner. Run takes it from
@@ -53,13 +57,26 @@ func (r *Renderer) setOwnership(ctx context.Context, own Ownership) {
 // this node. 0 before the first ownership is applied, and always 0
 // without Options.Ownership.
 func (r *Renderer) AppliedOwnership() uint64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var applied uint64
-	for i, t := range r.targets {
-		if i == 0 || t.st.OwnershipGeneration < applied {
-			applied = t.st.OwnershipGeneration
-		}
+	gen, _ := r.applied.Last()
+	return gen
+}
+
+// SubscribeAppliedOwnership delivers AppliedOwnership every time it
+// moves, latest wins (the current value at once once there is one): the
+// cluster releases a trunk this node gave up as soon as the engines
+// stopped registering it.
+func (r *Renderer) SubscribeAppliedOwnership() *feed.Subscription[uint64] {
+	return r.applied.Subscribe()
+}
+
+// publishApplied publishes AppliedOwnership when it moved; called with
+// r.mu held after a target's OwnershipGeneration changed.
+func (r *Renderer) publishApplied() {
+	gen := r.targets[0].st.OwnershipGeneration
+	for _, t := range r.targets {
+		gen = min(gen, t.st.OwnershipGeneration)
 	}
-	return applied
+	if last, ok := r.applied.Last(); !ok || gen != last {
+		r.applied.Publish(gen)
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/trunkd/trunkd/registry"
+	"github.com/trunkd/trunkd/registry/feed"
 )
 
 // Options are the renderer's runtime dependencies. Zero values take defaults.
@@ -61,6 +62,8 @@ type Renderer struct {
 	ownFence uint64    // fenceSeq when own was given
 	// ownFenced is own.Fenced(), for Fence's retries (fence.go).
 	ownFenced bool
+	retries   fenceRetries      // fence.go
+	applied   feed.Feed[uint64] // AppliedOwnership's values (ownership.go)
 }
 
 // New checks cfg and prepares every target (built-in templates are parsed,
@@ -109,6 +112,7 @@ func newRenderer(opts Options) *Renderer {
 		wake:        make(chan struct{}, 1),
 		ownCh:       opts.Ownership,
 		fenceWait:   cmp.Or(opts.FenceTimeout, DefaultFenceTimeout),
+		retries:     fenceRetries{want: map[*target]uint64{}},
 	}
 	if opts.Clock != nil {
 		r.now = opts.Clock.Now
@@ -131,8 +135,10 @@ func newRenderer(opts Options) *Renderer {
 // later one back. A failed target is retried with backoff; a held-back
 // one waits for a new snapshot or ConfirmDrop.
 // A new ownership renders every target like a new snapshot; a fenced one
-// fences the engines first (see the package doc, "Cluster").
+// fences the engines first (see the package doc, "Cluster"). The retries
+// of a failed fence command are Run's too: they end before it returns.
 func (r *Renderer) Run(ctx context.Context, snaps <-chan *registry.Snapshot) error {
+	defer r.runFenceRetries(ctx)()
 	var snap *registry.Snapshot
 	owns, haveOwn := r.ownCh, r.ownCh == nil
 	timer := time.NewTimer(time.Hour)

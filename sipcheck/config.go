@@ -61,7 +61,6 @@ type settings struct {
 	registerMode string
 	maxNew       int
 	alive        codeSet
-	aliveText    string
 	downAfter    int
 	upAfter      int
 	timeout      time.Duration
@@ -77,7 +76,6 @@ func (c Config) settings() (settings, error) {
 		advertise:    c.Advertise,
 		registerMode: c.RegisterMode,
 		maxNew:       c.MaxNewPerSecond,
-		aliveText:    c.AliveCodes,
 		downAfter:    c.DownAfter,
 		upAfter:      c.UpAfter,
 		timeout:      c.Timeout,
@@ -94,11 +92,12 @@ func (c Config) settings() (settings, error) {
 	if s.registerMode != ModeQuery && s.registerMode != ModeBind {
 		return s, fmt.Errorf("probe.register_mode: must be query or bind, got %q", s.registerMode)
 	}
-	if s.aliveText == "" {
-		s.aliveText = defaultAliveCodes
+	alive := c.AliveCodes
+	if alive == "" {
+		alive = defaultAliveCodes
 	}
 	var err error
-	if s.alive, err = parseCodeSet(s.aliveText); err != nil {
+	if s.alive, err = parseCodeSet(alive); err != nil {
 		return s, fmt.Errorf("probe.alive_codes: %w", err)
 	}
 	if err := s.defaultNumbers(); err != nil {
@@ -174,35 +173,30 @@ func (s *codeSet) has(code int) bool { return code >= 0 && code < len(s) && s[co
 // every other item is added. A list of exclusions only starts from 200-699.
 func parseCodeSet(text string) (codeSet, error) {
 	var s codeSet
-	var excl []string
-	added := false
+	var add, remove []string
 	for _, item := range strings.Split(text, ",") {
 		item = strings.TrimSpace(item)
 		if rest, ok := strings.CutPrefix(item, "!"); ok {
-			excl = append(excl, rest)
-			continue
-		}
-		lo, hi, err := parseCodeRange(item)
-		if err != nil {
-			return s, err
-		}
-		for c := lo; c <= hi; c++ {
-			s[c] = true
-		}
-		added = true
-	}
-	if !added {
-		for c := 200; c <= 699; c++ {
-			s[c] = true
+			remove = append(remove, rest)
+		} else {
+			add = append(add, item)
 		}
 	}
-	for _, item := range excl {
-		lo, hi, err := parseCodeRange(item)
-		if err != nil {
-			return s, err
-		}
-		for c := lo; c <= hi; c++ {
-			s[c] = false
+	if len(add) == 0 {
+		add = []string{"200-699"}
+	}
+	for _, step := range []struct {
+		items []string
+		alive bool
+	}{{add, true}, {remove, false}} {
+		for _, item := range step.items {
+			lo, hi, err := parseCodeRange(item)
+			if err != nil {
+				return s, err
+			}
+			for c := lo; c <= hi; c++ {
+				s[c] = step.alive
+			}
 		}
 	}
 	return s, nil

@@ -172,9 +172,11 @@
 // are seen, nothing is added), and State.Registration.Mode says which. A
 // trunk whose binding changes restarts, like a SIP-relevant edit: one
 // that lost its binding un-REGISTERs (Expires: 0, within 3 × timeout)
-// before AppliedOwnership reports that ownership, so the cluster releases
-// the trunk to its new owner only after this node's binding is gone (or
-// its removal was given up, when it expires by itself). Before the first
+// before AppliedOwnership reports that ownership (and
+// SubscribeAppliedOwnership delivers it, as render's does), so the
+// cluster releases the trunk to its new owner only after this node's
+// binding is gone (or its removal was given up, when it expires by
+// itself). Before the first
 // ownership a cluster node binds nothing. Fence (the daemon calls it the
 // moment its node fences, next to the engines' fence action) stops every
 // binding's refreshes at once, even while Run is busy stopping trunks;

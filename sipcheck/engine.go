@@ -39,7 +39,6 @@ type engine struct {
 	peers     sipconn.Peers // TCP/TLS peers, closed socket first at close
 	m         *metrics
 	trace     tracer
-	timeout   time.Duration
 	userAgent string
 	log       *slog.Logger
 	wg        sync.WaitGroup
@@ -48,7 +47,6 @@ type engine struct {
 
 type engineOptions struct {
 	listen, advertise string
-	timeout           time.Duration
 	metrics           *metrics
 	log               *slog.Logger
 	trace             tracer
@@ -67,7 +65,7 @@ func newEngine(o engineOptions) (*engine, error) {
 		return nil, fmt.Errorf("probe: local address %s: %w", conn.LocalAddr(), err)
 	}
 	e := &engine{conn: conn, laddr: laddr, dns: newResolver(), ka: newKeepalives(), m: o.metrics,
-		trace: o.trace, timeout: o.timeout, userAgent: o.userAgent, log: o.log}
+		trace: o.trace, userAgent: o.userAgent, log: o.log}
 	if err := e.setAdvertise(o.advertise); err != nil {
 		conn.Close()
 		return nil, err

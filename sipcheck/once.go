@@ -36,7 +36,7 @@ func CheckOnce(ctx context.Context, cfg Config, p *registry.Provider, out io.Wri
 	set.upAfter, set.downAfter = 1, 1
 	m, _ := newMetrics(nil)
 	quiet := slog.New(slog.DiscardHandler)
-	eng, err := newEngine(engineOptions{listen: set.listen, advertise: set.advertise, timeout: set.timeout,
+	eng, err := newEngine(engineOptions{listen: set.listen, advertise: set.advertise,
 		tlsRoots: set.tlsRoots, metrics: m, log: quiet, trace: &writerTracer{w: out}, userAgent: "trunkd"})
 	if err != nil {
 		return Report{}, err

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/trunkd/trunkd/registry"
+	"github.com/trunkd/trunkd/registry/feed"
 )
 
 // Ownership says which trunks this node owns in a cluster (the same
@@ -44,9 +45,7 @@ func (p *Prober) follow(ctx context.Context, own Ownership, snap *registry.Snaps
 		p.reconcile(ctx, snap)
 		return
 	}
-	p.mu.Lock()
-	p.ownGen = own.Generation()
-	p.mu.Unlock()
+	p.setApplied(own.Generation())
 }
 
 // AppliedOwnership is the generation of the ownership the prober's
@@ -55,9 +54,23 @@ func (p *Prober) follow(ctx context.Context, own Ownership, snap *registry.Snaps
 // when it expires by itself). 0 before the first, and without
 // Options.Ownership.
 func (p *Prober) AppliedOwnership() uint64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.ownGen
+	gen, _ := p.applied.Last()
+	return gen
+}
+
+// SubscribeAppliedOwnership delivers AppliedOwnership every time it
+// moves, latest wins (the current value at once once there is one), as
+// render.Renderer's does.
+func (p *Prober) SubscribeAppliedOwnership() *feed.Subscription[uint64] {
+	return p.applied.Subscribe()
+}
+
+// setApplied publishes gen as AppliedOwnership when it moved; Run's
+// goroutine only.
+func (p *Prober) setApplied(gen uint64) {
+	if last, ok := p.applied.Last(); !ok || gen != last {
+		p.applied.Publish(gen)
+	}
 }
 
 // ownGeneration is own's generation, 0 for nil.

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/trunkd/trunkd/registry"
+	"github.com/trunkd/trunkd/registry/feed"
 )
 
 // Options are what the daemon passes to New besides the config.
@@ -38,13 +39,13 @@ type Prober struct {
 	mu     sync.Mutex
 	trunks map[string]*trunk // by provider id
 	gen    uint64
-	ownGen uint64 // generation of the ownership the trunks follow
 	// fenced: Fence came and no ownership that is not fenced since;
 	// fenceSeq counts the Fence calls (fence.go).
 	fenced   bool
 	fenceSeq uint64
 
-	own Ownership // the latest ownership (nil: none yet); Run's goroutine only
+	own     Ownership         // the latest ownership (nil: none yet); Run's goroutine only
+	applied feed.Feed[uint64] // generations of the ownership the trunks follow (ownership.go)
 }
 
 // stopConcurrency bounds how many trunks stop (and un-register) at once.
@@ -74,7 +75,7 @@ func New(cfg Config, o Options) (*Prober, error) {
 		return nil, err
 	}
 	log := o.Logger.With("component", "probe")
-	eng, err := newEngine(engineOptions{listen: set.listen, advertise: set.advertise, timeout: set.timeout,
+	eng, err := newEngine(engineOptions{listen: set.listen, advertise: set.advertise,
 		tlsRoots: set.tlsRoots, metrics: m, log: log, trace: debugTracer(log), userAgent: o.UserAgent})
 	if err != nil {
 		m.unregister(o.Registerer)
@@ -122,16 +123,7 @@ func (p *Prober) Run(ctx context.Context, snaps <-chan *registry.Snapshot) error
 // reconcile stops the probers of trunks that are gone, inactive or changed
 // and starts probers for new and changed ones; unchanged trunks go on.
 func (p *Prober) reconcile(ctx context.Context, s *registry.Snapshot) {
-	want := map[string]spec{}
-	var order []string
-	for _, pr := range s.Providers() {
-		if pr.Active(p.opts.ServerIndex) && (p.set.trunks == nil || p.set.trunks.MatchString(pr.Code)) {
-			sp := specOf(pr)
-			sp.bind = p.binds(pr.Code)
-			want[pr.ID] = sp
-			order = append(order, pr.ID)
-		}
-	}
+	want, order := p.wanted(s)
 	p.mu.Lock()
 	var stops []*trunk
 	for id, t := range p.trunks {
@@ -154,12 +146,28 @@ func (p *Prober) reconcile(ctx context.Context, s *registry.Snapshot) {
 		}
 	}
 	p.mu.Lock()
-	p.gen, p.ownGen = s.Generation(), ownGeneration(p.own)
+	p.gen = s.Generation()
 	n := len(p.trunks)
 	p.mu.Unlock()
+	p.setApplied(ownGeneration(p.own))
 	if started > 0 || len(stops) > 0 {
 		p.log.Info("probe reconciled", "generation", s.Generation(), "trunks", n, "started", started, "stopped", len(stops))
 	}
+}
+
+// wanted is the spec of every trunk s has this prober probe, by id, and
+// their ids in the snapshot's order.
+func (p *Prober) wanted(s *registry.Snapshot) (want map[string]spec, order []string) {
+	want = map[string]spec{}
+	for _, pr := range s.Providers() {
+		if pr.Active(p.opts.ServerIndex) && (p.set.trunks == nil || p.set.trunks.MatchString(pr.Code)) {
+			sp := specOf(pr)
+			sp.bind = p.binds(pr.Code)
+			want[pr.ID] = sp
+			order = append(order, pr.ID)
+		}
+	}
+	return want, order
 }
 
 // startTrunk creates and arms a trunk prober; its first checks take slots
@@ -243,7 +251,7 @@ func (p *Prober) Summary() Status {
 		ts = append(ts, t)
 	}
 	st := Status{Enabled: true, Listen: p.Addr(), Advertise: fmt.Sprintf("%s:%d", p.eng.advHost, p.eng.advPort),
-		RegisterMode: p.set.registerMode, Generation: p.gen, OwnershipGeneration: p.ownGen, Trunks: len(ts),
+		RegisterMode: p.set.registerMode, Generation: p.gen, OwnershipGeneration: p.AppliedOwnership(), Trunks: len(ts),
 		Registration: map[string]int{}, Reachability: map[string]int{}}
 	p.mu.Unlock()
 	if p.set.trunks != nil {

@@ -39,23 +39,23 @@ func (t *trunk) applyReg(out regOutcome, at time.Time) {
 			target: t.targets[out.target]})
 	}
 	if prev != out.state {
-		t.logRegChange(prev, out)
+		t.log.Log(context.Background(), changeLevel(out.state != RegRegistered, prev == RegUnregistered),
+			"trunk registration state changed", "from", prev, "to", out.state,
+			"status_code", out.code, "reason", out.reason, "target", t.targets[out.target].String())
 	}
 }
 
-// logRegChange logs a registration state change: failures warn,
+// changeLevel is the log level of a state change: failures warn,
 // recoveries inform; the first success after start is debug, so that
 // 10,000 trunks do not flood the log.
-func (t *trunk) logRegChange(prev string, out regOutcome) {
-	lvl := slog.LevelInfo
+func changeLevel(failed, first bool) slog.Level {
 	switch {
-	case out.state != RegRegistered:
-		lvl = slog.LevelWarn
-	case prev == RegUnregistered:
-		lvl = slog.LevelDebug
+	case failed:
+		return slog.LevelWarn
+	case first:
+		return slog.LevelDebug
 	}
-	t.log.Log(context.Background(), lvl, "trunk registration state changed", "from", prev, "to", out.state,
-		"status_code", out.code, "reason", out.reason, "target", t.targets[out.target].String())
+	return slog.LevelInfo
 }
 
 // trackBinding remembers where the registrar holds our binding (bind
@@ -130,19 +130,12 @@ func (t *trunk) observeReach(ok bool, ev reachEvidence) {
 		return
 	}
 	t.gauge(&t.g.reachable, t.m.reachable).Set(boolFloat(r.state == Up))
-	lvl := slog.LevelInfo
-	switch {
-	case r.state == Down:
-		lvl = slog.LevelWarn
-	case prev == Unknown:
-		lvl = slog.LevelDebug
-	}
 	attrs := []any{"from", prev, "to", r.state, "method", ev.method}
 	if ev.code != 0 {
 		attrs = append(attrs, "status_code", ev.code)
 	}
 	attrs = append(attrs, "reason", ev.reason, "target", ev.target.String())
-	t.log.Log(context.Background(), lvl, "trunk reachability changed", attrs...)
+	t.log.Log(context.Background(), changeLevel(r.state == Down, prev == Unknown), "trunk reachability changed", attrs...)
 }
 
 // view is the trunk's State for the API.

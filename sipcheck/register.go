@@ -54,7 +54,7 @@ func (t *trunk) registerCheck(ctx context.Context) regOutcome {
 func (t *trunk) registerAt(ctx context.Context, tg target, expires int) regOutcome {
 	for brief := 0; ; brief++ {
 		req := t.nextRegister(expires)
-		a := t.eng.do(ctx, req, tg, t.timeout)
+		a := t.eng.do(ctx, req, tg, t.set.timeout)
 		a, rej := t.authenticate(ctx, req, a, tg)
 		t.sess.cseq = req.CSeq().SeqNo // raised by each digest answer
 		if rej != nil {

@@ -26,7 +26,6 @@ type trunk struct {
 	pingTg    target
 	pingSrv   bool
 	bind      bool
-	timeout   time.Duration
 	pingLimit time.Duration
 
 	ctx    context.Context
@@ -106,9 +105,8 @@ func newTrunk(parent context.Context, eng *engine, clock Clock, set *settings, m
 		return nil, err
 	}
 	t := &trunk{eng: eng, clock: clock, set: set, m: m, sp: sp, targets: targets, pingTg: pt, pingSrv: hasPT,
-		bind: sp.bind, timeout: set.timeout,
-		log: log.With("trunk", sp.code, "trunk_id", sp.id)}
-	t.pingLimit = min(t.timeout, time.Duration(max(sp.pingTimeout, 1))*time.Second)
+		bind: sp.bind, log: log.With("trunk", sp.code, "trunk_id", sp.id)}
+	t.pingLimit = min(set.timeout, time.Duration(max(sp.pingTimeout, 1))*time.Second)
 	t.ctx, t.cancel = context.WithCancel(parent)
 	t.regCtx, t.regCancel = context.WithCancel(t.ctx)
 	t.sess = newSession(sp.expires)

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"math"
 	"sync"
 	"time"
 
 	"github.com/trunkd/trunkd/api"
 	"github.com/trunkd/trunkd/registry/cluster"
+	"github.com/trunkd/trunkd/registry/feed"
 	"github.com/trunkd/trunkd/render"
 	"github.com/trunkd/trunkd/sipcheck"
 )
@@ -38,10 +40,6 @@ type member struct {
 
 // maxChanges bounds the ownership changes /status and the page show.
 const maxChanges = 50
-
-// appliedPoll is how often the consumers' applied generation is read
-// (render has no notification): it adds at most this much to a handover.
-const appliedPoll = 20 * time.Millisecond
 
 // lockWait bounds the wait for the cluster's write lock: another node's
 // write holds it for its commit and push.
@@ -131,66 +129,61 @@ func (m *member) closeUnstarted() {
 	}
 }
 
-// follow hands every View to the consumers (latest wins), fences the
-// engines at once on a fenced View, and reports the applied generation.
+// follow hands every View to the consumers and reports to the cluster
+// the least ownership generation the last View and every running consumer
+// applied, each time one of them moves (the consumers publish it).
 func (m *member) follow(ctx context.Context, views <-chan *cluster.View) {
-	tick := time.NewTicker(appliedPoll)
-	defer tick.Stop()
-	var last *cluster.View
+	var gen uint64 // of the last View
+	// A consumer that does not run holds nothing back.
+	renderGen, probeGen := uint64(math.MaxUint64), uint64(math.MaxUint64)
+	var rendered, probed <-chan uint64
+	if m.r != nil {
+		sub := m.r.SubscribeAppliedOwnership()
+		defer sub.Close()
+		rendered, renderGen = sub.C(), 0
+	}
+	if m.pr != nil {
+		sub := m.pr.SubscribeAppliedOwnership()
+		defer sub.Close()
+		probed, probeGen = sub.C(), 0
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case v := <-views:
-			m.note(v)
-			if m.render != nil {
-				offer(m.render, render.Ownership(v))
-			}
-			if m.probe != nil {
-				offer(m.probe, sipcheck.Ownership(v))
-			}
-			if v.Fenced() && m.pr != nil { // now, even while the prober stops trunks
-				m.pr.Fence()
-			}
-			if v.Fenced() && m.r != nil { // now, even while a render is under way
-				if err := m.r.Fence(ctx); err != nil {
-					m.d.log.Error("fence action failed", "component", "cluster", "error", err)
-				}
-			}
-			last = v
-		case <-tick.C:
+			m.hand(ctx, v)
+			gen = v.Generation()
+		case renderGen = <-rendered:
+		case probeGen = <-probed:
 		}
-		if last != nil {
-			m.report(last.Generation())
+		m.report(min(gen, renderGen, probeGen))
+	}
+}
+
+// hand gives v to the consumers (latest wins) and fences the engines at
+// once when v is fenced.
+func (m *member) hand(ctx context.Context, v *cluster.View) {
+	m.note(v)
+	if m.render != nil {
+		feed.Offer(m.render, render.Ownership(v))
+	}
+	if m.probe != nil {
+		feed.Offer(m.probe, sipcheck.Ownership(v))
+	}
+	if v.Fenced() && m.pr != nil { // now, even while the prober stops trunks
+		m.pr.Fence()
+	}
+	if v.Fenced() && m.r != nil { // now, even while a render is under way
+		if err := m.r.Fence(ctx); err != nil {
+			m.d.log.Error("fence action failed", "component", "cluster", "error", err)
 		}
 	}
 }
 
-// offer puts v on a channel of capacity one, replacing what the reader
-// has not taken yet.
-func offer[T any](ch chan T, v T) {
-	for {
-		select {
-		case ch <- v:
-			return
-		default:
-		}
-		select {
-		case <-ch:
-		default:
-		}
-	}
-}
-
-// report tells the cluster the least generation every consumer applied
-// (up to gen, the View's); without consumers gen itself.
+// report tells the cluster gen, the least generation applied by every
+// consumer, when it moved.
 func (m *member) report(gen uint64) {
-	if m.r != nil {
-		gen = min(gen, m.r.AppliedOwnership())
-	}
-	if m.pr != nil {
-		gen = min(gen, m.pr.AppliedOwnership())
-	}
 	m.mu.Lock()
 	if gen <= m.applied {
 		m.mu.Unlock()

@@ -103,9 +103,37 @@ func (e *clusterEnv) figureComeBack(owners map[string]string) map[string]string 
 	e.start(back)
 	after := e.settled(back.name+" back", e.nodes)
 	moved := e.handoverOrder(t0, owners, after)
-	e.t.Logf("FIGURE 6 %s comes back: %d of %d trunks moved back to it in %v, every one stopped on its old owner before %s registered it",
-		back.name, moved, len(e.codes), time.Since(t0).Round(time.Millisecond), back.name)
+	took := time.Since(t0)
+	gaps := e.handoverGaps(t0, owners, after)
+	e.t.Logf("FIGURE 6 %s comes back: %d of %d trunks moved back to it in %v, every one stopped on its old owner before %s registered it; old owner's un-REGISTER → new owner's first REGISTER p50 %v, max %v",
+		back.name, moved, len(e.codes), took.Round(time.Millisecond), back.name,
+		pct(gaps, 50).Round(time.Millisecond), pct(gaps, 100).Round(time.Millisecond))
 	return after
+}
+
+// handoverGaps is, for every trunk that moved from before's owner to
+// after's, the time from the old owner's last REGISTER (its un-REGISTER)
+// to the new owner's first, as the registrar saw them after t0.
+func (e *clusterEnv) handoverGaps(t0 time.Time, before, after map[string]string) []time.Duration {
+	ips, events := e.ipOf(), e.reg.since(t0)
+	var gaps []time.Duration
+	for _, c := range e.codes {
+		from, to := before[c], after[c]
+		var lastOld, firstNew time.Time
+		for _, ev := range events {
+			switch {
+			case from == to || ev.user != c:
+			case ev.source == ips[from]:
+				lastOld = ev.at
+			case ev.source == ips[to] && firstNew.IsZero():
+				firstNew = ev.at
+			}
+		}
+		if !lastOld.IsZero() && firstNew.After(lastOld) {
+			gaps = append(gaps, firstNew.Sub(lastOld))
+		}
+	}
+	return gaps
 }
 
 // figurePartition: one node cut off from etcd (its proxies hold every

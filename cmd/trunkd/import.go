@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,18 +21,9 @@ type importArgs struct {
 	dryRun      bool
 	force       bool
 	serverIndex int
-	vars        listFlag
+	vars        []string
 	files       []string
 }
-
-// listFlag collects a repeatable string flag.
-type listFlag []string
-
-// String joins the values (flag.Value).
-func (l *listFlag) String() string { return strings.Join(*l, ",") }
-
-// Set adds one value (flag.Value).
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 // cmdImport reads Asterisk pjsip.conf or FreeSWITCH gateway files and
 // writes one provider file per trunk. Every issue goes to stderr as
@@ -56,9 +48,7 @@ func cmdImport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		vars, issues := importer.ParseFreeSWITCHVars(src[0])
 		printIssues(stderr, issues)
-		for k, v := range vars {
-			opts.Vars[k] = v
-		}
+		maps.Copy(opts.Vars, vars)
 	}
 	res, err := importer.Import(a.from, files, opts)
 	if err != nil {
@@ -96,6 +86,9 @@ func importWrite(a importArgs, res *importer.Result, stdout, stderr io.Writer) i
 	if res.Failed() || c.skipped > 0 || c.writeErrors > 0 {
 		return exitFailure
 	}
+	if c.written > 0 {
+		fmt.Fprintln(stderr, "next: review the commented values, then run trunkd validate on the directory")
+	}
 	return exitOK
 }
 
@@ -127,7 +120,10 @@ func parseImportArgs(args []string, stderr io.Writer) (importArgs, bool) {
 	fs.BoolVar(&a.dryRun, "dry-run", false, "print the provider files to stdout (pwd redacted) instead of writing them")
 	fs.BoolVar(&a.force, "force", false, "replace provider files of the same name in --out")
 	fs.IntVar(&a.serverIndex, "server-index", -1, "serveridx of every imported provider (default: 0, marked in the file)")
-	fs.Var(&a.vars, "vars", "FreeSWITCH vars.xml with <X-PRE-PROCESS cmd=\"set\"> lines for $${name} references (repeatable)")
+	fs.Func("vars", "FreeSWITCH vars.xml with <X-PRE-PROCESS cmd=\"set\"> lines for $${name} references (repeatable)", func(v string) error {
+		a.vars = append(a.vars, v)
+		return nil
+	})
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: trunkd import --from asterisk|freeswitch [--out DIR | --dry-run] [--server-index N] [--force] [--vars vars.xml] FILE...")
 		fs.PrintDefaults()
@@ -229,7 +225,4 @@ func summary(w io.Writer, res *importer.Result, c importCounts, where string) {
 	}
 	line += fmt.Sprintf("; %d errors, %d warnings, %d notes", res.Count(importer.Error)+c.writeErrors, res.Count(importer.Warning), res.Count(importer.Note))
 	fmt.Fprintln(w, line)
-	if c.written > 0 && c.skipped == 0 && c.writeErrors == 0 && !res.Failed() && !strings.HasPrefix(where, "(") {
-		fmt.Fprintln(w, "next: review the commented values, then run trunkd validate on the directory")
-	}
 }

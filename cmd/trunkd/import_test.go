@@ -36,6 +36,12 @@ func TestImportThenValidate(t *testing.T) {
 			if !strings.Contains(errs, fmt.Sprintf("trunkd import: %d of %d trunks imported into %s", len(c.files), len(c.files), dir)) {
 				t.Errorf("no summary on stderr:\n%s", errs)
 			}
+			if !strings.HasSuffix(errs, "\nnext: review the commented values, then run trunkd validate on the directory\n") {
+				t.Errorf("stderr does not end with the next step:\n%s", errs)
+			}
+			if code, _, errs := runCmd(t, append(append([]string{"import"}, c.args...), "--dry-run")...); code != 0 || strings.Contains(errs, "next:") {
+				t.Errorf("dry run: exit %d, want 0 and no next step (nothing was written)\n%s", code, errs)
+			}
 			if code, out, errs := runCmd(t, "validate", dir); code != 0 {
 				t.Fatalf("validate exit %d\nstdout %s\nstderr %s", code, out, errs)
 			}

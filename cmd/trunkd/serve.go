@@ -146,11 +146,24 @@ func serve(sig context.Context, cfg *config, load func() (*config, error), stdou
 		return err
 	}
 	defer d.member.closeUnstarted()
+	if err := d.start(ctx, secrets, opts, load, web, stdout); err != nil {
+		return err
+	}
+	starting()
+	err = d.wait(sig)
+	d.member.leave(ctx)
+	return err
+}
+
+// start starts the registry, the consumers, the cluster membership and
+// the API, in this order, on ctx. The demo's lines (its admin token above
+// all) are printed only once every component started: a run that fails
+// prints none.
+func (d *daemon) start(ctx context.Context, secrets registry.Secrets, opts api.Options,
+	load func() (*config, error), web webSetup, stdout io.Writer) error {
 	if err := d.startRegistry(ctx, secrets, &opts); err != nil {
 		return err
 	}
-	// The demo's lines (its admin token above all) are printed only once
-	// every component started: a run that fails prints none.
 	var demoOut bytes.Buffer
 	if err := d.startConsumers(ctx, &demoOut, &opts); err != nil {
 		return err
@@ -160,10 +173,7 @@ func serve(sig context.Context, cfg *config, load func() (*config, error), stdou
 		return err
 	}
 	d.announce(stdout, web, &demoOut)
-	starting()
-	err = d.wait(sig)
-	d.member.leave(ctx)
-	return err
+	return nil
 }
 
 // newDaemon makes the daemon's logger (at the config's level, which a

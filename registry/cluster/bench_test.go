@@ -10,8 +10,7 @@ import (
 // trunks over 3 nodes in steady state: the cost of every watch event.
 func BenchmarkPlan(b *testing.B) {
 	c := &Cluster{cfg: Config{Node: "n0", Group: -1}, keys: keys{prefix: "/b", group: -1},
-		mirror: newMirror(), owned: map[string]bool{}, release: map[string]uint64{},
-		subs: map[*Subscription]struct{}{}}
+		mirror: newMirror(), owned: map[string]bool{}, release: map[string]uint64{}}
 	c.ls.id, c.ls.registered = 7, true
 	nodes := []string{"n0", "n1", "n2"}
 	for i, n := range nodes {

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/trunkd/trunkd/registry"
+	"github.com/trunkd/trunkd/registry/feed"
 )
 
 // Sentinel errors; the methods wrap them with %w.
@@ -82,8 +83,8 @@ type Cluster struct {
 	applied uint64 // highest generation the consumer applied
 	changes uint64
 	view    *View
-	subs    map[*Subscription]struct{}
-	left    chan struct{} // made by Leave, closed when the node holds nothing
+	views   feed.Feed[*View] // every View, published under mu
+	left    chan struct{}    // made by Leave, closed when the node holds nothing
 	// staleLocks: lock keys (→ creation revision) unlock could not delete;
 	// the reconcile loop and the next Lock delete them.
 	staleLocks map[string]int64
@@ -110,10 +111,10 @@ func Open(cfg Config, o Options) (*Cluster, error) {
 		reg: o.Registerer, keys: keys{prefix: cfg.Prefix, group: cfg.Group}, holder: holderOf(cfg.Node),
 		kick: make(chan struct{}, 1), heads: make(chan Head, 1), lockSem: make(chan struct{}, 1),
 		mirror: newMirror(), owned: map[string]bool{}, release: map[string]uint64{},
-		unsure: map[string]int64{},
-		subs:   map[*Subscription]struct{}{}, staleLocks: map[string]int64{}}
+		unsure: map[string]int64{}, staleLocks: map[string]int64{}}
 	c.ls.fenced, c.ls.reason = true, "not joined yet: waiting for etcd"
 	c.view = c.buildView(0)
+	c.views.Publish(c.view)
 	c.m = newMetrics(c)
 	if err := c.m.register(o.Registerer); err != nil {
 		cl.Close()
@@ -232,9 +233,7 @@ func (c *Cluster) poke() {
 // publish builds and offers the next View; called under mu.
 func (c *Cluster) publish() {
 	c.view = c.buildView(c.view.gen + 1)
-	for sub := range c.subs {
-		sub.offer(c.view)
-	}
+	c.views.Publish(c.view)
 }
 
 // buildView assembles a View of the current state; called under mu.

@@ -87,7 +87,7 @@ func startNode(t testing.TB, name string, endpoints []string, reg *registry.Regi
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); _ = c.Run(ctx, rsub.C()) }()
-	go func() { defer wg.Done(); n.consume(ctx, vsub) }()
+	go func() { defer wg.Done(); n.consume(ctx, vsub.C()) }()
 	var once sync.Once
 	n.stop = func() {
 		once.Do(func() { cancel(); wg.Wait(); rsub.Close(); vsub.Close(); c.Close() })
@@ -96,12 +96,12 @@ func startNode(t testing.TB, name string, endpoints []string, reg *registry.Regi
 	return n
 }
 
-func (n *node) consume(ctx context.Context, sub *Subscription) {
+func (n *node) consume(ctx context.Context, views <-chan *View) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case v := <-sub.C():
+		case v := <-views:
 			n.mu.Lock()
 			n.views = append(n.views, seen{at: time.Now(), v: v})
 			hold := n.hold

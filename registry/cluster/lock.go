@@ -72,39 +72,55 @@ func (c *Cluster) lock(ctx context.Context) (string, int64, error) {
 		return "", 0, err
 	}
 	key := fmt.Sprintf("%s%s/%x", c.keys.lockPrefix(), c.cfg.Node, int64(id))
+	myRev, err := c.putLockKey(ctx, key, id)
+	if err != nil {
+		return "", 0, err
+	}
+	if err := c.waitOlder(ctx, myRev); err != nil {
+		return key, myRev, err
+	}
+	return key, myRev, c.stillHeld(ctx, key, myRev)
+}
+
+// putLockKey creates the lock key under the lease id (a repeat of the
+// request finds it) and returns its creation revision: the place in the
+// queue.
+func (c *Cluster) putLockKey(ctx context.Context, key string, id clientv3.LeaseID) (int64, error) {
 	var resp *clientv3.TxnResponse
-	err = c.request(ctx, func(ctx context.Context) (err error) { // a repeat finds the key (Else)
+	err := c.request(ctx, func(ctx context.Context) (err error) {
 		resp, err = c.cl.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
 			Then(clientv3.OpPut(key, "", clientv3.WithLease(id))).
 			Else(clientv3.OpGet(key)).Commit()
 		return err
 	})
 	if err != nil {
-		return "", 0, fmt.Errorf("%w: lock: %w", ErrEtcd, err)
+		return 0, fmt.Errorf("%w: lock: %w", ErrEtcd, err)
 	}
-	myRev := resp.Header.Revision
 	if !resp.Succeeded {
-		myRev = resp.Responses[0].GetResponseRange().Kvs[0].CreateRevision
+		return resp.Responses[0].GetResponseRange().Kvs[0].CreateRevision, nil
 	}
-	if err := c.waitOlder(ctx, myRev); err != nil {
-		return key, myRev, err
-	}
-	// The lease may have run out while waiting: the key must still be ours.
+	return resp.Header.Revision, nil
+}
+
+// stillHeld checks, after the wait, that the lease is alive and the lock
+// key is still the one created at myRev: the lease may have run out while
+// waiting.
+func (c *Cluster) stillHeld(ctx context.Context, key string, myRev int64) error {
 	if _, err := c.unfencedLease(); err != nil {
-		return key, myRev, err
+		return err
 	}
 	var g *clientv3.GetResponse
-	err = c.request(ctx, func(ctx context.Context) (err error) {
+	err := c.request(ctx, func(ctx context.Context) (err error) {
 		g, err = c.cl.Get(ctx, key)
 		return err
 	})
 	if err != nil {
-		return key, myRev, fmt.Errorf("%w: lock: %w", ErrEtcd, err)
+		return fmt.Errorf("%w: lock: %w", ErrEtcd, err)
 	}
 	if len(g.Kvs) == 0 || g.Kvs[0].CreateRevision != myRev {
-		return key, myRev, fmt.Errorf("%w: lock: lock key lost while waiting", ErrFenced)
+		return fmt.Errorf("%w: lock: lock key lost while waiting", ErrFenced)
 	}
-	return key, myRev, nil
+	return nil
 }
 
 // unfencedLease returns the lease, or ErrFenced.

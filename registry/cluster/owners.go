@@ -171,12 +171,28 @@ func (c *Cluster) plan() plan {
 		return plan{}
 	}
 	c.settleUnsureLocked()
-	held := func(code string) bool {
+	held, want := c.heldLocked(id), c.wantedLocked()
+	p := plan{lease: id, claims: c.updateOwnedLocked(held, want)}
+	p.deletes, p.revs = c.releasesLocked(held, want)
+	c.checkLeftLocked(held)
+	return p
+}
+
+// heldLocked returns whether this node holds a code's owner key under its
+// lease id, with no delete of unknown outcome pending; called under mu.
+func (c *Cluster) heldLocked(id clientv3.LeaseID) func(code string) bool {
+	return func(code string) bool {
 		e, ok := c.mirror.owners[code]
 		_, unsure := c.unsure[code]
 		return ok && !e.gone && e.lease == int64(id) && !unsure
 	}
-	want := c.wantedLocked()
+}
+
+// updateOwnedLocked gives up the owned codes the node no longer holds or
+// wants, then owns the wanted ones it holds, and publishes a View when
+// that (or the mirror) changed. It returns the wanted codes without an
+// owner key, sorted: the claims. Called under mu.
+func (c *Cluster) updateOwnedLocked(held func(string) bool, want map[string]bool) []string {
 	changed := c.mirror.dirty
 	c.mirror.dirty = false
 	for code := range c.owned { // give up first
@@ -186,7 +202,7 @@ func (c *Cluster) plan() plan {
 			changed = true
 		}
 	}
-	p := plan{lease: id}
+	var claims []string
 	for code := range want {
 		e, ok := c.mirror.owners[code]
 		switch {
@@ -195,16 +211,14 @@ func (c *Cluster) plan() plan {
 			c.changes++
 			changed = true
 		case !ok || e.gone:
-			p.claims = append(p.claims, code)
+			claims = append(claims, code)
 		}
 	}
 	if changed {
 		c.publish()
 	}
-	p.deletes, p.revs = c.releasesLocked(held, want)
-	c.checkLeftLocked(held)
-	slices.Sort(p.claims)
-	return p
+	slices.Sort(claims)
+	return claims
 }
 
 // settleUnsureLocked forgets the deletes of unknown outcome whose key the

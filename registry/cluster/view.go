@@ -4,6 +4,8 @@ import (
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/trunkd/trunkd/registry/feed"
 )
 
 // View is one immutable picture of the cluster as this node sees it. A new
@@ -77,44 +79,7 @@ func (v *View) Lease() Lease { return v.lease }
 // Changes counts the trunks this node gained or gave up since it started.
 func (v *View) Changes() uint64 { return v.changes }
 
-// Subscription delivers Views: the current one at once, then every new one.
-// A slow reader sees only the latest.
-type Subscription struct {
-	c  chan *View
-	cl *Cluster
-}
-
-// Subscribe starts a subscription; the current View is waiting in C.
-func (c *Cluster) Subscribe() *Subscription {
-	sub := &Subscription{c: make(chan *View, 1), cl: c}
-	c.mu.Lock()
-	c.subs[sub] = struct{}{}
-	sub.c <- c.view
-	c.mu.Unlock()
-	return sub
-}
-
-// C is the channel of Views.
-func (s *Subscription) C() <-chan *View { return s.c }
-
-// Close stops deliveries.
-func (s *Subscription) Close() {
-	s.cl.mu.Lock()
-	delete(s.cl.subs, s)
-	s.cl.mu.Unlock()
-}
-
-// offer replaces an undelivered View by v; called under the cluster's mu,
-// so the second send cannot fail.
-func (s *Subscription) offer(v *View) {
-	select {
-	case s.c <- v:
-		return
-	default:
-	}
-	select {
-	case <-s.c:
-	default:
-	}
-	s.c <- v
-}
+// Subscribe starts a subscription to the Views: the current one is
+// waiting in C, then every new one follows; a slow reader sees only the
+// latest.
+func (c *Cluster) Subscribe() *feed.Subscription[*View] { return c.views.Subscribe() }

@@ -18,11 +18,13 @@ import (
 // does), no prompts, C locale for the messages it parses, and the remote's
 // credentials.
 type gitCmd struct {
-	dir     string
-	cfg     Config
-	timeout time.Duration
-	extra   []string // more environment, e.g. a commit's author
+	dir   string
+	cfg   Config
+	extra []string // more environment, e.g. a commit's author
 }
+
+// commandTimeout bounds every git command.
+const commandTimeout = time.Minute
 
 // run runs git with args in the working copy and returns its standard
 // output. The error carries git's standard error, which never holds a
@@ -35,24 +37,14 @@ func (g gitCmd) run(ctx context.Context, args ...string) (string, error) {
 	return out, nil
 }
 
-// runEnv is run with extra environment variables.
-func (g gitCmd) runEnv(ctx context.Context, extra []string, args ...string) (string, error) {
-	g.extra = extra
-	return g.run(ctx, args...)
-}
-
 // runSplit is run returning standard error apart, for callers that parse it.
 func (g gitCmd) runSplit(ctx context.Context, args ...string) (stdout, stderr string, err error) {
-	ctx, cancel := context.WithTimeout(ctx, g.timeout)
+	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "git", args...)
-	cmd.Dir = g.dir
-	env, err := g.env(verb(args))
+	cmd, err := g.command(ctx, args)
 	if err != nil {
 		return "", "", err
 	}
-	cmd.Env = append(env, g.extra...)
-	cmd.WaitDelay = time.Second
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err = cmd.Run()
@@ -66,16 +58,12 @@ func (g gitCmd) runSplit(ctx context.Context, args ...string) (stdout, stderr st
 // output to fn until fn returns false, then stops the command (its exit
 // status no longer counts).
 func (g gitCmd) stream(ctx context.Context, fn func(rec string) bool, args ...string) error {
-	ctx, cancel := context.WithTimeout(ctx, g.timeout)
+	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "git", args...)
-	cmd.Dir = g.dir
-	env, err := g.env(verb(args))
+	cmd, err := g.command(ctx, args)
 	if err != nil {
 		return err
 	}
-	cmd.Env = env
-	cmd.WaitDelay = time.Second
 	var e bytes.Buffer
 	cmd.Stderr = &e
 	out, err := cmd.StdoutPipe()
@@ -124,24 +112,22 @@ func splitRecords(data []byte, atEOF bool) (int, []byte, error) {
 	return 0, nil, nil
 }
 
-// env is the process environment of every git command; only the commands
-// that talk to the remote get its credentials, so that the token file is
-// not read for every local command, and a token file gone missing cannot
-// stop a reset of the working copy.
-func (g gitCmd) env(verb string) ([]string, error) {
+// command is git with args in the working copy, in the environment of
+// every git command; only the commands that talk to the remote get its
+// credentials, so that the token file is not read for every local command,
+// and a token file gone missing cannot stop a reset of the working copy.
+func (g gitCmd) command(ctx context.Context, args []string) (*exec.Cmd, error) {
 	env := append(os.Environ(),
 		"LC_ALL=C", "LANGUAGE=C",
 		"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+os.DevNull,
 		"GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=", "SSH_ASKPASS=",
 		"GIT_COMMITTER_NAME="+g.cfg.Committer.Name, "GIT_COMMITTER_EMAIL="+g.cfg.Committer.Email,
 	)
-	if verb != "clone" && verb != "fetch" && verb != "push" {
-		return env, nil
-	}
-	switch transport(g.cfg.Remote) {
-	case "ssh":
+	switch v := verb(args); {
+	case v != "clone" && v != "fetch" && v != "push":
+	case transport(g.cfg.Remote) == "ssh":
 		env = append(env, "GIT_SSH_COMMAND="+sshCommand(g.cfg))
-	case "https":
+	case transport(g.cfg.Remote) == "https":
 		header, err := tokenHeader(g.cfg)
 		if err != nil {
 			return nil, err
@@ -149,7 +135,9 @@ func (g gitCmd) env(verb string) ([]string, error) {
 		env = append(env, "GIT_CONFIG_COUNT=1",
 			"GIT_CONFIG_KEY_0=http.extraHeader", "GIT_CONFIG_VALUE_0="+header)
 	}
-	return env, nil
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir, cmd.Env, cmd.WaitDelay = g.dir, append(env, g.extra...), time.Second
+	return cmd, nil
 }
 
 // sshCommand is OpenSSH with the configured key and strict host-key

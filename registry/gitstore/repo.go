@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"time"
 )
 
 // Sentinel errors callers branch on (the API maps them to HTTP statuses).
@@ -31,8 +30,6 @@ var (
 type Options struct {
 	// Logger receives the follower's events; nil means slog.Default().
 	Logger *slog.Logger
-	// Timeout bounds every git command (default 60s).
-	Timeout time.Duration
 	// MaxAttempts bounds the pushes of one Commit (default 5).
 	MaxAttempts int
 	// OnSync, when set, is called with the lock held each time the working
@@ -81,7 +78,7 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Repo, error) {
 	cfg.Workdir = abs
 	r := &Repo{cfg: cfg, opts: opts.withDefaults(), trigger: make(chan struct{}, 1)}
 	r.log = r.opts.Logger.With("workdir", abs)
-	r.git = gitCmd{dir: abs, cfg: cfg, timeout: r.opts.Timeout}
+	r.git = gitCmd{dir: abs, cfg: cfg}
 	if err := r.prepare(ctx); err != nil {
 		return nil, err
 	}
@@ -94,9 +91,6 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Repo, error) {
 func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = time.Minute
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 5

@@ -160,17 +160,18 @@ func TestTokenHeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := gitCmd{cfg: Config{Remote: "https://example.org/r.git", TokenFile: f}.withDefaults()}
-	env, err := g.env("fetch")
+	cmd, err := g.command(context.Background(), []string{"fetch"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	env := cmd.Env
 	// A local command neither reads the token file nor gets the header.
 	g.cfg.TokenFile = filepath.Join(t.TempDir(), "gone")
-	local, err := g.env("rev-parse")
+	local, err := g.command(context.Background(), []string{"rev-parse"})
 	if err != nil {
-		t.Errorf("a local command read the token file: %v", err)
+		t.Fatalf("a local command read the token file: %v", err)
 	}
-	for _, e := range local {
+	for _, e := range local.Env {
 		if strings.HasPrefix(e, "GIT_CONFIG_VALUE_0=") {
 			t.Errorf("a local command got the credentials: %q", e)
 		}

@@ -159,14 +159,7 @@ func (m *metadata) encode() ([]byte, error) {
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(4)
-	err := enc.Encode(map[string]any{"sops": struct {
-		Age              []ageKey `yaml:"age"`
-		LastModified     string   `yaml:"lastmodified"`
-		MAC              string   `yaml:"mac"`
-		EncryptedRegex   string   `yaml:"encrypted_regex"`
-		MACOnlyEncrypted bool     `yaml:"mac_only_encrypted"`
-		Version          string   `yaml:"version"`
-	}{m.Age, m.LastModified, m.MAC, m.EncryptedRegex, m.MACOnlyEncrypted, m.Version}})
+	err := enc.Encode(map[string]*metadata{"sops": m})
 	if err == nil {
 		err = enc.Close()
 	}

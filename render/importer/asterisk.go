@@ -14,6 +14,12 @@ type pjObject struct {
 	all       map[string][]confOption // every value of each key, in order
 	used      map[string]bool
 	consumed  bool // taken by a trunk (or by a skipped phone endpoint)
+	dup       bool // another object of this type and name follows
+
+	// Set by pjImport.link: an endpoint's registrations and identifies;
+	// for a registration without endpoint=, how it was linked.
+	regs, idents []*pjObject
+	guessedLink  string
 }
 
 func newPJObject(s *confSection) *pjObject {
@@ -50,18 +56,12 @@ func (o *pjObject) lineOf(key string) int {
 // label names the object in messages: "registration [acme-reg]".
 func (o *pjObject) label() string { return o.typ + " [" + o.name + "]" }
 
-// pjImport is one Asterisk import: the objects of every file by type and
-// name, and the links between them.
+// pjImport is one Asterisk import: the objects of every file, linked.
 type pjImport struct {
-	res        *Result
-	opts       Options
-	objs       map[string]map[string]*pjObject // type → name → object
-	order      []*pjObject                     // objects in source order
-	dup        map[string]bool                 // "type/name" defined twice
-	regsFor    map[string][]*pjObject          // endpoint → its registrations
-	regLink    map[*pjObject]string            // how a registration was linked, when guessed
-	identsFor  map[string][]*pjObject          // endpoint → its identifies
-	transports map[string]*pjObject
+	res   *Result
+	opts  Options
+	objs  map[string]*pjObject // by "type/name"; the first of duplicates
+	order []*pjObject          // objects in source order
 }
 
 // Asterisk imports the trunks of one or more pjsip.conf files. Objects
@@ -72,12 +72,11 @@ func Asterisk(files []Source, opts Options) *Result {
 	for _, f := range files {
 		cp.parse(f)
 	}
-	ai := &pjImport{res: res, opts: opts, objs: map[string]map[string]*pjObject{}, dup: map[string]bool{},
-		regsFor: map[string][]*pjObject{}, regLink: map[*pjObject]string{}, identsFor: map[string][]*pjObject{}}
+	ai := &pjImport{res: res, opts: opts, objs: map[string]*pjObject{}}
 	ai.collect(cp.sections)
 	ai.link()
 	for _, o := range ai.order {
-		if o.typ == "endpoint" && !ai.dup["endpoint/"+o.name] {
+		if o.typ == "endpoint" && !o.dup {
 			ai.endpoint(o)
 		}
 	}
@@ -103,30 +102,25 @@ func (ai *pjImport) collect(sections []*confSection) {
 			ai.res.NotImported = append(ai.res.NotImported, s.name)
 			continue
 		}
-		key := o.typ + "/" + o.name
-		if ai.objs[o.typ] == nil {
-			ai.objs[o.typ] = map[string]*pjObject{}
-		}
-		if first, ok := ai.objs[o.typ][o.name]; ok {
-			if o.typ == "endpoint" && !ai.dup[key] {
+		if first := ai.objs[o.typ+"/"+o.name]; first != nil {
+			if o.typ == "endpoint" && !first.dup {
 				ai.res.NotImported = append(ai.res.NotImported, o.name)
 			}
-			ai.dup[key] = true
+			first.dup = true
 			ai.res.add(s.file, s.line, "", Error, "%s is defined twice (first at %s:%d): Asterisk keeps only one, which one is ambiguous; neither is imported", o.label(), first.sec.file, first.sec.line)
 			continue
 		}
-		ai.objs[o.typ][o.name] = o
+		ai.objs[o.typ+"/"+o.name] = o
 		ai.order = append(ai.order, o)
 	}
-	ai.transports = ai.objs["transport"]
 }
 
 // obj returns the object of a type and name, nil when absent or duplicated.
 func (ai *pjImport) obj(typ, name string) *pjObject {
-	if ai.dup[typ+"/"+name] {
-		return nil
+	if o := ai.objs[typ+"/"+name]; o != nil && !o.dup {
+		return o
 	}
-	return ai.objs[typ][name]
+	return nil
 }
 
 // link attaches registrations and identifies to their endpoints the way
@@ -136,66 +130,68 @@ func (ai *pjImport) link() {
 	for _, o := range ai.order {
 		switch o.typ {
 		case "registration":
-			ai.linkRegistration(o)
+			if ep, how := ai.registrationEndpoint(o); ep != nil {
+				ep.regs = append(ep.regs, o)
+				o.guessedLink = how
+			}
 		case "identify":
-			ep, opt := o.get("endpoint")
-			if ep == "" {
+			name, opt := o.get("endpoint")
+			ep := ai.obj("endpoint", name)
+			switch {
+			case name == "":
 				ai.res.add(o.sec.file, o.sec.line, "", Warning, "%s has no endpoint=: it matches nothing in Asterisk either, not imported", o.label())
 				o.consumed = true
-			} else if ai.obj("endpoint", ep) == nil {
-				ai.res.add(opt.file, opt.line, "", Warning, "%s names endpoint %q, which is not defined: not imported", o.label(), ep)
+			case ep == nil:
+				ai.res.add(opt.file, opt.line, "", Warning, "%s names endpoint %q, which is not defined: not imported", o.label(), name)
 				o.consumed = true
-			} else {
-				ai.identsFor[ep] = append(ai.identsFor[ep], o)
+			default:
+				ep.idents = append(ep.idents, o)
 			}
 		}
 	}
 }
 
-func (ai *pjImport) linkRegistration(r *pjObject) {
-	if ep, opt := r.get("endpoint"); ep != "" {
-		if ai.obj("endpoint", ep) == nil {
-			ai.res.add(opt.file, opt.line, r.name, Error, "%s names endpoint %q, which is not defined: the registration is not imported", r.label(), ep)
+// registrationEndpoint finds the endpoint of a registration: the one
+// endpoint= names, else a guess, returned with how it was guessed. A
+// registration naming an undefined endpoint is an Error.
+func (ai *pjImport) registrationEndpoint(r *pjObject) (*pjObject, string) {
+	if name, opt := r.get("endpoint"); name != "" {
+		ep := ai.obj("endpoint", name)
+		if ep == nil {
+			ai.res.add(opt.file, opt.line, r.name, Error, "%s names endpoint %q, which is not defined: the registration is not imported", r.label(), name)
 			ai.res.NotImported = append(ai.res.NotImported, r.name)
 			r.consumed = true
-			return
 		}
-		ai.regsFor[ep] = append(ai.regsFor[ep], r)
-		return
+		return ep, ""
 	}
-	if ai.obj("endpoint", r.name) != nil {
-		ai.regsFor[r.name] = append(ai.regsFor[r.name], r)
-		ai.regLink[r] = "linked to the endpoint of the same name (the registration has no endpoint=)"
-		return
+	if ep := ai.obj("endpoint", r.name); ep != nil {
+		return ep, "linked to the endpoint of the same name (the registration has no endpoint=)"
 	}
-	if ep := ai.endpointByAuth(r); ep != "" {
-		ai.regsFor[ep] = append(ai.regsFor[ep], r)
-		ai.regLink[r] = "linked by its outbound_auth, the endpoint's too (the registration has no endpoint=)"
-		return
+	if ep := ai.endpointByAuth(r); ep != nil {
+		return ep, "linked by its outbound_auth, the endpoint's too (the registration has no endpoint=)"
 	}
 	for _, suffix := range []string{"-reg", "_reg", "-registration", "_registration"} {
 		if base, ok := strings.CutSuffix(r.name, suffix); ok && ai.obj("endpoint", base) != nil {
-			ai.regsFor[base] = append(ai.regsFor[base], r)
-			ai.regLink[r] = "linked by its name (the registration has no endpoint=)"
-			return
+			return ai.obj("endpoint", base), "linked by its name (the registration has no endpoint=)"
 		}
 	}
+	return nil, ""
 }
 
 // endpointByAuth finds the one endpoint whose outbound_auth is the
 // registration's.
-func (ai *pjImport) endpointByAuth(r *pjObject) string {
+func (ai *pjImport) endpointByAuth(r *pjObject) *pjObject {
 	auth := firstItem(r.last["outbound_auth"].value)
 	if auth == "" {
-		return ""
+		return nil
 	}
-	found := ""
-	for name, ep := range ai.objs["endpoint"] {
-		if firstItem(ep.last["outbound_auth"].value) == auth && !ai.dup["endpoint/"+name] {
-			if found != "" {
-				return ""
+	var found *pjObject
+	for _, ep := range ai.order {
+		if ep.typ == "endpoint" && !ep.dup && firstItem(ep.last["outbound_auth"].value) == auth {
+			if found != nil {
+				return nil
 			}
-			found = name
+			found = ep
 		}
 	}
 	return found

@@ -37,37 +37,48 @@ var pjsipTemplate = map[string]map[string]templateSetting{
 }
 
 // unused reports every option of the trunk's objects that the import did
-// not map: a note when the template writes that option itself, a warning
-// otherwise. Values of unknown options are never printed (they may be
-// secrets).
+// not map, once per key (its last value).
 func (t *pjTrunk) unused() {
-	objs := []*pjObject{t.ep, t.reg, t.aor, t.auth}
-	objs = append(objs, t.idents...)
-	for _, o := range objs {
+	if t.reg != nil {
+		t.contactUser()
+	}
+	for _, o := range append([]*pjObject{t.ep, t.reg, t.aor, t.auth}, t.ep.idents...) {
 		if o == nil {
 			continue
 		}
-		if o == t.reg {
-			t.contactUser()
-		}
-		for _, key := range unusedKeys(o) {
-			opts := o.all[key]
-			opt := opts[len(opts)-1]
-			value := opt.value
-			if key == "allow" || key == "disallow" {
-				value = joinValues(opts)
-			}
-			set, known := pjsipTemplate[o.typ][key]
-			switch {
-			case known && sameSetting(value, set.want):
-			case known && set.vr != "":
-				t.note(opt.file, opt.line, "%s %s=%s is not carried by a provider: set vars: {%s: %q} on the asterisk/pjsip.conf render target (the template writes %s)", o.label(), key, value, set.vr, value, set.want)
-			case known:
-				t.note(opt.file, opt.line, "%s %s=%s is not carried: trunkd's template writes %s=%s", o.label(), key, value, key, set.want)
-			default:
-				t.warn(opt.file, opt.line, "%s option %s is not imported: no provider field or template setting holds it", o.label(), key)
+		reported := map[string]bool{} // o may be shared: its used keys are not this trunk's to mark
+		for _, opt := range o.sec.opts {
+			if !o.used[opt.key] && !reported[opt.key] {
+				reported[opt.key] = true
+				t.unusedOption(o, opt.key)
 			}
 		}
+	}
+}
+
+// unusedOption reports one option: nothing when the template writes the
+// same value, a note when it writes another, a warning otherwise. Values
+// of unknown options are never printed (they may be secrets).
+func (t *pjTrunk) unusedOption(o *pjObject, key string) {
+	opts := o.all[key]
+	opt := opts[len(opts)-1]
+	value := opt.value
+	if key == "allow" || key == "disallow" { // list options: every line counts
+		var values []string
+		for _, each := range opts {
+			values = append(values, each.value)
+		}
+		value = strings.Join(values, ",")
+	}
+	set, known := pjsipTemplate[o.typ][key]
+	switch {
+	case known && sameSetting(value, set.want):
+	case known && set.vr != "":
+		t.note(opt.file, opt.line, "%s %s=%s is not carried by a provider: set vars: {%s: %q} on the asterisk/pjsip.conf render target (the template writes %s)", o.label(), key, value, set.vr, value, set.want)
+	case known:
+		t.note(opt.file, opt.line, "%s %s=%s is not carried: trunkd's template writes %s=%s", o.label(), key, value, key, set.want)
+	default:
+		t.warn(opt.file, opt.line, "%s option %s is not imported: no provider field or template setting holds it", o.label(), key)
 	}
 }
 
@@ -78,28 +89,6 @@ func (t *pjTrunk) contactUser() {
 	if v != "" && v != t.p().Username && t.p().Username != "" {
 		t.note(opt.file, opt.line, "%s contact_user=%s is not carried: the template writes the AOR user %s", t.reg.label(), v, t.p().Username)
 	}
-}
-
-// unusedKeys lists the keys of o the import did not use, in file order.
-func unusedKeys(o *pjObject) []string {
-	var keys []string
-	seen := map[string]bool{}
-	for _, opt := range o.sec.opts {
-		if !o.used[opt.key] && !seen[opt.key] {
-			seen[opt.key] = true
-			keys = append(keys, opt.key)
-		}
-	}
-	return keys
-}
-
-// joinValues joins the values of a repeated list option (allow=, disallow=).
-func joinValues(opts []confOption) string {
-	var vs []string
-	for _, o := range opts {
-		vs = append(vs, o.value)
-	}
-	return strings.Join(vs, ",")
 }
 
 // sameSetting compares option values loosely: case, booleans and numbers.

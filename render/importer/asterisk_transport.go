@@ -56,7 +56,7 @@ func (t *pjTrunk) transportClues() ([]transportClue, transportClue) {
 		if name == "" {
 			continue
 		}
-		if tr := t.ai.transports[name]; tr != nil {
+		if tr := t.ai.objs["transport/"+name]; tr != nil {
 			proto, protoOpt := tr.get("protocol")
 			if proto == "" {
 				proto, protoOpt = "udp", opt
@@ -107,7 +107,7 @@ func (t *pjTrunk) matches() {
 	seen := map[string]bool{}
 	var out []string
 	sawNext := false
-	for _, id := range t.idents {
+	for _, id := range t.ep.idents {
 		id.used["match"] = true
 		for _, opt := range id.all["match"] {
 			for _, it := range items(opt.value) {
@@ -128,7 +128,7 @@ func (t *pjTrunk) matches() {
 		}
 	}
 	p.ExtAddrs = strings.Join(out, ",")
-	if len(t.idents) > 0 && !sawNext && next != "" {
+	if len(t.ep.idents) > 0 && !sawNext && next != "" {
 		t.comment("extaddrs", "trunkd also matches inbound requests from "+next+" (the next hop), which the identify did not list")
 	}
 }

@@ -11,60 +11,62 @@ type pjTrunk struct {
 	*draft
 	ai       *pjImport
 	ep       *pjObject
-	reg      *pjObject   // nil: no registration
-	aor      *pjObject   // nil: no aor
-	auth     *pjObject   // nil: no outbound auth
-	idents   []*pjObject // identify objects
-	client   sipAddr     // registration client_uri
-	server   sipAddr     // registration server_uri
-	contact  sipAddr     // aor contact
-	proxy    sipAddr     // chosen outbound_proxy
-	proxySrc *pjObject   // the object it was taken from
-	hasProx  bool
+	reg      *pjObject // nil: no registration
+	aor      *pjObject // nil: no aor
+	auth     *pjObject // nil: no outbound auth
+	client   sipAddr   // registration client_uri
+	server   sipAddr   // registration server_uri
+	contact  sipAddr   // aor contact
+	proxy    sipAddr   // chosen outbound_proxy
+	proxySrc *pjObject // the object it was taken from
 }
 
 // endpoint maps one endpoint (and the objects linked to it) to a trunk,
 // or skips it when nothing marks it as a trunk.
 func (ai *pjImport) endpoint(ep *pjObject) {
 	ep.consumed = true
-	regs := ai.regsFor[ep.name]
-	idents := ai.identsFor[ep.name]
 	aor := ai.aorOf(ep)
-	if len(regs) == 0 && len(idents) == 0 && ep.last["outbound_auth"].value == "" && (aor == nil || aor.last["contact"].value == "") {
-		ai.res.add(ep.sec.file, ep.sec.line, "", Note, "%s is not a trunk (no registration, outbound_auth, identify or static aor contact; a phone or a dynamic peer): skipped", ep.label())
-		for _, name := range items(ep.last["aors"].value) {
-			if o := ai.obj("aor", name); o != nil {
-				o.consumed = true
-			}
-		}
-		for _, name := range items(ep.last["auth"].value) {
-			if o := ai.obj("auth", name); o != nil {
-				o.consumed = true
-			}
-		}
+	if len(ep.regs) == 0 && len(ep.idents) == 0 && ep.last["outbound_auth"].value == "" && (aor == nil || aor.last["contact"].value == "") {
+		ai.skip(ep)
 		return
 	}
-	t := &pjTrunk{draft: newDraft(ai.res, "asterisk", ep.name, ep.sec.file, ep.sec.line, ai.opts.ServerIndex), ai: ai, ep: ep, aor: aor, idents: idents}
-	t.origin("endpoint", "["+ep.name+"]", ep.sec.file, ep.sec.line)
-	if len(regs) > 0 {
-		t.reg = regs[0]
-		t.reg.consumed = true
-		t.origin("registration", "["+t.reg.name+"]", t.reg.sec.file, t.reg.sec.line)
-		for _, extra := range regs[1:] {
+	t := &pjTrunk{draft: newDraft(ai.res, "asterisk", ep.name, ep.sec.file, ep.sec.line, ai.opts.ServerIndex), ai: ai, ep: ep, aor: aor}
+	t.adopt(ep)
+	if len(ep.regs) > 0 {
+		t.reg = ep.regs[0]
+		t.adopt(t.reg)
+		for _, extra := range ep.regs[1:] {
 			extra.consumed = true
 			ai.res.add(extra.sec.file, extra.sec.line, ep.name, Error, "%s is a second registration of endpoint [%s]: a provider has one registration, so it is not imported (write it as its own provider)", extra.label(), ep.name)
 		}
 	}
 	if aor != nil {
-		aor.consumed = true
-		t.origin("aor", "["+aor.name+"]", aor.sec.file, aor.sec.line)
+		t.adopt(aor)
 	}
-	for _, id := range idents {
-		id.consumed = true
-		t.origin("identify", "["+id.name+"]", id.sec.file, id.sec.line)
+	for _, id := range ep.idents {
+		t.adopt(id)
 	}
 	t.build()
 	t.finish()
+}
+
+// skip notes an endpoint that is no trunk; its aors and auths are used
+// by it, so they are not reported as left over.
+func (ai *pjImport) skip(ep *pjObject) {
+	ai.res.add(ep.sec.file, ep.sec.line, "", Note, "%s is not a trunk (no registration, outbound_auth, identify or static aor contact; a phone or a dynamic peer): skipped", ep.label())
+	for typ, key := range map[string]string{"aor": "aors", "auth": "auth"} {
+		for _, name := range items(ep.last[key].value) {
+			if o := ai.obj(typ, name); o != nil {
+				o.consumed = true
+			}
+		}
+	}
+}
+
+// adopt takes o into the trunk: it is used, and named in the file's header.
+func (t *pjTrunk) adopt(o *pjObject) {
+	o.consumed = true
+	t.origin(o.typ, "["+o.name+"]", o.sec.file, o.sec.line)
 }
 
 // aorOf returns the endpoint's first aor with a static contact, else its
@@ -131,8 +133,7 @@ func (t *pjTrunk) credentials() {
 		return
 	}
 	t.auth = auth
-	auth.consumed = true
-	t.origin("auth", "["+auth.name+"]", auth.sec.file, auth.sec.line)
+	t.adopt(auth)
 	t.authValues(auth)
 }
 
@@ -206,46 +207,53 @@ func (t *pjTrunk) addresses() {
 }
 
 // parseURIs parses the registration's URIs, the aor contact and the
-// outbound proxy (the registration's, else the aor's, else the endpoint's).
+// outbound proxy.
 func (t *pjTrunk) parseURIs() {
-	parse := func(o *pjObject, key string) (sipAddr, bool) {
-		if o == nil {
-			return sipAddr{}, false
-		}
-		v, opt := o.get(key)
-		if v == "" {
-			return sipAddr{}, false
-		}
-		if len(items(v)) > 1 {
-			t.warn(opt.file, opt.line, "%s %s lists %d URIs: only the first is imported (a provider has one)", o.label(), key, len(items(v)))
-		}
-		a, err := parseSIPAddr(firstItem(v))
-		if err != nil {
-			t.fail(opt.file, opt.line, "%s %s: cannot use %q: %v", o.label(), key, redactURI(firstItem(v)), err)
-			return sipAddr{}, false
-		}
-		return a, true
-	}
-	t.client, _ = parse(t.reg, "client_uri")
-	t.server, _ = parse(t.reg, "server_uri")
-	t.contact, _ = parse(t.aor, "contact")
+	t.client = t.uri(t.reg, "client_uri")
+	t.server = t.uri(t.reg, "server_uri")
+	t.contact = t.uri(t.aor, "contact")
 	if t.reg != nil && t.reg.last["client_uri"].value == "" {
 		t.warn(t.reg.sec.file, t.reg.sec.line, "%s has no client_uri (Asterisk refuses such a registration)", t.reg.label())
 	}
-	var chosen *pjObject
+	t.outboundProxy()
+}
+
+// uri parses the first URI of o's key; it is zero when o or the key is
+// absent or the URI is unusable (an Error).
+func (t *pjTrunk) uri(o *pjObject, key string) sipAddr {
+	if o == nil {
+		return sipAddr{}
+	}
+	v, opt := o.get(key)
+	if v == "" {
+		return sipAddr{}
+	}
+	if len(items(v)) > 1 {
+		t.warn(opt.file, opt.line, "%s %s lists %d URIs: only the first is imported (a provider has one)", o.label(), key, len(items(v)))
+	}
+	a, err := parseSIPAddr(firstItem(v))
+	if err != nil {
+		t.fail(opt.file, opt.line, "%s %s: cannot use %q: %v", o.label(), key, redactURI(firstItem(v)), err)
+		return sipAddr{}
+	}
+	return a
+}
+
+// outboundProxy takes the registration's outbound_proxy, else the aor's,
+// else the endpoint's; another one that differs is a Warning.
+func (t *pjTrunk) outboundProxy() {
 	for _, o := range []*pjObject{t.reg, t.aor, t.ep} {
 		if o == nil || o.last["outbound_proxy"].value == "" {
 			continue
 		}
-		if chosen == nil {
-			chosen = o
+		if t.proxySrc == nil {
 			t.proxySrc = o
-			t.proxy, t.hasProx = parse(o, "outbound_proxy")
+			t.proxy = t.uri(o, "outbound_proxy")
 			continue
 		}
 		v, opt := o.get("outbound_proxy")
 		if a, err := parseSIPAddr(firstItem(v)); err != nil || a.Host != t.proxy.Host || a.Port != t.proxy.Port {
-			t.warn(opt.file, opt.line, "%s outbound_proxy %q differs from the %s's: a provider has one next hop, the %s's is imported", o.label(), redactURI(v), chosen.typ, chosen.typ)
+			t.warn(opt.file, opt.line, "%s outbound_proxy %q differs from the %s's: a provider has one next hop, the %s's is imported", o.label(), redactURI(v), t.proxySrc.typ, t.proxySrc.typ)
 		}
 	}
 }
@@ -254,7 +262,7 @@ func (t *pjTrunk) parseURIs() {
 // registrar or contact that is not the domain itself.
 func (t *pjTrunk) nextHop() {
 	p := t.p()
-	if t.hasProx {
+	if t.proxy.Host != "" {
 		p.ProxyAddr, p.ProxyPort = t.proxy.Host, t.proxy.Port
 		return
 	}
@@ -265,7 +273,7 @@ func (t *pjTrunk) nextHop() {
 	if target.Host == "" || p.Domain == "" {
 		return
 	}
-	if !strings.EqualFold(target.Host, p.Domain) || target.Port != 0 && target.Port != defaultPort(target.transport()) {
+	if target.isOtherHop(p.Domain) {
 		p.ProxyAddr, p.ProxyPort = target.Host, target.Port
 		t.comment("proxyaddr", fmt.Sprintf("no outbound_proxy: requests go to %s, which is not the domain", what))
 	}
@@ -279,7 +287,7 @@ func (t *pjTrunk) registration() {
 		return
 	}
 	p.Reg = 1
-	if how := t.ai.regLink[t.reg]; how != "" {
+	if how := t.reg.guessedLink; how != "" {
 		t.comment("reg", "registration ["+t.reg.name+"] "+how)
 		t.warn(t.reg.sec.file, t.reg.sec.line, "%s %s", t.reg.label(), how)
 	}
@@ -294,12 +302,7 @@ func (t *pjTrunk) registration() {
 		t.fail(opt.file, opt.line, "expiration=%s is not a positive number of seconds", v)
 		return
 	}
-	p.Expires = n
-	if c, changed := clampInt(n, 60, 86400); changed {
-		p.Expires = c
-		t.comment("expires", fmt.Sprintf("expiration=%d is outside trunkd's 60-86400: clamped", n))
-		t.warn(opt.file, opt.line, "expiration=%d is outside trunkd's 60-86400 seconds: imported as %d", n, c)
-	}
+	t.setExpires("expiration", n, opt.file, opt.line)
 }
 
 // qualify maps the aor's qualify_frequency to an OPTIONS ping.
@@ -316,12 +319,7 @@ func (t *pjTrunk) qualify() {
 		t.warn(opt.file, opt.line, "qualify_frequency=%s is not a number of seconds: no ping imported", v)
 		return
 	}
-	p := t.p()
-	p.PingMode, p.PingTimeout = "options", n
-	if c, changed := clampInt(n, 1, 3600); changed {
-		p.PingTimeout = c
-		t.comment("pingtimeout", fmt.Sprintf("qualify_frequency=%d is outside trunkd's 1-3600: clamped", n))
-	}
+	t.setPing("qualify_frequency", n)
 }
 
 // media maps direct_media: "no" keeps media through this server.

@@ -117,24 +117,30 @@
 //
 // # Output
 //
-// One file per trunk, named by FileName(code) (the code when it is a safe
-// file name, else a sanitised name with a hash of the code; never hidden,
-// never a path), mode 0600 (it holds a password), written atomically and
-// never over an existing file unless WriteOptions.Force; a code that
-// another provider file in the directory already defines is refused even
-// with Force. The file starts with a comment naming the source objects
+// One file per trunk, named by registry.FileName(code) (the code when it
+// is a safe file name, else a sanitised name with a hash of the code;
+// never hidden, never a path), mode 0600 (it holds a password), written
+// atomically and never over an existing file unless WriteOptions.Force; a
+// code that another provider file in the directory already defines is
+// refused even with Force. The file starts with a comment naming the source objects
 // (file base name and line, no directory), then every field in the seed's
 // order except ext (the daemon keeps it); a value that was guessed,
 // defaulted from the engine or clamped carries a comment saying so.
 //
 // # File layout
 //
-// source.go declares Source and Options and dispatches to a format's entry
-// (Asterisk in asterisk.go, FreeSWITCH in freeswitch_trunk.go), which uses
-// them; each format's trunk type (asterisk_trunk.go, freeswitch_trunk.go)
-// has its key checks and transport rules in files of their own that use
-// the type's fields while the type's file calls them; trunk.go's Result
-// collects the trunks and issue.go's issues. Those seven file pairs refer
-// both ways by design (a type and its methods in the files of their
-// concepts).
+// import.go's Import dispatches to a format's entry (Asterisk in
+// asterisk.go, FreeSWITCH in freeswitch_trunk.go); source.go declares
+// their inputs, Source and Options. pjsipconf.go and freeswitch.go parse
+// the files; asterisk.go collects and links the pjsip objects. trunk.go
+// holds what both formats share: Trunk, Result and the draft a trunk is
+// built in (its issues, the expires and ping clamps, validation); issue.go
+// declares Issue, uri.go parses SIP addresses, yaml.go and write.go encode
+// and write the files. Each format's trunk type (asterisk_trunk.go,
+// freeswitch_trunk.go) has its key checks and transport rules in files of
+// their own (asterisk_keys.go, asterisk_transport.go, freeswitch_keys.go)
+// that use the type's fields while the type's file calls them, and
+// asterisk.go hands each endpoint to asterisk_trunk.go, whose type uses
+// asterisk.go's objects: those four file pairs refer both ways by design
+// (a type and its methods in the files of their concepts).
 package importer

@@ -25,6 +25,17 @@ type fsGateway struct {
 	others []fsParam // other child elements (name is the element name)
 }
 
+// last returns the gateway's last param of that name: FreeSWITCH takes
+// the last.
+func (gw *fsGateway) last(name string) (fsParam, bool) {
+	for i := len(gw.params) - 1; i >= 0; i-- {
+		if gw.params[i].name == name {
+			return gw.params[i], true
+		}
+	}
+	return fsParam{}, false
+}
+
 // Pre-processor references $${name} are replaced, before the XML is
 // parsed, by refOpen name refClose: characters of Unicode's private use
 // area that no configuration holds. A "$${" spelled with character
@@ -35,7 +46,10 @@ const (
 	refClose = "\uE001"
 )
 
-var preprocessorRef = regexp.MustCompile(`\$\$\{([^}\n]*)\}`)
+var (
+	preprocessorRef = regexp.MustCompile(`\$\$\{([^}\n]*)\}`)
+	expandedRef     = regexp.MustCompile(refOpen + "[^" + refOpen + refClose + "]*" + refClose)
+)
 
 // fsFile is what one FreeSWITCH XML file holds.
 type fsFile struct {
@@ -43,89 +57,89 @@ type fsFile struct {
 	vars     map[string]string // <X-PRE-PROCESS cmd="set" data="name=value"/>
 }
 
+// fsParser reads one FreeSWITCH XML file into out.
+type fsParser struct {
+	file string
+	res  *Result
+	out  *fsFile
+	gw   *fsGateway // the gateway being read, nil outside one
+}
+
 // parseFreeSWITCH reads one XML file: gateways anywhere in it (an
 // <include> of a sip_profiles/external/*.xml file, or a whole profile),
 // and pre-processor directives.
 func parseFreeSWITCH(src Source, res *Result) *fsFile {
-	out := &fsFile{vars: map[string]string{}}
+	p := &fsParser{file: src.Name, res: res, out: &fsFile{vars: map[string]string{}}}
 	text := preprocessorRef.ReplaceAll(src.Data, []byte(refOpen+"${1}"+refClose))
 	dec := xml.NewDecoder(bytes.NewReader(text))
-	dec.Strict = false // like FreeSWITCH's parser: an unknown &entity; stays as written
-	var gw *fsGateway
-	var stack []string
+	dec.Strict = false   // like FreeSWITCH's parser: an unknown &entity; stays as written
+	open := []string{""} // the names of the open elements, below an empty root
 	for {
 		line, _ := dec.InputPos()
 		tok, err := dec.Token()
 		if errors.Is(err, io.EOF) {
-			break
+			return p.out
 		}
 		if err != nil {
 			res.add(src.Name, line, "", Error, "not well-formed XML: %v", err)
-			return out
+			return p.out
 		}
 		switch el := tok.(type) {
 		case xml.StartElement:
-			stack = append(stack, el.Name.Local)
-			gw = fsStart(src.Name, line, el, stack, gw, out, res)
+			p.start(line, el, open[len(open)-1])
+			open = append(open, el.Name.Local)
 		case xml.EndElement:
-			if el.Name.Local == "gateway" && gw != nil {
-				out.gateways = append(out.gateways, gw)
-				gw = nil
+			if el.Name.Local == "gateway" && p.gw != nil {
+				p.out.gateways = append(p.out.gateways, p.gw)
+				p.gw = nil
 			}
-			if len(stack) > 0 {
-				stack = stack[:len(stack)-1]
+			if len(open) > 1 {
+				open = open[:len(open)-1]
 			}
 		}
 	}
-	return out
 }
 
-// fsStart handles one start element; it returns the gateway being read.
-func fsStart(file string, line int, el xml.StartElement, stack []string, gw *fsGateway, out *fsFile, res *Result) *fsGateway {
+// start handles one start element inside parent.
+func (p *fsParser) start(line int, el xml.StartElement, parent string) {
 	name := el.Name.Local
 	switch {
 	case name == "X-PRE-PROCESS":
-		preprocess(file, line, attr(el, "cmd"), attr(el, "data"), out.vars, res)
+		p.preprocess(line, attr(el, "cmd"), attr(el, "data"))
 	case name == "gateway":
-		if gw != nil {
-			res.add(file, line, gw.name, Error, "a gateway inside gateway %q: not imported", gw.name)
+		if p.gw != nil {
+			p.res.add(p.file, line, p.gw.name, Error, "a gateway inside gateway %q: not imported", p.gw.name)
 		}
-		return &fsGateway{name: attr(el, "name"), file: file, line: line}
-	case gw == nil:
-		if name == "settings" && len(stack) > 1 && stack[len(stack)-2] == "profile" {
-			res.add(file, line, "", Note, "sofia profile settings are engine settings: not imported")
+		p.gw = &fsGateway{name: attr(el, "name"), file: p.file, line: line}
+	case p.gw == nil:
+		if name == "settings" && parent == "profile" {
+			p.res.add(p.file, line, "", Note, "sofia profile settings are engine settings: not imported")
 		}
-	case name == "param" && (parentIs(stack, "gateway") || parentIs(stack, "params")):
-		gw.params = append(gw.params, fsParam{name: attr(el, "name"), value: attr(el, "value"), line: line})
-	case name == "variable" && parentIs(stack, "variables"):
-		gw.vars = append(gw.vars, fsParam{name: attr(el, "name"), line: line})
+	case name == "param" && (parent == "gateway" || parent == "params"):
+		p.gw.params = append(p.gw.params, fsParam{name: attr(el, "name"), value: attr(el, "value"), line: line})
+	case name == "variable" && parent == "variables":
+		p.gw.vars = append(p.gw.vars, fsParam{name: attr(el, "name"), line: line})
 	case name == "params" || name == "variables":
 	default:
-		gw.others = append(gw.others, fsParam{name: name, line: line})
+		p.gw.others = append(p.gw.others, fsParam{name: name, line: line})
 	}
-	return gw
-}
-
-// parentIs reports whether the element on top of stack is inside parent.
-func parentIs(stack []string, parent string) bool {
-	return len(stack) > 1 && stack[len(stack)-2] == parent
 }
 
 // preprocess handles one <X-PRE-PROCESS cmd= data=/> directive.
-func preprocess(file string, line int, cmd, data string, vars map[string]string, res *Result) {
+func (p *fsParser) preprocess(line int, cmd, data string) {
 	switch strings.ToLower(cmd) {
 	case "set":
 		name, value, ok := strings.Cut(data, "=")
 		name = strings.TrimSpace(name)
 		if !ok || name == "" {
-			res.add(file, line, "", Warning, "X-PRE-PROCESS set without name=value: ignored")
+			p.res.add(p.file, line, "", Warning, "X-PRE-PROCESS set without name=value: ignored")
 			return
 		}
-		vars[name] = strings.TrimSpace(value)
+		p.out.vars[name] = strings.TrimSpace(value)
 	case "include":
-		res.add(file, line, "", Error, "X-PRE-PROCESS include %s is not followed: give the included files on the command line", data)
+		p.res.add(p.file, line, "", Error, "X-PRE-PROCESS include %s is not followed: give the included files on the command line", data)
 	default:
-		res.add(file, line, "", Note, "X-PRE-PROCESS cmd=%s is not run: variables it would set stay unknown", cmd)
+		p.res.add(p.file, line, "", Note, "X-PRE-PROCESS cmd=%s is not run: variables it would set stay unknown", cmd)
 	}
 }
 
@@ -148,34 +162,20 @@ func ParseFreeSWITCHVars(src Source) (map[string]string, []Issue) {
 	return f.vars, res.Issues
 }
 
-// expand resolves pre-processor references in v. It returns the names of
+// expand resolves pre-processor references in v, also those in the
+// values of variables (at most 8 deep). It returns the names of
 // references that no variable sets.
 func expand(v string, vars map[string]string) (string, []string) {
 	var missing []string
 	for depth := 0; strings.Contains(v, refOpen) && depth < 8; depth++ {
-		var b strings.Builder
-		rest := v
-		for {
-			i := strings.Index(rest, refOpen)
-			if i < 0 {
-				b.WriteString(rest)
-				break
-			}
-			j := strings.Index(rest[i:], refClose)
-			if j < 0 {
-				b.WriteString(rest)
-				break
-			}
-			name := rest[i+len(refOpen) : i+j]
-			b.WriteString(rest[:i])
-			if val, ok := vars[name]; ok {
-				b.WriteString(val)
-			} else {
+		v = expandedRef.ReplaceAllStringFunc(v, func(ref string) string {
+			name := strings.TrimSuffix(strings.TrimPrefix(ref, refOpen), refClose)
+			val, ok := vars[name]
+			if !ok {
 				missing = append(missing, name)
 			}
-			rest = rest[i+j+len(refClose):]
-		}
-		v = b.String()
+			return val
+		})
 	}
 	if strings.Contains(v, refOpen) {
 		missing = append(missing, "(variables that refer to each other without end)")

@@ -1,19 +1,17 @@
 package importer
 
-import "strconv"
+import (
+	"cmp"
+	"strconv"
 
-// unused reports every param, variable and element of the gateway the
-// import did not map: a note when the freeswitch/gateways.xml template
-// writes it itself (with another value), a warning otherwise. Values of
-// unknown params are never printed (they may be secrets).
-func (t *fsTrunk) unused() {
-	p := t.p()
-	aorUser := p.Username
-	if aorUser == "" {
-		aorUser = p.Login
-	}
+	"github.com/trunkd/trunkd/registry"
+)
+
+// fsTemplate lists the params freeswitch/gateways.xml writes itself for
+// p, with the value or the render target var that sets it.
+func fsTemplate(p *registry.Provider) map[string]templateSetting {
 	written := map[string]templateSetting{
-		"extension":     {want: aorUser},
+		"extension":     {want: cmp.Or(p.Username, p.Login)},
 		"retry-seconds": {want: "30"},
 		"context":       {want: "public", vr: "context"},
 	}
@@ -21,13 +19,21 @@ func (t *fsTrunk) unused() {
 		written["ping-min"] = templateSetting{want: "2"}
 		written["ping-max"] = templateSetting{want: "4"}
 	}
-	seen := map[string]bool{}
+	return written
+}
+
+// unused reports every param, variable and element of the gateway the
+// import did not map: a note when the freeswitch/gateways.xml template
+// writes it itself (with another value), a warning otherwise. Values of
+// unknown params are never printed (they may be secrets).
+func (t *fsTrunk) unused() {
+	written := fsTemplate(t.p())
 	for i := len(t.gw.params) - 1; i >= 0; i-- { // the last value of each param counts
 		prm := t.gw.params[i]
-		if t.used[prm.name] || seen[prm.name] {
+		if t.used[prm.name] {
 			continue
 		}
-		seen[prm.name] = true
+		t.used[prm.name] = true // reported now
 		set, known := written[prm.name]
 		value, _ := expand(prm.value, t.vars)
 		switch {

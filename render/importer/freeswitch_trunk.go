@@ -1,7 +1,9 @@
 package importer
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 
@@ -14,17 +16,30 @@ import (
 func FreeSWITCH(files []Source, opts Options) *Result {
 	res := &Result{}
 	vars := map[string]string{}
-	for k, v := range opts.Vars {
-		vars[k] = v
-	}
+	maps.Copy(vars, opts.Vars)
 	var gateways []*fsGateway
 	for _, f := range files {
 		parsed := parseFreeSWITCH(f, res)
-		for k, v := range parsed.vars {
-			vars[k] = v
-		}
+		maps.Copy(vars, parsed.vars)
 		gateways = append(gateways, parsed.gateways...)
 	}
+	dup := duplicateGateways(gateways, res)
+	for _, gw := range gateways {
+		if gw.name != "" && !dup[gw.name] {
+			t := &fsTrunk{draft: newDraft(res, "freeswitch", gw.name, gw.file, gw.line, opts.ServerIndex), gw: gw, vars: vars, used: map[string]bool{}}
+			t.origin("gateway", strconv.Quote(gw.name), gw.file, gw.line)
+			t.build()
+			t.finish()
+		}
+	}
+	sortResult(res, files)
+	return res
+}
+
+// duplicateGateways reports gateways without a name or with the name of
+// an earlier one, and returns the names defined twice: neither of those
+// gateways is imported.
+func duplicateGateways(gateways []*fsGateway, res *Result) map[string]bool {
 	first := map[string]*fsGateway{}
 	dup := map[string]bool{}
 	for _, gw := range gateways {
@@ -43,13 +58,7 @@ func FreeSWITCH(files []Source, opts Options) *Result {
 		}
 		first[gw.name] = gw
 	}
-	for _, gw := range gateways {
-		if gw.name != "" && !dup[gw.name] {
-			(&fsTrunk{gw: gw, vars: vars, used: map[string]bool{}}).run(res, opts)
-		}
-	}
-	sortResult(res, files)
-	return res
+	return dup
 }
 
 // fsTrunk maps one gateway.
@@ -61,9 +70,9 @@ type fsTrunk struct {
 	reg  bool
 }
 
-func (t *fsTrunk) run(res *Result, opts Options) {
-	t.draft = newDraft(res, "freeswitch", t.gw.name, t.gw.file, t.gw.line, opts.ServerIndex)
-	t.origin("gateway", strconv.Quote(t.gw.name), t.gw.file, t.gw.line)
+// build maps every field; errors mark the draft failed but mapping goes
+// on, so that every problem of the trunk is reported at once.
+func (t *fsTrunk) build() {
 	t.register()
 	t.credentials()
 	t.addresses()
@@ -71,7 +80,6 @@ func (t *fsTrunk) run(res *Result, opts Options) {
 	t.expires()
 	t.ping()
 	t.unused()
-	t.finish()
 }
 
 // param returns the last value of a param (FreeSWITCH takes the last),
@@ -79,13 +87,8 @@ func (t *fsTrunk) run(res *Result, opts Options) {
 // runtime ${variable} fails the trunk. ok is false when absent.
 func (t *fsTrunk) param(name string) (string, fsParam, bool) {
 	t.used[name] = true
-	var found *fsParam
-	for i := range t.gw.params {
-		if t.gw.params[i].name == name {
-			found = &t.gw.params[i]
-		}
-	}
-	if found == nil {
+	found, ok := t.gw.last(name)
+	if !ok {
 		return "", fsParam{}, false
 	}
 	v, missing := expand(found.value, t.vars)
@@ -96,7 +99,7 @@ func (t *fsTrunk) param(name string) (string, fsParam, bool) {
 		ref, _, _ := strings.Cut(v[i:], "}")
 		t.fail(t.gw.file, found.line, "%s holds the runtime variable %s}, whose value is not in the configuration: write the value into the provider by hand", name, ref)
 	}
-	return v, *found, true
+	return v, found, true
 }
 
 // register: FreeSWITCH registers unless register is false.
@@ -105,9 +108,7 @@ func (t *fsTrunk) register() {
 	if v, _, ok := t.param("register"); ok {
 		t.reg = fsTrue(v)
 	}
-	if t.reg {
-		t.p().Reg = 1
-	} else {
+	if !t.reg {
 		t.p().Reg = 0
 	}
 }
@@ -119,17 +120,17 @@ func (t *fsTrunk) credentials() {
 	user, _, _ := t.param("username")
 	authUser, _, _ := t.param("auth-username")
 	fromUser, _, _ := t.param("from-user")
-	pwd, _, hasPwd := t.param("password")
+	pwd, pwdParam, hasPwd := t.param("password")
 	if t.reg && user == "" {
 		t.fail(t.gw.file, t.gw.line, "a registering gateway needs username (FreeSWITCH refuses it without one)")
 	}
-	if t.reg && hasPwd && t.lastValue("password") == "" {
+	if t.reg && hasPwd && pwdParam.value == "" {
 		t.warn(t.gw.file, t.gw.line, "password is empty")
 	} else if t.reg && !hasPwd {
 		t.fail(t.gw.file, t.gw.line, "a registering gateway needs password (FreeSWITCH refuses it without one)")
 	}
-	p.Username = firstNonEmpty(fromUser, user)
-	p.Login = firstNonEmpty(authUser, user)
+	p.Username = cmp.Or(fromUser, user)
+	p.Login = cmp.Or(authUser, user)
 	p.Pwd = pwd
 }
 
@@ -161,16 +162,12 @@ func (t *fsTrunk) addresses() {
 	if hasRealm && !strings.EqualFold(realmText, p.Domain) {
 		t.warn(t.gw.file, realmParam.line, "realm %q differs from the domain %q: the freeswitch template writes realm=<domain> (FreeSWITCH matches incoming challenges to gateways by realm); trunkd's prober answers any realm", realmText, p.Domain)
 	}
-	var proxyAddr *sipAddr
-	if hasProxy {
-		proxyAddr = &proxy
-	}
-	t.nextHop(proxyAddr)
+	t.nextHop(proxy)
 }
 
 // nextHop sets the provider's proxy from register-proxy, outbound-proxy
-// or proxy (nil when the gateway has none).
-func (t *fsTrunk) nextHop(proxy *sipAddr) {
+// or proxy (zero when the gateway has none).
+func (t *fsTrunk) nextHop(proxy sipAddr) {
 	p := t.p()
 	regProxy, _, hasRP := t.addr("register-proxy")
 	outProxy, opParam, hasOP := t.addr("outbound-proxy")
@@ -183,7 +180,7 @@ func (t *fsTrunk) nextHop(proxy *sipAddr) {
 	case hasOP:
 		p.ProxyAddr, p.ProxyPort = outProxy.Host, outProxy.Port
 		t.comment("proxyaddr", "from outbound-proxy (no register-proxy): trunkd registers and pings through it too")
-	case proxy != nil && (!strings.EqualFold(proxy.Host, p.Domain) || proxy.Port != 0 && proxy.Port != defaultPort(proxy.transport())):
+	case proxy.Host != "" && proxy.isOtherHop(p.Domain):
 		p.ProxyAddr, p.ProxyPort = proxy.Host, proxy.Port
 	}
 }
@@ -226,31 +223,17 @@ func (t *fsTrunk) transport() {
 	}
 	tr, known := knownTransport(v)
 	if !known {
-		line := prm.line
-		if line == 0 {
-			line = t.gw.line
-		}
-		t.fail(t.gw.file, line, "transport %q (from %s) is not one trunkd knows (udp, tcp, tls)", v, from)
+		t.fail(t.gw.file, cmp.Or(prm.line, t.gw.line), "transport %q (from %s) is not one trunkd knows (udp, tcp, tls)", v, from)
 		return
 	}
 	p.Transport = tr
 }
 
-// rawParam returns the last value of a param, resolved, without marking.
+// rawParam returns the last value of a param, resolved, without marking
+// it used.
 func (t *fsTrunk) rawParam(name string) string {
-	v, _ := expand(t.lastValue(name), t.vars)
-	return v
-}
-
-// lastValue returns the last value of a param as written (references
-// unresolved), "" when absent.
-func (t *fsTrunk) lastValue(name string) string {
-	v := ""
-	for _, prm := range t.gw.params {
-		if prm.name == name {
-			v = prm.value
-		}
-	}
+	prm, _ := t.gw.last(name)
+	v, _ := expand(prm.value, t.vars)
 	return v
 }
 
@@ -273,12 +256,7 @@ func (t *fsTrunk) expires() {
 		t.warn(t.gw.file, prm.line, "expire-seconds=%s is invalid (FreeSWITCH uses 3600): imported as 3600", v)
 		return
 	}
-	p.Expires = n
-	if c, changed := clampInt(n, 60, 86400); changed {
-		p.Expires = c
-		t.comment("expires", fmt.Sprintf("expire-seconds=%d is outside trunkd's 60-86400: clamped", n))
-		t.warn(t.gw.file, prm.line, "expire-seconds=%d is outside trunkd's 60-86400 seconds: imported as %d", n, c)
-	}
+	t.setExpires("expire-seconds", n, t.gw.file, prm.line)
 }
 
 // ping: FreeSWITCH sends OPTIONS every ping seconds (at least 5).
@@ -292,12 +270,7 @@ func (t *fsTrunk) ping() {
 		t.warn(t.gw.file, prm.line, "ping=%s is not a number of seconds of at least 5, which FreeSWITCH ignores: no ping imported", v)
 		return
 	}
-	p := t.p()
-	p.PingMode, p.PingTimeout = "options", n
-	if c, changed := clampInt(n, 1, 3600); changed {
-		p.PingTimeout = c
-		t.comment("pingtimeout", fmt.Sprintf("ping=%d is outside trunkd's 1-3600: clamped", n))
-	}
+	t.setPing("ping", n)
 }
 
 // fsTrue is FreeSWITCH's switch_true: yes, on, true, t, enabled, active,
@@ -309,11 +282,4 @@ func fsTrue(s string) bool {
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(s))
 	return err == nil && n != 0
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -1,7 +1,6 @@
 package importer
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"unicode"
@@ -60,53 +59,14 @@ func (i Issue) String() string {
 // oneLine escapes line breaks and other control characters (a value from
 // an XML attribute may hold them) so that one issue stays one line.
 func oneLine(s string) string {
-	if !strings.ContainsFunc(s, unicode.IsControl) {
-		return s
-	}
 	var b strings.Builder
 	for _, r := range s {
 		if unicode.IsControl(r) {
-			b.WriteString(strconv.QuoteRune(r)[1 : len(strconv.QuoteRune(r))-1])
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
 			continue
 		}
 		b.WriteRune(r)
 	}
 	return b.String()
-}
-
-// Result is what one import produced: the trunks that passed validation
-// and every issue, in source order.
-type Result struct {
-	Trunks []*Trunk
-	Issues []Issue
-	// NotImported lists the trunks (by name in the source) that were found
-	// but not imported, in source order.
-	NotImported []string
-}
-
-// Failed reports whether anything could not be imported: an issue of
-// severity Error (a trunk, a directive or an object that was not imported).
-func (r *Result) Failed() bool {
-	for _, i := range r.Issues {
-		if i.Severity == Error {
-			return true
-		}
-	}
-	return false
-}
-
-// Count returns the number of issues of severity s.
-func (r *Result) Count(s Severity) int {
-	n := 0
-	for _, i := range r.Issues {
-		if i.Severity == s {
-			n++
-		}
-	}
-	return n
-}
-
-// add records an issue.
-func (r *Result) add(file string, line int, trunk string, sev Severity, format string, args ...any) {
-	r.Issues = append(r.Issues, Issue{File: file, Line: line, Trunk: trunk, Severity: sev, Msg: fmt.Sprintf(format, args...)})
 }

@@ -20,8 +20,7 @@ type confSection struct {
 	name     string
 	file     string
 	line     int
-	template bool     // "(!)": a template, not an object
-	parents  []string // templates to inherit from, in order
+	template bool // "(!)": a template, not an object
 	opts     []confOption
 }
 
@@ -76,12 +75,6 @@ func (cp *confParser) parse(src Source) {
 // depth is the block-comment nesting at the start of the line; the
 // nesting at its end is returned.
 func stripComments(line string, depth int) (string, int) {
-	if !strings.Contains(line, ";") {
-		if depth > 0 {
-			return "", depth
-		}
-		return line, depth
-	}
 	var out []byte
 	seg := 0 // where text after the last comment marker starts
 	for i := 0; i < len(line); i++ {
@@ -125,27 +118,17 @@ func (cp *confParser) section(file string, line int, text string) *confSection {
 		cp.res.add(file, line, "", Error, "unexpected text after the section header [%s]", s.name)
 		return nil
 	}
-	appendTo := false
-	for _, o := range strings.Split(rest[1:len(rest)-1], ",") {
-		switch o = strings.TrimSpace(o); o {
-		case "!":
-			s.template = true
-		case "+":
-			appendTo = true
-		case "":
-		default:
-			s.parents = append(s.parents, o)
-		}
-	}
-	if appendTo {
+	var add bool
+	var parents []string
+	s.template, add, parents = headerOptions(rest[1 : len(rest)-1])
+	if add {
 		prev := cp.latest[s.name]
 		if prev == nil {
 			cp.res.add(file, line, "", Error, "[%s](+) adds to a section that was not defined before", s.name)
-			return nil
 		}
 		return prev
 	}
-	for _, name := range s.parents {
+	for _, name := range parents {
 		parent := cp.latest[name]
 		if parent == nil {
 			cp.res.add(file, line, "", Error, "[%s] inherits from %q, which is not defined before it (Asterisk refuses the whole file)", s.name, name)
@@ -154,6 +137,23 @@ func (cp *confParser) section(file string, line int, text string) *confSection {
 		s.opts = append(s.opts, parent.opts...)
 	}
 	return cp.addSection(s)
+}
+
+// headerOptions splits the "(…)" of a section header: "!" (a template),
+// "+" (add to the section of that name) and the templates to inherit from.
+func headerOptions(list string) (template, add bool, parents []string) {
+	for _, o := range strings.Split(list, ",") {
+		switch o = strings.TrimSpace(o); o {
+		case "!":
+			template = true
+		case "+":
+			add = true
+		case "":
+		default:
+			parents = append(parents, o)
+		}
+	}
+	return template, add, parents
 }
 
 func (cp *confParser) addSection(s *confSection) *confSection {

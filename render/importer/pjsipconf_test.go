@@ -90,7 +90,7 @@ func TestParseSIPAddr(t *testing.T) {
 		if got.transport() != c.tr {
 			t.Errorf("%q: transport %q, want %q", c.in, got.transport(), c.tr)
 		}
-		got.Params = nil
+		got.TransportParam = ""
 		if !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%q: %+v, want %+v", c.in, got, c.want)
 		}

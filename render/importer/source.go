@@ -1,9 +1,6 @@
 package importer
 
-import (
-	"fmt"
-	"sort"
-)
+import "sort"
 
 // Source is one input file: its name (as printed in issues) and content.
 type Source struct {
@@ -20,20 +17,6 @@ type Options struct {
 	// vars.xml (see ParseFreeSWITCHVars); the input files' own
 	// <X-PRE-PROCESS cmd="set"> lines are added to them.
 	Vars map[string]string
-}
-
-// Formats lists the source formats Import accepts.
-var Formats = []string{"asterisk", "freeswitch"}
-
-// Import reads files of the given format ("asterisk" or "freeswitch").
-func Import(format string, files []Source, opts Options) (*Result, error) {
-	switch format {
-	case "asterisk":
-		return Asterisk(files, opts), nil
-	case "freeswitch":
-		return FreeSWITCH(files, opts), nil
-	}
-	return nil, fmt.Errorf("unknown source format %q (known: %v)", format, Formats)
 }
 
 // sortResult puts issues in source order (file as given, then line) and

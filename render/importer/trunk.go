@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"fmt"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -28,6 +29,36 @@ type Trunk struct {
 	Origin []string
 }
 
+// Result is what one import produced: the trunks that passed validation
+// and every issue, in source order.
+type Result struct {
+	Trunks []*Trunk
+	Issues []Issue
+	// NotImported lists the trunks (by name in the source) that were found
+	// but not imported, in source order.
+	NotImported []string
+}
+
+// Failed reports whether anything could not be imported: an issue of
+// severity Error (a trunk, a directive or an object that was not imported).
+func (r *Result) Failed() bool { return r.Count(Error) > 0 }
+
+// Count returns the number of issues of severity s.
+func (r *Result) Count(s Severity) int {
+	n := 0
+	for _, i := range r.Issues {
+		if i.Severity == s {
+			n++
+		}
+	}
+	return n
+}
+
+// add records an issue.
+func (r *Result) add(file string, line int, trunk string, sev Severity, format string, args ...any) {
+	r.Issues = append(r.Issues, Issue{File: file, Line: line, Trunk: trunk, Severity: sev, Msg: fmt.Sprintf(format, args...)})
+}
+
 // draft is a trunk being built: the provider, its comments and whether an
 // error stopped it.
 type draft struct {
@@ -45,15 +76,13 @@ type originEntry struct {
 }
 
 func newDraft(res *Result, format, name, file string, line int, serverIndex int) *draft {
-	p := registry.Default()
-	p.Code = name
-	d := &draft{res: res, t: &Trunk{Provider: p, Comments: map[string]string{}, Format: format, File: file, Line: line}}
+	d := &draft{res: res, t: &Trunk{Provider: registry.Default(), Comments: map[string]string{}, Format: format, File: file, Line: line}}
+	d.p().Code = name
 	if serverIndex >= 0 {
-		p.ServerIdx = serverIndex
+		d.p().ServerIdx = serverIndex
 	} else {
 		d.comment("serveridx", "not in the source: 0; set it when trunkd runs with server_index (or import with --server-index)")
 	}
-	d.t.Provider = p
 	return d
 }
 
@@ -112,15 +141,26 @@ func (d *draft) finish() {
 	d.res.NotImported = append(d.res.NotImported, p.Code)
 }
 
-// clampInt keeps v within [lo, hi] and reports whether it changed.
-func clampInt(v, lo, hi int) (int, bool) {
-	switch {
-	case v < lo:
-		return lo, true
-	case v > hi:
-		return hi, true
+// setExpires sets expires from the engine's key, clamped to trunkd's
+// 60-86400 seconds with a comment and a warning.
+func (d *draft) setExpires(key string, n int, file string, line int) {
+	c := min(max(n, 60), 86400)
+	d.p().Expires = c
+	if c != n {
+		d.comment("expires", fmt.Sprintf("%s=%d is outside trunkd's 60-86400: clamped", key, n))
+		d.warn(file, line, "%s=%d is outside trunkd's 60-86400 seconds: imported as %d", key, n, c)
 	}
-	return v, false
+}
+
+// setPing sets an OPTIONS ping every n seconds (the engine's key), clamped
+// to trunkd's 1-3600 with a comment.
+func (d *draft) setPing(key string, n int) {
+	c := min(max(n, 1), 3600)
+	p := d.p()
+	p.PingMode, p.PingTimeout = "options", c
+	if c != n {
+		d.comment("pingtimeout", fmt.Sprintf("%s=%d is outside trunkd's 1-3600: clamped", key, n))
+	}
 }
 
 // isEngineName mirrors the render templates' rule for engine object names.

@@ -11,18 +11,18 @@ import (
 // sipAddr is the part of a SIP URI (or of a FreeSWITCH "host:port" proxy
 // value) the importer uses.
 type sipAddr struct {
-	Scheme string            // "sip", "sips", or "" when the value had none
-	User   string            // user part, "" when absent
-	Host   string            // host name or IP address (IPv6 without brackets)
-	Port   int               // 0 when absent
-	Params map[string]string // URI parameters, keys lower case
+	Scheme         string // "sip", "sips", or "" when the value had none
+	User           string // user part, "" when absent
+	Host           string // host name or IP address (IPv6 without brackets)
+	Port           int    // 0 when absent
+	TransportParam string // the ;transport= parameter, lower case; "" when absent
 }
 
 // transport returns the URI's transport parameter, or "tls" for a sips:
 // URI without one, or "".
 func (a sipAddr) transport() string {
-	if t := a.Params["transport"]; t != "" {
-		return t
+	if a.TransportParam != "" {
+		return a.TransportParam
 	}
 	if a.Scheme == "sips" {
 		return "tls"
@@ -49,11 +49,9 @@ func parseSIPAddr(s string) (sipAddr, error) {
 		s = s[:i]
 	}
 	hostport, params, _ := strings.Cut(s, ";")
-	a.Params = map[string]string{}
 	for _, p := range strings.Split(params, ";") {
-		if p = strings.TrimSpace(p); p != "" {
-			k, v, _ := strings.Cut(p, "=")
-			a.Params[strings.ToLower(strings.TrimSpace(k))] = strings.ToLower(strings.TrimSpace(v))
+		if k, v, _ := strings.Cut(p, "="); strings.EqualFold(strings.TrimSpace(k), "transport") {
+			a.TransportParam = strings.ToLower(strings.TrimSpace(v))
 		}
 	}
 	if i := strings.LastIndexByte(hostport, '@'); i >= 0 {
@@ -72,9 +70,9 @@ func parseSIPAddr(s string) (sipAddr, error) {
 	return a, nil
 }
 
-// isScheme reports whether s looks like a URI scheme (letters, digits,
-// '+', '-', '.'; starting with a letter) and not like a host name followed
-// by a port: "sip" is a scheme, "sbc.example" in "sbc.example:5060" is not.
+// isScheme reports whether s is a URI scheme the importer may meet, so
+// that a host name followed by a port is not taken for one: "sip" is a
+// scheme, "sbc.example" in "sbc.example:5060" is not.
 func isScheme(s string) bool {
 	switch strings.ToLower(s) {
 	case "sip", "sips", "tel", "urn", "http", "https", "mailto":
@@ -93,12 +91,15 @@ func knownTransport(t string) (string, bool) {
 	return t, false
 }
 
-// defaultPort is the SIP port a next hop without one uses.
-func defaultPort(transport string) int {
-	if transport == "tls" {
-		return 5061
+// isOtherHop reports whether a is a next hop other than domain on its
+// default port: another host, or a port that is not the transport's
+// default (5061 for tls, else 5060).
+func (a sipAddr) isOtherHop(domain string) bool {
+	defaultPort := 5060
+	if a.transport() == "tls" {
+		defaultPort = 5061
 	}
-	return 5060
+	return !strings.EqualFold(a.Host, domain) || a.Port != 0 && a.Port != defaultPort
 }
 
 // redactURI hides the password of a "sip:user:password@host" URI for

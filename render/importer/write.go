@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/trunkd/trunkd/registry"
@@ -77,14 +76,11 @@ func existingCodes(dir string) (map[string]string, error) {
 		return nil, fmt.Errorf("read output directory: %w", err)
 	}
 	codes := map[string]string{}
-	var names []string
-	for _, e := range entries {
-		if registry.IsProviderFile(e.Name()) && e.Type().IsRegular() {
-			names = append(names, e.Name())
+	for _, e := range entries { // sorted by name: the first file of a code wins
+		n := e.Name()
+		if !registry.IsProviderFile(n) || !e.Type().IsRegular() {
+			continue
 		}
-	}
-	sort.Strings(names)
-	for _, n := range names {
 		data, err := os.ReadFile(filepath.Join(dir, n))
 		if err != nil {
 			continue

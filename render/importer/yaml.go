@@ -3,6 +3,7 @@ package importer
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -22,10 +23,10 @@ type EncodeOptions struct {
 // daemon keeps it), each guessed value with a comment saying why.
 func (t *Trunk) YAML(opts EncodeOptions) ([]byte, error) {
 	p := t.Provider
-	comments := t.Comments
+	comments := map[string]string{}
+	maps.Copy(comments, t.Comments)
 	if opts.RedactPassword && p.Pwd != "" {
 		p.Pwd = ""
-		comments = copyComments(comments)
 		comments["pwd"] = fmt.Sprintf("redacted by --dry-run (%d characters in the source)", len([]rune(t.Provider.Pwd)))
 	}
 	root := &yaml.Node{Kind: yaml.MappingNode, HeadComment: t.header()}
@@ -85,12 +86,4 @@ func valueNode(f *registry.Field, p *registry.Provider) *yaml.Node {
 
 func scalar(tag, value string) *yaml.Node {
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: value}
-}
-
-func copyComments(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m)+1)
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }

@@ -1,6 +1,7 @@
 package fakeprovider
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -53,28 +54,23 @@ type Provider struct {
 	peers sipconn.Peers // TCP/TLS clients, closed socket first at the end
 
 	mu       sync.Mutex
-	bindings map[string]map[string]*binding // aor → contact URI → binding
-	log4     []Register
+	bindings map[string]map[string]Binding // aor → contact URI → binding
+	history  []Register                    // the last REGISTERs, for Registers
 
 	options, registers, registered atomic.Int64
 }
 
 // New builds a provider; Listen binds it and Serve runs it.
 func New(cfg Config) (*Provider, error) {
-	if cfg.Realm == "" {
-		cfg.Realm = "trunkd.test"
-	}
+	cfg.Realm = cmp.Or(cfg.Realm, "trunkd.test")
 	if cfg.MaxExpires <= 0 {
 		cfg.MaxExpires = 3600
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	p := &Provider{cfg: cfg, log: log, users: map[string]string{}, bindings: map[string]map[string]*binding{}}
+	log := cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
+	p := &Provider{cfg: cfg, log: log, users: map[string]string{}, bindings: map[string]map[string]Binding{}}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("trunkd-fakeprovider"),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(log),
 			sip.WithTransportLayerReadFilter(func(props sip.TransportReadProps, data []byte) ([]byte, error) {
@@ -157,12 +153,10 @@ func (p *Provider) Serve(ctx context.Context) error {
 		return errors.New("fakeprovider: Serve before Listen")
 	}
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); _ = p.srv.ServeUDP(p.udp) }()
-	go func() { defer wg.Done(); _ = p.srv.ServeTCP(p.tcp) }()
+	wg.Go(func() { _ = p.srv.ServeUDP(p.udp) })
+	wg.Go(func() { _ = p.srv.ServeTCP(p.tcp) })
 	if p.tls != nil {
-		wg.Add(1)
-		go func() { defer wg.Done(); _ = p.srv.ServeTLS(p.tls) }()
+		wg.Go(func() { _ = p.srv.ServeTLS(p.tls) })
 	}
 	<-ctx.Done()
 	p.udp.Close()
@@ -206,9 +200,7 @@ func (p *Provider) hooked(h sipgo.RequestHandler) sipgo.RequestHandler {
 
 func (p *Provider) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	p.options.Add(1)
-	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
-	res.AppendHeader(sip.NewHeader("Allow", "REGISTER, OPTIONS"))
-	p.respond(tx, res)
+	p.respond(tx, Response(req, sip.StatusOK, "OK", "Allow", "REGISTER, OPTIONS"))
 }
 
 func (p *Provider) respond(tx sip.ServerTransaction, res *sip.Response) {

@@ -9,15 +9,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// binding is one registered contact of an address of record.
-type binding struct {
-	contact string
-	expires time.Time
-	callID  string
-	cseq    uint32
-}
-
-// Binding is a registered contact as Bindings reports it.
+// Binding is one registered contact of an address of record.
 type Binding struct {
 	Contact string
 	Expires time.Time
@@ -41,7 +33,7 @@ type Register struct {
 func (p *Provider) Registers() []Register {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]Register(nil), p.log4...)
+	return append([]Register(nil), p.history...)
 }
 
 // Bindings returns the live bindings of an AOR ("user@host"), by contact.
@@ -51,8 +43,8 @@ func (p *Provider) Bindings(aor string) []Binding {
 	now := p.cfg.Now()
 	var out []Binding
 	for _, b := range p.bindings[aor] {
-		if b.expires.After(now) {
-			out = append(out, Binding{Contact: b.contact, Expires: b.expires, CallID: b.callID, CSeq: b.cseq})
+		if b.Expires.After(now) {
+			out = append(out, b)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Contact < out[j].Contact })
@@ -79,9 +71,9 @@ func (p *Provider) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 		p.registered.Add(1)
 	}
 	p.mu.Lock()
-	p.log4 = append(p.log4, rec)
-	if len(p.log4) > 1000 {
-		p.log4 = append([]Register(nil), p.log4[len(p.log4)-1000:]...)
+	p.history = append(p.history, rec)
+	if len(p.history) > 1000 {
+		p.history = append([]Register(nil), p.history[len(p.history)-1000:]...)
 	}
 	p.mu.Unlock()
 	p.log.Debug("fakeprovider: REGISTER", "aor", rec.AOR, "user", rec.User, "code", rec.Code)
@@ -133,10 +125,10 @@ func (p *Provider) applyContacts(req *sip.Request, rec *Register) *sip.Response 
 			continue
 		}
 		if p.bindings[rec.AOR] == nil {
-			p.bindings[rec.AOR] = map[string]*binding{}
+			p.bindings[rec.AOR] = map[string]Binding{}
 		}
-		p.bindings[rec.AOR][ch.uri] = &binding{contact: ch.uri, callID: rec.CallID, cseq: rec.CSeq,
-			expires: now.Add(time.Duration(ch.exp) * time.Second)}
+		p.bindings[rec.AOR][ch.uri] = Binding{Contact: ch.uri, CallID: rec.CallID, CSeq: rec.CSeq,
+			Expires: now.Add(time.Duration(ch.exp) * time.Second)}
 	}
 	return nil
 }
@@ -170,7 +162,7 @@ func (p *Provider) contactChanges(req *sip.Request, contacts []sip.Header, rec *
 			return nil, Response(req, sip.StatusIntervalToBrief, "Interval Too Brief", "Min-Expires", strconv.Itoa(p.cfg.MinExpires))
 		}
 		uri := c.Address.String()
-		if b := p.bindings[rec.AOR][uri]; b != nil && b.callID == rec.CallID && rec.CSeq <= b.cseq {
+		if b, ok := p.bindings[rec.AOR][uri]; ok && b.CallID == rec.CallID && rec.CSeq <= b.CSeq {
 			return nil, Response(req, sip.StatusInternalServerError, "Out Of Order CSeq")
 		}
 		changes = append(changes, contactChange{uri, min(exp, p.cfg.MaxExpires)})
@@ -184,7 +176,7 @@ func (p *Provider) listBindings(req *sip.Request, aor string) *sip.Response {
 	res := Response(req, sip.StatusOK, "OK")
 	var uris []string
 	for uri, b := range p.bindings[aor] {
-		if !b.expires.After(now) {
+		if !b.Expires.After(now) {
 			delete(p.bindings[aor], uri)
 			continue
 		}
@@ -192,7 +184,7 @@ func (p *Provider) listBindings(req *sip.Request, aor string) *sip.Response {
 	}
 	sort.Strings(uris)
 	for _, uri := range uris {
-		left := int(p.bindings[aor][uri].expires.Sub(now).Round(time.Second) / time.Second)
+		left := int(p.bindings[aor][uri].Expires.Sub(now).Round(time.Second) / time.Second)
 		res.AppendHeader(sip.NewHeader("Contact", "<"+uri+">;expires="+strconv.Itoa(left)))
 	}
 	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(time.RFC1123)))
