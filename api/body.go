@@ -89,7 +89,7 @@ func decodeEntity(data []byte) (*entityBody, error) {
 		return nil, badRequest("%s", jsonError(err).Error())
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, badRequest("request body must be a provider entity (a JSON object), got %s", tokenKind(tok))
+		return nil, badRequest("request body must be a provider entity (a JSON object), got %s", tokenValue(tok).kind)
 	}
 	if err := b.object(dec, "", map[string]bool{}); err != nil {
 		return nil, err
@@ -104,15 +104,11 @@ func decodeEntity(data []byte) (*entityBody, error) {
 // "" at the top and "lic." etc. inside a composite field.
 func (b *entityBody) object(dec *json.Decoder, prefix string, seen map[string]bool) error {
 	for dec.More() {
-		tok, err := dec.Token()
+		key, err := dec.Token() // a string where a member starts (see parseObject)
 		if err != nil {
 			return badRequest("%s", jsonError(err).Error())
 		}
-		key, ok := tok.(string)
-		if !ok {
-			return badRequest("malformed JSON: object key expected")
-		}
-		path := prefix + key
+		path := prefix + key.(string)
 		if seen[path] {
 			return badRequest("%s: field given twice", path)
 		}
@@ -141,7 +137,7 @@ func (b *entityBody) member(dec *json.Decoder, path, prefix string, seen map[str
 	}
 	if _, group := registry.Groups[path]; group && prefix == "" {
 		if d, ok := tok.(json.Delim); !ok || d != '{' {
-			return badRequest("%s: must be an object, got %s", path, tokenKind(tok))
+			return badRequest("%s: must be an object, got %s", path, tokenValue(tok).kind)
 		}
 		return b.object(dec, path+".", seen)
 	}
@@ -158,7 +154,7 @@ func (b *entityBody) scalar(f *registry.Field, tok json.Token) error {
 	case registry.KindInt:
 		n, ok := tok.(json.Number)
 		if !ok {
-			return badRequest("%s: must be an integer, got %s", f.Path, tokenKind(tok))
+			return badRequest("%s: must be an integer, got %s", f.Path, tokenValue(tok).kind)
 		}
 		v, err := strconv.ParseInt(n.String(), 10, 64)
 		if err != nil {
@@ -174,7 +170,7 @@ func (b *entityBody) scalar(f *registry.Field, tok json.Token) error {
 	default:
 		s, ok := tok.(string)
 		if !ok {
-			return badRequest("%s: must be a string, got %s", f.Path, tokenKind(tok))
+			return badRequest("%s: must be a string, got %s", f.Path, tokenValue(tok).kind)
 		}
 		if f.Path == "pwd" {
 			b.pwd = s
@@ -182,27 +178,6 @@ func (b *entityBody) scalar(f *registry.Field, tok json.Token) error {
 		b.leaves = append(b.leaves, leaf{field: f, str: s})
 	}
 	return nil
-}
-
-func tokenKind(tok json.Token) string {
-	switch t := tok.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "a boolean"
-	case json.Number:
-		return "a number"
-	case string:
-		return "a string"
-	case json.Delim:
-		if t == '[' {
-			return "an array"
-		}
-		if t == '{' {
-			return "an object"
-		}
-	}
-	return "unexpected JSON"
 }
 
 func unknownField(path string) string {

@@ -151,16 +151,29 @@
 // {"target": …, "status": "confirmed"} on success.
 //
 // Performance: a view per registry snapshot caches, per provider, its
-// encoded list item, full entities and ETag (carried over to the next view
-// while the provider is unchanged), per field a column of values, per sort
-// order a permutation (32 per view) and per filter and order the matching
-// positions (64 per view): paging through one query costs the page, not a
-// scan of every provider. The hand-written entity encoder (jsonenc.go,
-// shape.go) stays because it is measured 4.4× faster than
-// json.MarshalIndent on the same provider (BenchmarkEntityEncoding: 1.3 µs
-// against 5.6 µs, 64 B against 2 KB allocated), which the list pages of
-// 100 entries feel directly; query parameters are parsed with
-// encoding/json's own tokenizer (jsonvalue.go only keeps member order).
+// encoded list items and its single-entity answers with their ETag
+// (carried over to the next view while the provider is unchanged), per
+// field a column of values, per sort order a permutation (32 per view)
+// and per filter and order the matching positions (64 per view): paging
+// through one query costs the page, not a scan of every provider.
+//
+// Hand-written JSON stays only where a benchmark shows it at least 1.5×
+// faster than encoding/json doing the same work (json_bench_test.go,
+// medians of alternating runs on a loaded 2-core machine):
+//
+//	BenchmarkJSONString    appendJSONString vs json.Marshal                 5–8×
+//	BenchmarkJSONEntity    appendEntity vs json.MarshalIndent               4–8×
+//	BenchmarkJSONListPage  cached list items vs json.MarshalIndent          300× (60× vs appendEntity)
+//	BenchmarkJSONSingle    cached GET /{id} body and ETag vs encoding each  4000×
+//	BenchmarkAPI list_page pagePool vs a new buffer per page               2× (garbage at 10,000 providers)
+//
+// Two token walks over encoding/json's Decoder.Token are slower than
+// json.Unmarshal and stay because it cannot do their work: the entity
+// body's (body.go, BenchmarkJSONBody 0.3×) and the query parameters'
+// (jsonvalue.go, BenchmarkJSONQuery 0.3×). Unmarshal matches names
+// case-insensitively, lets a repeated field win, takes null as absent,
+// loses the order of object members (order applies them as written) and
+// reports a syntax error anywhere before the first wrong field.
 //
 // Status page. GET / is a read-only HTML page for people (html/template,
 // embedded; inline CSS, no script, no external asset, readable on a phone

@@ -1,9 +1,29 @@
 package api
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"strings"
+
+	"github.com/trunkd/trunkd/registry"
 )
+
+// etagOf is a keyed hash (HMAC-SHA256 with a per-process random key) of
+// full, a provider's full entity, password included: it changes with every
+// change of the provider, yet reveals nothing about the password to a
+// reader.
+func etagOf(key *[32]byte, full []byte) string {
+	m := hmac.New(sha256.New, key[:])
+	m.Write(full)
+	return `"` + hex.EncodeToString(m.Sum(nil)[:16]) + `"`
+}
+
+// etag is provider p's ETag.
+func (s *server) etag(p *registry.Provider) string {
+	return etagOf(&s.views.etagKey, appendEntity(nil, p, shapeFull, false, ""))
+}
 
 // errPrecondition is an If-Match that does not match the current version.
 var errPrecondition = errorf(http.StatusPreconditionFailed, "precondition failed: the provider changed since the ETag in If-Match was issued; GET it again")

@@ -87,18 +87,7 @@ func historyWindow(raw string) (offset, limit int, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	offset, limit = 0, defaultHistoryLimit
-	if v, ok := p["offset"]; ok {
-		if offset, err = nonNegative("offset", v); err != nil {
-			return 0, 0, err
-		}
-	}
-	if v, ok := p["limit"]; ok {
-		if limit, err = nonNegative("limit", v); err != nil {
-			return 0, 0, err
-		}
-	}
-	return offset, limit, nil
+	return window(p, defaultHistoryLimit)
 }
 
 // commitFields reads the field names of an API write's commit from its

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 )
 
@@ -58,6 +59,8 @@ func parseJSON(text string) (jvalue, error) {
 	return v, nil
 }
 
+// parseValue parses the value whose first token comes next from dec, at
+// nesting depth depth.
 func parseValue(dec *json.Decoder, depth int) (jvalue, error) {
 	if depth > maxJSONDepth {
 		return jvalue{}, errTooDeep
@@ -66,48 +69,67 @@ func parseValue(dec *json.Decoder, depth int) (jvalue, error) {
 	if err != nil {
 		return jvalue{}, err
 	}
+	switch v := tokenValue(tok); v.kind {
+	case jArray:
+		return parseArray(dec, depth)
+	case jObject:
+		return parseObject(dec, depth)
+	default:
+		return v, nil
+	}
+}
+
+// tokenValue is the value of a scalar token, or the kind alone of the
+// array or object a delimiter opens (Token returns a closing delimiter
+// only where no value can start).
+func tokenValue(tok json.Token) jvalue {
 	switch t := tok.(type) {
-	case nil:
-		return jvalue{kind: jNull}, nil
 	case bool:
-		return jvalue{kind: jBool, text: fmt.Sprint(t)}, nil
+		return jvalue{kind: jBool, text: strconv.FormatBool(t)}
 	case json.Number:
-		return jvalue{kind: jNumber, text: t.String()}, nil
+		return jvalue{kind: jNumber, text: t.String()}
 	case string:
-		return jvalue{kind: jString, text: t}, nil
+		return jvalue{kind: jString, text: t}
 	case json.Delim:
 		if t == '[' {
-			v := jvalue{kind: jArray}
-			for dec.More() {
-				item, err := parseValue(dec, depth+1)
-				if err != nil {
-					return jvalue{}, err
-				}
-				v.items = append(v.items, item)
-			}
-			_, err := dec.Token()
-			return v, err
+			return jvalue{kind: jArray}
 		}
-		v := jvalue{kind: jObject}
-		for dec.More() {
-			tok, err := dec.Token()
-			if err != nil {
-				return jvalue{}, err
-			}
-			key, ok := tok.(string)
-			if !ok {
-				return jvalue{}, errors.New("an object key must be a string")
-			}
-			val, err := parseValue(dec, depth+1)
-			if err != nil {
-				return jvalue{}, err
-			}
-			v.members = append(v.members, jmember{key: key, val: val})
-		}
-		_, err := dec.Token()
-		return v, err
+		return jvalue{kind: jObject}
 	}
-	return jvalue{}, fmt.Errorf("unexpected token %v", tok)
+	return jvalue{kind: jNull}
+}
+
+// parseArray parses the items of an array whose '[' was read.
+func parseArray(dec *json.Decoder, depth int) (jvalue, error) {
+	v := jvalue{kind: jArray}
+	for dec.More() {
+		item, err := parseValue(dec, depth+1)
+		if err != nil {
+			return jvalue{}, err
+		}
+		v.items = append(v.items, item)
+	}
+	_, err := dec.Token()
+	return v, err
+}
+
+// parseObject parses the members of an object whose '{' was read; Token
+// returns a key (a string) or an error where a member starts.
+func parseObject(dec *json.Decoder, depth int) (jvalue, error) {
+	v := jvalue{kind: jObject}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return jvalue{}, err
+		}
+		val, err := parseValue(dec, depth+1)
+		if err != nil {
+			return jvalue{}, err
+		}
+		v.members = append(v.members, jmember{key: key.(string), val: val})
+	}
+	_, err := dec.Token()
+	return v, err
 }
 
 // jsonError phrases a decoding error for a client.

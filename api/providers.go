@@ -120,9 +120,9 @@ func (s *server) get(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, notFound(id))
 		return
 	}
-	etag := e.etagOf(&s.views.etagKey)
-	w.Header().Set("ETag", etag)
-	if inm := r.Header.Get("If-None-Match"); inm != "" && etagListMatches(inm, etag, true) {
+	one := e.single(&s.views.etagKey)
+	w.Header().Set("ETag", one.etag)
+	if inm := r.Header.Get("If-None-Match"); inm != "" && etagListMatches(inm, one.etag, true) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
@@ -133,11 +133,14 @@ func (s *server) get(w http.ResponseWriter, r *http.Request) {
 	if sh.has("pwd") {
 		w.Header().Set("Cache-Control", "no-store")
 	}
-	if mask == nil && !flat {
-		writeRaw(w, http.StatusOK, e.fullJSON(admin), '\n')
-		return
+	body := one.redacted
+	if admin {
+		body = one.full
 	}
-	writeRaw(w, http.StatusOK, appendEntity(nil, e.p, sh, flat, ""), '\n')
+	if mask != nil || flat {
+		body = appendEntity(nil, e.p, sh, flat, "")
+	}
+	writeRaw(w, http.StatusOK, body, '\n')
 }
 
 // create answers POST /rest/v1/uc/providers: the body starts from the
@@ -223,7 +226,7 @@ func (s *server) update(r *http.Request, id string, body *entityBody) (current r
 		var err error
 		updated, err = s.reg.Update(id, func(p *registry.Provider) error {
 			current = *p
-			if ifMatch != "" && !etagListMatches(ifMatch, computeETag(&s.views.etagKey, p, nil), false) {
+			if ifMatch != "" && !etagListMatches(ifMatch, s.etag(p), false) {
 				return errPrecondition
 			}
 			body.apply(p)
@@ -254,7 +257,7 @@ func (s *server) remove(w http.ResponseWriter, r *http.Request) {
 		file := s.reg.Snapshot().FileOf(id)
 		err := s.reg.Delete(id, func(p *registry.Provider) error {
 			code = p.Code
-			if ifMatch != "" && !etagListMatches(ifMatch, computeETag(&s.views.etagKey, p, nil), false) {
+			if ifMatch != "" && !etagListMatches(ifMatch, s.etag(p), false) {
 				return errPrecondition
 			}
 			return nil
@@ -325,12 +328,8 @@ func (s *server) writeEntity(w http.ResponseWriter, r *http.Request, p *registry
 		sh = shapeFull
 		w.Header().Set("Cache-Control", "no-store")
 	}
-	full := appendEntity(nil, p, shapeFull, false, "")
-	w.Header().Set("ETag", computeETag(&s.views.etagKey, p, full))
-	if !admin {
-		full = appendEntity(nil, p, sh, false, "")
-	}
-	writeRaw(w, http.StatusOK, full, '\n')
+	w.Header().Set("ETag", s.etag(p))
+	writeRaw(w, http.StatusOK, appendEntity(nil, p, sh, false, ""), '\n')
 }
 
 func notFound(id string) error {

@@ -43,7 +43,7 @@ func params(raw string, known ...string) (map[string]string, error) {
 }
 
 func parseListQuery(raw string) (listQuery, error) {
-	q := listQuery{limit: -1}
+	var q listQuery
 	p, err := params(raw, "filter", "mask", "order", "offset", "limit", "flat")
 	if err != nil {
 		return q, err
@@ -54,27 +54,16 @@ func parseListQuery(raw string) (listQuery, error) {
 		}
 		q.filterText = s
 	}
-	if s, ok := p["mask"]; ok {
-		sh, err := parseMask(s, shapeList)
-		if err != nil {
-			return q, err
-		}
-		q.mask = &sh
+	if q.mask, err = maskParam(p, shapeList); err != nil {
+		return q, err
 	}
 	if s, ok := p["order"]; ok {
 		if q.order, err = parseOrder(s); err != nil {
 			return q, err
 		}
 	}
-	if s, ok := p["offset"]; ok {
-		if q.offset, err = nonNegative("offset", s); err != nil {
-			return q, err
-		}
-	}
-	if s, ok := p["limit"]; ok {
-		if q.limit, err = nonNegative("limit", s); err != nil {
-			return q, err
-		}
+	if q.offset, q.limit, err = window(p, -1); err != nil {
+		return q, err
 	}
 	q.flat, err = parseFlat(p)
 	return q, err
@@ -87,15 +76,38 @@ func parseEntityQuery(raw string, allowed shape) (mask *shape, flat bool, err er
 	if err != nil {
 		return nil, false, err
 	}
-	if s, ok := p["mask"]; ok {
-		sh, err := parseMask(s, allowed)
-		if err != nil {
-			return nil, false, err
-		}
-		mask = &sh
+	if mask, err = maskParam(p, allowed); err != nil {
+		return nil, false, err
 	}
 	flat, err = parseFlat(p)
 	return mask, flat, err
+}
+
+// maskParam parses the mask parameter, if given; allowed is what the
+// caller may see.
+func maskParam(p map[string]string, allowed shape) (*shape, error) {
+	s, ok := p["mask"]
+	if !ok {
+		return nil, nil
+	}
+	sh, err := parseMask(s, allowed)
+	return &sh, err
+}
+
+// window parses the offset and limit parameters; limit is def when absent.
+func window(p map[string]string, def int) (offset, limit int, err error) {
+	limit = def
+	if s, ok := p["offset"]; ok {
+		if offset, err = nonNegative("offset", s); err != nil {
+			return 0, 0, err
+		}
+	}
+	if s, ok := p["limit"]; ok {
+		if limit, err = nonNegative("limit", s); err != nil {
+			return 0, 0, err
+		}
+	}
+	return offset, limit, nil
 }
 
 // nonNegative accepts decimal digits only: no sign, no spaces, no hex.

@@ -49,49 +49,53 @@ func appendEntity(b []byte, p *registry.Provider, sh shape, flat bool, prefix st
 		return append(b, "{}"...)
 	}
 	b = append(b, '{')
-	open, top, inner := "", 0, 0
-	for _, f := range sh.fields {
-		group, leaf, nested := strings.Cut(f.Path, ".")
-		if flat || !nested {
-			group, leaf = "", f.Path
+	for fs := sh.fields; len(fs) > 0; {
+		if len(fs) < len(sh.fields) {
+			b = append(b, ',')
 		}
-		if group != open {
-			if open != "" {
-				b = closeGroup(b, prefix)
-			}
-			if group != "" {
-				if top > 0 {
-					b = append(b, ',')
-				}
-				b = appendKey(b, prefix, "  ", group)
-				b = append(b, '{')
-				top, inner = top+1, 0
-			}
-			open = group
-		}
-		if open == "" {
-			if top > 0 {
-				b = append(b, ',')
-			}
-			b = appendKey(b, prefix, "  ", leaf)
-			top++
+		group, n := nextMember(fs, flat)
+		if group == "" {
+			b = appendKey(b, prefix, "  ", fs[0].Path)
+			b = appendValue(b, fs[0], p)
 		} else {
-			if inner > 0 {
-				b = append(b, ',')
-			}
-			b = appendKey(b, prefix, "    ", leaf)
-			inner++
+			b = appendGroup(b, p, fs[:n], group, prefix)
 		}
-		b = appendValue(b, f, p)
+		fs = fs[n:]
 	}
-	if open != "" {
-		b = closeGroup(b, prefix)
-	}
-	b = append(b, '\n')
-	b = append(b, prefix...)
-	return append(b, '}')
+	return appendClose(b, prefix, "")
 }
 
+// nextMember returns the composite field fs starts with ("" for a
+// top-level field, and always when flat) and how many of fs it spans.
+func nextMember(fs []*registry.Field, flat bool) (group string, n int) {
+	group, _, nested := strings.Cut(fs[0].Path, ".")
+	if flat || !nested {
+		return "", 1
+	}
+	for n = 1; n < len(fs); n++ {
+		if g, _, _ := strings.Cut(fs[n].Path, "."); g != group {
+			break
+		}
+	}
+	return group, n
+}
+
+// appendGroup appends the member group, an object of the leaves fs.
+func appendGroup(b []byte, p *registry.Provider, fs []*registry.Field, group, prefix string) []byte {
+	b = appendKey(b, prefix, "  ", group)
+	b = append(b, '{')
+	for i, f := range fs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		_, leaf, _ := strings.Cut(f.Path, ".")
+		b = appendKey(b, prefix, "    ", leaf)
+		b = appendValue(b, f, p)
+	}
+	return appendClose(b, prefix, "  ")
+}
+
+// appendKey starts a member on a new line: indentation, key and colon.
 func appendKey(b []byte, prefix, indent, key string) []byte {
 	b = append(b, '\n')
 	b = append(b, prefix...)
@@ -101,8 +105,10 @@ func appendKey(b []byte, prefix, indent, key string) []byte {
 	return append(b, '"', ':', ' ')
 }
 
-func closeGroup(b []byte, prefix string) []byte {
+// appendClose ends an object on a new line at the indentation of its key.
+func appendClose(b []byte, prefix, indent string) []byte {
 	b = append(b, '\n')
 	b = append(b, prefix...)
-	return append(b, ' ', ' ', '}')
+	b = append(b, indent...)
+	return append(b, '}')
 }

@@ -67,18 +67,9 @@ func parseRefresh(raw string) (int, error) {
 	if !ok {
 		return defaultRefresh, nil
 	}
-	n, err := strconv.Atoi(v)
-	if err != nil || !isDigits(v) || (n != 0 && (n < minRefresh || n > maxRefresh)) {
+	n, err := nonNegative("refresh", v)
+	if err != nil || (n != 0 && (n < minRefresh || n > maxRefresh)) {
 		return 0, badRequest("refresh must be 0 (off) or %d to %d seconds", minRefresh, maxRefresh)
 	}
 	return n, nil
-}
-
-func isDigits(s string) bool {
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return s != ""
 }

@@ -1,9 +1,7 @@
 package api
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
+	"cmp"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -42,12 +40,16 @@ const (
 // not computed yet. Two requests may compute one at the same time: both
 // get the same bytes.
 type entry struct {
-	p            *registry.Provider
-	list         atomic.Pointer[[]byte] // list element, nested
-	listFlat     atomic.Pointer[[]byte] // list element, flat
-	full         atomic.Pointer[[]byte] // single entity with pwd (admin)
-	fullRedacted atomic.Pointer[[]byte] // single entity without pwd
-	etag         atomic.Pointer[string]
+	p    *registry.Provider
+	list [2]atomic.Pointer[[]byte] // list items by flat: 0 nested, 1 flat
+	one  atomic.Pointer[single]
+}
+
+// single is what GET /{id} answers without a mask: the full entity, the
+// entity without pwd, and the ETag.
+type single struct {
+	full, redacted []byte
+	etag           string
 }
 
 // column holds one field's values of every provider of a view, by
@@ -128,51 +130,30 @@ func (v *view) byID(id string) (*entry, bool) {
 	return v.byPtr[p], true
 }
 
-// cached returns *slot, computing it with build the first time.
-func cached(slot *atomic.Pointer[[]byte], build func() []byte) []byte {
+// single returns the provider's single-entity answers, from the cache
+// after the first use.
+func (e *entry) single(key *[32]byte) *single {
+	if one := e.one.Load(); one != nil {
+		return one
+	}
+	full := appendEntity(nil, e.p, shapeFull, false, "")
+	one := &single{full: full, redacted: appendEntity(nil, e.p, shapeRedacted, false, ""), etag: etagOf(key, full)}
+	e.one.Store(one)
+	return one
+}
+
+// listJSON is the provider's list item, from the cache after the first use.
+func (e *entry) listJSON(flat bool) []byte {
+	slot := &e.list[0]
+	if flat {
+		slot = &e.list[1]
+	}
 	if b := slot.Load(); b != nil {
 		return *b
 	}
-	b := build()
+	b := appendEntity(nil, e.p, shapeList, flat, "  ")
 	slot.Store(&b)
 	return b
-}
-
-func (e *entry) listJSON(flat bool) []byte {
-	if flat {
-		return cached(&e.listFlat, func() []byte { return appendEntity(nil, e.p, shapeList, true, "  ") })
-	}
-	return cached(&e.list, func() []byte { return appendEntity(nil, e.p, shapeList, false, "  ") })
-}
-
-func (e *entry) fullJSON(admin bool) []byte {
-	if admin {
-		return cached(&e.full, func() []byte { return appendEntity(nil, e.p, shapeFull, false, "") })
-	}
-	return cached(&e.fullRedacted, func() []byte { return appendEntity(nil, e.p, shapeRedacted, false, "") })
-}
-
-func (e *entry) etagOf(key *[32]byte) string {
-	if t := e.etag.Load(); t != nil {
-		return *t
-	}
-	t := computeETag(key, e.p, e.fullJSON(true))
-	e.etag.Store(&t)
-	return t
-}
-
-// computeETag is a keyed hash (HMAC-SHA256 with a per-process random key)
-// of the full entity, password included: it changes with every change of
-// the provider, yet reveals nothing about the password to a reader. full
-// may be nil; it is then encoded from p.
-func computeETag(key *[32]byte, p *registry.Provider, full []byte) string {
-	if full == nil {
-		full = appendEntity(nil, p, shapeFull, false, "")
-	}
-	m := hmac.New(sha256.New, key[:])
-	m.Write(full)
-	sum := m.Sum(nil)
-	return `"` + hex.EncodeToString(sum[:16]) + `"`
 }
 
 // column returns field f's column, extracting it on first use.
@@ -248,19 +229,7 @@ func (v *view) sortAll(keys []orderKey) []int32 {
 
 func compareAt(c *column, i, j int32) int {
 	if c.isInt {
-		switch {
-		case c.ints[i] < c.ints[j]:
-			return -1
-		case c.ints[i] > c.ints[j]:
-			return 1
-		}
-		return 0
+		return cmp.Compare(c.ints[i], c.ints[j])
 	}
-	switch {
-	case c.strs[i] < c.strs[j]:
-		return -1
-	case c.strs[i] > c.strs[j]:
-		return 1
-	}
-	return 0
+	return cmp.Compare(c.strs[i], c.strs[j])
 }

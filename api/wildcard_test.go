@@ -95,8 +95,7 @@ func TestWildcardWorstCaseIsLinear(t *testing.T) {
 // and that the cut-short result is not cached.
 func TestListStopsWhenClientLeaves(t *testing.T) {
 	e := newEnv(t, nil)
-	var key [32]byte
-	v := newView(e.reg.Snapshot(), nil, &key)
+	v := newView(e.reg.Snapshot(), nil, new([32]byte))
 	fl, err := parseFilter(`{"code":{"$like":"*"}}`)
 	if err != nil {
 		t.Fatal(err)

@@ -19,10 +19,9 @@
 //     schema and registry.Parse;
 //   - git/pre-commit: run on a good and a bad commit in a scratch repository;
 //   - systemd/ and kubernetes/: the unit's hardening directives (and
-//     systemd-analyze verify/security where installed); the manifests'
-//     mounts, ports and paths agree with the pod's trunkd.yaml (the git
-//     working copy, credentials and age identity included), and kubectl
-//     kustomize builds them (where installed);
+//     systemd-analyze verify/security); the manifests' mounts, ports and
+//     paths agree with the pod's trunkd.yaml (the git working copy,
+//     credentials and age identity included), and kustomize builds them;
 //   - docs/configuration.md and docs/metrics.md: every config key and every
 //     metric of the code is documented, and nothing documented is unknown;
 //     example configs use known keys only; every PromQL example of
@@ -31,8 +30,10 @@
 //   - README.md and docs/: relative links resolve inside the repository, and
 //     docs/design.md describes every package.
 //
-// Tests that need promtool fail under CI (env CI set) and skip elsewhere
-// when it is missing; systemd-analyze and kubectl are optional extras.
+// Tests that need promtool, systemd-analyze or kustomize fail under CI (env
+// CI set) and skip elsewhere when it is missing. kustomize is not packaged
+// in Debian: .ci/run installs it pinned through the Go module proxy, and the
+// test runs "kustomize build", which is what "kubectl kustomize" embeds.
 //
 // Decisions where the issue is silent:
 //
@@ -73,5 +74,5 @@
 //     writes): the working copy is a folder inside an emptyDir, the remote
 //     credentials, webhook secret and age identity come from Secrets
 //     created out of band, and no ConfigMap holds a password (checked on
-//     the files and on kubectl kustomize's output).
+//     the files and on kustomize's output).
 package examples

@@ -21,16 +21,27 @@ func needTool(t *testing.T, name string) string {
 		return path
 	}
 	if os.Getenv("CI") != "" {
-		t.Fatalf("%s is required under CI but not on PATH (Debian: apt-get install %s): %v", name, debianPackage(name), err)
+		t.Fatalf("%s is required under CI but not on PATH (%s): %v", name, installHint(name), err)
 	}
-	t.Skipf("%s not on PATH (Debian: apt-get install %s); skipping", name, debianPackage(name))
+	t.Skipf("%s not on PATH (%s); skipping", name, installHint(name))
 	return ""
+}
+
+// installHint says where a tool comes from: a Debian package, or for
+// kustomize (not packaged in Debian) the pinned go install of .ci/run.
+func installHint(tool string) string {
+	if tool == "kustomize" {
+		return "go install sigs.k8s.io/kustomize/kustomize/v5, as .ci/run does"
+	}
+	return "Debian: apt-get install " + debianPackage(tool)
 }
 
 func debianPackage(tool string) string {
 	switch tool {
 	case "promtool":
 		return "prometheus"
+	case "systemd-analyze":
+		return "systemd"
 	default:
 		return tool
 	}

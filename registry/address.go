@@ -141,3 +141,7 @@ func safeZone(z string) bool {
 func isTransport(s string) bool {
 	return s == "udp" || s == "tcp" || s == "tls"
 }
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}

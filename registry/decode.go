@@ -16,12 +16,11 @@ import (
 
 // parsed is one provider file decoded: the provider with defaults applied,
 // the node tree it came from (for comment-preserving edits) and the line of
-// every key that was present.
+// every key that was present (a key is present when it has a line).
 type parsed struct {
 	p     Provider
 	doc   *yaml.Node
 	lines map[string]int
-	has   map[string]bool
 }
 
 // Parse decodes one provider file: known keys only, defaults for absent
@@ -125,7 +124,7 @@ func decode(name string, data []byte) (*parsed, Problems) {
 		}
 		return fail(line, "", "a provider file must be a mapping of field: value")
 	}
-	pr := &parsed{p: Default(), doc: &doc, lines: map[string]int{}, has: map[string]bool{}}
+	pr := &parsed{p: Default(), doc: &doc, lines: map[string]int{}}
 	var probs Problems
 	pr.mapping(doc.Content[0], "", &probs)
 	for i := range probs {
@@ -172,11 +171,10 @@ func (pr *parsed) mapping(m *yaml.Node, prefix string, probs *Problems) {
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k, v := m.Content[i], m.Content[i+1]
 		path := prefix + k.Value
-		if pr.has[path] {
+		if _, dup := pr.lines[path]; dup {
 			*probs = append(*probs, Problem{Line: k.Line, Field: path, Msg: "duplicate key"})
 			continue
 		}
-		pr.has[path] = true
 		pr.lines[path] = k.Line
 		if _, group := Groups[path]; group && prefix == "" {
 			if v.Kind != yaml.MappingNode {

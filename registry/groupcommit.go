@@ -80,7 +80,7 @@ func (r *Registry) write(prepare func() (*pendingWrite, error)) error {
 		return err
 	}
 	if w.data != nil {
-		end := r.unlocked.begin(r.now())
+		end := r.busy.begin(r.now())
 		w.tmp, w.err = stageTemp(r.dir, w.name, w.data)
 		end()
 	}
@@ -146,7 +146,7 @@ func (r *Registry) commitWith(w *pendingWrite) {
 // commitBatch puts the staged writes in place, fsyncs the directory once,
 // publishes one snapshot with all of them and releases the writers.
 func (r *Registry) commitBatch(batch []*pendingWrite) {
-	end := r.unlocked.begin(r.now())
+	end := r.busy.begin(r.now())
 	placed := r.placeAll(batch)
 	end()
 	if testHookAfterPlace != nil {

@@ -4,38 +4,38 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
 // ErrStuck is wrapped by the error of Healthy.
 var ErrStuck = errors.New("registry stuck")
 
-// busyMutex is the registry lock. It remembers since when it is held, so
-// that Healthy can tell a registry stuck in a rescan or a write (a hung
+// busyMutex is the registry lock. Holding it is an operation in flight,
+// so that Healthy can tell a registry stuck in a rescan or a write (a hung
 // file system, a bug) from a busy one.
 type busyMutex struct {
-	mu    sync.Mutex
-	since atomic.Int64 // unix nanoseconds of the current Lock, 0 when free
-	now   func() time.Time
+	mu  sync.Mutex
+	ops *inFlight
+	now func() time.Time
+	end func() // of the current holder's operation
 }
 
-// Lock locks and records the time.
+// Lock locks and records the holder's operation.
 func (m *busyMutex) Lock() {
 	m.mu.Lock()
-	m.since.Store(m.now().UnixNano())
+	m.end = m.ops.begin(m.now())
 }
 
-// Unlock clears the time and unlocks.
+// Unlock ends the holder's operation and unlocks.
 func (m *busyMutex) Unlock() {
-	m.since.Store(0)
+	m.end()
 	m.mu.Unlock()
 }
 
 // inFlight remembers since when each of a set of operations runs: the
-// file system work that writes do outside the registry lock (temporary
-// files, placing and the directory fsync: groupcommit.go), which a hung
-// file system can stall as well.
+// holding of the registry lock, and the file system work that writes do
+// outside it (temporary files, placing and the directory fsync:
+// groupcommit.go), which a hung file system can stall as well.
 type inFlight struct {
 	mu    sync.Mutex
 	next  uint64
@@ -78,10 +78,7 @@ func (f *inFlight) oldest() int64 {
 // never waits for a rescan or a write; /healthz can call it on every
 // request.
 func (r *Registry) Healthy() error {
-	since := r.mu.since.Load()
-	if s := r.unlocked.oldest(); s != 0 && (since == 0 || s < since) {
-		since = s
-	}
+	since := r.busy.oldest()
 	if since == 0 {
 		return nil
 	}

@@ -19,12 +19,12 @@ type Registry struct {
 	now  func() time.Time
 	m    *metrics
 
-	mu       busyMutex // serialises rescans and the preparing and committing of writes
-	states   map[string]*fileState
-	gen      uint64
-	pending  map[string]*pendingWrite // reservations of writes not yet committed (groupcommit.go)
-	group    commitGroup
-	unlocked inFlight // file system work of writes outside r.mu, for Healthy
+	mu      busyMutex // serialises rescans and the preparing and committing of writes
+	states  map[string]*fileState
+	gen     uint64
+	pending map[string]*pendingWrite // reservations of writes not yet committed (groupcommit.go)
+	group   commitGroup
+	busy    inFlight // r.mu's holder and the file system work of writes outside it, for Healthy
 
 	snap       atomic.Pointer[Snapshot]
 	lastReload atomic.Int64 // unix nanoseconds of the last successful rescan
@@ -47,7 +47,7 @@ func Open(opts Options) (*Registry, error) {
 		states:  map[string]*fileState{},
 		pending: map[string]*pendingWrite{},
 	}
-	r.mu.now = r.now
+	r.mu.now, r.mu.ops = r.now, &r.busy
 	removeStaleTemps(opts.Dir, r.now(), r.log)
 	if err := r.Reload(); err != nil {
 		return nil, err

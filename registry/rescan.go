@@ -93,7 +93,9 @@ func (r *Registry) apply(results []scanResult, whole bool) []change {
 			present++
 			r.states[res.name] = res.state
 			if res.changed {
-				r.logProblems(res.state)
+				for _, p := range res.state.problems {
+					r.log.Warn("invalid provider file", "error", p.Error())
+				}
 				changes = append(changes, change{res.name, old, res.state})
 			}
 		}
@@ -118,10 +120,4 @@ func (r *Registry) dropMissing(results []scanResult, changes []change) []change 
 		}
 	}
 	return changes
-}
-
-func (r *Registry) logProblems(st *fileState) {
-	for _, p := range st.problems {
-		r.log.Warn("invalid provider file", "error", p.Error())
-	}
 }

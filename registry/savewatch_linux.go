@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"os"
@@ -67,7 +68,7 @@ func (w *saveWatcher) run(sink saveSink, overflow func()) {
 			case mask&syscall.IN_Q_OVERFLOW != 0:
 				overflow()
 			case mask&syscall.IN_ISDIR == 0:
-				away.dispatch(sink, mask, cookie, cString(name))
+				away.dispatch(sink, mask, cookie, string(bytes.TrimRight(name, "\x00"))) // NUL-padded
 			}
 		}
 	}
@@ -100,16 +101,6 @@ func (a *movedAway) dispatch(sink saveSink, mask, cookie uint32, name string) {
 	case mask&syscall.IN_CREATE != 0:
 		sink.reopened(name)
 	}
-}
-
-// cString cuts the NUL padding of an inotify name.
-func cString(b []byte) string {
-	for i, c := range b {
-		if c == 0 {
-			return string(b[:i])
-		}
-	}
-	return string(b)
 }
 
 // Close stops run.

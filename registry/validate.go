@@ -203,7 +203,3 @@ func checkCode(code string) string {
 	}
 	return ""
 }
-
-func isAlnum(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-}

@@ -35,7 +35,7 @@ type actionPlan []trunkAction
 // rendered trunk by trunk), so that the next apply can tell per trunk
 // what changes.
 func (t *target) setLive(out []byte) {
-	header, pieces, footer, ok := t.frags.parts(out)
+	header, pieces, footer, ok := t.outs.parts(t.index, out)
 	if !ok {
 		t.livePieces = nil
 		return
@@ -55,7 +55,7 @@ func (t *target) plan(live liveFile, out []byte) actionPlan {
 	if !t.actions.enabled() || !live.exists || t.livePieces == nil || sumOf(live.data) != t.liveSum {
 		return nil
 	}
-	header, next, footer, ok := t.frags.parts(out)
+	header, next, footer, ok := t.outs.parts(t.index, out)
 	if !ok || !bytes.Equal(header, t.liveHeader) || !bytes.Equal(footer, t.liveFooter) {
 		return nil
 	}

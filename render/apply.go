@@ -85,7 +85,7 @@ func (r *Renderer) apply(ctx context.Context, t *target, snap *registry.Snapshot
 	if t.trunkRe != nil && (res.outcome == outcomeUnchanged || res.outcome == outcomeApplied) {
 		// Now the live file: find its trunks while no change waits (the
 		// reload already ran), not when the next change is on its way.
-		t.outputNames(out)
+		t.trunkNames(out)
 	}
 	return res
 }
@@ -94,7 +94,7 @@ func (r *Renderer) apply(ctx context.Context, t *target, snap *registry.Snapshot
 // number of active trunks and the trunks it failed for; a failure of the
 // whole template is returned as a failed result.
 func (r *Renderer) render(t *target, snap *registry.Snapshot) ([]byte, int, []trunkFailure, result) {
-	set := r.trunks.get(snap, r.serverIndex, r.own)
+	set := r.outputs.get(snap, r.serverIndex, r.own)
 	data := newData(t.cfg.Name, r.serverIndex, t.cfg.Vars, set)
 	prog, err := t.program()
 	if err != nil {
@@ -269,10 +269,10 @@ func (r *Renderer) guard(t *target, live liveFile, out []byte, failedTrunks []tr
 	if len(old) == 0 {
 		return nil
 	}
-	next := t.outputNames(out)
+	next := t.trunkNames(out)
 	// Trunks this node no longer registers (another node owns them) are
 	// no drop either: they are still in the snapshot.
-	removed := removedNames(old, next, failedTrunks, r.trunks.last.withholds)
+	removed := removedNames(old, next, failedTrunks, r.outputs.set.withholds)
 	ratio := float64(len(removed)) / float64(len(old))
 	if ratio <= r.maxDrop {
 		return nil

@@ -52,11 +52,12 @@ func BenchmarkRender10k(b *testing.B) {
 				b.Fatal(err)
 			}
 			var size int
-			var cache trunkCache // as between two snapshots: unchanged providers are reused
+			var outs trunkOutputs // as between two snapshots: unchanged providers are reused
+			tg.outs = &outs
 			for b.Loop() {
-				cache.last = trunkSet{} // select the active trunks every round
-				tg.frags.reset("")      // execute every trunk
-				out, err := renderStrict(tg, tg.parsed, newData("bench", -1, nil, cache.get(snap, -1, nil)))
+				outs.set = trunkSet{} // select the active trunks every round
+				outs.forget(0)        // execute every trunk
+				out, err := renderStrict(tg, tg.parsed, newData("bench", -1, nil, outs.get(snap, -1, nil)))
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -69,15 +70,15 @@ func BenchmarkRender10k(b *testing.B) {
 }
 
 // BenchmarkDeriveTrunks10k derives the trunks of 10,000 providers from
-// scratch, as the trunk cache does for a first snapshot and would for
+// scratch, as the trunk outputs do for a first snapshot and would for
 // every snapshot without it.
 func BenchmarkDeriveTrunks10k(b *testing.B) {
 	dir := b.TempDir()
 	benchProviders(b, dir, 10000)
 	snap := openRegistry(b, dir).Snapshot()
 	for b.Loop() {
-		var cache trunkCache
-		if set := cache.get(snap, -1, nil); len(set.trunks) != 10000 {
+		var outs trunkOutputs
+		if set := outs.get(snap, -1, nil); len(set.trunks) != 10000 {
 			b.Fatalf("%d trunks, want 10000", len(set.trunks))
 		}
 	}
@@ -98,16 +99,17 @@ func BenchmarkRenderOneChange10k(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			var cache trunkCache
+			var outs trunkOutputs
+			tg.outs = &outs
 			// The first render executes every trunk block: do it before
 			// the loop, which measures the steady state.
-			if _, err := renderStrict(tg, tg.parsed, newData("bench", -1, nil, cache.get(snaps[0], -1, nil))); err != nil {
+			if _, err := renderStrict(tg, tg.parsed, newData("bench", -1, nil, outs.get(snaps[0], -1, nil))); err != nil {
 				b.Fatal(err)
 			}
 			i := 0
 			for b.Loop() {
 				i++
-				if _, err := renderStrict(tg, tg.parsed, newData("bench", -1, nil, cache.get(snaps[i%2], -1, nil))); err != nil {
+				if _, err := renderStrict(tg, tg.parsed, newData("bench", -1, nil, outs.get(snaps[i%2], -1, nil))); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -10,11 +10,10 @@
 // The apply path reads top to bottom in apply.go: execute, compare with
 // the live file, drop guard, candidate (files.go), check, journal
 // (journal.go) and rename, reload, rollback; per-trunk actions branch off
-// to actions.go. Per-trunk reuse lives in two files, each one type with
-// one job (see "Rendering trunk by trunk"): trunkcache.go (trunkCache:
-// one *Trunk per unchanged provider, for all targets) and fragments.go
-// (fragments: one target's kept block outputs, keyed by that *Trunk).
-// Everything else is plain.
+// to actions.go. What is kept per trunk from one snapshot to the next
+// lives in one type in one file (see "Rendering trunk by trunk"):
+// trunkoutputs.go (trunkOutputs: per provider its derived *Trunk and each
+// target's output of the trunk block). Everything else is plain.
 //
 // Ten file pairs use each other, all around three types whose methods
 // live in the files of their concepts:
@@ -32,9 +31,9 @@
 //   - fence.go and ownership.go are two halves of the cluster input: a new
 //     ownership may fence, and fencing reads the ownership's generation.
 //
-// No other two files use each other: e.g. target.go → fragments.go →
-// data.go (Data, Trunk) ← trunkcache.go, fragments.go → diff.go (a
-// target's trunk pieces, compared per trunk), program.go → funcs.go →
+// No other two files use each other: e.g. target.go → trunkoutputs.go →
+// data.go (Data, Trunk), trunkoutputs.go → diff.go (a target's trunk
+// pieces, compared per trunk), program.go → funcs.go →
 // escape.go, journal.go → files.go, config.go → trunkactions.go (checks
 // the keys, builds the settings), metrics.go → trunkactions.go (the
 // action kinds are its label values).
@@ -68,36 +67,55 @@
 // over a series of real snapshots); it is what an operator who copies a
 // built-in template as a start sees.
 //
-// Each target keeps the output of every trunk's block, keyed by the
-// *Trunk: the renderer derives one *Trunk per *registry.Provider and keeps
-// it while the provider is unchanged (the registry shares unchanged
-// providers between snapshots, so an unchanged file means the very same
-// pointer), for its fixed server_index. The block sees nothing but its
-// trunk and the helper functions, whose only other input is the target's
-// vars, fixed for the daemon's life; so the kept output is exactly what
-// the block would render again. The kept outputs belong to one template
-// text: a new text (an edited template file) drops them. A snapshot then
-// executes the block only for trunks that are new or changed, copies runs
-// of unchanged trunks from the previous output in one piece (much faster
-// than gathering 10,000 small pieces) into the output buffer of the render
-// before last, so an output stays as it is until the render after next
-// and nothing keeps one longer (the target remembers the live file and
-// the drop guard's names by a 64-bit content sum; the per-trunk actions
-// tell the last output by comparing its bytes). Matching a snapshot's
-// providers and trunks to the last ones is a merge by code, with no maps.
-// A block that fails is not kept (see "One trunk's failure"). The price is
-// memory: about three times the file's size per target (the kept pieces
-// and two outputs).
+// The renderer keeps, for every provider of the last snapshot, its
+// derived *Trunk and each target's output of the trunk block for it
+// (trunkOutputs). The registry shares unchanged providers between
+// snapshots, so an unchanged file means the very same pointer: its trunk
+// and outputs are taken as they are (matched to the last snapshot by a
+// merge by code, with no maps; the server_index is fixed). The block sees
+// nothing but its trunk and the helper functions, whose only other input
+// is the target's vars, fixed for the daemon's life; so a kept output is
+// exactly what the block would render again. Outputs belong to one
+// template text: a new text (an edited template file) renders every trunk
+// again. A trunk whose ownership changed gets a new *Trunk and is
+// rendered again. So a snapshot derives and executes only the new and
+// changed trunks; the file is the header, the outputs in code order and
+// the footer, written over the target's last output (the target
+// remembers the live file and the drop guard's names by a 64-bit content
+// sum; the per-trunk actions tell the last output by comparing its
+// bytes). A changed trunk's older output stays as its last good one until
+// its block renders again (see "One trunk's failure"). The price is
+// memory: about twice the file's size per target (the outputs and the
+// file).
 //
-// Each reuse is there because a benchmark needs it at 10,000 providers
-// (issue 16's bound: one edit reaches the reload within 80 ms at p90;
-// figures of a shared 2-core machine): deriving every trunk afresh takes
-// 11-40 ms (BenchmarkDeriveTrunks10k); executing every block 150-300 ms
-// (up to 1.4 s for pjsip.conf under load) where the kept outputs take
-// 1-16 ms (BenchmarkRender10k, BenchmarkRenderOneChange10k); a new
-// output buffer or a new read buffer for the live file per apply each
-// made BenchmarkApplyOneChange10k/pjsip.conf about 30 % slower (21-23 →
-// 29-31 ms: allocating 9 MB and the collections it sets off).
+// Each reuse is kept because a benchmark needs it at 10,000 providers
+// (issue 16's bound: one edit reaches the reload within 80 ms at p90).
+// Figures of a shared 2-core machine under heavy load (load 5-9),
+// medians of runs alternating with and without:
+//
+//   - the derived trunks: deriving all of them takes 21-52 ms
+//     (BenchmarkDeriveTrunks10k), keeping the unchanged ones 1.1-4.4 ms
+//     (BenchmarkTrunkCacheOwnership10k);
+//   - the block outputs: executing every block takes 120-450 ms, 340-1,050
+//     ms for pjsip.conf (BenchmarkRender10k); one change with the kept
+//     outputs 1.3-7.6 ms (BenchmarkRenderOneChange10k);
+//   - one output buffer per target, written over by each render: a new
+//     one per render made BenchmarkApplyOneChange10k slower (pjsip.conf
+//     41 → 85 ms, uacreg 22 → 31 ms: allocating up to 9 MB and the
+//     collections it sets off);
+//   - one read buffer per target for the live file: a new one per apply
+//     made BenchmarkApplyOneChange10k slower for three of the four
+//     templates (gateways.xml 38 → 61 ms, uacreg 22 → 31 ms, pjsip.conf
+//     41 → 46 ms).
+//
+// Dropped, since the figures do not need it: copying runs of unchanged
+// trunks from the last output in one piece, and the second output buffer
+// that kept the last output intact for it. Gathering the pieces instead
+// costs pjsip.conf's render 2-3 ms more (BenchmarkRenderOneChange10k,
+// 4.0 → 6.8 ms), within the noise of BenchmarkApplyOneChange10k (the
+// renderer's CPU per apply was the same with and without: 1.11 and 1.15
+// CPU-s over 150 uacreg applies) and of the edit → reload figures
+// (TestLatencyTable).
 //
 // An operator's template file with these blocks gets the same treatment
 // once its blocks rendered the same bytes as its main template, checked on
@@ -204,12 +222,10 @@
 // registry's watcher waits for a quiet window (250 ms, at most 2 s) once
 // saves come close together, and snapshots that arrive during a render
 // collapse into the latest (TestBurstOfSavesCoalesces: 15 saves, 1–2
-// renders). The live file is read
-// (into a buffer the target keeps: a fresh one per change measurably
-// delays the reload at 10,000 trunks) after the template rendered; equal bytes to the live file: nothing is
-// written or run, and the target counts as successful. Otherwise the
-// candidate is a
-// hidden file next to the output (".<name>.trunkd-*", so engine globs such
+// renders). The live file is read (into a buffer the target keeps, see
+// "Rendering trunk by trunk") after the template rendered; equal bytes to
+// the live file: nothing is written or run, and the target counts as
+// successful. Otherwise the candidate is a hidden file next to the output (".<name>.trunkd-*", so engine globs such
 // as *.xml skip it), mode 0600 unless mode says otherwise, owned like the
 // live file when trunkd runs as root, fsynced, with an mtime that is now
 // or, when that is not later in whole seconds, one second past the live

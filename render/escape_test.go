@@ -29,8 +29,9 @@ func renderData(t *testing.T, tmplName string, vars map[string]string, snap *reg
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cache trunkCache
-	set := cache.get(snap, -1, nil)
+	var outs trunkOutputs
+	tg.outs = &outs
+	set := outs.get(snap, -1, nil)
 	if len(set.failed) > 0 {
 		return "", set.failed[0].err
 	}

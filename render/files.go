@@ -26,10 +26,9 @@ func (l liveFile) mtime() time.Time {
 }
 
 // readLive reads the target's output file into the target's read buffer
-// (a fresh one of many megabytes per change made pjsip.conf's apply at
-// 10,000 trunks about 30 % slower in allocation and garbage collection:
-// BenchmarkApplyOneChange10k); a missing file is not an error. The
-// data is valid until the next readLive and must be copied to be kept.
+// (a new one of many megabytes per apply made BenchmarkApplyOneChange10k
+// slower, see the package doc); a missing file is not an error. The data
+// is valid until the next readLive and must be copied to be kept.
 func (t *target) readLive() (liveFile, error) {
 	f, err := os.Open(t.cfg.Output)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -64,49 +63,65 @@ func mtimeAfter(prev, now time.Time) time.Time {
 }
 
 // writeCandidate writes data to a new hidden file next to output with the
-// given mode, the owner of like (when set and running as root) and mtime.
-// Engines that include "*.xml" or "*.conf" do not match the hidden name.
+// given mode, the owner of like (when set and running as root) and mtime,
+// and returns its name. Engines that include "*.xml" or "*.conf" do not
+// match the hidden name. On failure no candidate is left behind.
 func writeCandidate(output string, data []byte, mode os.FileMode, like os.FileInfo, mtime time.Time) (string, error) {
+	f, err := createCandidate(output)
+	if err != nil {
+		return "", err
+	}
+	err = fillCandidate(f, data, mode, like)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("close candidate file: %w", cerr)
+	}
+	if err == nil {
+		if err = os.Chtimes(f.Name(), mtime, mtime); err != nil {
+			err = fmt.Errorf("set candidate mtime: %w", err)
+		}
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+// createCandidate creates the candidate file next to output (and
+// output's directory when it is missing).
+func createCandidate(output string) (*os.File, error) {
 	dir, base := filepath.Split(output)
 	if dir == "" {
 		dir = "."
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("create output directory: %w", err)
+		return nil, fmt.Errorf("create output directory: %w", err)
 	}
 	f, err := os.CreateTemp(dir, "."+base+".trunkd-*")
 	if err != nil {
-		return "", fmt.Errorf("create candidate file: %w", err)
+		return nil, fmt.Errorf("create candidate file: %w", err)
 	}
-	name := f.Name()
-	fail := func(err error) (string, error) {
-		f.Close()
-		os.Remove(name)
-		return "", err
-	}
+	return f, nil
+}
+
+// fillCandidate sets the candidate's mode and owner, writes data and
+// syncs it to disk.
+func fillCandidate(f *os.File, data []byte, mode os.FileMode, like os.FileInfo) error {
 	if err := f.Chmod(mode); err != nil {
-		return fail(fmt.Errorf("set candidate mode: %w", err))
+		return fmt.Errorf("set candidate mode: %w", err)
 	}
 	if like != nil {
-		if err := copyOwner(name, like); err != nil {
-			return fail(fmt.Errorf("set candidate owner: %w", err))
+		if err := copyOwner(f.Name(), like); err != nil {
+			return fmt.Errorf("set candidate owner: %w", err)
 		}
 	}
 	if _, err := f.Write(data); err != nil {
-		return fail(fmt.Errorf("write candidate file: %w", err))
+		return fmt.Errorf("write candidate file: %w", err)
 	}
 	if err := f.Sync(); err != nil {
-		return fail(fmt.Errorf("sync candidate file: %w", err))
+		return fmt.Errorf("sync candidate file: %w", err)
 	}
-	if err := f.Close(); err != nil {
-		os.Remove(name)
-		return "", fmt.Errorf("close candidate file: %w", err)
-	}
-	if err := os.Chtimes(name, mtime, mtime); err != nil {
-		os.Remove(name)
-		return "", fmt.Errorf("set candidate mtime: %w", err)
-	}
-	return name, nil
+	return nil
 }
 
 // candidatePattern is the name pattern of candidate files next to output.

@@ -162,8 +162,15 @@ func contextWithCancel(t testing.TB) (context.Context, context.CancelFunc) {
 }
 
 // renderStrict renders data with tg and prog like a target does, and
-// reports a trunk the template failed for as an error.
+// reports a trunk the template failed for as an error. A target without
+// the trunk outputs data came from gets outputs of data's trunks alone.
 func renderStrict(tg *target, prog *program, data *Data) ([]byte, error) {
+	if tg.outs == nil {
+		tg.outs = &trunkOutputs{}
+		for _, tr := range data.Trunks {
+			tg.outs.rows = append(tg.outs.rows, trunkRow{provider: &registry.Provider{Code: tr.Code}, trunk: tr})
+		}
+	}
 	out, _, failed, err := tg.render(prog, data)
 	if err == nil && len(failed) > 0 {
 		err = fmt.Errorf("trunk %q: %w", failed[0].code, failed[0].err)

@@ -279,13 +279,13 @@ func fileExists(path string) bool {
 	return err == nil
 }
 
-// TestTrunkCacheKeysOnOwnership: a trunk keeps its *Trunk (and so its
-// kept fragments) while it registers as before; only a trunk whose
+// TestTrunkOutputsKeyOnOwnership: a trunk keeps its *Trunk (and so its
+// kept block outputs) while it registers as before; only a trunk whose
 // ownership flips gets a new one, and the withheld codes are the reg: 1
 // trunks another node owns.
-func TestTrunkCacheKeysOnOwnership(t *testing.T) {
+func TestTrunkOutputsKeyOnOwnership(t *testing.T) {
 	snap := openRegistry(t, filepath.Join("testdata", "providers")).Snapshot()
-	var c trunkCache
+	var c trunkOutputs
 	byCode := func(set trunkSet) map[string]*Trunk {
 		m := map[string]*Trunk{}
 		for _, tr := range set.trunks {
@@ -342,11 +342,11 @@ func BenchmarkTrunkCacheOwnership10k(b *testing.B) {
 		own  Ownership
 	}{{"alone", nil}, {"owner of half", half}} {
 		b.Run(tc.name, func(b *testing.B) {
-			var cache trunkCache
+			var outs trunkOutputs
 			i := 0
 			for b.Loop() {
 				i++
-				cache.get(snaps[i%2], -1, tc.own)
+				outs.get(snaps[i%2], -1, tc.own)
 			}
 		})
 	}

@@ -203,3 +203,18 @@ func (rd *redactor) shortAt(s string, i int) int {
 func isBoundary(r rune) bool {
 	return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune("_-.+~%\\", r)
 }
+
+// findSame returns the index of p itself (the same pointer) in prev, or
+// -1. prev and the providers p is taken from are sorted by code and
+// visited in order: *j carries the search position from one call to the
+// next, so a whole snapshot is matched in one pass without a map.
+func findSame(prev []*registry.Provider, p *registry.Provider, j *int) int {
+	for *j < len(prev) && prev[*j] != p && prev[*j].Code < p.Code {
+		*j++
+	}
+	if *j < len(prev) && prev[*j] == p {
+		*j++
+		return *j - 1
+	}
+	return -1
+}

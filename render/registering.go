@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"os"
+	"slices"
 	"text/template/parse"
 
 	"github.com/trunkd/trunkd/templates"
@@ -38,15 +39,28 @@ func (c TargetConfig) RendersRegistering() (bool, error) {
 // refersToRegistering reports whether a field named Registers or
 // Registering (.Registers, $t.Registers, (x).Registering) appears below n.
 func refersToRegistering(n parse.Node) bool {
-	var idents []string
-	var kids []parse.Node
+	kids, idents := nodeParts(n)
+	if slices.Contains(idents, "Registers") || slices.Contains(idents, "Registering") {
+		return true
+	}
+	return slices.ContainsFunc(kids, refersToRegistering)
+}
+
+// nodeParts returns the nodes right below n and the field names n
+// itself names.
+func nodeParts(n parse.Node) (kids []parse.Node, idents []string) {
 	switch n := n.(type) {
 	case *parse.ListNode:
-		if n == nil { // an if, range or with without else
-			return false
+		if n != nil { // nil: an if, range or with without else
+			kids = n.Nodes
 		}
-		kids = n.Nodes
+	case *parse.PipeNode:
+		for i := 0; n != nil && i < len(n.Cmds); i++ { // nil: a template call without data
+			kids = append(kids, n.Cmds[i])
+		}
 	case *parse.ActionNode:
+		kids = []parse.Node{n.Pipe}
+	case *parse.TemplateNode:
 		kids = []parse.Node{n.Pipe}
 	case *parse.IfNode:
 		kids = []parse.Node{n.Pipe, n.List, n.ElseList}
@@ -54,15 +68,6 @@ func refersToRegistering(n parse.Node) bool {
 		kids = []parse.Node{n.Pipe, n.List, n.ElseList}
 	case *parse.WithNode:
 		kids = []parse.Node{n.Pipe, n.List, n.ElseList}
-	case *parse.TemplateNode:
-		kids = []parse.Node{n.Pipe}
-	case *parse.PipeNode:
-		if n == nil { // a template call without data
-			return false
-		}
-		for _, c := range n.Cmds {
-			kids = append(kids, c)
-		}
 	case *parse.CommandNode:
 		kids = n.Args
 	case *parse.ChainNode:
@@ -72,15 +77,5 @@ func refersToRegistering(n parse.Node) bool {
 	case *parse.VariableNode:
 		idents = n.Ident
 	}
-	for _, id := range idents {
-		if id == "Registers" || id == "Registering" {
-			return true
-		}
-	}
-	for _, k := range kids {
-		if refersToRegistering(k) {
-			return true
-		}
-	}
-	return false
+	return kids, idents
 }

@@ -53,9 +53,9 @@ type Renderer struct {
 	ownCh       <-chan Ownership
 	fenceWait   time.Duration
 
-	mu     sync.Mutex // guards the targets' state (target.st, due, failingSince, confirmed, fenced), fenceSeq, ownFence, ownFenced
-	red    redactor   // used by the applying goroutine only
-	trunks trunkCache // used by the applying goroutine only
+	mu      sync.Mutex   // guards the targets' state (target.st, due, failingSince, confirmed, fenced), fenceSeq, ownFence, ownFenced
+	red     redactor     // used by the applying goroutine only
+	outputs trunkOutputs // used by the applying goroutine only
 
 	own      Ownership // the ownership of the next renders (nil: alone); applying goroutine only
 	fenceSeq uint64    // counts Fence calls
@@ -80,6 +80,7 @@ func New(cfg Config, opts Options) (*Renderer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("render.targets[%d] (%s): %w", i, tc.Name, err)
 		}
+		t.outs, t.index = &r.outputs, i
 		t.st = TargetStatus{Name: tc.Name, Template: tc.Template, Output: tc.Output, State: StatePending}
 		// After a restart in a cluster the engine may still be fenced (by
 		// the last run or a stop hook): unfence after the first render.
@@ -89,6 +90,7 @@ func New(cfg Config, opts Options) (*Renderer, error) {
 			r.log.Warn("removed candidate files left by an earlier run", "target", tc.Name, "files", stale)
 		}
 	}
+	r.outputs.targets = make([]targetOutputs, len(r.targets))
 	if r.m, err = newMetrics(opts.Registerer, r.targets); err != nil {
 		return nil, err
 	}

@@ -28,19 +28,22 @@ type target struct {
 	actions trunkActions
 
 	// Applying goroutine only (or one goroutine it waits for).
-	names    [2]namesMemo
-	frags    fragments // per-trunk outputs of a block program
-	file     *program  // the template file's program of the last render
-	verified string    // key of the file program whose blocks matched the whole template
-	mismatch string    // key of the file program whose blocks did not
-	journal  journal   // an unfinished apply, on disk next to the output
-	liveBuf  []byte    // read buffer of the live file (see readLive)
+	names [2]namesMemo
+	// outs are the renderer's trunk outputs (shared by the targets); this
+	// target's side of them is index.
+	outs     *trunkOutputs
+	index    int
+	file     *program // the template file's program of the last render
+	verified string   // key of the file program whose blocks matched the whole template
+	mismatch string   // key of the file program whose blocks did not
+	journal  journal  // an unfinished apply, on disk next to the output
+	liveBuf  []byte   // read buffer of the live file (see readLive)
 	// reloadFailed: the last reload of a new file failed (its next
 	// attempt gets two reloads before the rollback).
 	reloadFailed bool
 	// The live file as trunkd last applied it (its sum: the output itself
-	// belongs to the fragments, see fragments.render), with its trunks'
-	// parts (livePieces nil when it was rendered as a whole), for
+	// is written over by the next render, see trunkOutputs.render), with
+	// its trunks' parts (livePieces nil when it was rendered as a whole), for
 	// per-trunk actions.
 	liveSum                contentSum
 	liveHeader, liveFooter []byte
@@ -86,52 +89,39 @@ func (t *target) program() (*program, error) {
 	return p, nil
 }
 
-// render executes prog over data: trunk by trunk with the kept fragments
-// when it has blocks, else as a whole. The blocks of a template file are
-// used once they rendered the same bytes as the whole template; blocks
-// that did not are never used for that text, and warned reports it. The
-// trunks the template failed for are returned in failed: they keep their
-// last good output (blocks) or are left out (whole template).
+// render executes prog over data: trunk by trunk with the kept block
+// outputs when it has blocks, else as a whole. The blocks of a template
+// file are used once they rendered the same bytes as the whole template;
+// blocks that did not are never used for that text, and warned reports
+// it. The trunks the template failed for are returned in failed: they
+// keep their last good output (blocks) or are left out (whole template).
 func (t *target) render(prog *program, data *Data) (out []byte, warned bool, failed []trunkFailure, err error) {
 	if !prog.blocks() || prog.key == t.mismatch {
-		t.frags.reset("")
+		t.outs.forget(t.index)
 		out, failed, err := executeIsolated(prog.whole, data)
 		return out, false, failed, err
 	}
 	if !prog.verify || prog.key == t.verified {
-		return t.renderBlocks(prog, data)
+		out, failed, err := t.outs.render(t.index, prog, data)
+		return out, false, failed, err
 	}
 	whole, failed, err := executeIsolated(prog.whole, data)
 	if err != nil {
 		return nil, false, nil, err
 	}
 	// Compare over the trunks the whole template rendered; the failed ones
-	// then keep their last good fragments.
-	out, _, err = t.frags.render(prog, without(data, failed))
+	// then keep their last good outputs.
+	out, _, err = t.outs.render(t.index, prog, without(data, failed))
 	if err != nil || !bytes.Equal(out, whole) {
-		t.frags.reset("")
+		t.outs.forget(t.index)
 		t.mismatch = prog.key
 		return whole, true, failed, nil
 	}
 	t.verified = prog.key
 	if len(failed) > 0 {
-		return t.renderBlocks(prog, data)
+		out, failed, err = t.outs.render(t.index, prog, data)
 	}
-	t.frags.dropPrevious()
-	return out, false, nil, nil
-}
-
-// renderBlocks renders a block program trunk by trunk. The fragments of
-// the template text before are kept until no trunk fails.
-func (t *target) renderBlocks(prog *program, data *Data) ([]byte, bool, []trunkFailure, error) {
-	out, failed, err := t.frags.render(prog, data)
-	if err != nil {
-		return nil, false, nil, err
-	}
-	if len(failed) == 0 {
-		t.frags.dropPrevious()
-	}
-	return out, false, failed, nil
+	return out, false, failed, err
 }
 
 // execute renders data. On failure it names the first trunk whose values
@@ -217,43 +207,22 @@ func without(data *Data, failed []trunkFailure) *Data {
 
 // trunkNames returns the trunks found in a file by the target's trunk
 // pattern, matched per line (the first group names a trunk, else the whole
-// match). The last two results are remembered with their content: the
-// live file of one render is usually the output of the previous one.
+// match); in the target's last render by blocks, from its trunks' pieces.
+// The last two results are remembered with their content: the live file
+// of one render is usually the output of the previous one.
 func (t *target) trunkNames(data []byte) map[string]bool {
-	if names := t.rememberedNames(data); names != nil {
-		return names
-	}
-	names := scanNames(t.trunkRe, data)
-	t.rememberNames(data, names)
-	return names
-}
-
-// outputNames returns the trunk names of the output just rendered, from
-// its fragments when it was rendered trunk by trunk.
-func (t *target) outputNames(out []byte) map[string]bool {
-	if names := t.rememberedNames(out); names != nil {
-		return names
-	}
-	names, ok := t.frags.names(t.trunkRe, out)
-	if !ok {
-		names = scanNames(t.trunkRe, out)
-	}
-	t.rememberNames(out, names)
-	return names
-}
-
-func (t *target) rememberedNames(data []byte) map[string]bool {
 	sum := sumOf(data)
 	for _, m := range t.names {
 		if m.names != nil && m.sum == sum {
 			return m.names
 		}
 	}
-	return nil
-}
-
-func (t *target) rememberNames(data []byte, names map[string]bool) {
-	t.names[1], t.names[0] = t.names[0], namesMemo{sum: sumOf(data), names: names}
+	names, ok := t.outs.names(t.index, t.trunkRe, data)
+	if !ok {
+		names = scanNames(t.trunkRe, data)
+	}
+	t.names[1], t.names[0] = t.names[0], namesMemo{sum: sum, names: names}
+	return names
 }
 
 // namesMemo is a remembered trunkNames result and the sum of the content

@@ -14,7 +14,7 @@ import (
 func (t *trunk) authenticate(ctx context.Context, req *sip.Request, a answer, tg target) (answer, *regOutcome) {
 	seen := map[int]bool{}
 	staleUsed := false
-	for a.fail == answered && isChallenge(a.res.StatusCode) {
+	for a.fail == answered && (a.res.StatusCode == sip.StatusUnauthorized || a.res.StatusCode == sip.StatusProxyAuthRequired) {
 		code := a.res.StatusCode
 		chal, ok := parseChallenge(a.res)
 		if !ok {
@@ -32,10 +32,6 @@ func (t *trunk) authenticate(ctx context.Context, req *sip.Request, a answer, tg
 		a = t.eng.digest(ctx, req, a.res, tg, t.sp.authUser, t.sp.pwd, t.set.timeout)
 	}
 	return a, nil
-}
-
-func isChallenge(code int) bool {
-	return code == sip.StatusUnauthorized || code == sip.StatusProxyAuthRequired
 }
 
 // parseChallenge reads the digest challenge of a 401 or 407.

@@ -1,9 +1,12 @@
 package sipcheck
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -61,14 +64,9 @@ func New(cfg Config, o Options) (*Prober, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
+	o.Logger, o.UserAgent = cmp.Or(o.Logger, slog.Default()), cmp.Or(o.UserAgent, "trunkd")
 	if o.Clock == nil {
 		o.Clock = RealClock{}
-	}
-	if o.UserAgent == "" {
-		o.UserAgent = "trunkd"
 	}
 	m, err := newMetrics(o.Registerer)
 	if err != nil {
@@ -123,16 +121,7 @@ func (p *Prober) Run(ctx context.Context, snaps <-chan *registry.Snapshot) error
 // reconcile stops the probers of trunks that are gone, inactive or changed
 // and starts probers for new and changed ones; unchanged trunks go on.
 func (p *Prober) reconcile(ctx context.Context, s *registry.Snapshot) {
-	want := map[string]spec{}
-	var order []string
-	for _, pr := range s.Providers() {
-		if pr.Active(p.opts.ServerIndex) && (p.set.trunks == nil || p.set.trunks.MatchString(pr.Code)) {
-			sp := specOf(pr)
-			sp.bind = p.binds(pr.Code)
-			want[pr.ID] = sp
-			order = append(order, pr.ID)
-		}
-	}
+	want, order := p.wanted(s)
 	p.mu.Lock()
 	var stops []*trunk
 	for id, t := range p.trunks {
@@ -162,6 +151,21 @@ func (p *Prober) reconcile(ctx context.Context, s *registry.Snapshot) {
 	if started > 0 || len(stops) > 0 {
 		p.log.Info("probe reconciled", "generation", s.Generation(), "trunks", n, "started", started, "stopped", len(stops))
 	}
+}
+
+// wanted is the spec of every trunk s has this prober probe, by id, and
+// their ids in the snapshot's order.
+func (p *Prober) wanted(s *registry.Snapshot) (want map[string]spec, order []string) {
+	want = map[string]spec{}
+	for _, pr := range s.Providers() {
+		if pr.Active(p.opts.ServerIndex) && (p.set.trunks == nil || p.set.trunks.MatchString(pr.Code)) {
+			sp := specOf(pr)
+			sp.bind = p.binds(pr.Code)
+			want[pr.ID] = sp
+			order = append(order, pr.ID)
+		}
+	}
+	return want, order
 }
 
 // startTrunk creates and arms a trunk prober; its first checks take slots
@@ -196,16 +200,14 @@ func (p *Prober) stopAll(ts []*trunk, unregCtx func() (context.Context, context.
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, stopConcurrency)
 	for _, t := range ts {
-		wg.Add(1)
 		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			defer func() { <-sem }()
 			ctx, cancel := unregCtx()
 			defer cancel()
 			t.stop(ctx)
 			p.m.deleteTrunk(t.sp.code)
-		}()
+		})
 	}
 	wg.Wait()
 }
@@ -213,11 +215,8 @@ func (p *Prober) stopAll(ts []*trunk, unregCtx func() (context.Context, context.
 // shutdown stops every trunk; un-registrations share one grace period.
 func (p *Prober) shutdown() {
 	p.mu.Lock()
-	ts := make([]*trunk, 0, len(p.trunks))
-	for id, t := range p.trunks {
-		ts = append(ts, t)
-		delete(p.trunks, id)
-	}
+	ts := slices.Collect(maps.Values(p.trunks))
+	clear(p.trunks)
 	p.mu.Unlock()
 	grace, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
@@ -240,10 +239,7 @@ func (p *Prober) State(id string) (State, bool) {
 // state, and how many still wait for their first checks.
 func (p *Prober) Summary() Status {
 	p.mu.Lock()
-	ts := make([]*trunk, 0, len(p.trunks))
-	for _, t := range p.trunks {
-		ts = append(ts, t)
-	}
+	ts := slices.Collect(maps.Values(p.trunks))
 	st := Status{Enabled: true, Listen: p.Addr(), Advertise: fmt.Sprintf("%s:%d", p.eng.advHost, p.eng.advPort),
 		RegisterMode: p.set.registerMode, Generation: p.gen, OwnershipGeneration: p.AppliedOwnership(), Trunks: len(ts),
 		Registration: map[string]int{}, Reachability: map[string]int{}}

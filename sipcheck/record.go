@@ -39,15 +39,10 @@ func (t *trunk) applyReg(out regOutcome, at time.Time) {
 			target: t.targets[out.target]})
 	}
 	if prev != out.state {
-		t.logRegChange(prev, out)
+		t.log.Log(context.Background(), changeLevel(out.state != RegRegistered, prev == RegUnregistered),
+			"trunk registration state changed", "from", prev, "to", out.state,
+			"status_code", out.code, "reason", out.reason, "target", t.targets[out.target].String())
 	}
-}
-
-// logRegChange logs a registration state change.
-func (t *trunk) logRegChange(prev string, out regOutcome) {
-	t.log.Log(context.Background(), changeLevel(out.state != RegRegistered, prev == RegUnregistered),
-		"trunk registration state changed", "from", prev, "to", out.state,
-		"status_code", out.code, "reason", out.reason, "target", t.targets[out.target].String())
 }
 
 // changeLevel is the log level of a state change: failures warn,

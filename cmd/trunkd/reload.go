@@ -114,27 +114,21 @@ func (r *reloader) parse() (*config, *api.Tokens, error) {
 }
 
 // restartOnly names the settings that differ between old and new and are
-// read only at start.
+// read only at start: every section but auth and log.level, which Reload
+// swaps (a section added to config needs a restart until Reload learns it).
 func restartOnly(old, new *config) []string {
 	var keys []string
-	for _, c := range []struct {
-		key      string
-		old, new any
-	}{
-		{"providers_dir", old.ProvidersDir, new.ProvidersDir},
-		{"listen", old.Listen, new.Listen},
-		{"server_index", old.ServerIndex, new.ServerIndex},
-		{"http", old.HTTP, new.HTTP},
-		{"render", old.Render, new.Render},
-		{"probe", old.Probe, new.Probe},
-		{"log.format", old.Log.Format, new.Log.Format},
-		{"secrets", old.Secrets, new.Secrets},
-		{"git", old.Git, new.Git},
-		{"cluster", old.Cluster, new.Cluster},
-		{"demo", old.Demo, new.Demo},
-	} {
-		if !reflect.DeepEqual(c.old, c.new) {
-			keys = append(keys, c.key)
+	o, n := reflect.ValueOf(*old), reflect.ValueOf(*new)
+	for i, f := range reflect.VisibleFields(o.Type()) {
+		key, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		switch {
+		case key == "auth":
+		case key == "log":
+			if old.Log.Format != new.Log.Format {
+				keys = append(keys, "log.format")
+			}
+		case !reflect.DeepEqual(o.Field(i).Interface(), n.Field(i).Interface()):
+			keys = append(keys, key)
 		}
 	}
 	return keys

@@ -93,3 +93,27 @@ func TestReloadSwapsTokensOrKeepsThem(t *testing.T) {
 		t.Fatalf("reload of a broken file: %d %s", code, body)
 	}
 }
+
+// TestRestartOnly: a changed section (or log.format) is named, in the
+// config's order; what Reload swaps (auth, log.level) is not.
+func TestRestartOnly(t *testing.T) {
+	old := &config{Listen: "127.0.0.1:8080", ProvidersDir: "providers"}
+	same := *old
+	same.Auth.StatusPageRequiresToken = true
+	same.Log.Level = "debug"
+	if got := restartOnly(old, &same); len(got) != 0 {
+		t.Errorf("auth and log.level changed: restart pending %q, want none", got)
+	}
+	idx := 1
+	changed := *old
+	changed.ProvidersDir = "other"
+	changed.ServerIndex = &idx
+	changed.HTTP.MaxConnections = 10
+	changed.Log.Format = "json"
+	changed.Git = &gitConfig{}
+	changed.Demo.AdminToken = true
+	want := "providers_dir server_index http log.format git demo"
+	if got := strings.Join(restartOnly(old, &changed), " "); got != want {
+		t.Errorf("restart pending %q, want %q", got, want)
+	}
+}

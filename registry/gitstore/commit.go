@@ -125,8 +125,9 @@ func (r *Repo) commit(ctx context.Context, author Signature, message string) err
 	if author.Name == "" {
 		author = r.cfg.Committer
 	}
-	_, err := r.git.runEnv(ctx, []string{"GIT_AUTHOR_NAME=" + author.Name, "GIT_AUTHOR_EMAIL=" + author.Email},
-		"commit", "--quiet", "--no-verify", "--cleanup=strip", "--message", message)
+	g := r.git
+	g.extra = []string{"GIT_AUTHOR_NAME=" + author.Name, "GIT_AUTHOR_EMAIL=" + author.Email}
+	_, err := g.run(ctx, "commit", "--quiet", "--no-verify", "--cleanup=strip", "--message", message)
 	return err
 }
 

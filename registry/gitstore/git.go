@@ -37,12 +37,6 @@ func (g gitCmd) run(ctx context.Context, args ...string) (string, error) {
 	return out, nil
 }
 
-// runEnv is run with extra environment variables.
-func (g gitCmd) runEnv(ctx context.Context, extra []string, args ...string) (string, error) {
-	g.extra = extra
-	return g.run(ctx, args...)
-}
-
 // runSplit is run returning standard error apart, for callers that parse it.
 func (g gitCmd) runSplit(ctx context.Context, args ...string) (stdout, stderr string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, commandTimeout)

@@ -20,13 +20,7 @@ func VerifyGitHub(secret, body []byte, header string) error {
 	if !ok {
 		return ErrBadSignature
 	}
-	return verifyHMAC(secret, body, hexSig)
-}
-
-// VerifyGitea checks Gitea's (and Forgejo's) X-Gitea-Signature header: the
-// hex HMAC-SHA256 of the raw body with the webhook secret, no prefix.
-func VerifyGitea(secret, body []byte, header string) error {
-	return verifyHMAC(secret, body, header)
+	return VerifyGitea(secret, body, hexSig)
 }
 
 // VerifyGitLab checks GitLab's X-Gitlab-Token header, which carries the
@@ -38,9 +32,10 @@ func VerifyGitLab(secret []byte, header string) error {
 	return nil
 }
 
-// verifyHMAC compares the hex signature with the body's HMAC in constant
-// time. An empty secret never verifies.
-func verifyHMAC(secret, body []byte, hexSig string) error {
+// VerifyGitea checks Gitea's (and Forgejo's) X-Gitea-Signature header: the
+// hex HMAC-SHA256 of the raw body with the webhook secret, no prefix,
+// compared in constant time. An empty secret never verifies.
+func VerifyGitea(secret, body []byte, hexSig string) error {
 	got, err := hex.DecodeString(strings.TrimSpace(hexSig))
 	if err != nil || len(secret) == 0 {
 		return ErrBadSignature

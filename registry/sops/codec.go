@@ -94,11 +94,7 @@ func (c *Codec) Encode(name string, plain, stored []byte) ([]byte, error) {
 	if c.allowPlaintext {
 		return plain, nil
 	}
-	d, err := parseDocument(name, plain)
-	if err != nil {
-		return nil, err
-	}
-	leaves, err := d.leaves(regexpPwd)
+	leaves, err := plainLeaves(plain, EncryptedRegex)
 	if err != nil {
 		return nil, wrapName(name, err)
 	}

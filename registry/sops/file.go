@@ -139,7 +139,9 @@ func Encrypt(name string, data []byte, recipients []Recipient, now time.Time) ([
 	mac := newMAC()
 	edits := make([]edit, 0, len(leaves))
 	for _, l := range leaves {
-		v := plainOf(l.node)
+		// The text as written, type str: the registry reads pwd as a string, so `pwd: 0123`
+		// is the password "0123"; typing it as the sops tool does (int 83) would change it.
+		v := plainValue{l.node.Value, "str"}
 		mac.Write([]byte(v.text))
 		tok, err := encryptValue(v, key, l.path)
 		if err != nil {

@@ -77,13 +77,6 @@ func (d *document) leaves(re *regexp.Regexp) ([]leaf, error) {
 	return out, walk(d.root, nil, false, false)
 }
 
-// plainOf is a plaintext leaf as Encrypt stores it: its text as written,
-// type str. The registry reads pwd as a string, so `pwd: 0123` is the
-// password "0123"; typing it as the sops tool does (int 83) would change it.
-func plainOf(n *yaml.Node) plainValue {
-	return plainValue{n.Value, "str"}
-}
-
 // yamlText is a plaintext value as YAML: strings double-quoted (Go's
 // escapes are all valid YAML escapes), other types as they are.
 func (v plainValue) yamlText() string {
