@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"cmp"
 	"log/slog"
 	"time"
 
@@ -50,9 +51,7 @@ const saveSettle = 10 * time.Millisecond
 const DefaultStuckAfter = 30 * time.Second
 
 func (o Options) withDefaults() Options {
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
+	o.Logger = cmp.Or(o.Logger, slog.Default())
 	if o.Clock == nil {
 		o.Clock = ClockFunc(time.Now)
 	}

@@ -91,8 +91,7 @@ func exists(path string) bool {
 
 // reason is err without the path, which the problem names already.
 func reason(path string, err error) string {
-	var pe *fs.PathError
-	if errors.As(err, &pe) && pe.Path == path {
+	if pe, ok := errors.AsType[*fs.PathError](err); ok && pe.Path == path {
 		err = pe.Err
 	}
 	if errors.Is(err, fs.ErrNotExist) {
@@ -182,17 +181,15 @@ func (r *Registry) failedState(old *fileState, fp fingerprint, probs Problems) *
 func parallel(n int, fn func(i int)) {
 	workers := min(runtime.GOMAXPROCS(0), n)
 	if workers <= 1 {
-		for i := 0; i < n; i++ {
+		for i := range n {
 			fn(i)
 		}
 		return
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range workers {
+		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= n {
@@ -200,7 +197,7 @@ func parallel(n int, fn func(i int)) {
 				}
 				fn(i)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 }

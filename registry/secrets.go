@@ -47,8 +47,7 @@ func (r *Registry) encode(name string, plain, stored []byte) ([]byte, error) {
 // secretsProblem is the codec's error about a stored file as a Problem
 // with file and line.
 func secretsProblem(name string, err error) Problem {
-	var se *sops.Error
-	if errors.As(err, &se) {
+	if se, ok := errors.AsType[*sops.Error](err); ok {
 		return Problem{File: name, Line: se.Line, Msg: se.Msg}
 	}
 	return Problem{File: name, Msg: err.Error()}

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -85,11 +86,7 @@ func (s *Snapshot) Invalid() []FileProblems { return s.invalid }
 // buildSnapshot indexes the last good provider of every file. Files are
 // visited by name, so of two files with the same code or id the first wins.
 func buildSnapshot(gen uint64, now time.Time, dir string, states map[string]*fileState) *Snapshot {
-	names := make([]string, 0, len(states))
-	for name := range states {
-		names = append(names, name)
-	}
-	slices.Sort(names)
+	names := slices.Sorted(maps.Keys(states))
 	s := &Snapshot{generation: gen, built: now, byID: newIndex(len(names)), byCode: newIndex(len(names))}
 	entries := make([]entry, 0, len(names)) // never grows: pointers into it stay valid
 	sorted := make([]*entry, 0, len(names))
@@ -157,5 +154,5 @@ func compareProviders(a, b *Provider) int {
 // withProblem appends without writing into the backing array of probs,
 // which belongs to a file state.
 func withProblem(probs Problems, p Problem) Problems {
-	return append(probs[:len(probs):len(probs)], p)
+	return append(slices.Clip(probs), p)
 }

@@ -445,9 +445,11 @@
 // MinInterval throttle), each bounded by Options.FenceTimeout (3 s), and
 // reports each target's outcome in /status ("fence"); it may be called
 // from any goroutine and again (the presets are idempotent). A failed
-// fence_cmd is retried on Fence's context (250 ms doubling up to 4 s)
-// until it succeeds, another Fence comes, or an ownership that is not
-// fenced is given; each failure counts in
+// fence_cmd is retried (250 ms doubling up to 4 s) until it succeeds,
+// another Fence comes, an ownership that is not fenced is given, or Run
+// returns: the retries run on Run's goroutines (a fence that failed
+// before Run started is retried once it runs; without Run, as in trunkd
+// fence, nothing is retried); each failure counts in
 // trunkd_render_fence_failures_total. A fenced
 // ownership calls it too before its render, and that render drops every
 // registering part, so the files agree with the stop. When an apply that

@@ -16,32 +16,9 @@ import (
 // escapeDBText escapes a value for a Kamailio db_text column: backslash,
 // the column separator ':' and the control characters db_text knows
 // (newline, CR, tab, NUL). Every string can be written.
-func escapeDBText(s string) string {
-	if !strings.ContainsAny(s, "\\:\n\r\t\x00") {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s) + 8)
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\\':
-			b.WriteString(`\\`)
-		case ':':
-			b.WriteString(`\:`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		case 0:
-			b.WriteString(`\0`)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
+func escapeDBText(s string) string { return dbTextEscapes.Replace(s) }
+
+var dbTextEscapes = strings.NewReplacer(`\`, `\\`, ":", `\:`, "\n", `\n`, "\r", `\r`, "\t", `\t`, "\x00", `\0`)
 
 // escapePJSIP escapes a value for Asterisk's config parser: ';' starts a
 // comment unless written '\;'. The parser reads "key=>value" as
@@ -74,33 +51,14 @@ func escapeXML(s string) (string, error) {
 	if strings.Contains(s, "${") {
 		return "", errors.New(`value contains "${", which FreeSWITCH would expand as a variable`)
 	}
-	var b strings.Builder
-	b.Grow(len(s) + 8)
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '&':
-			b.WriteString("&amp;")
-		case '<':
-			b.WriteString("&lt;")
-		case '>':
-			b.WriteString("&gt;")
-		case '"':
-			b.WriteString("&quot;")
-		case '\'':
-			b.WriteString("&apos;")
-		case '$':
-			b.WriteString("&#36;")
-		case '\t', '\n', '\r':
-			b.WriteString("&#" + strconv.Itoa(int(c)) + ";")
-		default:
-			if c < 0x20 || c == 0x7f {
-				return "", errors.New("value contains a control character, which XML cannot represent")
-			}
-			b.WriteByte(c)
-		}
+	if strings.ContainsFunc(s, func(c rune) bool { return c < 0x20 && !strings.ContainsRune("\t\n\r", c) || c == 0x7f }) {
+		return "", errors.New("value contains a control character, which XML cannot represent")
 	}
-	return b.String(), nil
+	return xmlEscapes.Replace(s), nil
 }
+
+var xmlEscapes = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;", "$", "&#36;",
+	"\t", "&#9;", "\n", "&#10;", "\r", "&#13;")
 
 // checkName accepts a trunk code as an engine object name (Kamailio
 // l_uuid and duid, pjsip section, FreeSWITCH gateway): letters, digits,

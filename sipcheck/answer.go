@@ -61,8 +61,7 @@ func (a answer) reason() string {
 // is named as such (untrusted CA, wrong name, expired), so the operator
 // sees a trust problem rather than a network one.
 func transportReason(err error) string {
-	var cv *tls.CertificateVerificationError
-	if errors.As(err, &cv) {
+	if cv, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
 		return "transport error: TLS verification failed: " + cv.Err.Error()
 	}
 	return "transport error: " + err.Error()

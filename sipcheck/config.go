@@ -1,6 +1,7 @@
 package sipcheck
 
 import (
+	"cmp"
 	"crypto/x509"
 	"fmt"
 	"net"
@@ -72,32 +73,22 @@ const defaultAliveCodes = "200-699,!408,!503"
 
 func (c Config) settings() (settings, error) {
 	s := settings{
-		listen:       c.Listen,
+		listen:       cmp.Or(c.Listen, "127.0.0.1:0"),
 		advertise:    c.Advertise,
-		registerMode: c.RegisterMode,
+		registerMode: cmp.Or(c.RegisterMode, ModeQuery),
 		maxNew:       c.MaxNewPerSecond,
 		downAfter:    c.DownAfter,
 		upAfter:      c.UpAfter,
 		timeout:      c.Timeout,
 	}
-	if s.listen == "" {
-		s.listen = "127.0.0.1:0"
-	}
 	if _, _, err := net.SplitHostPort(s.listen); err != nil {
 		return s, fmt.Errorf("probe.listen: %q is not host:port: %w", s.listen, err)
-	}
-	if s.registerMode == "" {
-		s.registerMode = ModeQuery
 	}
 	if s.registerMode != ModeQuery && s.registerMode != ModeBind {
 		return s, fmt.Errorf("probe.register_mode: must be query or bind, got %q", s.registerMode)
 	}
-	alive := c.AliveCodes
-	if alive == "" {
-		alive = defaultAliveCodes
-	}
 	var err error
-	if s.alive, err = parseCodeSet(alive); err != nil {
+	if s.alive, err = parseCodeSet(cmp.Or(c.AliveCodes, defaultAliveCodes)); err != nil {
 		return s, fmt.Errorf("probe.alive_codes: %w", err)
 	}
 	if err := s.defaultNumbers(); err != nil {
@@ -141,9 +132,7 @@ func (s *settings) defaultNumbers() error {
 	if s.timeout < 0 {
 		return fmt.Errorf("probe.timeout: must not be negative, got %s", s.timeout)
 	}
-	if s.timeout == 0 {
-		s.timeout = 2 * time.Second
-	}
+	s.timeout = cmp.Or(s.timeout, 2*time.Second)
 	return nil
 }
 

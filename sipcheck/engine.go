@@ -74,11 +74,7 @@ func newEngine(o engineOptions) (*engine, error) {
 		conn.Close()
 		return nil, err
 	}
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		_ = e.srv.ServeUDP(conn)
-	}()
+	e.wg.Go(func() { _ = e.srv.ServeUDP(conn) })
 	if err := e.waitListener(); err != nil {
 		e.close()
 		return nil, err

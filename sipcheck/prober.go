@@ -1,9 +1,12 @@
 package sipcheck
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -61,14 +64,9 @@ func New(cfg Config, o Options) (*Prober, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
+	o.Logger, o.UserAgent = cmp.Or(o.Logger, slog.Default()), cmp.Or(o.UserAgent, "trunkd")
 	if o.Clock == nil {
 		o.Clock = RealClock{}
-	}
-	if o.UserAgent == "" {
-		o.UserAgent = "trunkd"
 	}
 	m, err := newMetrics(o.Registerer)
 	if err != nil {
@@ -202,16 +200,14 @@ func (p *Prober) stopAll(ts []*trunk, unregCtx func() (context.Context, context.
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, stopConcurrency)
 	for _, t := range ts {
-		wg.Add(1)
 		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			defer func() { <-sem }()
 			ctx, cancel := unregCtx()
 			defer cancel()
 			t.stop(ctx)
 			p.m.deleteTrunk(t.sp.code)
-		}()
+		})
 	}
 	wg.Wait()
 }
@@ -219,11 +215,8 @@ func (p *Prober) stopAll(ts []*trunk, unregCtx func() (context.Context, context.
 // shutdown stops every trunk; un-registrations share one grace period.
 func (p *Prober) shutdown() {
 	p.mu.Lock()
-	ts := make([]*trunk, 0, len(p.trunks))
-	for id, t := range p.trunks {
-		ts = append(ts, t)
-		delete(p.trunks, id)
-	}
+	ts := slices.Collect(maps.Values(p.trunks))
+	clear(p.trunks)
 	p.mu.Unlock()
 	grace, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
@@ -246,10 +239,7 @@ func (p *Prober) State(id string) (State, bool) {
 // state, and how many still wait for their first checks.
 func (p *Prober) Summary() Status {
 	p.mu.Lock()
-	ts := make([]*trunk, 0, len(p.trunks))
-	for _, t := range p.trunks {
-		ts = append(ts, t)
-	}
+	ts := slices.Collect(maps.Values(p.trunks))
 	st := Status{Enabled: true, Listen: p.Addr(), Advertise: fmt.Sprintf("%s:%d", p.eng.advHost, p.eng.advPort),
 		RegisterMode: p.set.registerMode, Generation: p.gen, OwnershipGeneration: p.AppliedOwnership(), Trunks: len(ts),
 		Registration: map[string]int{}, Reachability: map[string]int{}}

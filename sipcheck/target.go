@@ -1,6 +1,7 @@
 package sipcheck
 
 import (
+	"cmp"
 	"fmt"
 
 	"github.com/trunkd/trunkd/registry"
@@ -60,10 +61,7 @@ func defaultPort(transport string) int {
 // targets lists where REGISTER (and pings without pingsrv) go, in failover
 // order: proxyaddr:proxyport or domain, then alternative_proxies.
 func (s *spec) targets() ([]target, error) {
-	tr := s.transport
-	if tr == "" {
-		tr = "udp"
-	}
+	tr := cmp.Or(s.transport, "udp")
 	first := target{transport: tr, host: s.domain, port: defaultPort(tr)}
 	if s.proxyAddr != "" {
 		first.host = s.proxyAddr
@@ -94,12 +92,6 @@ func (s *spec) pingTarget() (target, bool, error) {
 	if err != nil {
 		return target{}, false, fmt.Errorf("trunk %q: pingsrv: %w", s.code, err)
 	}
-	tr := s.transport
-	if tr == "" {
-		tr = "udp"
-	}
-	if port == 0 {
-		port = defaultPort(tr)
-	}
-	return target{transport: tr, host: host, port: port}, true, nil
+	tr := cmp.Or(s.transport, "udp")
+	return target{transport: tr, host: host, port: cmp.Or(port, defaultPort(tr))}, true, nil
 }

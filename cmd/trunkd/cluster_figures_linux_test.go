@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/trunkd/trunkd/registry/cluster"
 	"github.com/trunkd/trunkd/registry/cluster/etcdtest"
 )
 
@@ -33,12 +36,56 @@ func TestClusterFigures(t *testing.T) {
 	}
 	owners := e.settled("three nodes started", e.nodes)
 	e.figureSteady(owners)
+	e.figureIdle()
 	owners = e.figureKill9(owners)
 	owners = e.figureComeBack(owners)
 	owners = e.figurePartition(owners)
 	owners = e.figureLeaderKill(owners)
 	e.figureWrites(owners)
 	t.Logf("FIGURE 7 without cluster: nothing of this runs: TestNoClusterNoClusterParts (no cluster section, no cluster metric) and every other test of make test run without it")
+}
+
+// figureIdle: the context switches of each trunkd process (all its
+// threads) per second over 5 s of steady state: what a node costs the
+// machine while nothing changes.
+func (e *clusterEnv) figureIdle() {
+	const window = 5 * time.Second
+	before := map[string]int{}
+	for _, n := range e.nodes {
+		before[n.name] = ctxSwitches(e.t, n.proc.cmd.Process.Pid)
+	}
+	t0 := time.Now()
+	time.Sleep(window) // the measurement window, not a wait for a result
+	took := time.Since(t0).Seconds()
+	var per []string
+	for _, n := range e.nodes {
+		d := ctxSwitches(e.t, n.proc.cmd.Process.Pid) - before[n.name]
+		per = append(per, fmt.Sprintf("%s %.0f", n.name, float64(d)/took))
+	}
+	e.t.Logf("FIGURE idle: context switches per second of each trunkd over %v of steady state: %s", window, strings.Join(per, ", "))
+}
+
+// ctxSwitches sums the voluntary and involuntary context switches of every
+// thread of process pid.
+func ctxSwitches(t *testing.T, pid int) int {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0
+	for _, task := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, task.Name()))
+		if err != nil {
+			continue // the thread ended
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.HasSuffix(k, "ctxt_switches") {
+				n, _ := strconv.Atoi(strings.TrimSpace(v))
+				sum += n
+			}
+		}
+	}
+	return sum
 }
 
 // figureSteady: every trunk registered from exactly one node.
@@ -92,6 +139,9 @@ func (e *clusterEnv) figureKill9(owners map[string]string) map[string]string {
 
 // figureComeBack: the killed node restarts; about a third of the trunks
 // move back, each stopped on its old owner before the new one registers.
+// Per trunk it also splits the handover: the old owner's un-REGISTER →
+// its owner key deleted in etcd (the consumers report the View applied,
+// the cluster deletes the key) → the new owner's first REGISTER.
 func (e *clusterEnv) figureComeBack(owners map[string]string) map[string]string {
 	var back *clusterNode
 	for _, n := range e.nodes {
@@ -99,24 +149,56 @@ func (e *clusterEnv) figureComeBack(owners map[string]string) map[string]string 
 			back = n
 		}
 	}
+	deleted := e.watchOwnerDeletes()
 	t0 := time.Now()
 	e.start(back)
 	after := e.settled(back.name+" back", e.nodes)
 	moved := e.handoverOrder(t0, owners, after)
 	took := time.Since(t0)
-	gaps := e.handoverGaps(t0, owners, after)
-	e.t.Logf("FIGURE 6 %s comes back: %d of %d trunks moved back to it in %v, every one stopped on its old owner before %s registered it; old owner's un-REGISTER → new owner's first REGISTER p50 %v, max %v",
+	release, claim := e.handoverGaps(t0, owners, after, deleted())
+	e.t.Logf("FIGURE 6 %s comes back: %d of %d trunks moved back to it in %v, every one stopped on its old owner before %s registered it; per trunk: old owner's un-REGISTER → its owner key deleted p50 %v, max %v; key deleted → new owner's first REGISTER p50 %v, max %v",
 		back.name, moved, len(e.codes), took.Round(time.Millisecond), back.name,
-		pct(gaps, 50).Round(time.Millisecond), pct(gaps, 100).Round(time.Millisecond))
+		pct(release, 50).Round(time.Millisecond), pct(release, 100).Round(time.Millisecond),
+		pct(claim, 50).Round(time.Millisecond), pct(claim, 100).Round(time.Millisecond))
 	return after
 }
 
-// handoverGaps is, for every trunk that moved from before's owner to
+// watchOwnerDeletes watches the owner keys from now on; the function it
+// returns gives the time each code's key was first seen deleted.
+func (e *clusterEnv) watchOwnerDeletes() func() map[string]time.Time {
+	prefix := cluster.DefaultPrefix + "/owner/"
+	ctx, cancel := context.WithCancel(e.t.Context())
+	wch := e.etcd.Client().Watch(ctx, prefix, clientv3.WithPrefix())
+	var mu sync.Mutex
+	at := map[string]time.Time{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for wr := range wch {
+			now := time.Now()
+			mu.Lock()
+			for _, ev := range wr.Events {
+				code := strings.TrimPrefix(string(ev.Kv.Key), prefix)
+				if _, ok := at[code]; ev.Type == clientv3.EventTypeDelete && !ok {
+					at[code] = now
+				}
+			}
+			mu.Unlock()
+		}
+	}()
+	return func() map[string]time.Time {
+		cancel()
+		<-done
+		return at
+	}
+}
+
+// handoverGaps splits, for every trunk that moved from before's owner to
 // after's, the time from the old owner's last REGISTER (its un-REGISTER)
-// to the new owner's first, as the registrar saw them after t0.
-func (e *clusterEnv) handoverGaps(t0 time.Time, before, after map[string]string) []time.Duration {
+// to the new owner's first, as the registrar saw them after t0, at the
+// deletion of its owner key.
+func (e *clusterEnv) handoverGaps(t0 time.Time, before, after map[string]string, deleted map[string]time.Time) (release, claim []time.Duration) {
 	ips, events := e.ipOf(), e.reg.since(t0)
-	var gaps []time.Duration
 	for _, c := range e.codes {
 		from, to := before[c], after[c]
 		var lastOld, firstNew time.Time
@@ -129,11 +211,12 @@ func (e *clusterEnv) handoverGaps(t0 time.Time, before, after map[string]string)
 				firstNew = ev.at
 			}
 		}
-		if !lastOld.IsZero() && firstNew.After(lastOld) {
-			gaps = append(gaps, firstNew.Sub(lastOld))
+		if del, ok := deleted[c]; ok && !lastOld.IsZero() && firstNew.After(lastOld) {
+			release = append(release, del.Sub(lastOld))
+			claim = append(claim, firstNew.Sub(del))
 		}
 	}
-	return gaps
+	return release, claim
 }
 
 // figurePartition: one node cut off from etcd (its proxies hold every

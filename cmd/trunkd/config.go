@@ -156,8 +156,7 @@ func loadConfig(path string) (*config, error) {
 	cfg := &config{Listen: "127.0.0.1:8080", ProvidersDir: "providers"}
 	cfg.Probe.Enabled = true
 	if err := decodeConfig(data, cfg); err != nil {
-		var ke *keyError
-		if errors.As(err, &ke) {
+		if ke, ok := errors.AsType[*keyError](err); ok {
 			return nil, fmt.Errorf("config %s:%d: %s", path, ke.line, ke.msg)
 		}
 		return nil, fmt.Errorf("config %s: %w", path, err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
 	"strings"
 	"time"
@@ -101,9 +102,7 @@ func yamlFields(t reflect.Type) map[string]reflect.Type {
 		switch {
 		case name == "-" || !f.IsExported():
 		case strings.Contains(opts, "inline"):
-			for k, v := range yamlFields(f.Type) {
-				out[k] = v
-			}
+			maps.Copy(out, yamlFields(f.Type))
 		case name == "":
 			out[strings.ToLower(f.Name)] = f.Type
 		default:

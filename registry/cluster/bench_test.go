@@ -26,7 +26,7 @@ func BenchmarkPlan(b *testing.B) {
 		}
 		c.mirror.owners[code] = entry{value: o, lease: lease, rev: 2}
 	}
-	c.view = c.buildView(0)
+	c.views.Publish(c.buildView(0))
 	c.plan()
 	b.ResetTimer()
 	for b.Loop() {

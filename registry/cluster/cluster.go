@@ -82,8 +82,7 @@ type Cluster struct {
 	unsure  map[string]int64
 	applied uint64 // highest generation the consumer applied
 	changes uint64
-	view    *View
-	views   feed.Feed[*View] // every View, published under mu
+	views   feed.Feed[*View] // every View, published under mu; the last is the current one
 	left    chan struct{}    // made by Leave, closed when the node holds nothing
 	// staleLocks: lock keys (→ creation revision) unlock could not delete;
 	// the reconcile loop and the next Lock delete them.
@@ -113,8 +112,7 @@ func Open(cfg Config, o Options) (*Cluster, error) {
 		mirror: newMirror(), owned: map[string]bool{}, release: map[string]uint64{},
 		unsure: map[string]int64{}, staleLocks: map[string]int64{}}
 	c.ls.fenced, c.ls.reason = true, "not joined yet: waiting for etcd"
-	c.view = c.buildView(0)
-	c.views.Publish(c.view)
+	c.views.Publish(c.buildView(0))
 	c.m = newMetrics(c)
 	if err := c.m.register(o.Registerer); err != nil {
 		cl.Close()
@@ -191,9 +189,8 @@ func (c *Cluster) Run(ctx context.Context, snaps <-chan *registry.Snapshot) erro
 
 // View returns the current View.
 func (c *Cluster) View() *View {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.view
+	v, _ := c.views.Last() // Open published the first
+	return v
 }
 
 // Lease returns the health of this node's lease now (a View is not
@@ -232,8 +229,7 @@ func (c *Cluster) poke() {
 
 // publish builds and offers the next View; called under mu.
 func (c *Cluster) publish() {
-	c.view = c.buildView(c.view.gen + 1)
-	c.views.Publish(c.view)
+	c.views.Publish(c.buildView(c.View().gen + 1))
 }
 
 // buildView assembles a View of the current state; called under mu.

@@ -265,7 +265,7 @@ func (c *Cluster) releasesLocked(held func(string) bool, want map[string]bool) (
 		}
 		gen, ok := c.release[code]
 		if !ok {
-			gen = c.view.gen // the published View lacks code
+			gen = c.View().gen // the published View lacks code
 			c.release[code] = gen
 		}
 		if c.applied >= gen {

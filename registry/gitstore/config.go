@@ -1,6 +1,7 @@
 package gitstore
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/url"
@@ -50,25 +51,14 @@ type Signature struct {
 
 // withDefaults fills the optional keys.
 func (c Config) withDefaults() Config {
-	if c.Branch == "" {
-		c.Branch = "main"
-	}
-	if c.Path == "" {
-		c.Path = "."
-	}
-	c.Path = path.Clean(c.Path)
+	c.Branch = cmp.Or(c.Branch, "main")
+	c.Path = path.Clean(cmp.Or(c.Path, "."))
 	if c.Poll <= 0 {
 		c.Poll = DefaultPoll
 	}
-	if c.TokenUser == "" {
-		c.TokenUser = "x-access-token"
-	}
-	if c.Committer.Name == "" {
-		c.Committer.Name = "trunkd"
-	}
-	if c.Committer.Email == "" {
-		c.Committer.Email = "trunkd@localhost"
-	}
+	c.TokenUser = cmp.Or(c.TokenUser, "x-access-token")
+	c.Committer.Name = cmp.Or(c.Committer.Name, "trunkd")
+	c.Committer.Email = cmp.Or(c.Committer.Email, "trunkd@localhost")
 	return c
 }
 
