@@ -119,8 +119,8 @@ func (r *reloader) parse() (*config, *api.Tokens, error) {
 func restartOnly(old, new *config) []string {
 	var keys []string
 	o, n := reflect.ValueOf(*old), reflect.ValueOf(*new)
-	for i, f := range reflect.VisibleFields(o.Type()) {
-		key, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	for i := range o.NumField() {
+		key, _, _ := strings.Cut(o.Type().Field(i).Tag.Get("yaml"), ",")
 		switch {
 		case key == "auth":
 		case key == "log":
