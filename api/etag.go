@@ -1,24 +1,11 @@
 package api
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"net/http"
 	"strings"
 
 	"github.com/trunkd/trunkd/registry"
 )
-
-// etagOf is a keyed hash (HMAC-SHA256 with a per-process random key) of
-// full, a provider's full entity, password included: it changes with every
-// change of the provider, yet reveals nothing about the password to a
-// reader.
-func etagOf(key *[32]byte, full []byte) string {
-	m := hmac.New(sha256.New, key[:])
-	m.Write(full)
-	return `"` + hex.EncodeToString(m.Sum(nil)[:16]) + `"`
-}
 
 // etag is provider p's ETag.
 func (s *server) etag(p *registry.Provider) string {

@@ -1,20 +1,19 @@
 package api
 
 import (
+	"fmt"
 	"strconv"
 	"unicode/utf8"
 
 	"github.com/trunkd/trunkd/registry"
 )
 
-const hexDigits = "0123456789abcdef"
-
 // asciiEscapes holds the escape encoding/json writes for each ASCII byte
 // it escapes (controls, quote, backslash and the HTML-unsafe <, >, &); ""
 // for the bytes it writes as they are.
 var asciiEscapes = func() (t [utf8.RuneSelf]string) {
 	for c := range 0x20 {
-		t[c] = `\u00` + hexDigits[c>>4:c>>4+1] + hexDigits[c&0xf:c&0xf+1]
+		t[c] = fmt.Sprintf(`\u%04x`, c)
 	}
 	t['\b'], t['\f'], t['\n'], t['\r'], t['\t'] = `\b`, `\f`, `\n`, `\r`, `\t`
 	t['"'], t['\\'] = `\"`, `\\`

@@ -2,6 +2,9 @@ package api
 
 import (
 	"cmp"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -140,6 +143,16 @@ func (e *entry) single(key *[32]byte) *single {
 	one := &single{full: full, redacted: appendEntity(nil, e.p, shapeRedacted, false, ""), etag: etagOf(key, full)}
 	e.one.Store(one)
 	return one
+}
+
+// etagOf is a keyed hash (HMAC-SHA256 with a per-process random key) of
+// full, a provider's full entity, password included: it changes with every
+// change of the provider, yet reveals nothing about the password to a
+// reader.
+func etagOf(key *[32]byte, full []byte) string {
+	m := hmac.New(sha256.New, key[:])
+	m.Write(full)
+	return `"` + hex.EncodeToString(m.Sum(nil)[:16]) + `"`
 }
 
 // listJSON is the provider's list item, from the cache after the first use.
