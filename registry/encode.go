@@ -69,17 +69,37 @@ func setNode(root *yaml.Node, f *Field, p *Provider) {
 }
 
 func childMapping(root *yaml.Node, group string) *yaml.Node {
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		if root.Content[i].Value == group {
-			v := root.Content[i+1]
-			if v.Kind != yaml.MappingNode { // "lic:" with a null value
-				*v = yaml.Node{Kind: yaml.MappingNode, LineComment: v.LineComment}
-			}
-			return v
+	if v := child(root, group); v != nil {
+		if v.Kind != yaml.MappingNode { // "lic:" with a null value
+			*v = yaml.Node{Kind: yaml.MappingNode, LineComment: v.LineComment}
 		}
+		return v
 	}
 	v := &yaml.Node{Kind: yaml.MappingNode}
 	root.Content = append(root.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: group}, v)
+	return v
+}
+
+// lookup finds the key and value nodes of key in the top mapping (group
+// "") or in the group's mapping; nil when absent.
+func lookup(root *yaml.Node, group, key string) (*yaml.Node, *yaml.Node) {
+	m := root
+	if group != "" {
+		m = child(root, group)
+		if m == nil || m.Kind != yaml.MappingNode {
+			return nil, nil
+		}
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i], m.Content[i+1]
+		}
+	}
+	return nil, nil
+}
+
+func child(m *yaml.Node, key string) *yaml.Node {
+	_, v := lookup(m, "", key)
 	return v
 }
 

@@ -110,29 +110,6 @@ func (a *additions) add(group, key string, f *Field, p *Provider) error {
 	return nil
 }
 
-// lookup finds the key and value nodes of key in the top mapping (group
-// "") or in the group's mapping; nil when absent.
-func lookup(root *yaml.Node, group, key string) (*yaml.Node, *yaml.Node) {
-	m := root
-	if group != "" {
-		m = child(root, group)
-		if m == nil || m.Kind != yaml.MappingNode {
-			return nil, nil
-		}
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i], m.Content[i+1]
-		}
-	}
-	return nil, nil
-}
-
-func child(m *yaml.Node, key string) *yaml.Node {
-	_, v := lookup(m, "", key)
-	return v
-}
-
 // replaceValue is the edit that writes f's value of p over the scalar val
 // of key (an empty value, "key:", gets the value after the colon).
 func replaceValue(lines *yamlsplice.Lines, key, val *yaml.Node, f *Field, p *Provider) (yamlsplice.Edit, error) {

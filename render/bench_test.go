@@ -39,8 +39,8 @@ func benchProviders(b testing.TB, dir string, n int) {
 // BenchmarkRender10k executes each built-in template over 10,000 active
 // trunks from scratch, as the first render after a start does (data
 // selection and template execution, no file I/O; no trunk output is kept
-// from an earlier round). The derived trunks come from the cache, as they
-// do for every snapshot after the first in the daemon.
+// from an earlier round). The derived trunks are kept between rounds, as
+// they are for every snapshot after the first in the daemon.
 func BenchmarkRender10k(b *testing.B) {
 	dir := b.TempDir()
 	benchProviders(b, dir, 10000)

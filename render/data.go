@@ -116,7 +116,7 @@ func newTrunk(p *registry.Provider) (Trunk, error) {
 		HasProxy:    p.ProxyAddr != "",
 		NextHost:    firstNonEmpty(p.ProxyAddr, p.Domain),
 		ExtAddrList: registry.SplitList(p.ExtAddrs),
-		Registers:   p.Reg == 1, // the cache applies the ownership
+		Registers:   p.Reg == 1, // trunkOutputs applies the ownership
 		Pings:       p.PingMode != "" && p.PingMode != "none",
 		RegExpires:  p.Expires,
 	}

@@ -85,8 +85,8 @@
 // sum; the per-trunk actions tell the last output by comparing its
 // bytes). A changed trunk's older output stays as its last good one until
 // its block renders again (see "One trunk's failure"). The price is
-// memory: about twice the file's size per target (the outputs and the
-// file).
+// memory: about twice the file's size per target (the kept outputs and
+// the output buffer), besides the live file's read buffer.
 //
 // Each reuse is kept because a benchmark needs it at 10,000 providers
 // (issue 16's bound: one edit reaches the reload within 80 ms at p90).
@@ -98,7 +98,7 @@
 //     (BenchmarkTrunkCacheOwnership10k);
 //   - the block outputs: executing every block takes 120-450 ms, 340-1,050
 //     ms for pjsip.conf (BenchmarkRender10k); one change with the kept
-//     outputs 1.3-7.6 ms (BenchmarkRenderOneChange10k);
+//     outputs 2-8 ms (BenchmarkRenderOneChange10k);
 //   - one output buffer per target, written over by each render: a new
 //     one per render made BenchmarkApplyOneChange10k slower (pjsip.conf
 //     41 → 85 ms, uacreg 22 → 31 ms: allocating up to 9 MB and the
@@ -112,10 +112,12 @@
 // trunks from the last output in one piece, and the second output buffer
 // that kept the last output intact for it. Gathering the pieces instead
 // costs pjsip.conf's render 2-3 ms more (BenchmarkRenderOneChange10k,
-// 4.0 → 6.8 ms), within the noise of BenchmarkApplyOneChange10k (the
-// renderer's CPU per apply was the same with and without: 1.11 and 1.15
-// CPU-s over 150 uacreg applies) and of the edit → reload figures
-// (TestLatencyTable).
+// 4.0 → 6.8 ms), within the noise of BenchmarkApplyOneChange10k (CPU
+// in RenderOnce over 150 uacreg applies: 1.11 s gathering, 1.15 s
+// copying runs) and of the edit → reload figures (TestLatencyTable at
+// 10,000, three runs each way alternating, median p50 of atomic/in-place
+// saves in ms, copying runs → now: uacreg 23/30 → 28/29, dispatcher.list
+// 25/21 → 21/22, pjsip.conf 69/76 → 33/38, gateways.xml 39/31 → 36/35).
 //
 // An operator's template file with these blocks gets the same treatment
 // once its blocks rendered the same bytes as its main template, checked on

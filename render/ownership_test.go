@@ -324,8 +324,10 @@ func TestTrunkOutputsKeyOnOwnership(t *testing.T) {
 }
 
 // BenchmarkTrunkCacheOwnership10k: deriving the trunks of a snapshot with
-// one changed provider, alone (nil ownership) and in a cluster owning
-// half the trunks (one Owns call per active trunk).
+// one changed provider from the kept ones (trunkOutputs.get), alone (nil
+// ownership) and in a cluster owning half the trunks: with the same
+// ownership (an unchanged trunk keeps its *Trunk without an Owns call)
+// and with a new one each round (one Owns call per active trunk).
 func BenchmarkTrunkCacheOwnership10k(b *testing.B) {
 	dir := b.TempDir()
 	benchProviders(b, dir, 10000)
@@ -339,14 +341,18 @@ func BenchmarkTrunkCacheOwnership10k(b *testing.B) {
 	}
 	for _, tc := range []struct {
 		name string
-		own  Ownership
-	}{{"alone", nil}, {"owner of half", half}} {
+		own  func(round int) Ownership
+	}{
+		{"alone", func(int) Ownership { return nil }},
+		{"owner of half", func(int) Ownership { return half }},
+		{"owner of half, new ownership", func(round int) Ownership { return &staticOwnership{gen: uint64(round), owned: half.owned} }},
+	} {
 		b.Run(tc.name, func(b *testing.B) {
 			var outs trunkOutputs
 			i := 0
 			for b.Loop() {
 				i++
-				outs.get(snaps[i%2], -1, tc.own)
+				outs.get(snaps[i%2], -1, tc.own(i))
 			}
 		})
 	}

@@ -313,16 +313,14 @@ func (o *trunkOutputs) assemble(ti int, tg *targetOutputs, header, footer []byte
 	tg.out, tg.header, tg.footer = append(out, footer...), len(header), len(footer)
 }
 
-// exec executes one block into a new slice of its exact size.
+// exec executes one block into a new slice of its exact size; an empty
+// output is an empty slice, not nil (nil text: no output yet).
 func (o *trunkOutputs) exec(block *template.Template, data any) ([]byte, error) {
 	o.scratch.Reset()
 	if err := block.Execute(&o.scratch, data); err != nil {
 		return nil, err
 	}
-	if o.scratch.Len() == 0 {
-		return nil, nil
-	}
-	return bytes.Clone(o.scratch.Bytes()), nil
+	return append([]byte{}, o.scratch.Bytes()...), nil
 }
 
 // last returns target ti's side when out is its last render by blocks.

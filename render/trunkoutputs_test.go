@@ -326,3 +326,37 @@ func TestTrunkOutputsReuseTheirOutputBuffer(t *testing.T) {
 		t.Fatal("the third render (the first snapshot again) differs from the first")
 	}
 }
+
+// TestEmptyOutputIsKept: a trunk whose block rendered nothing (uacreg
+// writes nothing for a trunk without reg: 1) and then fails keeps that
+// empty output as its last good one, and says so.
+func TestEmptyOutputIsKept(t *testing.T) {
+	reg := openRegistry(t, t.TempDir())
+	p := provider("alpha")
+	p.Reg = 0
+	if _, err := reg.Create(p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Create(provider("bravo")); err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := parseTemplate("x", `{{define "header"}}{{end}}{{define "footer"}}{{end}}`+
+		`{{define "trunk"}}{{if .Registers}}{{.Code}}{{"\n"}}{{end}}{{if eq .Domain "fail.example"}}{{index .Proxies 9}}{{end}}{{end}}`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg, prog := &target{outs: new(trunkOutputs)}, newProgram(tmpl, "test")
+	for i, domain := range []string{"sip.alpha.example", "fail.example"} {
+		alpha, _ := reg.Snapshot().ByCode("alpha")
+		if _, err := reg.Update(alpha.ID, func(p *registry.Provider) error { p.Domain = domain; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		out, _, failed, err := tg.render(prog, newData("t", -1, nil, tg.outs.get(reg.Snapshot(), -1, nil)))
+		if err != nil || string(out) != "bravo\n" {
+			t.Fatalf("render %d: %q, %v", i+1, out, err)
+		}
+		if want := i == 1; len(failed) == 1 != want || want && (failed[0].code != "alpha" || !failed[0].kept) {
+			t.Fatalf("render %d: failed %+v", i+1, failed)
+		}
+	}
+}
