@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/trunkd/trunkd/registry/feed"
 )
 
 // Head is a git commit a node published after pushing it.
@@ -68,15 +70,5 @@ func (c *Cluster) offerHeadLocked() {
 	if node == c.cfg.Node {
 		return
 	}
-	h := Head{Commit: commit, Node: node, Revision: e.rev}
-	select {
-	case c.heads <- h:
-		return
-	default:
-	}
-	select {
-	case <-c.heads:
-	default:
-	}
-	c.heads <- h
+	feed.Offer(c.heads, Head{Commit: commit, Node: node, Revision: e.rev})
 }

@@ -1,10 +1,6 @@
 package cluster
 
-import (
-	"fmt"
-
-	"github.com/prometheus/client_golang/prometheus"
-)
+import "github.com/prometheus/client_golang/prometheus"
 
 // metrics are the cluster's Prometheus collectors. The gauges read the
 // current View when scraped.
@@ -66,28 +62,17 @@ func (c *Cluster) secondsLeft(fenced bool) float64 {
 	return max(0, c.Lease().Deadline.Sub(c.clock.Now()).Seconds())
 }
 
-// register registers the collectors with reg (nil: none), undoing a
-// partial registration on failure.
-func (m *metrics) register(reg prometheus.Registerer) error {
-	if reg == nil {
-		return nil
+// Describe and Collect make the metrics one prometheus.Collector,
+// registered and unregistered at once.
+func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, col := range m.all {
+		col.Describe(ch)
 	}
-	for i, col := range m.all {
-		if err := reg.Register(col); err != nil {
-			for _, done := range m.all[:i] {
-				reg.Unregister(done)
-			}
-			return fmt.Errorf("register cluster metrics: %w", err)
-		}
-	}
-	return nil
 }
 
-func (m *metrics) unregister(reg prometheus.Registerer) {
-	if reg == nil {
-		return
-	}
+// Collect collects every metric.
+func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	for _, col := range m.all {
-		reg.Unregister(col)
+		col.Collect(ch)
 	}
 }

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -142,23 +143,12 @@ func (c *Cluster) reconcile(ctx context.Context) error {
 	if p.lease == 0 {
 		return nil
 	}
-	var errs []error
-	if len(p.deletes) > 0 {
-		errs = append(errs, c.txnEach(ctx, p.lease, p.deletes, c.deleteOp(p.lease, p.revs), p.revs))
-	}
-	if len(p.claims) > 0 {
-		errs = append(errs, c.txnEach(ctx, p.lease, p.claims, c.claimOp(p.lease), nil))
-	}
+	delErr := c.txnEach(ctx, p.lease, p.deletes, c.deleteOp(p.lease, p.revs), p.revs)
+	claimErr := c.txnEach(ctx, p.lease, p.claims, c.claimOp(p.lease), nil)
 	if len(p.deletes)+len(p.claims) > 0 {
 		c.plan()
 	}
-	errs = append(errs, c.dropStaleLocks(ctx))
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return cmp.Or(delErr, claimErr, c.dropStaleLocks(ctx))
 }
 
 // plan updates the published owned set and returns the keys to claim and
@@ -336,21 +326,15 @@ func (c *Cluster) recordTxn(batch []string, lease clientv3.LeaseID, resp *client
 	rev := resp.Header.Revision
 	for i, code := range batch {
 		delete(c.unsure, code) // its outcome is known now
-		sub := resp.Responses[i].GetResponseTxn()
-		key := c.keys.owner(code)
-		switch {
-		case sub.Succeeded && len(sub.Responses) > 0 && sub.Responses[0].GetResponsePut() != nil:
-			c.mirror.set(c.keys, key, entry{value: c.cfg.Node, lease: int64(lease), rev: rev})
-		case sub.Succeeded:
-			c.mirror.set(c.keys, key, entry{rev: rev, gone: true})
-		default:
-			if kvs := sub.Responses[0].GetResponseRange().Kvs; len(kvs) > 0 {
-				kv := kvs[0]
-				c.mirror.set(c.keys, key, entry{value: string(kv.Value), lease: kv.Lease, rev: kv.ModRevision})
-			} else {
-				c.mirror.set(c.keys, key, entry{rev: rev, gone: true})
-			}
+		sub := resp.Responses[i].GetResponseTxn().Responses[0]
+		e := entry{rev: rev, gone: true} // deleted, or no key left to compare
+		switch kvs := sub.GetResponseRange().GetKvs(); {
+		case sub.GetResponsePut() != nil:
+			e = entry{value: c.cfg.Node, lease: int64(lease), rev: rev}
+		case len(kvs) > 0:
+			e = kvEntry(kvs[0])
 		}
+		c.mirror.set(c.keys, c.keys.owner(code), e)
 	}
 	c.mirror.dirty = true
 }
