@@ -125,11 +125,7 @@ const docWebhookSecret = "webhook-secret"
 // directory, with the example tokens and the given clock.
 func newDocServer(t *testing.T, now time.Time, held string) *httptest.Server {
 	t.Helper()
-	dir := t.TempDir()
-	for _, name := range []string{"3528769.yaml", "Oktell.yaml"} {
-		copyFile(t, filepath.Join("..", "examples", "providers", name), filepath.Join(dir, name))
-	}
-	reg, err := registry.Open(registry.Options{Dir: dir, Logger: discardLogger(), Clock: registry.ClockFunc(func() time.Time { return now })})
+	reg, err := registry.Open(registry.Options{Dir: seedDir(t, nil), Logger: discardLogger(), Clock: registry.ClockFunc(func() time.Time { return now })})
 	if err != nil {
 		t.Fatalf("open registry: %v", err)
 	}

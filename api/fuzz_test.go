@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -17,14 +16,7 @@ import (
 // fuzzView is a view over the list fixture, for binding parsed queries.
 func fuzzView(f *testing.F) *view {
 	f.Helper()
-	dir := f.TempDir()
-	for _, name := range []string{"3528769.yaml", "Oktell.yaml"} {
-		copyFile(f, filepath.Join("..", "examples", "providers", name), filepath.Join(dir, name))
-	}
-	for name, content := range listFixture {
-		writeFile(f, filepath.Join(dir, name), content)
-	}
-	reg, err := registry.Open(registry.Options{Dir: dir})
+	reg, err := registry.Open(registry.Options{Dir: seedDir(f, listFixture)})
 	if err != nil {
 		f.Fatal(err)
 	}

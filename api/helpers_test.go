@@ -42,9 +42,9 @@ type env struct {
 
 type envOption func(*Options)
 
-// newEnv copies the seed's two example providers (and extra files) into a
-// temporary providers directory and serves the API over it.
-func newEnv(t *testing.T, extra map[string]string, opts ...envOption) *env {
+// seedDir copies the seed's two example providers (and extra files) into
+// a temporary providers directory.
+func seedDir(t testing.TB, extra map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, name := range []string{"3528769.yaml", "Oktell.yaml"} {
@@ -53,6 +53,14 @@ func newEnv(t *testing.T, extra map[string]string, opts ...envOption) *env {
 	for name, content := range extra {
 		writeFile(t, filepath.Join(dir, name), content)
 	}
+	return dir
+}
+
+// newEnv copies the seed's two example providers (and extra files) into a
+// temporary providers directory and serves the API over it.
+func newEnv(t *testing.T, extra map[string]string, opts ...envOption) *env {
+	t.Helper()
+	dir := seedDir(t, extra)
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	reg, err := registry.Open(registry.Options{Dir: dir, Logger: log})

@@ -11,35 +11,24 @@ import (
 // not a scan of every provider. The scan stops with ctx's error when the
 // client goes away; a cut-short scan is not cached.
 func (v *view) matching(ctx context.Context, key string, fl filter, keys []orderKey) ([]int32, error) {
-	v.permMu.Lock()
-	m, ok := v.matches[key]
-	v.permMu.Unlock()
-	if ok {
-		return m, nil
-	}
-	match := fl.bind(v)
-	perm := v.order(keys)
-	m = make([]int32, 0, len(v.entries))
-	for k := range v.entries {
-		if k%cancelCheckEvery == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
+	return v.memo(v.matches, maxCachedQueries, key, func() ([]int32, error) {
+		match := fl.bind(v)
+		perm := v.order(keys)
+		m := make([]int32, 0, len(v.entries))
+		for k := range v.entries {
+			if k%cancelCheckEvery == 0 && ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			i := int32(k)
+			if perm != nil {
+				i = perm[k]
+			}
+			if match == nil || match(int(i)) {
+				m = append(m, i)
+			}
 		}
-		i := int32(k)
-		if perm != nil {
-			i = perm[k]
-		}
-		if match == nil || match(int(i)) {
-			m = append(m, i)
-		}
-	}
-	m = slices.Clip(m)
-	v.permMu.Lock()
-	if len(v.matches) >= maxCachedQueries {
-		clear(v.matches)
-	}
-	v.matches[key] = m
-	v.permMu.Unlock()
-	return m, nil
+		return slices.Clip(m), nil
+	})
 }
 
 // cancelCheckEvery is how many providers a filter scan matches between

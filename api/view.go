@@ -30,10 +30,9 @@ type view struct {
 	matches map[string][]int32 // filter text + order spec → matching positions in order
 }
 
-// maxCachedOrders bounds the permutations kept per view (past it, new
-// orders are computed for each request and not kept) and maxCachedQueries
-// the match lists (past it, the kept ones are dropped and caching starts
-// over).
+// maxCachedOrders bounds the permutations kept per view and
+// maxCachedQueries the match lists; past its bound a cache drops what it
+// kept and starts over.
 const (
 	maxCachedOrders  = 32
 	maxCachedQueries = 64
@@ -199,20 +198,33 @@ func (v *view) order(keys []orderKey) []int32 {
 	if len(keys) == 0 {
 		return nil
 	}
-	spec := orderSpec(keys)
+	perm, _ := v.memo(v.perms, maxCachedOrders, orderSpec(keys), func() ([]int32, error) {
+		return v.sortAll(keys), nil
+	})
+	return perm
+}
+
+// memo returns m[key] (m is perms or matches), computing it with build and
+// keeping it unless build fails; m holds at most limit entries and starts
+// over past that.
+func (v *view) memo(m map[string][]int32, limit int, key string, build func() ([]int32, error)) ([]int32, error) {
 	v.permMu.Lock()
-	perm, ok := v.perms[spec]
+	got, ok := m[key]
 	v.permMu.Unlock()
 	if ok {
-		return perm
+		return got, nil
 	}
-	perm = v.sortAll(keys)
+	got, err := build()
+	if err != nil {
+		return nil, err
+	}
 	v.permMu.Lock()
-	if len(v.perms) < maxCachedOrders {
-		v.perms[spec] = perm
+	if len(m) >= limit {
+		clear(m)
 	}
+	m[key] = got
 	v.permMu.Unlock()
-	return perm
+	return got, nil
 }
 
 // sortAll returns the positions of every provider sorted by keys, ties by id.

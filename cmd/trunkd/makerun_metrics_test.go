@@ -50,6 +50,7 @@ func TestDashboardAndAlertsUseLiveMetrics(t *testing.T) {
 		"trunkd_render_trunk_action_failures_total": "render's TestTrunkActionFailures",
 		// only for targets with a fence action (render/fence_retry_test.go)
 		"trunkd_render_fence_failures_total": "render's TestFenceRetried",
+		"trunkd_render_fenced":               "render's TestOwnershipThroughRun",
 		// only with a cluster: section (the cluster's end-to-end test)
 		"trunkd_cluster_fenced":         "TestClusterEndToEnd",
 		"trunkd_cluster_unowned_trunks": "TestClusterEndToEnd",
