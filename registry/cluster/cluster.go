@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -97,17 +98,12 @@ func Open(cfg Config, o Options) (*Cluster, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
-	if o.Clock == nil {
-		o.Clock = realClock{}
-	}
 	cl, lease, err := newClients(cfg)
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{cfg: cfg, log: o.Logger.With("component", "cluster"), clock: o.Clock, cl: cl, lease: lease,
+	c := &Cluster{cfg: cfg, log: cmp.Or(o.Logger, slog.Default()).With("component", "cluster"),
+		clock: cmp.Or[Clock](o.Clock, realClock{}), cl: cl, lease: lease,
 		reg: o.Registerer, keys: keys{prefix: cfg.Prefix, group: cfg.Group}, holder: holderOf(cfg.Node),
 		kick: make(chan struct{}, 1), heads: make(chan Head, 1), lockSem: make(chan struct{}, 1),
 		mirror: newMirror(), owned: map[string]bool{}, release: map[string]uint64{},

@@ -53,6 +53,7 @@ func (c *Cluster) keepLease(ctx context.Context) {
 	}
 }
 
+// leaseAndLeaving returns the lease (0: none) and whether Leave was called.
 func (c *Cluster) leaseAndLeaving() (clientv3.LeaseID, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

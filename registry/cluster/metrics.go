@@ -32,7 +32,7 @@ func newMetrics(c *Cluster) *metrics {
 		gauge("trunkd_cluster_nodes", "Live nodes of this node's group, itself included once joined.",
 			func(v *View) float64 { return float64(len(v.nodes)) }),
 		gauge("trunkd_cluster_owned_trunks", "Trunks this node owns (registers).",
-			func(v *View) float64 { return float64(len(v.Owned())) }),
+			func(v *View) float64 { return float64(len(v.owned)) }),
 		gauge("trunkd_cluster_unowned_trunks", "Active trunks of the group without an owner in etcd, as this node sees them.",
 			func(v *View) float64 { return float64(v.unowned) }),
 		gauge("trunkd_cluster_fenced", "1 while this node is fenced: it owns nothing and refuses writes.",

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"slices"
 	"time"
 
@@ -214,11 +215,10 @@ func (c *Cluster) updateOwnedLocked(held func(string) bool, want map[string]bool
 // settleUnsureLocked forgets the deletes of unknown outcome whose key the
 // mirror shows changed since (deleted, or put again); called under mu.
 func (c *Cluster) settleUnsureLocked() {
-	for code, rev := range c.unsure {
-		if e, ok := c.mirror.owners[code]; !ok || e.rev != rev {
-			delete(c.unsure, code)
-		}
-	}
+	maps.DeleteFunc(c.unsure, func(code string, rev int64) bool {
+		e, ok := c.mirror.owners[code]
+		return !ok || e.rev != rev
+	})
 }
 
 // wantedLocked returns the active codes the rendezvous choice over the
@@ -242,13 +242,8 @@ func (c *Cluster) wantedLocked() map[string]bool {
 // the keys of deletes of unknown outcome, sent again until one answers,
 // with the mod revision each delete is for.
 func (c *Cluster) releasesLocked(held func(string) bool, want map[string]bool) ([]string, map[string]int64) {
-	var out []string
-	revs := map[string]int64{}
-	for code, rev := range c.unsure {
-		out = append(out, code)
-		revs[code] = rev
-	}
-	for code := range c.mirror.owners {
+	revs := maps.Clone(c.unsure)
+	for code, e := range c.mirror.owners {
 		if !held(code) || want[code] {
 			delete(c.release, code)
 			continue
@@ -259,17 +254,11 @@ func (c *Cluster) releasesLocked(held func(string) bool, want map[string]bool) (
 			c.release[code] = gen
 		}
 		if c.applied >= gen {
-			out = append(out, code)
-			revs[code] = c.mirror.owners[code].rev
+			revs[code] = e.rev
 		}
 	}
-	for code := range c.release {
-		if !held(code) {
-			delete(c.release, code)
-		}
-	}
-	slices.Sort(out)
-	return slices.Compact(out), revs
+	maps.DeleteFunc(c.release, func(code string, _ uint64) bool { return !held(code) })
+	return slices.Sorted(maps.Keys(revs)), revs
 }
 
 // claimOp claims a code for the node unless it has an owner key.
