@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/trunkd/trunkd/api"
@@ -30,9 +31,9 @@ type member struct {
 	// leaveWait bounds the handover of a planned stop (leave): twice
 	// lease_ttl.
 	leaveWait time.Duration
+	applied   atomic.Uint64 // last generation reported to the cluster (written by follow only)
 
 	mu      sync.Mutex
-	applied uint64                // last generation reported to the cluster
 	since   time.Time             // when the node fenced; zero while not fenced
 	owners  map[string]string     // of the last View seen
 	changes []api.OwnershipChange // newest last, at most maxChanges
@@ -182,14 +183,10 @@ func (m *member) hand(ctx context.Context, v *cluster.View) {
 // report tells the cluster gen, the least generation applied by every
 // consumer, when it moved.
 func (m *member) report(gen uint64) {
-	m.mu.Lock()
-	if gen <= m.applied {
-		m.mu.Unlock()
-		return
+	if gen > m.applied.Load() {
+		m.applied.Store(gen)
+		m.c.Applied(gen)
 	}
-	m.applied = gen
-	m.mu.Unlock()
-	m.c.Applied(gen)
 }
 
 // note records the fenced time and the ownership changes of v.
@@ -272,7 +269,8 @@ func (m *member) ClusterStatus() api.ClusterStatus {
 		st.Nodes = append(st.Nodes, api.ClusterNode{Name: n, Self: n == view.Node(), Trunks: per[n]})
 	}
 	m.mu.Lock()
-	st.Applied, st.FencedSince, st.Changes = m.applied, m.since, slices.Clone(m.changes)
+	st.Applied = m.applied.Load()
+	st.FencedSince, st.Changes = m.since, slices.Clone(m.changes)
 	m.mu.Unlock()
 	slices.Reverse(st.Changes) // newest first
 	return st
