@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 )
@@ -61,46 +60,34 @@ func (t *target) plan(live liveFile, out []byte) actionPlan {
 	}
 	d := diffPieces(t.livePieces, next)
 	total := max(len(t.livePieces), len(next), 1)
-	if d.Touched() == 0 || float64(d.Touched()) > t.actions.maxShare*float64(total) {
+	if len(d) == 0 || float64(len(d)) > t.actions.maxShare*float64(total) {
 		return nil
 	}
 	p := mergeActions(t.pending, d)
 	for _, a := range p {
-		if t.actions.cmd(a.kind) == "" {
+		if t.actions.cmds[a.kind] == "" {
 			return nil
 		}
 	}
 	return p
 }
 
-// mergeActions lists the actions of d and the pending ones whose trunk d
-// does not touch (the latest change of a trunk decides), sorted by code.
-func mergeActions(pending []trunkAction, d TrunkDiff) actionPlan {
-	var p actionPlan
-	touched := map[string]bool{}
-	for _, kind := range actionKinds {
-		for _, code := range d.codes(kind) {
-			p, touched[code] = append(p, trunkAction{code: code, kind: kind}), true
-		}
-	}
+// mergeActions lists the actions of d (sorted by code) and the pending
+// ones whose trunk d does not touch (the latest change of a trunk
+// decides), sorted by code.
+func mergeActions(pending, d []trunkAction) actionPlan {
+	p := actionPlan(d)
 	for _, a := range pending {
-		if !touched[a.code] {
+		if _, touched := slices.BinarySearchFunc(d, a.code, byCode); !touched {
 			p = append(p, a)
 		}
 	}
-	sort.Slice(p, func(i, j int) bool { return p[i].code < p[j].code })
+	slices.SortFunc(p, func(a, b trunkAction) int { return byCode(a, b.code) })
 	return p
 }
 
-func (d TrunkDiff) codes(kind string) []string {
-	switch kind {
-	case ActionAdd:
-		return d.Added
-	case ActionChange:
-		return d.Changed
-	}
-	return d.Removed
-}
+// byCode compares a's trunk code with code.
+func byCode(a trunkAction, code string) int { return strings.Compare(a.code, code) }
 
 // removals are the plan's remove actions: they run before the trunks
 // leave the live file (un-register first).
@@ -125,17 +112,15 @@ func (r *Renderer) runActions(ctx context.Context, t *target, actions []trunkAct
 		slots    = make(chan struct{}, maxParallelActions)
 	)
 	for _, a := range actions {
-		wg.Add(1)
 		slots <- struct{}{}
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			defer func() { <-slots }()
 			if output, err := r.runAction(ctx, t, a); err != nil {
 				mu.Lock()
 				failures = append(failures, actionFailure{action: a, err: err, output: output})
 				mu.Unlock()
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	return failures
@@ -151,9 +136,9 @@ func (r *Renderer) runAction(ctx context.Context, t *target, a trunkAction) (str
 		env = append(env, "TRUNKD_FENCED=1") // the engine may be fenced: send nothing it would not send itself
 	}
 	r.mu.Unlock()
-	output, err := runCommand(ctx, t.actions.cmd(a.kind), t.timeout, env)
-	if err == nil && t.actions.failRe != nil && t.actions.failRe.MatchString(output) {
-		err = fmt.Errorf("output matches the failure pattern %q", t.actions.failRe)
+	output, err := runCommand(ctx, t.actions.cmds[a.kind], t.timeout, env)
+	if err == nil && t.failRe != nil && t.failRe.MatchString(output) {
+		err = fmt.Errorf("output matches the failure pattern %q", t.failRe)
 	}
 	if err != nil {
 		return output, fmt.Errorf("trunk_%s_cmd for trunk %q: %w", a.kind, a.code, err)
@@ -217,7 +202,7 @@ func (r *Renderer) retryActions(ctx context.Context, t *target) result {
 
 // actionsResult keeps the failed actions pending and reports them.
 func (r *Renderer) actionsResult(t *target, o outcome, ran int, failures []actionFailure) result {
-	sort.Slice(failures, func(i, j int) bool { return failures[i].action.code < failures[j].action.code })
+	slices.SortFunc(failures, func(a, b actionFailure) int { return byCode(a.action, b.action.code) })
 	t.pending = t.pending[:0]
 	for _, f := range failures {
 		t.pending = append(t.pending, f.action)

@@ -4,10 +4,11 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -114,7 +115,7 @@ func newTarget(c TargetConfig) (*target, error) {
 			return nil, fmt.Errorf("reload_fail_regex: %w", err)
 		}
 	}
-	if t.actions, err = newTrunkActions(c, t.failRe); err != nil {
+	if t.actions, err = newTrunkActions(c); err != nil {
 		return nil, err
 	}
 	if err := t.loadTemplate(); err != nil {
@@ -197,10 +198,7 @@ func withPreset(c TargetConfig) (TargetConfig, error) {
 // checkConfig validates the whole section: targets, unique names and
 // outputs, the drop ratio.
 func checkConfig(c Config) (float64, error) {
-	ratio := c.MaxDropRatio
-	if ratio == 0 {
-		ratio = DefaultMaxDropRatio
-	}
+	ratio := cmp.Or(c.MaxDropRatio, DefaultMaxDropRatio)
 	if ratio < 0 || ratio > 1 {
 		return 0, fmt.Errorf("render.max_drop_ratio: must be between 0 and 1, got %g", c.MaxDropRatio)
 	}
@@ -231,21 +229,14 @@ var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // newTrunkActions checks the per-trunk action keys of c and builds the
 // target's per-trunk action settings (trunkactions.go).
-func newTrunkActions(c TargetConfig, failRe *regexp.Regexp) (trunkActions, error) {
-	a := trunkActions{add: c.TrunkAddCmd, change: c.TrunkChangeCmd, remove: c.TrunkRemoveCmd,
-		maxShare: c.TrunkActionsMaxShare, failRe: failRe}
-	if a.maxShare == 0 {
-		a.maxShare = DefaultTrunkActionsMaxShare
-	}
+func newTrunkActions(c TargetConfig) (trunkActions, error) {
+	cmds := map[string]string{ActionAdd: c.TrunkAddCmd, ActionChange: c.TrunkChangeCmd, ActionRemove: c.TrunkRemoveCmd}
+	maps.DeleteFunc(cmds, func(_, cmd string) bool { return cmd == "" })
+	a := trunkActions{cmds: cmds, maxShare: cmp.Or(c.TrunkActionsMaxShare, DefaultTrunkActionsMaxShare)}
 	if a.maxShare < 0 || a.maxShare > 1 {
 		return a, fmt.Errorf("trunk_actions_max_share: must be between 0 and 1, got %g", c.TrunkActionsMaxShare)
 	}
-	names := make([]string, 0, len(c.Vars))
-	for k := range c.Vars {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
+	for _, k := range slices.Sorted(maps.Keys(c.Vars)) {
 		if envName.MatchString(k) {
 			a.env = append(a.env, "TRUNKD_VAR_"+strings.ToUpper(k)+"="+c.Vars[k])
 		}

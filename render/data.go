@@ -1,6 +1,7 @@
 package render
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -114,7 +115,7 @@ func newTrunk(p *registry.Provider) (Trunk, error) {
 		AORUser:     p.AORUser(),
 		AuthUser:    p.AuthUser(),
 		HasProxy:    p.ProxyAddr != "",
-		NextHost:    firstNonEmpty(p.ProxyAddr, p.Domain),
+		NextHost:    cmp.Or(p.ProxyAddr, p.Domain),
 		ExtAddrList: registry.SplitList(p.ExtAddrs),
 		Registers:   p.Reg == 1, // trunkOutputs applies the ownership
 		Pings:       p.PingMode != "" && p.PingMode != "none",
@@ -168,11 +169,4 @@ func defaultPort(transport string) int {
 		return 5061
 	}
 	return 5060
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

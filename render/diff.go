@@ -10,24 +10,14 @@ type trunkPiece struct {
 	text []byte
 }
 
-// TrunkDiff is what one apply changes per trunk, compared with the live
-// file: codes sorted.
-type TrunkDiff struct {
-	Added   []string
-	Changed []string
-	Removed []string
-}
-
-// Touched is the number of trunks the diff touches.
-func (d TrunkDiff) Touched() int { return len(d.Added) + len(d.Changed) + len(d.Removed) }
-
 // diffPieces compares the pieces of the live file with those of the new
-// output, both sorted by code. A trunk with an empty piece (a template
+// output, both sorted by code, and returns the action of each trunk the
+// change touches, sorted by code. A trunk with an empty piece (a template
 // that writes nothing for it, like uacreg for a trunk without reg: 1) is
 // not in the file: its piece appearing is an addition, disappearing a
 // removal.
-func diffPieces(old, next []trunkPiece) TrunkDiff {
-	var d TrunkDiff
+func diffPieces(old, next []trunkPiece) []trunkAction {
+	var d []trunkAction
 	i, j := 0, 0
 	for i < len(old) || j < len(next) {
 		if i < len(old) && len(old[i].text) == 0 {
@@ -40,14 +30,14 @@ func diffPieces(old, next []trunkPiece) TrunkDiff {
 		}
 		switch {
 		case j == len(next) || (i < len(old) && old[i].code < next[j].code):
-			d.Removed = append(d.Removed, old[i].code)
+			d = append(d, trunkAction{code: old[i].code, kind: ActionRemove})
 			i++
 		case i == len(old) || next[j].code < old[i].code:
-			d.Added = append(d.Added, next[j].code)
+			d = append(d, trunkAction{code: next[j].code, kind: ActionAdd})
 			j++
 		default:
 			if !bytes.Equal(old[i].text, next[j].text) {
-				d.Changed = append(d.Changed, next[j].code)
+				d = append(d, trunkAction{code: next[j].code, kind: ActionChange})
 			}
 			i, j = i+1, j+1
 		}

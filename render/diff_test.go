@@ -35,11 +35,15 @@ func TestDiffPieces(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := diffPieces(tt.old, tt.next)
-			if !slices.Equal(d.Added, tt.added) || !slices.Equal(d.Changed, tt.changed) || !slices.Equal(d.Removed, tt.removed) {
+			got := map[string][]string{}
+			for _, a := range d {
+				got[a.kind] = append(got[a.kind], a.code)
+			}
+			if !slices.Equal(got[ActionAdd], tt.added) || !slices.Equal(got[ActionChange], tt.changed) || !slices.Equal(got[ActionRemove], tt.removed) {
 				t.Errorf("diff = %+v, want added %v changed %v removed %v", d, tt.added, tt.changed, tt.removed)
 			}
-			if d.Touched() != len(tt.added)+len(tt.changed)+len(tt.removed) {
-				t.Errorf("Touched() = %d", d.Touched())
+			if !slices.IsSortedFunc(d, func(a, b trunkAction) int { return byCode(a, b.code) }) {
+				t.Errorf("diff = %+v, not sorted by code", d)
 			}
 		})
 	}

@@ -52,11 +52,7 @@ func (r *Renderer) Fence(ctx context.Context) error {
 	errs := make([]error, len(ts))
 	var wg sync.WaitGroup
 	for i, t := range ts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = r.runFence(ctx, t, ActionFence)
-		}()
+		wg.Go(func() { errs[i] = r.runFence(ctx, t, ActionFence) })
 	}
 	wg.Wait()
 	r.mu.Lock()
@@ -106,11 +102,7 @@ func (r *Renderer) startFenceRetries() {
 	}
 	for t, seq := range r.retries.want {
 		delete(r.retries.want, t)
-		r.retries.wg.Add(1)
-		go func() {
-			defer r.retries.wg.Done()
-			r.retryFence(ctx, t, seq)
-		}()
+		r.retries.wg.Go(func() { r.retryFence(ctx, t, seq) })
 	}
 }
 
@@ -143,7 +135,7 @@ func (r *Renderer) fenceAgain(ctx context.Context, t *target, seq uint64) bool {
 	t.fenceCmds.Lock()
 	defer t.fenceCmds.Unlock()
 	r.mu.Lock()
-	over := r.fenceSeq != seq || r.ownFence == seq && !r.ownFenced
+	over := r.fenceSeq != seq || r.ownFence == seq && !r.own.Fenced() // ownFence == seq: own is set
 	r.mu.Unlock()
 	if over || ctx.Err() != nil {
 		return true

@@ -101,11 +101,10 @@ func (j journal) previous() ([]byte, os.FileInfo, error) {
 // is not synced: a removal lost in a crash only makes the next start
 // reload once more, and the next target need not wait for the disk.
 func (j journal) end() error {
-	if err := os.Remove(j.marker); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("journal: %w", err)
-	}
-	if err := os.Remove(j.prev); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("journal: %w", err)
+	for _, name := range []string{j.marker, j.prev} {
+		if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("journal: %w", err)
+		}
 	}
 	return nil
 }

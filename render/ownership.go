@@ -9,7 +9,8 @@ import (
 // Ownership says which trunks this node registers: in a cluster, each
 // active trunk of a group has one owner. Run takes it from
 // Options.Ownership; without that channel the node is alone and owns
-// every active trunk (see the package doc, "Cluster").
+// every active trunk (see the package doc, "Cluster"). An Ownership
+// never changes: a new one comes as a new value.
 type Ownership interface {
 	Owns(code string) bool // this node registers the trunk
 	Fenced() bool          // this node may register nothing (its lease is not proven)
@@ -37,14 +38,13 @@ func ownGeneration(own Ownership) uint64 {
 // ownership fences the engines at once, before any render; the render
 // that follows drops every registering part too.
 func (r *Renderer) setOwnership(ctx context.Context, own Ownership) {
-	r.own = own
 	if own.Fenced() && !r.allFenced() {
 		if err := r.Fence(ctx); err != nil {
 			r.log.Error("render fence action failed", "ownership_generation", own.Generation(), "error", err)
 		}
 	}
 	r.mu.Lock()
-	r.ownFence, r.ownFenced = r.fenceSeq, own.Fenced()
+	r.own, r.ownFence = own, r.fenceSeq
 	r.mu.Unlock()
 	r.markAllDue()
 }

@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -129,11 +130,7 @@ fs "sofia profile $p startgw $g"`,
 func preset(engine string) (enginePreset, error) {
 	p, ok := presets[engine]
 	if !ok {
-		names := make([]string, 0, len(presets))
-		for n := range presets {
-			names = append(names, n)
-		}
-		slices.Sort(names)
+		names := slices.Sorted(maps.Keys(presets))
 		return p, fmt.Errorf("engine: unknown engine %q (known: %s)", engine, strings.Join(names, ", "))
 	}
 	return p, nil

@@ -170,8 +170,6 @@ func (r *Renderer) recordActionErrors(t *target, now time.Time, failures []actio
 		return
 	}
 	t.st.TrunkActionErrors = list
-	if t.actionErrorsSince.IsZero() {
-		t.actionErrorsSince = now
-	}
+	t.actionErrorsSince = cmp.Or(t.actionErrorsSince, now)
 	r.scheduleRetry(t, now, t.actionErrorsSince)
 }

@@ -100,7 +100,7 @@ func secretsOf(p *registry.Provider) []string {
 	if p.Pwd == "" {
 		return nil
 	}
-	out := []string{p.Pwd, escapeDBText(p.Pwd), digestHA1(firstNonEmpty(p.Login, p.Username), p.Domain, p.Pwd)}
+	out := []string{p.Pwd, escapeDBText(p.Pwd), digestHA1(cmp.Or(p.Login, p.Username), p.Domain, p.Pwd)}
 	if s, err := escapePJSIP(p.Pwd); err == nil {
 		out = append(out, s)
 	}

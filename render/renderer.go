@@ -53,17 +53,18 @@ type Renderer struct {
 	ownCh       <-chan Ownership
 	fenceWait   time.Duration
 
-	mu      sync.Mutex   // guards the targets' state (target.st, due, failingSince, confirmed, fenced), fenceSeq, ownFence, ownFenced
+	mu      sync.Mutex   // guards the targets' state (target.st, due, failingSince, confirmed, fenced), own, fenceSeq, ownFence
 	red     redactor     // used by the applying goroutine only
 	outputs trunkOutputs // used by the applying goroutine only
 
-	own      Ownership // the ownership of the next renders (nil: alone); applying goroutine only
-	fenceSeq uint64    // counts Fence calls
-	ownFence uint64    // fenceSeq when own was given
-	// ownFenced is own.Fenced(), for Fence's retries (fence.go).
-	ownFenced bool
-	retries   fenceRetries      // fence.go
-	applied   feed.Feed[uint64] // AppliedOwnership's values (ownership.go)
+	// own is the ownership of the next renders (nil: alone). The applying
+	// goroutine sets it (under mu) and reads it without mu; Fence's
+	// retries read it under mu.
+	own      Ownership
+	fenceSeq uint64            // counts Fence calls
+	ownFence uint64            // fenceSeq when own was given
+	retries  fenceRetries      // fence.go
+	applied  feed.Feed[uint64] // AppliedOwnership's values (ownership.go)
 }
 
 // New checks cfg and prepares every target (built-in templates are parsed,

@@ -9,7 +9,6 @@ import (
 	"os"
 	"regexp"
 	"slices"
-	"sort"
 	"sync"
 	"text/template"
 	"time"
@@ -134,7 +133,7 @@ func execute(tmpl *template.Template, data *Data) ([]byte, error) {
 		return buf.Bytes(), nil
 	}
 	for _, tr := range data.Trunks {
-		if tmpl.Execute(io.Discard, only(data, tr)) != nil {
+		if tmpl.Execute(io.Discard, withTrunks(data, tr)) != nil {
 			return nil, fmt.Errorf("trunk %q: %w", tr.Code, err)
 		}
 	}
@@ -147,12 +146,12 @@ func execute(tmpl *template.Template, data *Data) ([]byte, error) {
 // failed ones. Anything else is a failure of the whole template.
 func executeIsolated(tmpl *template.Template, data *Data) ([]byte, []trunkFailure, error) {
 	out, err := execute(tmpl, data)
-	if err == nil || len(data.Trunks) < 2 || tmpl.Execute(io.Discard, noTrunks(data)) != nil {
+	if err == nil || len(data.Trunks) < 2 || tmpl.Execute(io.Discard, withTrunks(data)) != nil {
 		return out, nil, err
 	}
 	var failed []trunkFailure
 	for _, tr := range data.Trunks {
-		if terr := tmpl.Execute(io.Discard, only(data, tr)); terr != nil {
+		if terr := tmpl.Execute(io.Discard, withTrunks(data, tr)); terr != nil {
 			failed = append(failed, trunkFailure{code: tr.Code, err: terr})
 		}
 	}
@@ -165,21 +164,16 @@ func executeIsolated(tmpl *template.Template, data *Data) ([]byte, []trunkFailur
 	return out, failed, nil
 }
 
-// only is data with tr as its only trunk.
-func only(data *Data, tr *Trunk) *Data {
-	one := *data
-	one.Trunks, one.Registering = []*Trunk{tr}, nil
-	if tr.Registers {
-		one.Registering = one.Trunks
+// withTrunks is data with only trunks (and those of them that register).
+func withTrunks(data *Data, trunks ...*Trunk) *Data {
+	d := *data
+	d.Trunks, d.Registering = trunks, nil
+	for _, tr := range trunks {
+		if tr.Registers {
+			d.Registering = append(d.Registering, tr)
+		}
 	}
-	return &one
-}
-
-// noTrunks is data without any trunk.
-func noTrunks(data *Data) *Data {
-	none := *data
-	none.Trunks, none.Registering = nil, nil
-	return &none
+	return &d
 }
 
 // without is data without the failed trunks.
@@ -187,22 +181,11 @@ func without(data *Data, failed []trunkFailure) *Data {
 	if len(failed) == 0 {
 		return data
 	}
-	rest := *data
-	rest.Trunks, rest.Registering = nil, nil
 	bad := make(map[string]bool, len(failed))
 	for _, f := range failed {
 		bad[f.code] = true
 	}
-	for _, tr := range data.Trunks {
-		if bad[tr.Code] {
-			continue
-		}
-		rest.Trunks = append(rest.Trunks, tr)
-		if tr.Registers {
-			rest.Registering = append(rest.Registering, tr)
-		}
-	}
-	return &rest
+	return withTrunks(data, slices.DeleteFunc(slices.Clone(data.Trunks), func(tr *Trunk) bool { return bad[tr.Code] })...)
 }
 
 // trunkNames returns the trunks found in a file by the target's trunk
@@ -266,6 +249,6 @@ func removedNames(old, next map[string]bool, failed []trunkFailure, withheld fun
 			out = append(out, n)
 		}
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }
