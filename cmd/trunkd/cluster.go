@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"math"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/trunkd/trunkd/api"
@@ -26,13 +28,12 @@ type member struct {
 	probe  chan sipcheck.Ownership // nil with the prober off
 	r      *render.Renderer        // set by startRender
 	pr     *sipcheck.Prober        // set by startProbe
-	ran    bool                    // start was called: Run owns the client
 	// leaveWait bounds the handover of a planned stop (leave): twice
 	// lease_ttl.
 	leaveWait time.Duration
+	applied   atomic.Uint64 // last generation reported to the cluster (written by follow only)
 
 	mu      sync.Mutex
-	applied uint64                // last generation reported to the cluster
 	since   time.Time             // when the node fenced; zero while not fenced
 	owners  map[string]string     // of the last View seen
 	changes []api.OwnershipChange // newest last, at most maxChanges
@@ -80,11 +81,9 @@ func (m *member) start(ctx context.Context, o *api.Options) {
 	if m == nil {
 		return
 	}
-	m.ran = true
 	sub := m.d.reg.Subscribe()
 	m.d.goRun("cluster", func() error {
 		defer sub.Close()
-		defer m.c.Close()
 		return m.c.Run(ctx, sub.C())
 	})
 	views := m.c.Subscribe()
@@ -93,7 +92,7 @@ func (m *member) start(ctx context.Context, o *api.Options) {
 		m.follow(ctx, views.C())
 		return nil
 	})
-	o.Cluster = clusterView{m}
+	o.Cluster = m
 }
 
 // leave hands the node's trunks over before a planned stop (SIGTERM,
@@ -102,10 +101,10 @@ func (m *member) start(ctx context.Context, o *api.Options) {
 // and report it applied, only then are the owner keys deleted for the
 // other nodes, and the lease is revoked. It is bounded by leaveWait: what
 // is not handed over by then (etcd unreachable, a consumer that does not
-// apply) moves when the lease expires, as after a crash. A nil member, or
-// one never started, does nothing.
+// apply) moves when the lease expires, as after a crash. serve calls it
+// only after a successful start; a nil member does nothing.
 func (m *member) leave(ctx context.Context) {
-	if m == nil || !m.ran || ctx.Err() != nil {
+	if m == nil || ctx.Err() != nil {
 		return
 	}
 	log := m.d.log.With("component", "cluster")
@@ -121,10 +120,10 @@ func (m *member) leave(ctx context.Context) {
 	log.Info("left the cluster", "took", time.Since(start).Round(time.Millisecond))
 }
 
-// closeUnstarted closes the etcd client of a cluster whose start never
-// came (the daemon's start failed before).
-func (m *member) closeUnstarted() {
-	if m != nil && !m.ran {
+// close closes the etcd client once every component stopped. A nil
+// member does nothing.
+func (m *member) close() {
+	if m != nil {
 		_ = m.c.Close()
 	}
 }
@@ -184,14 +183,10 @@ func (m *member) hand(ctx context.Context, v *cluster.View) {
 // report tells the cluster gen, the least generation applied by every
 // consumer, when it moved.
 func (m *member) report(gen uint64) {
-	m.mu.Lock()
-	if gen <= m.applied {
-		m.mu.Unlock()
-		return
+	if gen > m.applied.Load() {
+		m.applied.Store(gen)
+		m.c.Applied(gen)
 	}
-	m.applied = gen
-	m.mu.Unlock()
-	m.c.Applied(gen)
 }
 
 // note records the fenced time and the ownership changes of v.
@@ -218,7 +213,7 @@ func (m *member) note(v *cluster.View) {
 			}
 		}
 		if n := len(m.changes); n > maxChanges {
-			m.changes = append([]api.OwnershipChange(nil), m.changes[n-maxChanges:]...)
+			m.changes = slices.Clone(m.changes[n-maxChanges:])
 		}
 	}
 	m.owners = owners
@@ -255,15 +250,12 @@ func (m *member) followHeads(ctx context.Context, trigger func()) {
 	})
 }
 
-// clusterView adapts the member to api.Cluster.
-type clusterView struct{ m *member }
+// Fenced tells whether the node's current View is fenced (api.Cluster).
+func (m *member) Fenced() bool { return m.c.View().Fenced() }
 
-// Fenced tells whether the node's current View is fenced.
-func (v clusterView) Fenced() bool { return v.m.c.View().Fenced() }
-
-// ClusterStatus is the node's cluster state for /status and the page.
-func (v clusterView) ClusterStatus() api.ClusterStatus {
-	m := v.m
+// ClusterStatus is the node's cluster state for /status and the page
+// (api.Cluster).
+func (m *member) ClusterStatus() api.ClusterStatus {
 	view, lease := m.c.View(), m.c.Lease()
 	owners := view.Owners()
 	st := api.ClusterStatus{Node: view.Node(), Group: m.d.cfg.serverIndex(), Fenced: view.Fenced(), FenceReason: view.FenceReason(),
@@ -277,10 +269,9 @@ func (v clusterView) ClusterStatus() api.ClusterStatus {
 		st.Nodes = append(st.Nodes, api.ClusterNode{Name: n, Self: n == view.Node(), Trunks: per[n]})
 	}
 	m.mu.Lock()
-	st.Applied, st.FencedSince = m.applied, m.since
-	for i := len(m.changes) - 1; i >= 0; i-- {
-		st.Changes = append(st.Changes, m.changes[i])
-	}
+	st.Applied = m.applied.Load()
+	st.FencedSince, st.Changes = m.since, slices.Clone(m.changes)
 	m.mu.Unlock()
+	slices.Reverse(st.Changes) // newest first
 	return st
 }

@@ -132,6 +132,7 @@ func serve(sig context.Context, cfg *config, load func() (*config, error), stdou
 	defer func() {
 		cancel()
 		d.wg.Wait()
+		d.member.close()
 	}()
 	opts, secrets, err := d.apiOptions()
 	if err != nil {
@@ -145,7 +146,6 @@ func serve(sig context.Context, cfg *config, load func() (*config, error), stdou
 	if d.member, err = openCluster(d); err != nil {
 		return err
 	}
-	defer d.member.closeUnstarted()
 	if err := d.start(ctx, secrets, opts, load, web, stdout); err != nil {
 		return err
 	}

@@ -1,11 +1,13 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,28 +98,27 @@ func Open(cfg Config, o Options) (*Cluster, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
-	if o.Clock == nil {
-		o.Clock = realClock{}
-	}
 	cl, lease, err := newClients(cfg)
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{cfg: cfg, log: o.Logger.With("component", "cluster"), clock: o.Clock, cl: cl, lease: lease,
+	c := &Cluster{cfg: cfg, log: cmp.Or(o.Logger, slog.Default()).With("component", "cluster"),
+		clock: cmp.Or[Clock](o.Clock, realClock{}), cl: cl, lease: lease,
 		reg: o.Registerer, keys: keys{prefix: cfg.Prefix, group: cfg.Group}, holder: holderOf(cfg.Node),
 		kick: make(chan struct{}, 1), heads: make(chan Head, 1), lockSem: make(chan struct{}, 1),
 		mirror: newMirror(), owned: map[string]bool{}, release: map[string]uint64{},
 		unsure: map[string]int64{}, staleLocks: map[string]int64{}}
 	c.ls.fenced, c.ls.reason = true, "not joined yet: waiting for etcd"
+	c.ls.timer = time.AfterFunc(time.Hour, c.checkFence) // armed by every acknowledged keep-alive
+	c.ls.timer.Stop()
 	c.views.Publish(c.buildView(0))
 	c.m = newMetrics(c)
-	if err := c.m.register(o.Registerer); err != nil {
-		cl.Close()
-		lease.Close()
-		return nil, err
+	if o.Registerer != nil {
+		if err := o.Registerer.Register(c.m); err != nil {
+			cl.Close()
+			lease.Close()
+			return nil, fmt.Errorf("register cluster metrics: %w", err)
+		}
 	}
 	return c, nil
 }
@@ -164,7 +165,9 @@ func tlsConfig(cfg Config) (*tls.Config, error) {
 // Close closes the etcd client and unregisters the metrics; call it after
 // Run returned.
 func (c *Cluster) Close() error {
-	c.m.unregister(c.reg)
+	if c.reg != nil {
+		c.reg.Unregister(c.m)
+	}
 	return errors.Join(c.cl.Close(), c.lease.Close())
 }
 
@@ -177,13 +180,12 @@ func (c *Cluster) Run(ctx context.Context, snaps <-chan *registry.Snapshot) erro
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); c.keepLease(ctx) }()
-	go func() { defer wg.Done(); c.watch(ctx) }()
+	wg.Go(func() { c.keepLease(ctx) })
+	wg.Go(func() { c.watch(ctx) })
 	c.reconcileLoop(ctx, snaps)
 	cancel()
 	wg.Wait()
-	c.stopFenceTimer()
+	c.ls.timer.Stop()
 	return nil
 }
 
@@ -234,15 +236,12 @@ func (c *Cluster) publish() {
 
 // buildView assembles a View of the current state; called under mu.
 func (c *Cluster) buildView(gen uint64) *View {
-	v := &View{node: c.cfg.Node, gen: gen, fenced: c.ls.fenced, owned: make(map[string]bool, len(c.owned)),
-		owners: make(map[string]string, len(c.active)), nodes: c.mirror.liveNodes(), changes: c.changes,
-		lease: c.leaseLocked(), conflict: c.ls.conflict}
+	v := &View{node: c.cfg.Node, gen: gen, fenced: c.ls.fenced, owners: make(map[string]string, len(c.active)),
+		nodes: c.mirror.liveNodes(), changes: c.changes, lease: c.leaseLocked(), conflict: c.ls.conflict}
 	if c.ls.fenced {
 		v.reason = c.ls.reason
 	} else {
-		for code := range c.owned {
-			v.owned[code] = true
-		}
+		v.owned = maps.Clone(c.owned)
 	}
 	for _, code := range c.active {
 		if e, ok := c.mirror.owners[code]; ok && !e.gone {

@@ -163,9 +163,9 @@
 //     TTL.
 //   - Ownership covers every trunk active in the group (enabled, matching
 //     server_index), registering or not: the prober's bind mode follows it.
-//   - View.Changes and trunkd_cluster_ownership_changes_total count the
-//     trunks this node gained or gave up (a lost lease counts each trunk
-//     it held); fencing itself is counted by trunkd_cluster_fences_total.
+//   - trunkd_cluster_ownership_changes_total counts the trunks this node
+//     gained or gave up (a lost lease counts each trunk it held); fencing
+//     itself is counted by trunkd_cluster_fences_total.
 //   - Heads delivers only heads other nodes published; the head present at
 //     start is delivered once.
 //   - A trunk is claimed by its rendezvous choice only. While the chosen

@@ -6,13 +6,14 @@ import (
 	"strings"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/trunkd/trunkd/registry/feed"
 )
 
 // Head is a git commit a node published after pushing it.
 type Head struct {
-	Commit   string
-	Node     string // the publishing node
-	Revision int64  // etcd revision of the publication
+	Commit string
+	Node   string // the publishing node
 }
 
 // PublishHead records commit as the newest head of the providers' git
@@ -60,23 +61,8 @@ func (c *Cluster) Heads() <-chan Head { return c.heads }
 // offerHeadLocked offers the mirrored head when another node published it;
 // called under mu.
 func (c *Cluster) offerHeadLocked() {
-	e := c.mirror.head
-	if e.gone {
-		return
+	commit, node, _ := strings.Cut(c.mirror.head.value, " ")
+	if !c.mirror.head.gone && node != c.cfg.Node {
+		feed.Offer(c.heads, Head{Commit: commit, Node: node})
 	}
-	commit, node, _ := strings.Cut(e.value, " ")
-	if node == c.cfg.Node {
-		return
-	}
-	h := Head{Commit: commit, Node: node, Revision: e.rev}
-	select {
-	case c.heads <- h:
-		return
-	default:
-	}
-	select {
-	case <-c.heads:
-	default:
-	}
-	c.heads <- h
 }

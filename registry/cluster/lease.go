@@ -22,7 +22,7 @@ type leaseState struct {
 	conflict   error  // ErrNameTaken while another lease holds the membership key
 	// deregistered: Leave deleted the membership key
 	deregistered bool
-	timer        *time.Timer // fires at deadline
+	timer        *time.Timer // runs checkFence at deadline; made stopped by Open
 	failing      bool        // keep-alives fail since the last success (logged once)
 }
 
@@ -37,14 +37,7 @@ func (c *Cluster) keepAliveInterval() time.Duration { return c.cfg.LeaseTTL / 6 
 // computed here from send times of acknowledged keep-alives.
 func (c *Cluster) keepLease(ctx context.Context) {
 	interval := c.keepAliveInterval()
-	t := time.NewTimer(0)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	for ctx.Err() == nil {
 		start := time.Now()
 		var ok bool
 		if id, leaving := c.leaseAndLeaving(); id == 0 {
@@ -56,20 +49,15 @@ func (c *Cluster) keepLease(ctx context.Context) {
 		if ok {
 			next = max(0, interval-time.Since(start))
 		}
-		t.Reset(next)
+		sleep(ctx, next)
 	}
 }
 
+// leaseAndLeaving returns the lease (0: none) and whether Leave was called.
 func (c *Cluster) leaseAndLeaving() (clientv3.LeaseID, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.ls.id, c.leavingLocked()
-}
-
-func (c *Cluster) leaseID() clientv3.LeaseID {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.ls.id
 }
 
 // grant asks for a new lease; the node stays fenced until the reconcile
@@ -194,23 +182,13 @@ func (c *Cluster) ackLocked(sent time.Time, ttl time.Duration) {
 	}
 	c.ls.lastAck, c.ls.ttl = sent, ttl
 	c.ls.deadline = sent.Add(ttl - c.cfg.FenceMargin)
-	c.armFenceLocked()
+	c.ls.timer.Reset(c.ls.deadline.Sub(c.clock.Now()))
 	if c.ls.fenced && c.ls.registered && c.clock.Now().Before(c.ls.deadline) {
 		c.ls.fenced, c.ls.reason = false, ""
 		c.log.Info("unfenced: lease proven alive", "deadline", c.ls.deadline)
 		c.publish()
 		c.poke()
 	}
-}
-
-// armFenceLocked (re)starts the timer that fences at the deadline.
-func (c *Cluster) armFenceLocked() {
-	d := c.ls.deadline.Sub(c.clock.Now())
-	if c.ls.timer == nil {
-		c.ls.timer = time.AfterFunc(d, c.checkFence)
-		return
-	}
-	c.ls.timer.Reset(d)
 }
 
 // checkFence fences the node once its deadline passed without a newer
@@ -246,7 +224,7 @@ func (c *Cluster) lost(id clientv3.LeaseID) {
 		return
 	}
 	c.ls.id, c.ls.registered = 0, false
-	c.lostWhileLeavingLocked()
+	c.closeLeftLocked() // a Leave ends: the node holds nothing any more
 	c.changes += uint64(len(c.owned))
 	clear(c.owned)
 	clear(c.release)
@@ -258,13 +236,4 @@ func (c *Cluster) lost(id clientv3.LeaseID) {
 	c.ls.reason = "lease expired in etcd; joining again under a new one"
 	c.log.Warn("lease expired in etcd; granting a new one", "lease", fmt.Sprintf("%x", int64(id)))
 	c.publish()
-}
-
-// stopFenceTimer stops the fence timer when Run ends.
-func (c *Cluster) stopFenceTimer() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ls.timer != nil {
-		c.ls.timer.Stop()
-	}
 }

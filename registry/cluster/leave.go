@@ -30,7 +30,7 @@ func (c *Cluster) Leave(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("cluster: leave: %w", ctx.Err())
 	}
-	id := c.leaseID()
+	id, _ := c.leaseAndLeaving()
 	if id == 0 {
 		return nil
 	}
@@ -76,15 +76,8 @@ func (c *Cluster) deregister(ctx context.Context) error {
 // checkLeftLocked closes the Leave channel once the node is no member and
 // holds no owner key; called under mu.
 func (c *Cluster) checkLeftLocked(held func(string) bool) {
-	if c.left == nil || !c.ls.deregistered {
-		return
-	}
-	select {
-	case <-c.left:
-		return
-	default:
-	}
-	if len(c.unsure) > 0 { // a delete of unknown outcome may have left a key
+	// A delete of unknown outcome may have left a key.
+	if !c.ls.deregistered || len(c.unsure) > 0 {
 		return
 	}
 	for code := range c.mirror.owners {
@@ -92,19 +85,15 @@ func (c *Cluster) checkLeftLocked(held func(string) bool) {
 			return
 		}
 	}
-	close(c.left)
+	c.closeLeftLocked()
 }
 
-// lostWhileLeavingLocked ends a Leave whose lease etcd dropped: the node
-// holds nothing any more; called under mu.
-func (c *Cluster) lostWhileLeavingLocked() {
-	if c.left != nil {
-		c.closeLeftLocked()
-	}
-}
-
-// closeLeftLocked closes the Leave channel once; called under mu.
+// closeLeftLocked ends a Leave, if one runs: it closes the Leave channel
+// once; called under mu.
 func (c *Cluster) closeLeftLocked() {
+	if c.left == nil {
+		return
+	}
 	select {
 	case <-c.left:
 	default:

@@ -37,14 +37,11 @@ func (c *Cluster) Lock(ctx context.Context) (unlock func(), err error) {
 		return nil, err
 	}
 	c.setHeld(lockKey{key: key, rev: rev})
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			c.setHeld(lockKey{})
-			c.unlock(key, rev)
-			<-c.lockSem
-		})
-	}, nil
+	return sync.OnceFunc(func() {
+		c.setHeld(lockKey{})
+		c.unlock(key, rev)
+		<-c.lockSem
+	}), nil
 }
 
 // lockKey is a held lock's key and its creation revision.

@@ -53,7 +53,7 @@ func (c *Cluster) register(ctx context.Context) error {
 		if len(kvs) == 0 {
 			return fmt.Errorf("%w: register %s: the key vanished during the claim", ErrEtcd, key)
 		}
-		e = entry{value: string(kvs[0].Value), lease: kvs[0].Lease, rev: kvs[0].ModRevision}
+		e = kvEntry(kvs[0])
 		if e.lease != int64(id) {
 			return c.nameTaken(id, key, e)
 		}

@@ -1,10 +1,6 @@
 package cluster
 
-import (
-	"fmt"
-
-	"github.com/prometheus/client_golang/prometheus"
-)
+import "github.com/prometheus/client_golang/prometheus"
 
 // metrics are the cluster's Prometheus collectors. The gauges read the
 // current View when scraped.
@@ -36,7 +32,7 @@ func newMetrics(c *Cluster) *metrics {
 		gauge("trunkd_cluster_nodes", "Live nodes of this node's group, itself included once joined.",
 			func(v *View) float64 { return float64(len(v.nodes)) }),
 		gauge("trunkd_cluster_owned_trunks", "Trunks this node owns (registers).",
-			func(v *View) float64 { return float64(len(v.Owned())) }),
+			func(v *View) float64 { return float64(len(v.owned)) }),
 		gauge("trunkd_cluster_unowned_trunks", "Active trunks of the group without an owner in etcd, as this node sees them.",
 			func(v *View) float64 { return float64(v.unowned) }),
 		gauge("trunkd_cluster_fenced", "1 while this node is fenced: it owns nothing and refuses writes.",
@@ -66,28 +62,17 @@ func (c *Cluster) secondsLeft(fenced bool) float64 {
 	return max(0, c.Lease().Deadline.Sub(c.clock.Now()).Seconds())
 }
 
-// register registers the collectors with reg (nil: none), undoing a
-// partial registration on failure.
-func (m *metrics) register(reg prometheus.Registerer) error {
-	if reg == nil {
-		return nil
+// Describe and Collect make the metrics one prometheus.Collector,
+// registered and unregistered at once.
+func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, col := range m.all {
+		col.Describe(ch)
 	}
-	for i, col := range m.all {
-		if err := reg.Register(col); err != nil {
-			for _, done := range m.all[:i] {
-				reg.Unregister(done)
-			}
-			return fmt.Errorf("register cluster metrics: %w", err)
-		}
-	}
-	return nil
 }
 
-func (m *metrics) unregister(reg prometheus.Registerer) {
-	if reg == nil {
-		return
-	}
+// Collect collects every metric.
+func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	for _, col := range m.all {
-		reg.Unregister(col)
+		col.Collect(ch)
 	}
 }

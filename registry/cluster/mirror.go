@@ -88,7 +88,12 @@ func event(ev *mvccpb.Event) entry {
 	if ev.Type == mvccpb.DELETE {
 		return entry{rev: ev.Kv.ModRevision, gone: true}
 	}
-	return entry{value: string(ev.Kv.Value), lease: ev.Kv.Lease, rev: ev.Kv.ModRevision}
+	return kvEntry(ev.Kv)
+}
+
+// kvEntry is the entry of a key etcd returned.
+func kvEntry(kv *mvccpb.KeyValue) entry {
+	return entry{value: string(kv.Value), lease: kv.Lease, rev: kv.ModRevision}
 }
 
 // replace installs a full listing taken at revision rev: entries of this
@@ -97,7 +102,7 @@ func event(ev *mvccpb.Event) entry {
 func (m *mirror) replace(k keys, kvs []*mvccpb.KeyValue, rev int64) (headChanged bool) {
 	fresh := newMirror()
 	for _, kv := range kvs {
-		fresh.set(k, string(kv.Key), entry{value: string(kv.Value), lease: kv.Lease, rev: kv.ModRevision})
+		fresh.set(k, string(kv.Key), kvEntry(kv))
 	}
 	if fresh.head.rev == 0 { // not listed: gone as of the listing
 		fresh.head = entry{rev: rev, gone: true}

@@ -1,10 +1,12 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"slices"
 	"time"
 
@@ -142,23 +144,12 @@ func (c *Cluster) reconcile(ctx context.Context) error {
 	if p.lease == 0 {
 		return nil
 	}
-	var errs []error
-	if len(p.deletes) > 0 {
-		errs = append(errs, c.txnEach(ctx, p.lease, p.deletes, c.deleteOp(p.lease, p.revs), p.revs))
-	}
-	if len(p.claims) > 0 {
-		errs = append(errs, c.txnEach(ctx, p.lease, p.claims, c.claimOp(p.lease), nil))
-	}
+	delErr := c.txnEach(ctx, p.lease, p.deletes, c.deleteOp(p.lease, p.revs), p.revs)
+	claimErr := c.txnEach(ctx, p.lease, p.claims, c.claimOp(p.lease), nil)
 	if len(p.deletes)+len(p.claims) > 0 {
 		c.plan()
 	}
-	errs = append(errs, c.dropStaleLocks(ctx))
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return cmp.Or(delErr, claimErr, c.dropStaleLocks(ctx))
 }
 
 // plan updates the published owned set and returns the keys to claim and
@@ -224,11 +215,10 @@ func (c *Cluster) updateOwnedLocked(held func(string) bool, want map[string]bool
 // settleUnsureLocked forgets the deletes of unknown outcome whose key the
 // mirror shows changed since (deleted, or put again); called under mu.
 func (c *Cluster) settleUnsureLocked() {
-	for code, rev := range c.unsure {
-		if e, ok := c.mirror.owners[code]; !ok || e.rev != rev {
-			delete(c.unsure, code)
-		}
-	}
+	maps.DeleteFunc(c.unsure, func(code string, rev int64) bool {
+		e, ok := c.mirror.owners[code]
+		return !ok || e.rev != rev
+	})
 }
 
 // wantedLocked returns the active codes the rendezvous choice over the
@@ -252,13 +242,8 @@ func (c *Cluster) wantedLocked() map[string]bool {
 // the keys of deletes of unknown outcome, sent again until one answers,
 // with the mod revision each delete is for.
 func (c *Cluster) releasesLocked(held func(string) bool, want map[string]bool) ([]string, map[string]int64) {
-	var out []string
-	revs := map[string]int64{}
-	for code, rev := range c.unsure {
-		out = append(out, code)
-		revs[code] = rev
-	}
-	for code := range c.mirror.owners {
+	revs := maps.Clone(c.unsure)
+	for code, e := range c.mirror.owners {
 		if !held(code) || want[code] {
 			delete(c.release, code)
 			continue
@@ -269,17 +254,11 @@ func (c *Cluster) releasesLocked(held func(string) bool, want map[string]bool) (
 			c.release[code] = gen
 		}
 		if c.applied >= gen {
-			out = append(out, code)
-			revs[code] = c.mirror.owners[code].rev
+			revs[code] = e.rev
 		}
 	}
-	for code := range c.release {
-		if !held(code) {
-			delete(c.release, code)
-		}
-	}
-	slices.Sort(out)
-	return slices.Compact(out), revs
+	maps.DeleteFunc(c.release, func(code string, _ uint64) bool { return !held(code) })
+	return slices.Sorted(maps.Keys(revs)), revs
 }
 
 // claimOp claims a code for the node unless it has an owner key.
@@ -336,21 +315,15 @@ func (c *Cluster) recordTxn(batch []string, lease clientv3.LeaseID, resp *client
 	rev := resp.Header.Revision
 	for i, code := range batch {
 		delete(c.unsure, code) // its outcome is known now
-		sub := resp.Responses[i].GetResponseTxn()
-		key := c.keys.owner(code)
-		switch {
-		case sub.Succeeded && len(sub.Responses) > 0 && sub.Responses[0].GetResponsePut() != nil:
-			c.mirror.set(c.keys, key, entry{value: c.cfg.Node, lease: int64(lease), rev: rev})
-		case sub.Succeeded:
-			c.mirror.set(c.keys, key, entry{rev: rev, gone: true})
-		default:
-			if kvs := sub.Responses[0].GetResponseRange().Kvs; len(kvs) > 0 {
-				kv := kvs[0]
-				c.mirror.set(c.keys, key, entry{value: string(kv.Value), lease: kv.Lease, rev: kv.ModRevision})
-			} else {
-				c.mirror.set(c.keys, key, entry{rev: rev, gone: true})
-			}
+		sub := resp.Responses[i].GetResponseTxn().Responses[0]
+		e := entry{rev: rev, gone: true} // deleted, or no key left to compare
+		switch kvs := sub.GetResponseRange().GetKvs(); {
+		case sub.GetResponsePut() != nil:
+			e = entry{value: c.cfg.Node, lease: int64(lease), rev: rev}
+		case len(kvs) > 0:
+			e = kvEntry(kvs[0])
 		}
+		c.mirror.set(c.keys, c.keys.owner(code), e)
 	}
 	c.mirror.dirty = true
 }

@@ -40,7 +40,7 @@ func TestUnsureDelete(t *testing.T) {
 	if !dropped {
 		t.Fatal("n0 kept owning a trunk whose delete had an unknown outcome")
 	}
-	lease := n0.c.leaseID()
+	lease, _ := n0.c.leaseAndLeaving()
 	late := n0.c.deleteOp(lease, map[string]int64{code: old})(code)
 	resp, err := cl.Txn(t.Context()).Then(late).Commit()
 	if err != nil {

@@ -21,8 +21,8 @@ type View struct {
 	owners   map[string]string // active code of the group → owner node
 	nodes    []string          // live nodes of the group, sorted
 	lease    Lease
-	changes  uint64
-	unowned  int // active codes without an owner key
+	changes  uint64 // trunks this node gained or gave up since it started
+	unowned  int    // active codes without an owner key
 }
 
 // Lease is the health of this node's etcd lease.
@@ -60,10 +60,6 @@ func (v *View) Owns(code string) bool { return !v.fenced && v.owned[code] }
 // Owned returns the codes this node owns, sorted.
 func (v *View) Owned() []string { return slices.Sorted(maps.Keys(v.owned)) }
 
-// Owner returns the node recorded in etcd as owner of the trunk, "" for
-// none.
-func (v *View) Owner(code string) string { return v.owners[code] }
-
 // Owners returns a copy of code → owner node for every active trunk of the
 // group that has an owner in etcd.
 func (v *View) Owners() map[string]string { return maps.Clone(v.owners) }
@@ -75,9 +71,6 @@ func (v *View) Nodes() []string { return slices.Clone(v.nodes) }
 // Lease returns the health of this node's lease when the View was
 // published; Cluster.Lease has it now.
 func (v *View) Lease() Lease { return v.lease }
-
-// Changes counts the trunks this node gained or gave up since it started.
-func (v *View) Changes() uint64 { return v.changes }
 
 // Subscribe starts a subscription to the Views: the current one is
 // waiting in C, then every new one follows; a slow reader sees only the

@@ -15,18 +15,11 @@ import (
 // watch from the listing's revision; any watch error (a member without
 // leader, a compaction, a lost connection) starts over with a listing.
 func (c *Cluster) watch(ctx context.Context) {
-	pause := time.NewTimer(0)
-	defer pause.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-pause.C:
-		}
+	for ctx.Err() == nil {
 		if err := c.watchOnce(ctx); err != nil && ctx.Err() == nil {
 			c.log.Debug("watch ended, listing again", "error", err)
 		}
-		pause.Reset(c.keepAliveInterval() / 5)
+		sleep(ctx, c.keepAliveInterval()/5)
 	}
 }
 

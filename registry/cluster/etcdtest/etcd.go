@@ -208,7 +208,7 @@ func (c *Cluster) Client() *clientv3.Client {
 }
 
 func (c *Cluster) newClient(dial time.Duration) (*clientv3.Client, error) {
-	return clientv3.New(clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: dial, TLS: c.tls, Logger: nopLogger()})
+	return clientv3.New(clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: dial, TLS: c.tls, Logger: zap.NewNop()})
 }
 
 // WaitWritable returns once a put through any running member succeeds.
@@ -329,6 +329,3 @@ func (m *Member) Running() bool {
 		return true
 	}
 }
-
-// nopLogger keeps the client's own logging out of test output.
-func nopLogger() *zap.Logger { return zap.NewNop() }

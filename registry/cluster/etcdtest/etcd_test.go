@@ -7,6 +7,7 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 )
 
 // TestClusterAndProxy: a 3-member cluster serves the v3 client (lease,
@@ -38,7 +39,7 @@ func TestClusterAndProxy(t *testing.T) {
 
 	p := NewProxy(t, c.Members[0].ClientURL)
 	pc, err := clientv3.New(clientv3.Config{Endpoints: []string{p.URL()}, DialTimeout: 2 * time.Second,
-		Logger: nopLogger()})
+		Logger: zap.NewNop()})
 	if err != nil {
 		t.Fatal(err)
 	}

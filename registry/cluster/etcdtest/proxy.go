@@ -2,6 +2,7 @@ package etcdtest
 
 import (
 	"net"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -42,9 +43,9 @@ type Proxy struct {
 	target string
 
 	mu     sync.Mutex
+	moved  sync.Cond // broadcast on every mode change and at Close
 	mode   Mode
 	closed bool
-	moved  chan struct{} // closed and replaced on every mode change and at Close
 	conns  map[net.Conn]struct{}
 	wg     sync.WaitGroup
 }
@@ -57,22 +58,12 @@ func NewProxy(t testing.TB, target string) *Proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Proxy{ln: ln, target: hostPort(target), moved: make(chan struct{}),
+	p := &Proxy{ln: ln, target: strings.TrimPrefix(strings.TrimPrefix(target, "http://"), "https://"),
 		conns: map[net.Conn]struct{}{}}
-	p.wg.Add(1)
-	go p.accept()
+	p.moved.L = &p.mu
+	p.wg.Go(p.accept)
 	t.Cleanup(p.Close)
 	return p
-}
-
-// hostPort strips an http:// or https:// scheme.
-func hostPort(s string) string {
-	for _, pre := range []string{"http://", "https://"} {
-		if len(s) > len(pre) && s[:len(pre)] == pre {
-			return s[len(pre):]
-		}
-	}
-	return s
 }
 
 // Addr is the proxy's listening address (host:port).
@@ -86,20 +77,12 @@ func (p *Proxy) Set(m Mode) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.mode = m
-	close(p.moved)
-	p.moved = make(chan struct{})
+	p.moved.Broadcast()
 	if m == Drop {
 		for c := range p.conns {
 			c.Close()
 		}
 	}
-}
-
-// Mode returns the current mode.
-func (p *Proxy) Mode() Mode {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.mode
 }
 
 // Close stops the proxy and closes every connection.
@@ -110,32 +93,31 @@ func (p *Proxy) Close() {
 	for c := range p.conns {
 		c.Close()
 	}
-	close(p.moved)
-	p.moved = make(chan struct{})
+	p.moved.Broadcast()
 	p.mu.Unlock()
 	p.wg.Wait()
 }
 
 func (p *Proxy) accept() {
-	defer p.wg.Done()
 	for {
 		c, err := p.ln.Accept()
 		if err != nil {
 			return
 		}
-		if p.Mode() == Drop {
+		p.mu.Lock()
+		drop := p.mode == Drop
+		p.mu.Unlock()
+		if drop {
 			c.Close()
 			continue
 		}
-		p.wg.Add(1)
-		go p.serve(c)
+		p.wg.Go(func() { p.serve(c) })
 	}
 }
 
 // serve connects c to the target and copies both ways until either side
 // closes.
 func (p *Proxy) serve(c net.Conn) {
-	defer p.wg.Done()
 	up, err := net.Dial("tcp", p.target)
 	if err != nil {
 		c.Close()
@@ -145,9 +127,8 @@ func (p *Proxy) serve(c net.Conn) {
 		return
 	}
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); p.copy(up, c) }()
-	go func() { defer wg.Done(); p.copy(c, up) }()
+	wg.Go(func() { p.copy(up, c) })
+	wg.Go(func() { p.copy(c, up) })
 	wg.Wait()
 	p.untrack(c, up)
 }
@@ -198,16 +179,10 @@ func (p *Proxy) copy(dst, src net.Conn) {
 // waitForward blocks while the mode is Blackhole; false when the mode is
 // Drop or the proxy closed.
 func (p *Proxy) waitForward() bool {
-	for {
-		p.mu.Lock()
-		mode, closed, moved := p.mode, p.closed, p.moved
-		p.mu.Unlock()
-		switch {
-		case closed || mode == Drop:
-			return false
-		case mode == Forward:
-			return true
-		}
-		<-moved
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for p.mode == Blackhole && !p.closed {
+		p.moved.Wait()
 	}
+	return p.mode == Forward && !p.closed
 }

@@ -31,29 +31,25 @@ type TLSFiles struct {
 // client certificate into dir.
 func newTLSFiles(t testing.TB, dir string) TLSFiles {
 	t.Helper()
-	caKey, caCert, caDER := newCert(t, nil, nil, &x509.Certificate{Subject: pkix.Name{CommonName: "etcdtest CA"},
-		IsCA: true, KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true})
-	_, _, srvDER := newCert(t, caCert, caKey, &x509.Certificate{Subject: pkix.Name{CommonName: "etcdtest member"},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}})
-	_, _, cliDER := newCert(t, caCert, caKey, &x509.Certificate{Subject: pkix.Name{CommonName: "trunkd"},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
 	f := TLSFiles{CA: filepath.Join(dir, "ca.pem"),
 		ServerCert: filepath.Join(dir, "server.pem"), ServerKey: filepath.Join(dir, "server-key.pem"),
 		ClientCert: filepath.Join(dir, "client.pem"), ClientKey: filepath.Join(dir, "client-key.pem")}
-	writePEM(t, f.CA, "CERTIFICATE", caDER.cert)
-	writePEM(t, f.ServerCert, "CERTIFICATE", srvDER.cert)
-	writePEM(t, f.ServerKey, "EC PRIVATE KEY", srvDER.key)
-	writePEM(t, f.ClientCert, "CERTIFICATE", cliDER.cert)
-	writePEM(t, f.ClientKey, "EC PRIVATE KEY", cliDER.key)
+	caKey, ca := newCert(t, nil, nil, &x509.Certificate{Subject: pkix.Name{CommonName: "etcdtest CA"},
+		IsCA: true, KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true}, f.CA, "")
+	newCert(t, ca, caKey, &x509.Certificate{Subject: pkix.Name{CommonName: "etcdtest member"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}}, f.ServerCert, f.ServerKey)
+	newCert(t, ca, caKey, &x509.Certificate{Subject: pkix.Name{CommonName: "trunkd"},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}},
+		f.ClientCert, f.ClientKey)
 	return f
 }
 
-type der struct{ cert, key []byte }
-
 // newCert makes a P-256 key and a certificate from tmpl signed by parent
-// (self-signed when parent is nil).
-func newCert(t testing.TB, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, tmpl *x509.Certificate) (*ecdsa.PrivateKey, *x509.Certificate, der) {
+// (self-signed when parent is nil) and writes them as PEM to certPath and
+// keyPath (the key not when keyPath is "").
+func newCert(t testing.TB, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, tmpl *x509.Certificate,
+	certPath, keyPath string) (*ecdsa.PrivateKey, *x509.Certificate) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +75,11 @@ func newCert(t testing.TB, parent *x509.Certificate, parentKey *ecdsa.PrivateKey
 	if err != nil {
 		t.Fatal(err)
 	}
-	return key, cert, der{cert: certDER, key: keyDER}
+	writePEM(t, certPath, "CERTIFICATE", certDER)
+	if keyPath != "" {
+		writePEM(t, keyPath, "EC PRIVATE KEY", keyDER)
+	}
+	return key, cert
 }
 
 func writePEM(t testing.TB, path, typ string, data []byte) {
