@@ -13,12 +13,6 @@ import (
 // slow or hanging one does not hold the others back.
 const maxParallelActions = 4
 
-// trunkAction is one per-trunk action to run.
-type trunkAction struct {
-	code string
-	kind string
-}
-
 // actionFailure is a per-trunk action that failed; it is retried.
 type actionFailure struct {
 	action trunkAction
@@ -85,9 +79,6 @@ func mergeActions(pending, d []trunkAction) actionPlan {
 	slices.SortFunc(p, func(a, b trunkAction) int { return byCode(a, b.code) })
 	return p
 }
-
-// byCode compares a's trunk code with code.
-func byCode(a trunkAction, code string) int { return strings.Compare(a.code, code) }
 
 // removals are the plan's remove actions: they run before the trunks
 // leave the live file (un-register first).

@@ -81,11 +81,11 @@ func (r *Renderer) apply(ctx context.Context, t *target, snap *registry.Snapshot
 		(res.outcome == outcomeApplied || (res.outcome == outcomeFailed && res.stage == StageReload))
 	if res.outcome == outcomeUnchanged || res.outcome == outcomeApplied {
 		t.setLive(out)
-	}
-	if t.trunkRe != nil && (res.outcome == outcomeUnchanged || res.outcome == outcomeApplied) {
-		// Now the live file: find its trunks while no change waits (the
-		// reload already ran), not when the next change is on its way.
-		t.trunkNames(out)
+		if t.trunkRe != nil {
+			// Now the live file: find its trunks while no change waits (the
+			// reload already ran), not when the next change is on its way.
+			t.trunkNames(out)
+		}
 	}
 	return res
 }

@@ -154,18 +154,15 @@ func (t *target) checkFile() error {
 // trunk pattern for the drop guard (a built-in template's by default).
 func (t *target) loadTemplate() error {
 	c := t.cfg
+	p, builtin, err := c.parse()
+	if err != nil {
+		return err
+	}
 	trunkRegex := c.TrunkRegex
-	var err error
-	if text, ok := templates.Lookup(c.Template); ok {
-		t.builtin = true
-		if t.parsed, err = builtinProgram(c.Template, text, c.Vars); err != nil {
-			return fmt.Errorf("built-in template %s: %w", c.Template, err)
-		}
-		if trunkRegex == "" {
-			trunkRegex = builtinTrunkRegex[c.Template]
-		}
-	} else if t.file, err = loadProgram(c.Template, c.Vars, nil); err != nil {
-		return fmt.Errorf("template: %w (built-in templates: %v)", err, templates.Names())
+	if builtin {
+		t.parsed, trunkRegex = p, cmp.Or(trunkRegex, builtinTrunkRegex[c.Template])
+	} else {
+		t.file = p
 	}
 	if trunkRegex != "" {
 		if t.trunkRe, err = regexp.Compile(trunkRegex); err != nil {
@@ -173,6 +170,20 @@ func (t *target) loadTemplate() error {
 		}
 	}
 	return nil
+}
+
+// parse parses c's template: a built-in one, or an operator's file.
+func (c TargetConfig) parse() (p *program, builtin bool, err error) {
+	if text, ok := templates.Lookup(c.Template); ok {
+		if p, err = builtinProgram(c.Template, text, c.Vars); err != nil {
+			return nil, true, fmt.Errorf("built-in template %s: %w", c.Template, err)
+		}
+		return p, true, nil
+	}
+	if p, err = loadProgram(c.Template, c.Vars, nil); err != nil {
+		return nil, false, fmt.Errorf("template: %w (built-in templates: %v)", err, templates.Names())
+	}
+	return p, false, nil
 }
 
 // withPreset fills c's per-trunk actions, fence actions (as a pair) and

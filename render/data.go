@@ -119,16 +119,10 @@ func newTrunk(p *registry.Provider) (Trunk, error) {
 		ExtAddrList: registry.SplitList(p.ExtAddrs),
 		Registers:   p.Reg == 1, // trunkOutputs applies the ownership
 		Pings:       p.PingMode != "" && p.PingMode != "none",
-		RegExpires:  p.Expires,
+		RegExpires:  cmp.Or(p.Expires, defaultExpires),
 	}
 	if t.HasProxy {
-		t.NextPort = p.ProxyPort
-		if t.NextPort == 0 {
-			t.NextPort = defaultPort(p.Transport)
-		}
-	}
-	if t.RegExpires == 0 {
-		t.RegExpires = defaultExpires
+		t.NextPort = cmp.Or(p.ProxyPort, defaultPort(p.Transport))
 	}
 	proxies, err := registry.ParseProxies(p.AlternativeProxies)
 	if err != nil {

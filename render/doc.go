@@ -15,7 +15,7 @@
 // trunkoutputs.go (trunkOutputs: per provider its derived *Trunk and each
 // target's output of the trunk block). Everything else is plain.
 //
-// Ten file pairs use each other, all around three types whose methods
+// Nine file pairs use each other, all around three types whose methods
 // live in the files of their concepts:
 //
 //   - the Renderer (renderer.go: its fields, New, Run) with apply.go,
@@ -23,9 +23,7 @@
 //     methods, and renderer.go calls them (Run applies, records, fences,
 //     takes a new ownership; New sets up the status);
 //   - the target (target.go: its fields and rendering) with config.go,
-//     which builds it, status.go, which reports it, and actions.go, whose
-//     per-trunk plans use its live-file state while the target keeps the
-//     pending actions;
+//     which builds it, and status.go, which reports it;
 //   - the apply result (apply.go) with actions.go: the per-trunk path is a
 //     branch of the apply that returns a result;
 //   - fence.go and ownership.go are two halves of the cluster input: a new
@@ -33,10 +31,12 @@
 //
 // No other two files use each other: e.g. target.go → trunkoutputs.go →
 // data.go (Data, Trunk), trunkoutputs.go → diff.go (a target's trunk
-// pieces, compared per trunk), program.go → funcs.go →
-// escape.go, journal.go → files.go, config.go → trunkactions.go (checks
-// the keys, builds the settings), metrics.go → trunkactions.go (the
-// action kinds are its label values).
+// pieces, compared per trunk) → trunkactions.go (the action each changed
+// trunk gets), actions.go → target.go (the per-trunk plans use its
+// live-file state), program.go → funcs.go → escape.go, journal.go →
+// files.go, config.go → trunkactions.go (checks the keys, builds the
+// settings), metrics.go → trunkactions.go (the action kinds are its label
+// values).
 //
 // # Data
 //

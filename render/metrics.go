@@ -54,9 +54,6 @@ func newMetrics(reg prometheus.Registerer, targets []*target) (*metrics, error) 
 			"target", "action"),
 	}
 	m.initLabels(targets)
-	if reg == nil {
-		return m, nil
-	}
 	if err := m.register(reg); err != nil {
 		return nil, err
 	}
@@ -74,7 +71,8 @@ func counter(name, help string, labels ...string) *prometheus.CounterVec {
 }
 
 // initLabels makes the counters of every target (and stage or action)
-// exist at zero, so that rate() and alerts see them before a failure.
+// exist at zero, so that rate() and alerts see them before a failure, and
+// sets the fenced gauge of the targets that start fenced.
 func (m *metrics) initLabels(targets []*target) {
 	for _, t := range targets {
 		n := t.cfg.Name
@@ -90,15 +88,18 @@ func (m *metrics) initLabels(targets []*target) {
 			}
 		}
 		if t.cfg.FenceCmd != "" {
-			m.fenced.WithLabelValues(n)
+			m.fenced.WithLabelValues(n).Set(boolGauge(t.fenced))
 			m.fenceFailures.WithLabelValues(n, ActionFence)
 			m.fenceFailures.WithLabelValues(n, ActionUnfence)
 		}
 	}
 }
 
-// register registers every series with reg.
+// register registers every series with reg (nil: none).
 func (m *metrics) register(reg prometheus.Registerer) error {
+	if reg == nil {
+		return nil
+	}
 	for _, c := range []prometheus.Collector{m.lastSuccess, m.failures, m.changes, m.held, m.trunks, m.trunkErrors, m.actionFailures, m.fenced, m.fenceFailures} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError

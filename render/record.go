@@ -18,9 +18,7 @@ func (r *Renderer) record(t *target, snap *registry.Snapshot, res result) {
 	if res.reloaded {
 		t.lastReload = now
 	}
-	if snap != nil {
-		t.st.Generation = snap.Generation()
-	}
+	t.st.Generation = snap.Generation()
 	t.st.NextRetry = nil
 	if res.outcome != outcomeFailed || res.stage != StageTemplate {
 		r.recordTrunkErrors(t, res.failed)

@@ -50,9 +50,6 @@ const longMask = 8
 // registry shares unchanged ones). The masks are rebuilt when next used,
 // not here: learning is on the way from a file write to the reload.
 func (rd *redactor) learn(snap *registry.Snapshot) {
-	if snap == nil {
-		return
-	}
 	if rd.inForce == nil {
 		rd.inForce, rd.retired = map[string]int{}, map[string]uint64{}
 	}

@@ -1,12 +1,8 @@
 package render
 
 import (
-	"fmt"
-	"os"
 	"slices"
 	"text/template/parse"
-
-	"github.com/trunkd/trunkd/templates"
 )
 
 // RendersRegistering reports whether the target's template writes
@@ -16,19 +12,11 @@ import (
 // template must (see the package doc, "Cluster"). A template that cannot
 // be read or parsed is an error, as in New.
 func (c TargetConfig) RendersRegistering() (bool, error) {
-	text, ok := templates.Lookup(c.Template)
-	if !ok {
-		b, err := os.ReadFile(c.Template)
-		if err != nil {
-			return false, fmt.Errorf("template: %w", err)
-		}
-		text = string(b)
-	}
-	tmpl, err := parseTemplate(c.Template, text, c.Vars)
+	p, _, err := c.parse()
 	if err != nil {
-		return false, fmt.Errorf("template %s: %w", c.Template, err)
+		return false, err
 	}
-	for _, t := range tmpl.Templates() {
+	for _, t := range p.whole.Templates() {
 		if t.Tree != nil && refersToRegistering(t.Tree.Root) {
 			return true, nil
 		}

@@ -95,11 +95,6 @@ func New(cfg Config, opts Options) (*Renderer, error) {
 	if r.m, err = newMetrics(opts.Registerer, r.targets); err != nil {
 		return nil, err
 	}
-	for _, t := range r.targets {
-		if t.fenced {
-			r.m.fenced.WithLabelValues(t.cfg.Name).Set(1)
-		}
-	}
 	return r, nil
 }
 

@@ -120,20 +120,11 @@ func (r *Renderer) Status() Status {
 	s := Status{Targets: make([]TargetStatus, len(r.targets))}
 	for i, t := range r.targets {
 		st := t.st
-		if st.LastError != nil {
-			e := *st.LastError
-			st.LastError = &e
-		}
+		st.LastError, st.Fence, st.HeldBack = clone(st.LastError), clone(st.Fence), clone(st.HeldBack)
 		st.TrunkErrors = slices.Clone(st.TrunkErrors)
 		st.TrunkActionErrors = slices.Clone(st.TrunkActionErrors)
-		if st.Fence != nil {
-			f := *st.Fence
-			st.Fence = &f
-		}
 		if st.HeldBack != nil {
-			h := *st.HeldBack
-			h.removed = nil
-			st.HeldBack = &h
+			st.HeldBack.removed = nil
 		}
 		s.Targets[i] = st
 	}
@@ -165,6 +156,15 @@ func (r *Renderer) ConfirmDrop(name string) error {
 	default:
 	}
 	return nil
+}
+
+// clone is a copy of *p, nil for nil.
+func clone[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	return &c
 }
 
 func (r *Renderer) target(name string) *target {

@@ -18,8 +18,7 @@ import (
 // newTarget never change; the rest is guarded by Renderer.mu.
 type target struct {
 	cfg     TargetConfig
-	builtin bool
-	parsed  *program // built-in templates are parsed once
+	parsed  *program // a built-in template, parsed once; nil for a file
 	timeout time.Duration
 	mode    os.FileMode
 	failRe  *regexp.Regexp
@@ -77,7 +76,7 @@ type target struct {
 // program returns the target's template; a template file is read again
 // for every render, so an edited file is picked up without a restart.
 func (t *target) program() (*program, error) {
-	if t.builtin {
+	if t.parsed != nil {
 		return t.parsed, nil
 	}
 	p, err := loadProgram(t.cfg.Template, t.cfg.Vars, t.file)

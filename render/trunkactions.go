@@ -1,5 +1,7 @@
 package render
 
+import "strings"
+
 // Per-trunk action kinds (the action label of
 // trunkd_render_trunk_action_failures_total).
 const (
@@ -9,6 +11,15 @@ const (
 )
 
 var actionKinds = []string{ActionAdd, ActionChange, ActionRemove}
+
+// trunkAction is one per-trunk action to run.
+type trunkAction struct {
+	code string
+	kind string
+}
+
+// byCode compares a's trunk code with code.
+func byCode(a trunkAction, code string) int { return strings.Compare(a.code, code) }
 
 // DefaultTrunkActionsMaxShare is the largest share of a target's trunks
 // one apply may touch and still use per-trunk actions.
