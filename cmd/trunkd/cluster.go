@@ -24,8 +24,8 @@ import (
 type member struct {
 	c      *cluster.Cluster
 	d      *daemon
-	render chan render.Ownership   // nil without render targets
-	probe  chan sipcheck.Ownership // nil with the prober off
+	render chan render.Ownership   // the renderer's ownership, if it runs
+	probe  chan sipcheck.Ownership // the prober's ownership, if it runs
 	r      *render.Renderer        // set by startRender
 	pr     *sipcheck.Prober        // set by startProbe
 	// leaveWait bounds the handover of a planned stop (leave): twice
@@ -60,13 +60,8 @@ func openCluster(d *daemon) (*member, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &member{c: c, d: d, leaveWait: 2 * cfg.LeaseTTL}
-	if len(d.cfg.Render.Targets) > 0 {
-		m.render = make(chan render.Ownership, 1)
-	}
-	if d.cfg.Probe.Enabled {
-		m.probe = make(chan sipcheck.Ownership, 1)
-	}
+	m := &member{c: c, d: d, leaveWait: 2 * cfg.LeaseTTL,
+		render: make(chan render.Ownership, 1), probe: make(chan sipcheck.Ownership, 1)}
 	if d.cfg.Git == nil {
 		d.log.Warn("cluster without git: API writes change only this node's providers directory; configure git: so that they reach every node",
 			"component", "cluster")
@@ -164,12 +159,8 @@ func (m *member) follow(ctx context.Context, views <-chan *cluster.View) {
 // once when v is fenced.
 func (m *member) hand(ctx context.Context, v *cluster.View) {
 	m.note(v)
-	if m.render != nil {
-		feed.Offer(m.render, render.Ownership(v))
-	}
-	if m.probe != nil {
-		feed.Offer(m.probe, sipcheck.Ownership(v))
-	}
+	feed.Offer(m.render, render.Ownership(v))
+	feed.Offer(m.probe, sipcheck.Ownership(v))
 	if v.Fenced() && m.pr != nil { // now, even while the prober stops trunks
 		m.pr.Fence()
 	}

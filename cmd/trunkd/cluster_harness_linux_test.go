@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -456,14 +457,21 @@ func (e *clusterEnv) ipOf() map[string]string {
 // docs/cluster.md). It returns the owners (code → node).
 func (e *clusterEnv) settled(what string, live []*clusterNode) map[string]string {
 	e.t.Helper()
+	return e.settle(what, live, func(owners, addrs map[string]string) string {
+		return cmp.Or(e.boundByOwners(owners, addrs), e.renderedByOwners(owners, live))
+	})
+}
+
+// settle waits until the nodes of live agree (agreement) and check, given
+// the owners and the nodes' prober addresses, finds nothing amiss ("");
+// it returns the owners.
+func (e *clusterEnv) settle(what string, live []*clusterNode, check func(owners, addrs map[string]string) string) map[string]string {
+	e.t.Helper()
 	deadline := time.Now().Add(2 * waitTimeout)
 	for {
 		owners, addrs, why := e.agreement(live)
 		if why == "" {
-			why = e.boundByOwners(owners, addrs)
-		}
-		if why == "" {
-			why = e.renderedByOwners(owners, live)
+			why = check(owners, addrs)
 		}
 		if why == "" {
 			return owners

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"net"
 	"net/http"
@@ -87,27 +88,13 @@ func TestClusterKamailio(t *testing.T) {
 // Kamailios, its owner's.
 func (e *clusterEnv) settledEngines(what string, live []*clusterNode) map[string]string {
 	e.t.Helper()
-	deadline := time.Now().Add(2 * waitTimeout)
-	for {
-		owners, _, why := e.agreement(live)
-		if why == "" {
-			why = e.renderedByOwners(owners, live)
+	return e.settle(what, live, func(owners, _ map[string]string) string {
+		addrs := map[string]string{}
+		for _, n := range live {
+			addrs[n.name] = n.engine.addr
 		}
-		if why == "" {
-			addrs := map[string]string{}
-			for _, n := range live {
-				addrs[n.name] = n.engine.addr
-			}
-			why = e.boundByOwners(owners, addrs)
-		}
-		if why == "" {
-			return owners
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("%s: not settled within %v: %s", what, 2*waitTimeout, why)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return cmp.Or(e.renderedByOwners(owners, live), e.boundByOwners(owners, addrs))
+	})
 }
 
 // kamailioEngine is one node's Kamailio.
