@@ -32,25 +32,14 @@ func TestKamailioFence(t *testing.T) {
 
 	targets[1].Engine = "kamailio"
 	targets[1].Vars = map[string]string{"kamcmd": l.kamcmd, "kamcmd_socket": "unix:" + l.sock}
-	owns := make(chan Ownership, 1)
 	logs := &logBuffer{}
-	r, err := New(Config{Targets: targets}, Options{ServerIndex: -1, Ownership: owns, Registerer: prometheus.NewRegistry(),
-		Logger: slog.New(slog.NewTextHandler(logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	snaps := make(chan *registry.Snapshot, 1)
-	snaps <- reg.Snapshot()
-	go func() { done <- r.Run(ctx, snaps) }()
-	defer func() { cancel(); <-done }()
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("renderer log:\n%s", logs.String())
 			t.Logf("registrar log tail:\n%s", tail(readFileOr(filepath.Join(l.dir, "log", "sipp_actions.log")), 2000))
 		}
 	})
+	r, owns := runOwned(t, reg, targets, Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 
 	owns <- owning(1, "acme")
 	waitFor(t, 10*time.Second, "the first ownership to be applied and unfenced", func() bool {
@@ -153,17 +142,7 @@ func TestKamailioOwnershipHandover(t *testing.T) {
 
 	targets[1].Engine, targets[1].TrunkActionsMaxShare = "kamailio", 1
 	targets[1].Vars = map[string]string{"kamcmd": l.kamcmd, "kamcmd_socket": "unix:" + l.sock}
-	owns := make(chan Ownership, 1)
-	r, err := New(Config{Targets: targets}, Options{ServerIndex: -1, Ownership: owns, Registerer: prometheus.NewRegistry(),
-		Logger: discardLogger(), RetryMin: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done, snaps := make(chan error, 1), make(chan *registry.Snapshot, 1)
-	snaps <- reg.Snapshot()
-	go func() { done <- r.Run(ctx, snaps) }()
-	defer func() { cancel(); <-done }()
+	r, owns := runOwned(t, reg, targets, Options{Logger: discardLogger(), RetryMin: time.Hour})
 	give := func(own *staticOwnership) time.Time {
 		t.Helper()
 		start := time.Now()
@@ -219,17 +198,7 @@ func TestKamailioStartsFenced(t *testing.T) {
 
 	targets[1].Engine = "kamailio"
 	targets[1].Vars = map[string]string{"kamcmd": l.kamcmd, "kamcmd_socket": "unix:" + l.sock}
-	owns := make(chan Ownership, 1)
-	r, err := New(Config{Targets: targets}, Options{ServerIndex: -1, Ownership: owns, Registerer: prometheus.NewRegistry(),
-		Logger: discardLogger(), RetryMin: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done, snaps := make(chan error, 1), make(chan *registry.Snapshot, 1)
-	snaps <- reg.Snapshot()
-	go func() { done <- r.Run(ctx, snaps) }()
-	defer func() { cancel(); <-done }()
+	r, owns := runOwned(t, reg, targets, Options{Logger: discardLogger(), RetryMin: time.Hour})
 	owns <- owning(1, "acme")
 	waitFor(t, 15*time.Second, "REGISTERs after the first ownership's unfence", func() bool { return l.sippCount("user=alice ") > 0 })
 	if st := targetStatus(t, r, "uacreg"); st.Fence == nil || st.Fence.Fenced || !strings.Contains(st.Fence.Output, "omode: 0") {
@@ -245,6 +214,25 @@ func writeRefusedAcme(t *testing.T, l *lab) {
 	t.Helper()
 	writeFile(t, filepath.Join(l.providers, "acme.yaml"), fmt.Sprintf(
 		"code: acme\nusername: alice\npwd: refused\ndomain: sipp.test\nproxyaddr: 127.0.0.1\nproxyport: %d\nexpires: 60\n", l.sippPort))
+}
+
+// runOwned runs a renderer of targets (with opts' logger and retry
+// interval) on reg's snapshot until the test ends; the returned channel
+// gives it ownerships.
+func runOwned(t *testing.T, reg *registry.Registry, targets []TargetConfig, opts Options) (*Renderer, chan<- Ownership) {
+	t.Helper()
+	owns := make(chan Ownership, 1)
+	opts.ServerIndex, opts.Ownership, opts.Registerer = -1, owns, prometheus.NewRegistry()
+	r, err := New(Config{Targets: targets}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done, snaps := make(chan error, 1), make(chan *registry.Snapshot, 1)
+	snaps <- reg.Snapshot()
+	go func() { done <- r.Run(ctx, snaps) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return r, owns
 }
 
 // bootKamailio opens the lab's providers, renders the engine files once
