@@ -91,6 +91,24 @@ func (l *ownLab) give(t *testing.T, own *staticOwnership) {
 	waitFor(t, 10*time.Second, "ownership to be applied", func() bool { return l.r.AppliedOwnership() == own.gen })
 }
 
+// fenceBeside calls Fence while a command of the lab waits for the file
+// "go" and fails unless Fence returns within 10 s (writing "go" first, so
+// that the command ends): what waits must not hold a fence back.
+func (l *ownLab) fenceBeside(t *testing.T, what string) {
+	t.Helper()
+	fenced := make(chan error, 1)
+	go func() { fenced <- l.r.Fence(t.Context()) }()
+	select {
+	case err := <-fenced:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		writeFile(t, filepath.Join(l.dir, "go"), "")
+		t.Fatalf("Fence waited for %s", what)
+	}
+}
+
 // actions returns the logged commands since the last call.
 func (l *ownLab) actions(seen *int) []string {
 	text := strings.TrimSpace(readFileOr(l.log))
@@ -236,17 +254,7 @@ func TestFenceDuringRender(t *testing.T) {
 	l.owns <- owning(2, "alpha", "bravo")
 	waitFor(t, 10*time.Second, "bravo's add action to start", func() bool { return fileExists(filepath.Join(l.dir, "add-started")) })
 	start := time.Now()
-	fenced := make(chan error, 1)
-	go func() { fenced <- l.r.Fence(t.Context()) }()
-	select {
-	case err := <-fenced:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		writeFile(t, filepath.Join(l.dir, "go"), "") // unblock the render, then fail
-		t.Fatal("Fence waited for the render in progress")
-	}
+	l.fenceBeside(t, "the render in progress")
 	took := time.Since(start)
 	if got := l.actions(&seen); strings.Join(got, "|") != "fence  -" {
 		t.Fatalf("Fence during a render ran %q", got)
@@ -372,16 +380,7 @@ func TestFenceStopsUnfenceUnderWay(t *testing.T) {
 	l.owns <- owning(1, "alpha") // the lab starts fenced: this render unfences
 	waitFor(t, 10*time.Second, "the unfence to start", func() bool { return fileExists(filepath.Join(dir, "unfence-started")) })
 	l.actions(&seen)
-	fenced := make(chan error, 1)
-	go func() { fenced <- l.r.Fence(t.Context()) }()
-	select {
-	case err := <-fenced:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Fence waited for the unfence under way")
-	}
+	l.fenceBeside(t, "the unfence under way")
 	writeFile(t, filepath.Join(dir, "go"), "") // an unfence still running would end now
 	// The apply's settling fences once more after its unfence returned.
 	waitFor(t, 10*time.Second, "the fence after the apply", func() bool { return strings.Count(readFileOr(l.log), "fence") >= 2 })
