@@ -175,10 +175,11 @@ func (t *target) loadTemplate() error {
 // parse parses c's template: a built-in one, or an operator's file.
 func (c TargetConfig) parse() (p *program, builtin bool, err error) {
 	if text, ok := templates.Lookup(c.Template); ok {
-		if p, err = builtinProgram(c.Template, text, c.Vars); err != nil {
+		tmpl, err := parseTemplate(c.Template, text, c.Vars)
+		if err != nil {
 			return nil, true, fmt.Errorf("built-in template %s: %w", c.Template, err)
 		}
-		return p, true, nil
+		return newProgram(tmpl, "builtin:"+c.Template), true, nil
 	}
 	if p, err = loadProgram(c.Template, c.Vars, nil); err != nil {
 		return nil, false, fmt.Errorf("template: %w (built-in templates: %v)", err, templates.Names())

@@ -205,13 +205,6 @@ func (r *Renderer) unfence(ctx context.Context, t *target, seq uint64) {
 	}
 }
 
-func boolGauge(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // runFence runs t's fence or unfence command with the fence timeout, after
 // any command of t's still under way, and records the outcome in t's
 // status and the log.

@@ -95,6 +95,14 @@ func (m *metrics) initLabels(targets []*target) {
 	}
 }
 
+// boolGauge is a gauge's value for b.
+func boolGauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // register registers every series with reg (nil: none).
 func (m *metrics) register(reg prometheus.Registerer) error {
 	if reg == nil {

@@ -47,15 +47,6 @@ func newProgram(tmpl *template.Template, key string) *program {
 // blocks reports whether the program renders trunk by trunk.
 func (p *program) blocks() bool { return p.trunk != nil }
 
-// builtinProgram parses a built-in template.
-func builtinProgram(name, text string, vars map[string]string) (*program, error) {
-	tmpl, err := parseTemplate(name, text, vars)
-	if err != nil {
-		return nil, err
-	}
-	return newProgram(tmpl, "builtin:"+name), nil
-}
-
 // loadProgram reads and parses an operator's template file; when its text
 // is the one of last, last is returned as it is.
 func loadProgram(path string, vars map[string]string, last *program) (*program, error) {
