@@ -86,9 +86,9 @@ type Cluster struct {
 	changes uint64
 	views   feed.Feed[*View] // every View, published under mu; the last is the current one
 	left    chan struct{}    // made by Leave, closed when the node holds nothing
-	// staleLocks: lock keys (→ creation revision) unlock could not delete;
+	// staleLocks: lock keys unlock could not delete;
 	// the reconcile loop and the next Lock delete them.
-	staleLocks map[string]int64
+	staleLocks map[lockKey]struct{}
 }
 
 // Open checks cfg and creates the etcd client; it does not wait for etcd
@@ -107,7 +107,7 @@ func Open(cfg Config, o Options) (*Cluster, error) {
 		reg: o.Registerer, keys: keys{prefix: cfg.Prefix, group: cfg.Group}, holder: holderOf(cfg.Node),
 		kick: make(chan struct{}, 1), heads: make(chan Head, 1), lockSem: make(chan struct{}, 1),
 		mirror: newMirror(), owned: map[string]bool{}, release: map[string]uint64{},
-		unsure: map[string]int64{}, staleLocks: map[string]int64{}}
+		unsure: map[string]int64{}, staleLocks: map[lockKey]struct{}{}}
 	c.ls.fenced, c.ls.reason = true, "not joined yet: waiting for etcd"
 	c.ls.timer = time.AfterFunc(time.Hour, c.checkFence) // armed by every acknowledged keep-alive
 	c.ls.timer.Stop()

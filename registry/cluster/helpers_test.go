@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -189,25 +190,13 @@ func settled(nodes []*node, codes []string) bool {
 		}
 		if first == nil {
 			first = owners
-		} else if !mapsEqual(first, owners) {
+		} else if !maps.Equal(first, owners) {
 			return false
 		}
 		for _, code := range codes {
 			if v.Owns(code) != (owners[code] == n.name) {
 				return false
 			}
-		}
-	}
-	return true
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
 		}
 	}
 	return true

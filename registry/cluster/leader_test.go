@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"maps"
 	"testing"
 	"time"
 )
@@ -60,7 +61,7 @@ func TestLeaderKillKeepsOwners(t *testing.T) {
 			t.Logf("%s fenced during the election (the outage exceeded its budget on this machine)", n.name)
 		}
 	}
-	if !mapsEqual(owners, nodes[0].last().Owners()) {
+	if !maps.Equal(owners, nodes[0].last().Owners()) {
 		t.Errorf("owners changed after the leader's kill")
 	}
 }
@@ -96,7 +97,7 @@ func TestQuorumLossFencesEveryNode(t *testing.T) {
 		}
 	}
 	waitFor(t, 30*time.Second, "settled after quorum returned", func() bool { return settled(nodes, codes) })
-	if !mapsEqual(owners, nodes[0].last().Owners()) {
+	if !maps.Equal(owners, nodes[0].last().Owners()) {
 		t.Errorf("owners changed across the quorum loss")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -28,18 +29,18 @@ func (c *Cluster) Lock(ctx context.Context) (unlock func(), err error) {
 	case <-ctx.Done():
 		return nil, fmt.Errorf("cluster: lock: %w", ctx.Err())
 	}
-	key, rev, err := c.lock(ctx)
+	k, err := c.lock(ctx)
 	if err != nil {
-		if key != "" {
-			c.unlock(key, rev)
+		if k.key != "" {
+			c.unlock(k)
 		}
 		<-c.lockSem
 		return nil, err
 	}
-	c.setHeld(lockKey{key: key, rev: rev})
+	c.setHeld(k)
 	return sync.OnceFunc(func() {
 		c.setHeld(lockKey{})
-		c.unlock(key, rev)
+		c.unlock(k)
 		<-c.lockSem
 	}), nil
 }
@@ -56,27 +57,25 @@ func (c *Cluster) setHeld(k lockKey) {
 	c.held = k
 }
 
-// lock queues the node's key and waits until every older key is gone; it
-// returns the key and its creation revision.
-func (c *Cluster) lock(ctx context.Context) (string, int64, error) {
+// lock queues the node's key and waits until every older key is gone.
+func (c *Cluster) lock(ctx context.Context) (lockKey, error) {
 	id, err := c.unfencedLease()
 	if err != nil {
-		return "", 0, err
+		return lockKey{}, err
 	}
 	// A key of an earlier Lock whose unlock failed must go first: taken
 	// over, it would be deleted under this Lock by the reconcile loop.
 	if err := c.dropStaleLocks(ctx); err != nil {
-		return "", 0, err
+		return lockKey{}, err
 	}
-	key := fmt.Sprintf("%s%s/%x", c.keys.lockPrefix(), c.cfg.Node, int64(id))
-	myRev, err := c.putLockKey(ctx, key, id)
-	if err != nil {
-		return "", 0, err
+	k := lockKey{key: fmt.Sprintf("%s%s/%x", c.keys.lockPrefix(), c.cfg.Node, int64(id))}
+	if k.rev, err = c.putLockKey(ctx, k.key, id); err != nil {
+		return lockKey{}, err
 	}
-	if err := c.waitOlder(ctx, myRev); err != nil {
-		return key, myRev, err
+	if err := c.waitOlder(ctx, k.rev); err != nil {
+		return k, err
 	}
-	return key, myRev, c.stillHeld(ctx, key, myRev)
+	return k, c.stillHeld(ctx, k)
 }
 
 // putLockKey creates the lock key under the lease id (a repeat of the
@@ -100,21 +99,20 @@ func (c *Cluster) putLockKey(ctx context.Context, key string, id clientv3.LeaseI
 }
 
 // stillHeld checks, after the wait, that the lease is alive and the lock
-// key is still the one created at myRev: the lease may have run out while
-// waiting.
-func (c *Cluster) stillHeld(ctx context.Context, key string, myRev int64) error {
+// key is still k: the lease may have run out while waiting.
+func (c *Cluster) stillHeld(ctx context.Context, k lockKey) error {
 	if _, err := c.unfencedLease(); err != nil {
 		return err
 	}
 	var g *clientv3.GetResponse
 	err := c.request(ctx, func(ctx context.Context) (err error) {
-		g, err = c.cl.Get(ctx, key)
+		g, err = c.cl.Get(ctx, k.key)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("%w: lock: %w", ErrEtcd, err)
 	}
-	if len(g.Kvs) == 0 || g.Kvs[0].CreateRevision != myRev {
+	if len(g.Kvs) == 0 || g.Kvs[0].CreateRevision != k.rev {
 		return fmt.Errorf("%w: lock: lock key lost while waiting", ErrFenced)
 	}
 	return nil
@@ -175,25 +173,25 @@ func (c *Cluster) waitDelete(ctx context.Context, key string, rev int64) error {
 	return nil
 }
 
-// unlock deletes the lock key created at rev. Each attempt is bounded by
+// unlock deletes the lock key k. Each attempt is bounded by
 // the keep-alive interval and goes to the next member (a member cut off by
 // a hung connection must not keep the key), for up to unlockTimeout. A
 // key still there is handed to the reconcile loop: under the node's live
 // lease it would hold every other node's writes for as long as the node
 // runs.
-func (c *Cluster) unlock(key string, rev int64) {
+func (c *Cluster) unlock(k lockKey) {
 	ctx, cancel := context.WithTimeout(context.Background(), unlockTimeout)
 	defer cancel()
-	err := c.deleteLockKey(ctx, key, rev)
+	err := c.deleteLockKey(ctx, k)
 	for err != nil && sleep(ctx, c.keepAliveInterval()/5) {
-		err = c.deleteLockKey(ctx, key, rev)
+		err = c.deleteLockKey(ctx, k)
 	}
 	if err == nil {
 		return
 	}
-	c.log.Warn("unlock: lock key not deleted yet; retrying with the reconcile loop", "key", key, "error", err)
+	c.log.Warn("unlock: lock key not deleted yet; retrying with the reconcile loop", "key", k.key, "error", err)
 	c.mu.Lock()
-	c.staleLocks[key] = rev
+	c.staleLocks[k] = struct{}{}
 	c.mu.Unlock()
 	c.poke()
 }
@@ -210,15 +208,15 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// deleteLockKey deletes key if it is still the one created at rev, in one
-// request bounded by the keep-alive interval.
-func (c *Cluster) deleteLockKey(ctx context.Context, key string, rev int64) error {
+// deleteLockKey deletes k's key if it is still the one created at k.rev,
+// in one request bounded by the keep-alive interval.
+func (c *Cluster) deleteLockKey(ctx context.Context, k lockKey) error {
 	dctx, cancel := context.WithTimeout(ctx, c.keepAliveInterval())
 	defer cancel()
-	_, err := c.cl.Txn(dctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", rev)).
-		Then(clientv3.OpDelete(key)).Commit()
+	_, err := c.cl.Txn(dctx).If(clientv3.Compare(clientv3.CreateRevision(k.key), "=", k.rev)).
+		Then(clientv3.OpDelete(k.key)).Commit()
 	if err != nil {
-		return fmt.Errorf("%w: unlock: delete %s: %w", ErrEtcd, key, err)
+		return fmt.Errorf("%w: unlock: delete %s: %w", ErrEtcd, k.key, err)
 	}
 	return nil
 }
@@ -227,16 +225,14 @@ func (c *Cluster) deleteLockKey(ctx context.Context, key string, rev int64) erro
 // while it is still the key of that Lock).
 func (c *Cluster) dropStaleLocks(ctx context.Context) error {
 	c.mu.Lock()
-	stale := maps.Clone(c.staleLocks)
+	stale := slices.Collect(maps.Keys(c.staleLocks))
 	c.mu.Unlock()
-	for key, rev := range stale {
-		if err := c.deleteLockKey(ctx, key, rev); err != nil {
+	for _, k := range stale {
+		if err := c.deleteLockKey(ctx, k); err != nil {
 			return err
 		}
 		c.mu.Lock()
-		if c.staleLocks[key] == rev {
-			delete(c.staleLocks, key)
-		}
+		delete(c.staleLocks, k)
 		c.mu.Unlock()
 	}
 	return nil

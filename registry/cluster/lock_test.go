@@ -145,12 +145,12 @@ func TestUnlockFailureDoesNotHoldOthers(t *testing.T) {
 	n0, n1 := nodes[0].c, nodes[1].c
 
 	// What unlock leaves behind when its attempts failed.
-	key, rev, err := n0.lock(t.Context())
+	k, err := n0.lock(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	n0.mu.Lock()
-	n0.staleLocks[key] = rev
+	n0.staleLocks[k] = struct{}{}
 	n0.mu.Unlock()
 	n0.poke()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
@@ -162,11 +162,11 @@ func TestUnlockFailureDoesNotHoldOthers(t *testing.T) {
 	unlock()
 
 	// Left again, then n0 locks before its reconcile loop may have run.
-	if key, rev, err = n0.lock(t.Context()); err != nil {
+	if k, err = n0.lock(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	n0.mu.Lock()
-	n0.staleLocks[key] = rev
+	n0.staleLocks[k] = struct{}{}
 	n0.mu.Unlock()
 	unlock, err = n0.Lock(ctx)
 	if err != nil {
@@ -174,12 +174,12 @@ func TestUnlockFailureDoesNotHoldOthers(t *testing.T) {
 	}
 	defer unlock()
 	n0.poke()
-	resp, err := etcd.Client().Get(ctx, key)
+	resp, err := etcd.Client().Get(ctx, k.key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(resp.Kvs) != 1 || resp.Kvs[0].CreateRevision == rev {
-		t.Fatalf("n0's key under its second Lock: %v, want one created after the stale one (revision %d)", resp.Kvs, rev)
+	if len(resp.Kvs) != 1 || resp.Kvs[0].CreateRevision == k.rev {
+		t.Fatalf("n0's key under its second Lock: %v, want one created after the stale one (revision %d)", resp.Kvs, k.rev)
 	}
 	n0.mu.Lock()
 	left := len(n0.staleLocks)

@@ -88,7 +88,7 @@ func start(t testing.TB, n int, withTLS bool) *Cluster {
 	base := t.TempDir()
 	t.Cleanup(func() { c.stop() })
 	for attempt := 1; ; attempt++ {
-		c.Members = newMembers(t, bin, n, withTLS, c.TLS, filepath.Join(base, fmt.Sprintf("attempt%d", attempt)))
+		c.Members = newMembers(t, bin, n, c.TLS, filepath.Join(base, fmt.Sprintf("attempt%d", attempt)))
 		err := c.startMembers()
 		if err == nil {
 			return c
@@ -101,10 +101,11 @@ func start(t testing.TB, n int, withTLS bool) *Cluster {
 	}
 }
 
-// newMembers lays out n members on fresh ports and directories below dir.
-func newMembers(t testing.TB, bin string, n int, withTLS bool, files TLSFiles, dir string) []*Member {
+// newMembers lays out n members on fresh ports and directories below dir;
+// with files (a CA) they serve clients over https.
+func newMembers(t testing.TB, bin string, n int, files TLSFiles, dir string) []*Member {
 	scheme := "http"
-	if withTLS {
+	if files.CA != "" {
 		scheme = "https"
 	}
 	ports := freePorts(t, 2*n)
@@ -125,7 +126,7 @@ func newMembers(t testing.TB, bin string, n int, withTLS bool, files TLSFiles, d
 			"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-state", "new",
 			"--initial-cluster-token", "etcdtest", "--logger", "zap", "--log-outputs", "stderr",
 			"--heartbeat-interval", "50", "--election-timeout", "500"}
-		if withTLS {
+		if files.CA != "" {
 			m.args = append(m.args, "--cert-file", files.ServerCert, "--key-file", files.ServerKey,
 				"--trusted-ca-file", files.CA, "--client-cert-auth")
 		}
