@@ -444,7 +444,7 @@
 // Fencing. A node that can no longer prove its lease must stop
 // registering before another node may take over. Fence runs every
 // target's fence_cmd at once (never behind a render in progress or the
-// MinInterval throttle), each bounded by Options.FenceTimeout (3 s), and
+// MinInterval throttle), each bounded by 3 s (fenceTimeout), and
 // reports each target's outcome in /status ("fence"); it may be called
 // from any goroutine and again (the presets are idempotent). A failed
 // fence_cmd is retried (250 ms doubling up to 4 s) until it succeeds,

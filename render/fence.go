@@ -11,8 +11,8 @@ import (
 	"time"
 )
 
-// DefaultFenceTimeout bounds each fence and unfence command.
-const DefaultFenceTimeout = 3 * time.Second
+// fenceTimeout bounds each fence and unfence command.
+const fenceTimeout = 3 * time.Second
 
 // A failed fence_cmd is retried after fenceRetryMin, doubling up to
 // fenceRetryMax: a node that cannot prove its lease loses it within the
@@ -23,7 +23,7 @@ const (
 )
 
 // Fence runs every target's fence_cmd at once, each bounded by
-// Options.FenceTimeout, and returns the failures joined, each naming its
+// fenceTimeout, and returns the failures joined, each naming its
 // target. It may be called from any goroutine while Run renders: it never
 // waits for a render or the MinInterval throttle. An unfence_cmd under
 // way is stopped first (killed), so the fence always comes after it.
@@ -224,7 +224,7 @@ func (r *Renderer) runFenceLocked(ctx context.Context, t *target, action string)
 	}
 	env := append([]string{"TRUNKD_ACTION=" + action, "TRUNKD_OUTPUT=" + t.cfg.Output, "TRUNKD_TARGET=" + t.cfg.Name}, t.actions.env...)
 	start := r.now()
-	output, err := runCommand(ctx, script, r.fenceWait, env)
+	output, err := runCommand(ctx, script, fenceTimeout, env)
 	if err == nil && t.failRe != nil && t.failRe.MatchString(output) {
 		err = fmt.Errorf("output matches the failure pattern %q", t.failRe)
 	}

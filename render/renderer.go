@@ -30,8 +30,6 @@ type Options struct {
 	// latest wins). nil: the node is alone and owns every active trunk.
 	// With it, Run renders nothing before the first ownership arrives.
 	Ownership <-chan Ownership
-	// FenceTimeout bounds each fence and unfence command, default 3 s.
-	FenceTimeout time.Duration
 }
 
 // Clock tells the time (injected by tests).
@@ -51,7 +49,6 @@ type Renderer struct {
 	minGap      time.Duration
 	wake        chan struct{}
 	ownCh       <-chan Ownership
-	fenceWait   time.Duration
 
 	mu      sync.Mutex   // guards the targets' state (target.st, due, failingSince, confirmed, fenced), own, fenceSeq, ownFence
 	red     redactor     // used by the applying goroutine only
@@ -109,7 +106,6 @@ func newRenderer(opts Options) *Renderer {
 		minGap:      cmp.Or(opts.MinInterval, time.Second),
 		wake:        make(chan struct{}, 1),
 		ownCh:       opts.Ownership,
-		fenceWait:   cmp.Or(opts.FenceTimeout, DefaultFenceTimeout),
 		retries:     fenceRetries{want: map[*target]uint64{}},
 	}
 	if opts.Clock != nil {
