@@ -95,7 +95,7 @@
 //
 //   - the derived trunks: deriving all of them takes 21-52 ms
 //     (BenchmarkDeriveTrunks10k), keeping the unchanged ones 1.1-4.4 ms
-//     (BenchmarkTrunkCacheOwnership10k);
+//     (BenchmarkTrunkOutputsOwnership10k);
 //   - the block outputs: executing every block takes 120-450 ms, 340-1,050
 //     ms for pjsip.conf (BenchmarkRender10k); one change with the kept
 //     outputs 2-8 ms (BenchmarkRenderOneChange10k);

@@ -331,12 +331,12 @@ func TestTrunkOutputsKeyOnOwnership(t *testing.T) {
 	}
 }
 
-// BenchmarkTrunkCacheOwnership10k: deriving the trunks of a snapshot with
+// BenchmarkTrunkOutputsOwnership10k: deriving the trunks of a snapshot with
 // one changed provider from the kept ones (trunkOutputs.get), alone (nil
 // ownership) and in a cluster owning half the trunks: with the same
 // ownership (an unchanged trunk keeps its *Trunk without an Owns call)
 // and with a new one each round (one Owns call per active trunk).
-func BenchmarkTrunkCacheOwnership10k(b *testing.B) {
+func BenchmarkTrunkOutputsOwnership10k(b *testing.B) {
 	dir := b.TempDir()
 	benchProviders(b, dir, 10000)
 	reg := openRegistry(b, dir)
