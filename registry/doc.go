@@ -45,11 +45,11 @@
 //
 // registry.go is the hub: the Registry struct holds the state every other
 // file works on (the lock of health.go, the file states of scan.go, the
-// pending writes of groupcommit.go, the subscriptions of publish.go), and
-// Open starts the first rescan. Those files use Registry's fields and
-// registry.go names their types in its struct: five file pairs refer both
-// ways, all of them through registry.go, by design (a type and the methods
-// of one concept each in its own file). Everything else refers one way:
+// pending writes of groupcommit.go), and Open and Reload run rescan.go's
+// rescan. Those files use Registry's fields, and registry.go names their
+// types in its struct or calls them: four file pairs refer both ways, all
+// of them through registry.go, by design (a type and the methods of one
+// concept each in its own file). Everything else refers one way:
 // store.go → groupcommit.go → errors.go, rescan.go → publish.go →
 // snapshot_delta.go → snapshot.go → index.go, validate.go → address.go.
 // registry/yamlsplice (locating a YAML value's bytes) is used by splice.go

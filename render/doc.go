@@ -108,23 +108,18 @@
 //     templates (gateways.xml 38 → 61 ms, uacreg 22 → 31 ms, pjsip.conf
 //     41 → 46 ms).
 //
-// Dropped, since the figures do not need it: copying runs of unchanged
-// trunks from the last output in one piece, and the second output buffer
-// that kept the last output intact for it. Gathering the pieces instead
-// costs pjsip.conf's render 2-3 ms more (BenchmarkRenderOneChange10k,
-// 4.0 → 6.8 ms), within the noise of BenchmarkApplyOneChange10k (CPU
-// in RenderOnce over 150 uacreg applies: 1.11 s gathering, 1.15 s
-// copying runs) and of the edit → reload figures (TestLatencyTable at
-// 10,000, three runs each way alternating, median p50 of atomic/in-place
-// saves in ms, copying runs → now: uacreg 23/30 → 28/29, dispatcher.list
-// 25/21 → 21/22, pjsip.conf 69/76 → 33/38, gateways.xml 39/31 → 36/35).
+// The file is gathered from the kept pieces on every render, not copied
+// in runs from the last output: that would save pjsip.conf's render 2-3
+// ms (BenchmarkRenderOneChange10k), within the noise of
+// BenchmarkApplyOneChange10k and of the edit → reload figures
+// (TestLatencyTable), and it needs a second output buffer.
 //
 // An operator's template file with these blocks gets the same treatment
 // once its blocks rendered the same bytes as its main template, checked on
 // the first render of each new text; blocks that do not match are never
 // used for that text (the whole template is rendered and a warning logged),
 // so a template whose main body does something else stays correct. A file
-// without the blocks is rendered as a whole, as before.
+// without the blocks is rendered as a whole.
 //
 // # Values never leave their place
 //
@@ -166,7 +161,7 @@
 // trunk after a failure: when the template without trunks renders and some
 // but not all trunks fail on their own, the others are rendered. A template
 // that fails as a whole (header or footer, a syntax error, the trunk block
-// for every trunk) fails the target and keeps the live file, as before.
+// for every trunk) fails the target and keeps the live file.
 // Providers whose derived values cannot be computed (alternative_proxies,
 // pingsrv: the registry validates both) are left out the same way.
 //
@@ -218,9 +213,8 @@
 // trunk (or that leave the file as it is) hold nothing back: single edits
 // a few hundred milliseconds apart each apply at once instead of waiting
 // up to a second behind the previous one (TestKamailioPresetFigures,
-// saves 950 ms apart: snapshot → per-trunk action p50 10 ms, max 160 ms;
-// 661 ms and 1.35 s when every render held the next back for a second,
-// the waits adding up). A burst still comes as few renders: the
+// saves 950 ms apart: snapshot → per-trunk action p50 10 ms, max 160 ms).
+// A burst still comes as few renders: the
 // registry's watcher waits for a quiet window (250 ms, at most 2 s) once
 // saves come close together, and snapshots that arrive during a render
 // collapse into the latest (TestBurstOfSavesCoalesces: 15 saves, 1–2
@@ -344,10 +338,8 @@
 // table (TestKamailioRefreshCostFigures: the first uac.reg_refresh after
 // the file changed p50 44 ms at 1,000 rows, 350 ms and up to 0.83 s at
 // 10,000; 4 ms with the file unchanged), so at 10,000 trunks a change
-// takes up to about 2 s to reach the provider with Kamailio 5.x. The earlier figures (p50
-// 0.99 s, max 1.07 s) came from a test that saved each edit right after
-// the previous REGISTER, that is right after a tick, so each waited a
-// full one; the saves now come 950 ms apart, at any phase of the timer.
+// takes up to about 2 s to reach the provider with Kamailio 5.x (the
+// test's saves come 950 ms apart, at any phase of the timer).
 // While the target may be fenced, reg_register is not called: it does not
 // heed the fence's uac.reg_active 0, the timer does. remove runs
 // kamcmd uac.reg_unregister l_uuid <code>, then uac.reg_disable l_uuid
@@ -433,9 +425,9 @@
 // would register twice or un-register needlessly). Each target records
 // the generation of the ownership its live file reflects once an apply
 // succeeded (the render was unchanged, or reloaded, or applied trunk by
-// trunk with no removal still failing); AppliedOwnership is the least
-// over the targets, and SubscribeAppliedOwnership delivers it the moment
-// it moves (no poll stands between an apply and the handover). The cluster releases a trunk that moved to another
+// trunk with no removal still failing: TargetStatus.OwnershipGeneration);
+// SubscribeAppliedOwnership delivers the least over the targets the
+// moment it moves. The cluster releases a trunk that moved to another
 // node only after this node reported the generation that dropped it, so
 // the old owner stops before the new one starts. A failing target holds
 // that report back: a trunk then stays with its old owner rather than

@@ -84,7 +84,7 @@ func TestFencePresets(t *testing.T) {
 				owns <- own
 				waitFor(t, 10*time.Second, "the ownership to be applied", func() bool {
 					st := targetStatus(t, r, "t")
-					return r.AppliedOwnership() == own.gen && st.Fence != nil && st.Fence.Fenced == fenced
+					return appliedOwnership(r) == own.gen && st.Fence != nil && st.Fence.Fenced == fenced
 				})
 			}
 

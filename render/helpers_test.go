@@ -30,6 +30,19 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 	}
 }
 
+// appliedOwnership is the generation of the ownership every target's
+// live file reflects, read from r's status as an operator reads it: the
+// least OwnershipGeneration over the targets.
+func appliedOwnership(r *Renderer) uint64 {
+	var gen uint64
+	for i, t := range r.Status().Targets {
+		if i == 0 || t.OwnershipGeneration < gen {
+			gen = t.OwnershipGeneration
+		}
+	}
+	return gen
+}
+
 // writeFile writes a file, creating its directory.
 func writeFile(t testing.TB, path, text string) {
 	t.Helper()

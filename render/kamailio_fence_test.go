@@ -44,7 +44,7 @@ func TestKamailioFence(t *testing.T) {
 	owns <- owning(1, "acme")
 	waitFor(t, 10*time.Second, "the first ownership to be applied and unfenced", func() bool {
 		st := targetStatus(t, r, "uacreg")
-		return r.AppliedOwnership() == 1 && st.Fence != nil && !st.Fence.Fenced
+		return appliedOwnership(r) == 1 && st.Fence != nil && !st.Fence.Fenced
 	})
 	t.Logf("unfence answer of Kamailio 5.6 (uac.reg_active 1): %q", targetStatus(t, r, "uacreg").Fence.Output)
 	interval := refreshInterval(t, l)
@@ -147,7 +147,7 @@ func TestKamailioOwnershipHandover(t *testing.T) {
 		t.Helper()
 		start := time.Now()
 		owns <- own
-		waitFor(t, 10*time.Second, "the ownership to be applied", func() bool { return r.AppliedOwnership() == own.gen })
+		waitFor(t, 10*time.Second, "the ownership to be applied", func() bool { return appliedOwnership(r) == own.gen })
 		return start
 	}
 	give(owning(1, "acme", "bravo"))

@@ -49,27 +49,21 @@ func (r *Renderer) setOwnership(ctx context.Context, own Ownership) {
 	r.markAllDue()
 }
 
-// AppliedOwnership is the generation of the ownership every target's
-// live file reflects: the least over the targets of the last ownership
-// each applied (rendered and, where the file changed, reloaded or
-// applied trunk by trunk with no un-registration still failing). Until
-// then the engines may still register trunks an older ownership gave
-// this node. 0 before the first ownership is applied, and always 0
-// without Options.Ownership.
-func (r *Renderer) AppliedOwnership() uint64 {
-	gen, _ := r.applied.Last()
-	return gen
-}
-
-// SubscribeAppliedOwnership delivers AppliedOwnership every time it
-// moves, latest wins (the current value at once once there is one): the
-// cluster releases a trunk this node gave up as soon as the engines
-// stopped registering it.
+// SubscribeAppliedOwnership delivers the generation of the ownership
+// every target's live file reflects, every time it moves, latest wins
+// (the current value at once once there is one): the least over the
+// targets of TargetStatus.OwnershipGeneration, the last ownership each
+// applied (rendered and, where the file changed, reloaded or applied
+// trunk by trunk with no un-registration still failing). Until then the
+// engines may still register trunks an older ownership gave this node,
+// so the cluster releases a trunk this node gave up only once the value
+// reaches the ownership that gave it up. Nothing is delivered without
+// Options.Ownership.
 func (r *Renderer) SubscribeAppliedOwnership() *feed.Subscription[uint64] {
 	return r.applied.Subscribe()
 }
 
-// publishApplied publishes AppliedOwnership when it moved; called with
+// publishApplied publishes the applied ownership when it moved; called with
 // r.mu held after a target's OwnershipGeneration changed.
 func (r *Renderer) publishApplied() {
 	gen := r.targets[0].st.OwnershipGeneration

@@ -88,7 +88,7 @@ func newOwnLab(t *testing.T, opts Options, tweak func(uacreg *TargetConfig)) *ow
 func (l *ownLab) give(t *testing.T, own *staticOwnership) {
 	t.Helper()
 	l.owns <- own
-	waitFor(t, 10*time.Second, "ownership to be applied", func() bool { return l.r.AppliedOwnership() == own.gen })
+	waitFor(t, 10*time.Second, "ownership to be applied", func() bool { return appliedOwnership(l.r) == own.gen })
 }
 
 // fenceBeside calls Fence while a command of the lab waits for the file
@@ -261,7 +261,7 @@ func TestFenceDuringRender(t *testing.T) {
 	}
 	t.Logf("Fence returned %v after it was called, with a render in progress (loaded machine)", took.Round(time.Millisecond))
 	writeFile(t, filepath.Join(l.dir, "go"), "")
-	waitFor(t, 10*time.Second, "the apply to end", func() bool { return l.r.AppliedOwnership() == 2 })
+	waitFor(t, 10*time.Second, "the apply to end", func() bool { return appliedOwnership(l.r) == 2 })
 	waitFor(t, 10*time.Second, "the fence after the apply", func() bool { return strings.Count(readFileOr(l.log), "fence") >= 3 })
 	if got := l.actions(&seen); strings.Join(got, "|") != "add bravo 1|fence  -" {
 		t.Fatalf("after the apply: %q, want bravo's add, then the fence again", got)

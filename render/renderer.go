@@ -61,7 +61,7 @@ type Renderer struct {
 	fenceSeq uint64            // counts Fence calls
 	ownFence uint64            // fenceSeq when own was given
 	retries  fenceRetries      // fence.go
-	applied  feed.Feed[uint64] // AppliedOwnership's values (ownership.go)
+	applied  feed.Feed[uint64] // SubscribeAppliedOwnership's values (ownership.go)
 }
 
 // New checks cfg and prepares every target (built-in templates are parsed,

@@ -73,7 +73,7 @@ type TargetStatus struct {
 	// applied.
 	TrunkActionErrors []TrunkActionError `json:"trunk_action_errors,omitempty"`
 	// OwnershipGeneration is the generation of the last ownership the
-	// live file reflects (a cluster; see Renderer.AppliedOwnership).
+	// live file reflects (a cluster; see Renderer.SubscribeAppliedOwnership).
 	OwnershipGeneration uint64 `json:"ownership_generation,omitempty"`
 	// Fence is the last fence or unfence action (targets with fence_cmd).
 	Fence *FenceStatus `json:"fence,omitempty"`

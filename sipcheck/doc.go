@@ -23,10 +23,12 @@
 // methods live in the files of their concepts and refer to the type's file;
 // the type's file calls back into them only to create and stop (newSession,
 // registerAt for the un-REGISTER, the keep-alive read filter, following the
-// ownership): the three file pairs that refer both ways (trunk.go and
-// register.go, engine.go and keepalive.go, prober.go and ownership.go) are
-// these, by design. A trunk's fields say who
-// owns them: set at creation; the registration goroutine's (the REGISTER
+// ownership, the fence): the four file pairs that refer both ways are
+// these, by design: trunk.go and register.go, engine.go and keepalive.go,
+// prober.go and ownership.go, and prober.go and fence.go (Run reads the
+// fence state when it takes an ownership; reconcile replaces a trunk
+// whose refreshes the fence stopped and stops a new trunk's when a Fence
+// came meanwhile). A trunk's fields say who owns them: set at creation; the registration goroutine's (the REGISTER
 // session and where our binding is); or guarded by its mutex.
 //
 // # Semantics decided here (where DESIGN.md §6 and the issue are silent)

@@ -133,6 +133,24 @@
 // retries and the members' balancing. The daemon pays it only in binary
 // size: without `cluster:` none of it runs.
 //
+// # File layout
+//
+// cluster.go is the hub: the Cluster struct holds the state every other
+// file works on, Open builds it and Run starts the loops of their files.
+// Each concept has its file and uses the Cluster's fields, while
+// cluster.go names its type in the struct or starts it: head.go (Head,
+// the heads channel), lease.go (leaseState, keepLease, the fence
+// checks), lock.go (lockKey of the held and stale locks), membership.go
+// (holderOf, the membership key's value), metrics.go (newMetrics),
+// owners.go (reconcileLoop), view.go (View, built by buildView) and
+// watch.go (watch). Those eight file pairs refer both ways by design. The
+// ninth is lease.go and leave.go: a Leave ends the lease (leave.go uses
+// its state and revokes it) and the keep-alive loop is where a Leave in
+// progress learns the node holds nothing any more (closeLeftLocked,
+// leavingLocked). Everything else refers one way: config.go holds the
+// Config, mirror.go the keys and the node's copy of them; every retry
+// after an etcd failure pauses with lease.go's sleep.
+//
 // # Decisions where the contract is silent
 //
 //   - The consumer's confirmation has no timeout: a renderer that never

@@ -31,6 +31,19 @@ type leaseState struct {
 // between TTL - margin - interval and TTL - margin before it fences.
 func (c *Cluster) keepAliveInterval() time.Duration { return c.cfg.LeaseTTL / 6 }
 
+// sleep waits for d; false when ctx ended first. The retries after an
+// etcd failure (keep-alive, lock, watch) pause with it.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
 // keepLease grants the lease and sends one keep-alive per interval, each
 // bounded by the interval; after a failure it retries after a fifth of the
 // interval. It never uses the client's KeepAlive stream: the deadline is

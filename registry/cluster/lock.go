@@ -198,18 +198,6 @@ func (c *Cluster) unlock(k lockKey) {
 	c.poke()
 }
 
-// sleep waits for d; false when ctx ended first.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
 // deleteLockKey deletes k's key if it is still the one created at k.rev,
 // in one request bounded by the keep-alive interval.
 func (c *Cluster) deleteLockKey(ctx context.Context, k lockKey) error {
