@@ -92,7 +92,12 @@
 // PublishHead are retried the same way within the caller's deadline:
 // TestLockWithOneMemberCutOff, the slowest write section (Lock,
 // PublishHead, unlock) 1.8-1.9 s; before, the first one waited out its
-// 4 s deadline on the hung member.
+// 4 s deadline on the hung member. What is retried: a timed-out attempt,
+// gRPC's Unavailable, and etcd's own answers of that code during an
+// election ("no leader", "leader changed", "request timed out"), which the
+// client delivers without a gRPC status (TestUnavailable); a lock asked
+// for at the moment the etcd leader is killed is taken once a new leader
+// is elected (TestLeaderKillKeepsOwners, 0.6-1.2 s).
 //
 // # Figures (3-member etcd 3.4.23 on loopback, 2 shared cores, loaded machine)
 //

@@ -2,12 +2,14 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -228,8 +230,9 @@ func (c *Cluster) dropStaleLocks(ctx context.Context) error {
 
 // request runs one etcd request that may run twice as attempts, each
 // bounded by the keep-alive interval, until ctx ends: an attempt that
-// timed out or found its member unavailable is made again after a fifth
-// of the interval, and goes to the next member of the client's rotation.
+// timed out or found its member or the cluster unavailable (see
+// unavailable) is made again after a fifth of the interval, and goes to
+// the next member of the client's rotation.
 // A member cut off by a hung connection stays in that rotation until
 // gRPC's keep-alive drops it (10 s at the least); it costs a request one
 // interval instead of the caller's whole deadline.
@@ -239,11 +242,24 @@ func (c *Cluster) request(ctx context.Context, do func(context.Context) error) e
 		err := do(rctx)
 		timedOut := rctx.Err() != nil
 		cancel()
-		if err == nil || ctx.Err() != nil || !timedOut && status.Code(err) != codes.Unavailable {
+		if err == nil || ctx.Err() != nil || !timedOut && !unavailable(err) {
 			return err
 		}
 		if !sleep(ctx, c.keepAliveInterval()/5) {
 			return err
 		}
 	}
+}
+
+// unavailable tells whether err says etcd could not serve the request for
+// now: gRPC's Unavailable from a member's connection, or the server's
+// answers of that code during an election ("no leader", "leader changed",
+// "request timed out"), which the client hands on as rpctypes.EtcdError —
+// a type without a gRPC status, so status.Code alone calls them Unknown
+// and a write lock taken during an election would fail at once.
+func unavailable(err error) bool {
+	if ee, ok := errors.AsType[rpctypes.EtcdError](err); ok {
+		return ee.Code() == codes.Unavailable
+	}
+	return status.Code(err) == codes.Unavailable
 }
