@@ -15,21 +15,22 @@
 // trunkoutputs.go (trunkOutputs: per provider its derived *Trunk and each
 // target's output of the trunk block). Everything else is plain.
 //
-// Nine file pairs use each other, all around three types whose methods
+// Eight file pairs use each other, all around three types whose methods
 // live in the files of their concepts:
 //
 //   - the Renderer (renderer.go: its fields, New, Run) with apply.go,
 //     record.go, status.go, fence.go and ownership.go: those files are its
-//     methods, and renderer.go calls them (Run applies, records, fences,
-//     takes a new ownership; New sets up the status);
+//     methods, and renderer.go calls them or names their types (Run applies,
+//     records, fences and takes a new ownership; New sets up the status;
+//     its fields hold the Ownership);
 //   - the target (target.go: its fields and rendering) with config.go,
 //     which builds it, and status.go, which reports it;
 //   - the apply result (apply.go) with actions.go: the per-trunk path is a
-//     branch of the apply that returns a result;
-//   - fence.go and ownership.go are two halves of the cluster input: a new
-//     ownership may fence, and fencing reads the ownership's generation.
+//     branch of the apply that returns a result.
 //
-// No other two files use each other: e.g. target.go → trunkoutputs.go →
+// No other two files use each other: e.g. fence.go → ownership.go
+// (setOwnership fences for a fenced ownership; settleFence records the
+// ownership generation an apply reflects), target.go → trunkoutputs.go →
 // data.go (Data, Trunk), trunkoutputs.go → diff.go (a target's trunk
 // pieces, compared per trunk) → trunkactions.go (the action each changed
 // trunk gets), actions.go → target.go (the per-trunk plans use its

@@ -68,6 +68,21 @@ func (r *Renderer) Fence(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// setOwnership makes own the ownership of the next renders. A fenced
+// ownership fences the engines at once, before any render; the render
+// that follows drops every registering part too.
+func (r *Renderer) setOwnership(ctx context.Context, own Ownership) {
+	if own.Fenced() && !r.allFenced() {
+		if err := r.Fence(ctx); err != nil {
+			r.log.Error("render fence action failed", "ownership_generation", own.Generation(), "error", err)
+		}
+	}
+	r.mu.Lock()
+	r.own, r.ownFence = own, r.fenceSeq
+	r.mu.Unlock()
+	r.markAllDue()
+}
+
 // fenceRetries are the retries of failed fence commands; Run owns their
 // goroutines. Guarded by r.mu.
 type fenceRetries struct {

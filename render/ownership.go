@@ -1,10 +1,6 @@
 package render
 
-import (
-	"context"
-
-	"github.com/trunkd/trunkd/registry/feed"
-)
+import "github.com/trunkd/trunkd/registry/feed"
 
 // Ownership says which trunks this node registers: in a cluster, each
 // active trunk of a group has one owner. Run takes it from
@@ -32,21 +28,6 @@ func ownGeneration(own Ownership) uint64 {
 		return 0
 	}
 	return own.Generation()
-}
-
-// setOwnership makes own the ownership of the next renders. A fenced
-// ownership fences the engines at once, before any render; the render
-// that follows drops every registering part too.
-func (r *Renderer) setOwnership(ctx context.Context, own Ownership) {
-	if own.Fenced() && !r.allFenced() {
-		if err := r.Fence(ctx); err != nil {
-			r.log.Error("render fence action failed", "ownership_generation", own.Generation(), "error", err)
-		}
-	}
-	r.mu.Lock()
-	r.own, r.ownFence = own, r.fenceSeq
-	r.mu.Unlock()
-	r.markAllDue()
 }
 
 // SubscribeAppliedOwnership delivers the generation of the ownership
