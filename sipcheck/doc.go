@@ -174,7 +174,7 @@
 // are seen, nothing is added), and State.Registration.Mode says which. A
 // trunk whose binding changes restarts, like a SIP-relevant edit: one
 // that lost its binding un-REGISTERs (Expires: 0, within 3 × timeout)
-// before AppliedOwnership reports that ownership (and
+// before Status.OwnershipGeneration reports that ownership (and
 // SubscribeAppliedOwnership delivers it, as render's does), so the
 // cluster releases the trunk to its new owner only after this node's
 // binding is gone (or its removal was given up, when it expires by

@@ -102,11 +102,11 @@ func TestFenceWhileTheLoopIsBusy(t *testing.T) {
 	owns <- &fixedOwnership{gen: 2, fenced: true, owned: map[string]bool{"a": true, "b": true}}
 	h.pr.Fence()
 	fenced := time.Now()
-	if h.pr.AppliedOwnership() == 2 {
+	if h.pr.Summary().OwnershipGeneration == 2 {
 		t.Fatal("Fence returned only after Run had applied the fenced ownership")
 	}
 	h.clock.Advance(50 * time.Second) // a's refresh (42-48 s) falls due
-	waitFor(t, "the fenced ownership to be applied", 20*time.Second, func() bool { return h.pr.AppliedOwnership() == 2 })
+	waitFor(t, "the fenced ownership to be applied", 20*time.Second, func() bool { return h.pr.Summary().OwnershipGeneration == 2 })
 	if regs := log.binding("alice", fenced); len(regs) != 0 {
 		t.Fatalf("%d binding REGISTERs of a after Fence returned, the first %s after it", len(regs), regs[0].at.Sub(fenced))
 	}

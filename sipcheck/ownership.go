@@ -34,7 +34,7 @@ func (p *Prober) binds(code string) bool {
 
 // follow makes own the ownership the trunks follow: a trunk whose binding
 // changes restarts (one that lost it un-registers, Expires: 0, before
-// follow returns), so AppliedOwnership says what the registrar was told.
+// follow returns), so the applied ownership says what the registrar was told.
 // An ownership that is not fenced lifts a Fence that came before seq.
 func (p *Prober) follow(ctx context.Context, own Ownership, snap *registry.Snapshot, seq uint64) {
 	p.own = own
@@ -48,24 +48,18 @@ func (p *Prober) follow(ctx context.Context, own Ownership, snap *registry.Snaps
 	p.setApplied(own.Generation())
 }
 
-// AppliedOwnership is the generation of the ownership the prober's
-// bindings follow: every binding of a trunk that ownership does not give
-// this node has been removed (or its removal given up after 3 × timeout,
-// when it expires by itself). 0 before the first, and without
-// Options.Ownership.
-func (p *Prober) AppliedOwnership() uint64 {
-	gen, _ := p.applied.Last()
-	return gen
-}
-
-// SubscribeAppliedOwnership delivers AppliedOwnership every time it
+// SubscribeAppliedOwnership delivers the generation of the ownership the
+// prober's bindings follow (Status.OwnershipGeneration) every time it
 // moves, latest wins (the current value at once once there is one), as
-// render.Renderer's does.
+// render.Renderer's does: every binding of a trunk that ownership does
+// not give this node has been removed (or its removal given up after
+// 3 × timeout, when it expires by itself). 0 before the first, and
+// without Options.Ownership.
 func (p *Prober) SubscribeAppliedOwnership() *feed.Subscription[uint64] {
 	return p.applied.Subscribe()
 }
 
-// setApplied publishes gen as AppliedOwnership when it moved; Run's
+// setApplied publishes gen as the applied ownership when it moved; Run's
 // goroutine only.
 func (p *Prober) setApplied(gen uint64) {
 	if last, ok := p.applied.Last(); !ok || gen != last {

@@ -23,7 +23,7 @@ const bobAOR = "bob@demo.trunkd.test"
 
 // TestBindFollowsOwnership: in bind mode a cluster node binds only the
 // trunks it owns (the others are checked in query mode); a trunk it
-// loses is un-registered (Expires: 0) before AppliedOwnership reports the
+// loses is un-registered (Expires: 0) before the status reports the
 // new ownership; a fenced ownership removes every binding.
 func TestBindFollowsOwnership(t *testing.T) {
 	fp := startFake(t, fakeprovider.Config{Users: []fakeprovider.User{
@@ -75,7 +75,7 @@ func TestBindFollowsOwnership(t *testing.T) {
 func (h *harness) give(owns chan<- Ownership, own *fixedOwnership) {
 	h.tb.Helper()
 	owns <- own
-	waitFor(h.tb, "the ownership to be applied", 10*time.Second, func() bool { return h.pr.AppliedOwnership() == own.gen })
+	waitFor(h.tb, "the ownership to be applied", 10*time.Second, func() bool { return h.pr.Summary().OwnershipGeneration == own.gen })
 }
 
 // waitRegistered advances the clock (a restarted trunk's first check

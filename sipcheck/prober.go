@@ -238,10 +238,11 @@ func (p *Prober) State(id string) (State, bool) {
 // Summary summarises the prober: trunks per registration and reachability
 // state, and how many still wait for their first checks.
 func (p *Prober) Summary() Status {
+	applied, _ := p.applied.Last()
 	p.mu.Lock()
 	ts := slices.Collect(maps.Values(p.trunks))
 	st := Status{Enabled: true, Listen: p.Addr(), Advertise: fmt.Sprintf("%s:%d", p.eng.advHost, p.eng.advPort),
-		RegisterMode: p.set.registerMode, Generation: p.gen, OwnershipGeneration: p.AppliedOwnership(), Trunks: len(ts),
+		RegisterMode: p.set.registerMode, Generation: p.gen, OwnershipGeneration: applied, Trunks: len(ts),
 		Registration: map[string]int{}, Reachability: map[string]int{}}
 	p.mu.Unlock()
 	if p.set.trunks != nil {

@@ -123,7 +123,7 @@ type Status struct {
 	Reachability map[string]int `json:"reachability"` // trunks up, down, unknown
 
 	// OwnershipGeneration: the cluster ownership the bindings follow
-	// (Prober.AppliedOwnership); absent without a cluster.
+	// (Prober.SubscribeAppliedOwnership); absent without a cluster.
 	OwnershipGeneration uint64 `json:"ownership_generation,omitempty"`
 }
 
