@@ -38,8 +38,8 @@ func ownGeneration(own Ownership) uint64 {
 // trunk by trunk with no un-registration still failing). Until then the
 // engines may still register trunks an older ownership gave this node,
 // so the cluster releases a trunk this node gave up only once the value
-// reaches the ownership that gave it up. Nothing is delivered without
-// Options.Ownership.
+// reaches the ownership that gave it up. Without Options.Ownership the
+// value is 0.
 func (r *Renderer) SubscribeAppliedOwnership() *feed.Subscription[uint64] {
 	return r.applied.Subscribe()
 }
