@@ -77,8 +77,8 @@ func TestFenceRetriesEndWithRun(t *testing.T) {
 	if err := r.Fence(context.Background()); err == nil {
 		t.Fatal("the fence_cmd failed, Fence returned nil")
 	}
-	if retrying() {
-		t.Fatal("a retry runs before Run: nobody would stop it")
+	if n := queued(r); n != 1 || retrying() {
+		t.Fatalf("before Run: %d retries wait for Run, retrying %v; want 1 waiting and none running (nobody would stop it)", n, retrying())
 	}
 	stop := runRenderer(t, r)
 	waitFor(t, 20*time.Second, "a retry under Run", func() bool {
@@ -89,9 +89,19 @@ func TestFenceRetriesEndWithRun(t *testing.T) {
 	if retrying() {
 		t.Fatal("a fence retry goroutine outlived Run")
 	}
-	if err := r.Fence(context.Background()); err == nil || retrying() {
-		t.Fatalf("Fence after Run returned: %v, retrying %v; want the failure and no retry", err, retrying())
+	if err := r.Fence(context.Background()); err == nil || queued(r) != 1 || retrying() {
+		t.Fatalf("Fence after Run returned: %v, %d retries wait for Run, retrying %v; want the failure, 1 waiting and no retry",
+			err, queued(r), retrying())
 	}
+}
+
+// queued is the number of failed fence commands whose retry waits for
+// Run. A retry goroutine that was started but not yet scheduled does not
+// show in retrying's stacks; it is no longer queued.
+func queued(r *Renderer) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.retries.want)
 }
 
 // retrying reports whether a goroutine is inside retryFence.
