@@ -71,9 +71,6 @@ type targetOutputs struct {
 // provider whose values could not be derived stays reported (and is not
 // taken for a removal) until it changes.
 func (o *trunkOutputs) get(snap *registry.Snapshot, serverIndex int, own Ownership) trunkSet {
-	if snap == nil {
-		return trunkSet{}
-	}
 	if o.set.snap == snap && sameOwnership(o.set.own, own) {
 		return o.set
 	}
