@@ -63,6 +63,14 @@ func (u *userAgent) close(ordered bool) {
 	u.ua.Close()
 }
 
+// waitPoolEmpty waits until tl holds no TCP or TLS connection or the
+// deadline passes.
+func waitPoolEmpty(tl *sip.TransportLayer, deadline time.Time) {
+	for tl.Pool("tcp").Size()+tl.Pool("tls").Size() > 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // tcpReaders counts the goroutines in sipgo's TCP/TLS connection reader.
 func tcpReaders() int {
 	buf := make([]byte, 1<<20)
@@ -111,13 +119,19 @@ func exchange(t *testing.T, ordered, serverFirst bool) string {
 	for _, c := range server.peers.settled(server.ua.TransportLayer(), time.Now().Add(5*time.Second)) {
 		_, _ = c.TryClose()
 	}
+	first, second := client, server
 	if serverFirst {
-		server.close(ordered)
-		client.close(ordered)
-	} else {
-		client.close(ordered)
-		server.close(ordered)
+		first, second = server, client
 	}
+	first.close(ordered)
+	// The second side's reader sees the first side's close and releases
+	// the connection itself; closing the second side while that reader is
+	// halfway through races sipgo's reference count (its Ref is a read and
+	// an add, not one step) and can log a WARN whatever order we use — a
+	// sipgo race this package cannot order away, so the exchange waits
+	// for that release (the deadline only bounds a reader that never ends).
+	waitPoolEmpty(second.ua.TransportLayer(), time.Now().Add(10*time.Second))
+	second.close(ordered)
 	deadline := time.Now().Add(10 * time.Second)
 	for tcpReaders() > 0 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
