@@ -68,6 +68,12 @@ func (p *Peers) Close(tl *sip.TransportLayer, wait time.Duration) {
 		c.Ref(1 - c.Ref(0)) // drop ours (from settled) and the idle one
 		_ = c.Conn.Close()
 	}
+	waitPoolEmpty(tl, deadline)
+}
+
+// waitPoolEmpty waits until tl holds no TCP or TLS connection (sipgo's
+// readers remove theirs on release) or the deadline passes.
+func waitPoolEmpty(tl *sip.TransportLayer, deadline time.Time) {
 	for tl.Pool("tcp").Size()+tl.Pool("tls").Size() > 0 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}

@@ -63,14 +63,6 @@ func (u *userAgent) close(ordered bool) {
 	u.ua.Close()
 }
 
-// waitPoolEmpty waits until tl holds no TCP or TLS connection or the
-// deadline passes.
-func waitPoolEmpty(tl *sip.TransportLayer, deadline time.Time) {
-	for tl.Pool("tcp").Size()+tl.Pool("tls").Size() > 0 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // tcpReaders counts the goroutines in sipgo's TCP/TLS connection reader.
 func tcpReaders() int {
 	buf := make([]byte, 1<<20)
